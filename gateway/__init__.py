@@ -1,0 +1,3 @@
+"""Slotwise gateway: the online personalization service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,103 @@
+"""Admin routes (secret key as `Authorization: Bearer <key>`): debug context, config, reload."""
+from __future__ import annotations
+
+import base64
+import hmac
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from .api import _query_context, peer_of
+from .config import SiteConfig
+from .context import resolve_context
+from .errors import ApiError
+from .expr import describe_names
+from .runtime import Runtime
+
+
+def admin_site(request: Request) -> SiteConfig:
+    runtime: Runtime = request.app.state.runtime
+    auth = request.headers.get("authorization", "")
+    scheme, _, key = auth.partition(" ")
+    key = key.strip()
+    if scheme.lower() == "basic" and key:
+        # Browsers can only send Basic: the password is the secret key, the user name is ignored.
+        try:
+            key = base64.b64decode(key, validate=True).decode().partition(":")[2]
+        except (ValueError, UnicodeDecodeError):
+            key = ""
+    elif scheme.lower() != "bearer":
+        key = ""
+    if not key:
+        raise ApiError(401, "missing_key", "admin routes need 'Authorization: Bearer <secret key>'",
+                       {"WWW-Authenticate": 'Basic realm="Slotwise admin"'})
+    for site in runtime.config.sites.values():
+        if hmac.compare_digest(key.encode(), site.secret_key.encode()):
+            return site
+    raise ApiError(403, "invalid_key", "not a secret key of any site")
+
+
+async def debug_context(request: Request) -> Response:
+    """How the gateway resolved this request's context: device, geo and its source, time zone, consent."""
+    site = admin_site(request)
+    runtime: Runtime = request.app.state.runtime
+    ctx = resolve_context(body_context=_query_context(request.query_params), headers=request.headers,
+                          peer=peer_of(request), config=runtime.config, site=site, allow_simulation=False)
+    peer = peer_of(request)
+    trusted = any(_in(peer, net) for net in runtime.config.trusted_proxies)
+    return JSONResponse({"site": site.name, "context": ctx.describe(),
+                         "peer_is_trusted_proxy": trusted,
+                         "geo_headers_configured": list(runtime.config.geo.country_headers)})
+
+
+def _in(addr: str | None, net: Any) -> bool:
+    import ipaddress
+    try:
+        return addr is not None and ipaddress.ip_address(addr) in net
+    except ValueError:
+        return False
+
+
+async def config_summary(request: Request) -> Response:
+    site = admin_site(request)
+    runtime: Runtime = request.app.state.runtime
+    cfg = runtime.config
+    return JSONResponse({
+        "site": site.name,
+        "slots": [{"name": s.name, "description": s.description, "default": s.default["type"],
+                   "variants": [{"id": v.id, "when": v.when.source if v.when else None,
+                                 "experiment": v.experiment.key if v.experiment else None}
+                                for v in s.variants]} for s in cfg.slots.values()],
+        "segments": [{"name": s.name, "when": s.rule.source, "description": s.description}
+                     for s in cfg.segments.values()],
+        "names": describe_names(),
+        "catalog_items": len(runtime.catalog),
+    })
+
+
+async def reload(request: Request) -> Response:
+    admin_site(request)
+    from .app import reload_config
+    ok, errors = reload_config(request.app)
+    if not ok:
+        raise ApiError(422, "invalid_config", "; ".join(errors[:20]))
+    runtime: Runtime = request.app.state.runtime
+    return JSONResponse({"status": "reloaded", "slots": len(runtime.config.slots),
+                         "catalog_items": len(runtime.catalog)})
+
+
+async def dashboard(request: Request) -> Response:
+    """The admin page; it asks for the secret key in the browser and calls the admin API."""
+    from importlib import resources
+    page = resources.files("gateway").joinpath("static/admin.html").read_text(encoding="utf-8")
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+ROUTES = [
+    Route("/admin", dashboard, methods=["GET"]),
+    Route("/v1/admin/debug/context", debug_context, methods=["GET"]),
+    Route("/v1/admin/config", config_summary, methods=["GET"]),
+    Route("/v1/admin/reload", reload, methods=["POST"]),
+]

@@ -1,0 +1,104 @@
+"""The `slotwise` console script."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+# Sub-commands that live in other packages: name -> module with `main(argv) -> int`.
+DELEGATED = {
+    "train": "models.cli", "evaluate": "models.cli",
+    "sync": "connectors.cli", "conformance": "connectors.conformance",
+    "rebuild-profiles": "gateway.storecli", "import-attributes": "gateway.storecli",
+}
+
+
+def _serve(app: Any, host: str, port: int, log_level: str) -> None:
+    import uvicorn
+    # No access log and no proxy-header rewriting: the gateway never logs raw IP addresses and
+    # decides itself which forwarding headers to trust.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, proxy_headers=False,
+                server_header=False)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .app import create_app
+    from .config import ConfigError, load_config
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    _serve(create_app(config, args.config), args.host, args.port, args.log_level)
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load_config
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+        print(f"{len(exc.errors)} error(s) in {args.config}", file=sys.stderr)
+        return 1
+    print(f"ok: {len(config.sites)} site(s), {len(config.segments)} segment(s), {len(config.slots)} slot(s)")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from . import demo
+    from .app import create_app
+    from .config import load_config
+    data_dir = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="slotwise-demo-"))
+    config_path = demo.prepare_data(data_dir, args.port)
+    for hook in demo.prepare_hooks():
+        hook(data_dir, config_path)
+    app = create_app(load_config(config_path), config_path, extra_routes=demo.ROUTES)
+    print(f"Slotwise demo: http://{args.host}:{args.port}/demo  (data in {data_dir})", flush=True)
+    _serve(app, args.host, args.port, args.log_level)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slotwise", description="Slotwise personalization gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the demo shop on embedded defaults")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--data", help="keep the demo store in this directory (reused on the next start)")
+    demo.add_argument("--log-level", default="info")
+    demo.set_defaults(func=cmd_demo)
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument("--config", default="slotwise.yaml")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=cmd_serve)
+    check = sub.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("--config", default="slotwise.yaml")
+    check.add_argument("path", nargs="?", help="the file (instead of --config)")
+    check.set_defaults(func=cmd_check_config)
+    for name in DELEGATED:
+        sub.add_parser(name, help=f"see `slotwise {name} --help`", add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if argv and argv[0] in DELEGATED:
+        module = importlib.import_module(DELEGATED[argv[0]])
+        return int(module.main(argv))
+    args = build_parser().parse_args(argv)
+    if getattr(args, "path", None):
+        args.config = args.path
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

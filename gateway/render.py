@@ -1,0 +1,133 @@
+"""Render one page's slots: decide, fetch data, render; each slot in its own time budget.
+
+A slot whose strategy, store or template fails or runs late gets its default block (and that
+is counted), while the other slots render as usual: one bad slot never fails the page.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from typing import Any
+
+from .blocks import visitor_independent
+from .config import SiteConfig, Slot
+from .decide import Decision, decide
+from .expr import Env
+from .metrics import Metrics
+from .recommend import STRATEGIES
+
+log = logging.getLogger("slotwise.render")
+
+
+def memberships(env: Env) -> list[str]:
+    """The rule segments the visitor is in (read without shortening any block's ttl)."""
+    probe = env.fork()
+    return [name for name, seg in env.runtime.segments.items() if _safe(seg.evaluate, probe)]
+
+
+def _safe(fn: Any, env: Env) -> bool:
+    try:
+        return bool(fn(env))
+    except Exception:  # a failing profile term must not break the page
+        log.exception("segment evaluation failed")
+        return False
+
+
+async def _items_for(block: dict[str, Any], env: Env) -> tuple[list[dict[str, Any]], str | None]:
+    catalog = env.runtime.catalog
+    if block["type"] == "items":
+        return [it for i in block["items"] if (it := catalog.get(str(i)))], None
+    if block["type"] != "recommendations":
+        return [], None
+    count = int(block["count"])
+    strategy = block["strategy"]
+    ids = await STRATEGIES[strategy](env, block, count)
+    used = strategy
+    if len(ids) < count:
+        # Cold start or a thin result: top up with popular items.
+        extra = catalog.popular(count, exclude=[*ids, env.ctx.item_id or ""], category=block.get("category"))
+        if not ids:
+            used = "popular"
+        ids = [*ids, *extra][:count]
+    return [it for i in ids if (it := catalog.get(i))], used
+
+
+def _variables(env: Env, visitor_id: str | None, strategy: str | None) -> dict[str, Any]:
+    ctx = env.ctx
+    profile = env.profile
+    return {
+        "visitor": {"id": visitor_id, "returning": bool(getattr(profile, "sessions", 0) and profile.sessions > 1),
+                    "attributes": env.attributes},
+        "context": {"device": ctx.device.cls, "country": ctx.geo.country, "language": ctx.language,
+                    "daypart": ctx.local.daypart, "weekday": ctx.local.weekday, "hour": ctx.local.hour,
+                    "referrer": ctx.referrer.cls, "utm": ctx.utm},
+        "strategy": strategy,
+    }
+
+
+async def _render_block(decision: Decision, slot: Slot, env: Env, site: SiteConfig,
+                        visitor_id: str | None) -> str:
+    block = decision.block
+    runtime = env.runtime
+    cache_key = None
+    if visitor_independent(block):
+        cache_key = (site.name, slot.name, decision.variant, block["id"], env.ctx.item_id)
+        cached = runtime.block_cache.get(cache_key)
+        if cached is not None:
+            return str(cached)
+    items, strategy = await _items_for(block, env)
+    html = runtime.renderer.render(block, slot=slot.name, variant=decision.variant, items=items,
+                                   variables=_variables(env, visitor_id, strategy))
+    if cache_key is not None:
+        runtime.block_cache.put(cache_key, html)
+    return html
+
+
+async def _fallback(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | None) -> str:
+    """The default block; if even that fails, an empty block so the page keeps its own fallback."""
+    try:
+        return await asyncio.wait_for(
+            _render_block(Decision("default", slot.default), slot, env, site, visitor_id), 0.05)
+    except Exception:
+        log.exception("default block of slot %s failed", slot.name)
+        return ""
+
+
+async def render_slot(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | None,
+                      segments: list[str], metrics: Metrics) -> dict[str, Any]:
+    config = env.runtime.config
+    budget = (slot.budget_ms or config.gateway.slot_budget_ms) / 1000.0
+    max_ttl = slot.ttl if slot.ttl is not None else config.gateway.default_ttl
+    reason = None
+    decision = Decision("default", slot.default)
+    try:
+        decision = decide(slot, env, visitor_id)
+        html = await asyncio.wait_for(_render_block(decision, slot, env, site, visitor_id), budget)
+    except asyncio.TimeoutError:
+        reason = "timeout"
+    except Exception:
+        log.exception("slot %s failed", slot.name)
+        reason = "error"
+    if reason is not None:
+        metrics.fallbacks.labels(slot.name, reason).inc()
+        env.bound(env.now + 30)  # retry soon once the failing part recovers
+        decision = Decision("default", slot.default, decision.experiment)
+        html = await _fallback(slot, env, site, visitor_id)
+    metrics.slots.labels(reason or "ok").inc()
+    ttl = max_ttl if math.isinf(env.boundary) else max(0, min(max_ttl, int(env.boundary - env.ctx.now)))
+    result = {"html": html, "variant": decision.variant, "segments": segments,
+              "experiment": decision.experiment, "ttl": ttl}
+    if reason:
+        result["fallback"] = reason
+    return result
+
+
+async def render_page(env: Env, site: SiteConfig, slots: list[Slot], visitor_id: str | None,
+                      metrics: Metrics) -> dict[str, dict[str, Any]]:
+    segments = memberships(env)
+    if len(slots) == 1:
+        return {slots[0].name: await render_slot(slots[0], env.fork(), site, visitor_id, segments, metrics)}
+    results = await asyncio.gather(*(render_slot(s, env.fork(), site, visitor_id, segments, metrics)
+                                     for s in slots))
+    return {slot.name: result for slot, result in zip(slots, results)}

@@ -1,0 +1,30 @@
+"""Long-lived services (stores, model registry) built once in the app's lifespan."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import Config
+
+
+@dataclass
+class Services:
+    store: Any = None
+    """Events and profiles store (SQLite or Redis), or None when profiles are off."""
+    models: Any = None
+    """Registry of loaded ONNX model bundles, or None when no models are configured."""
+
+
+async def build_services(config: Config) -> Services:
+    services = Services()
+    return services
+
+
+async def close_services(services: Services) -> None:
+    for part in (services.store, services.models):
+        close = getattr(part, "close", None)
+        if close is not None:
+            result = close()
+            if hasattr(result, "__await__"):
+                await result

@@ -1,0 +1,161 @@
+/* Slotwise browser client: one script for every CMS connector.
+ * <script src="https://GATEWAY/v1/client.js" data-site="SITE" data-key="PUBLISHABLE_KEY" async></script>
+ * <div data-slotwise-slot="home-hero">fallback content</div>
+ * Finds all placeholders, asks for them in one request, swaps them in at once (the fallback
+ * stays until then, or for good if the gateway is slow or down), keeps the first-party
+ * visitor cookie and sends events in batches. No dependencies. */
+(function () {
+  "use strict";
+  if (window.Slotwise && window.Slotwise.version) return;
+  var script = document.currentScript || document.querySelector('script[src*="/v1/client.js"]');
+  if (!script) return;
+  var base = script.src.replace(/\/v1\/client\.js(\?.*)?$/, "");
+  var cfg = {
+    site: script.getAttribute("data-site"),
+    key: script.getAttribute("data-key"),
+    timeout: parseInt(script.getAttribute("data-timeout") || "1500", 10),
+    consent: script.getAttribute("data-consent") || null
+  };
+  var COOKIE = "slotwise_vid", CONSENT_COOKIE = "slotwise_consent", YEAR = 31536000;
+  var queue = [], flushTimer = null, started = Date.now(), maxScroll = 0;
+
+  function cookie(name) {
+    var m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+    return m ? decodeURIComponent(m[1]) : null;
+  }
+  function setCookie(name, value, maxAge) {
+    var secure = location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = name + "=" + encodeURIComponent(value) + "; Max-Age=" + maxAge +
+      "; Path=/; SameSite=Lax" + secure;
+  }
+  function gpc() { return navigator.globalPrivacyControl === true; }
+  function consent() {
+    var extra = window.slotwiseContext || {};
+    return extra.consent || cookie(CONSENT_COOKIE) || cfg.consent || null;
+  }
+  function identifierAllowed() { return consent() !== "none"; }
+  function visitorId() { return identifierAllowed() ? cookie(COOKIE) : null; }
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var a = new Uint8Array(16); crypto.getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  function pageContext() {
+    var extra = window.slotwiseContext || {}, ctx = {
+      url: location.href, referrer: document.referrer || null, language: navigator.language,
+      gpc: gpc()
+    };
+    try { ctx.timezone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* old browser */ }
+    var c = consent(); if (c) ctx.consent = c;
+    var item = document.querySelector("[data-slotwise-item-id]");
+    if (item) ctx.item_id = item.getAttribute("data-slotwise-item-id");
+    for (var k in extra) if (Object.prototype.hasOwnProperty.call(extra, k)) ctx[k] = extra[k];
+    return ctx;
+  }
+
+  function placeholders() {
+    return Array.prototype.slice.call(document.querySelectorAll("[data-slotwise-slot]"));
+  }
+
+  function render() {
+    var nodes = placeholders();
+    if (!nodes.length || !cfg.site || !cfg.key) return Promise.resolve(null);
+    var names = [];
+    nodes.forEach(function (n) {
+      var s = n.getAttribute("data-slotwise-slot");
+      if (names.indexOf(s) < 0) names.push(s);
+    });
+    var ctrl = window.AbortController ? new AbortController() : null;
+    var timer = setTimeout(function () { if (ctrl) ctrl.abort(); }, cfg.timeout);
+    return fetch(base + "/v1/render", {
+      method: "POST", signal: ctrl ? ctrl.signal : undefined,
+      headers: {"Content-Type": "application/json", "X-Slotwise-Key": cfg.key},
+      body: JSON.stringify({site: cfg.site, visitor_id: visitorId(), slots: names, context: pageContext()})
+    }).then(function (r) {
+      if (!r.ok) throw new Error("slotwise render " + r.status);
+      return r.json();
+    }).then(function (data) {
+      clearTimeout(timer);
+      if (data.visitor_id && identifierAllowed() && !gpc()) setCookie(COOKIE, data.visitor_id, YEAR);
+      var swap = function () {
+        nodes.forEach(function (n) {
+          var b = data.blocks[n.getAttribute("data-slotwise-slot")];
+          if (!b || !b.html) return;
+          n.innerHTML = b.html;
+          n.setAttribute("data-slotwise-variant", b.variant);
+          n.setAttribute("data-slotwise-state", "ready");
+          if (b.experiment) impression(n.getAttribute("data-slotwise-slot"), b);
+        });
+      };
+      // One frame for all slots, so the page changes once and never flickers block by block.
+      (window.requestAnimationFrame || setTimeout)(swap);
+      return data;
+    })["catch"](function () {
+      clearTimeout(timer);
+      nodes.forEach(function (n) { n.setAttribute("data-slotwise-state", "fallback"); });
+      return null;
+    });
+  }
+
+  function track(type, fields) {
+    var vid = visitorId();
+    if (!vid || gpc()) return;
+    var ev = {event_id: uuid(), visitor_id: vid, type: type, ts: new Date().toISOString(),
+              context: {url: location.href, referrer: document.referrer || null}};
+    fields = fields || {};
+    for (var k in fields) if (Object.prototype.hasOwnProperty.call(fields, k)) ev[k] = fields[k];
+    queue.push(ev);
+    if (queue.length >= 20) flush(); else if (!flushTimer) flushTimer = setTimeout(flush, 2000);
+  }
+  function flush() {
+    clearTimeout(flushTimer); flushTimer = null;
+    if (!queue.length) return;
+    var body = JSON.stringify({site: cfg.site, key: cfg.key, events: queue.splice(0, 100)});
+    // text/plain keeps beacons free of CORS preflights; the gateway reads JSON either way.
+    var blob = new Blob([body], {type: "text/plain"});
+    if (!(navigator.sendBeacon && navigator.sendBeacon(base + "/v1/events", blob))) {
+      fetch(base + "/v1/events", {method: "POST", body: body, keepalive: true,
+        headers: {"Content-Type": "text/plain"}})["catch"](function () {});
+    }
+  }
+  function impression(slot, b) {
+    track("impression", {properties: {slot: slot, variant: b.variant,
+      experiment: b.experiment ? b.experiment.key : null, arm: b.experiment ? b.experiment.arm : null}});
+  }
+  function setConsent(level) {
+    setCookie(CONSENT_COOKIE, level, YEAR);
+    if (level === "none") setCookie(COOKIE, "", 0);
+  }
+
+  document.addEventListener("click", function (e) {
+    var a = e.target && e.target.closest ? e.target.closest("[data-slotwise-slot] a") : null;
+    if (!a) return;
+    var slot = a.closest("[data-slotwise-slot]");
+    var item = a.getAttribute("data-slotwise-item");
+    track("click", {item_id: item || undefined, properties: {slot: slot.getAttribute("data-slotwise-slot"),
+      variant: slot.getAttribute("data-slotwise-variant")}});
+    flush();
+  });
+  window.addEventListener("scroll", function () {
+    var h = document.documentElement.scrollHeight - window.innerHeight;
+    if (h > 0) maxScroll = Math.max(maxScroll, Math.min(1, window.scrollY / h));
+  }, {passive: true});
+  function leave() {
+    track("engagement", {properties: {time_on_page: Math.round((Date.now() - started) / 1000),
+      scroll_depth: Math.round(maxScroll * 100) / 100}});
+    flush();
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") leave();
+  });
+
+  window.Slotwise = {version: "1", render: render, refresh: render, track: track, flush: flush,
+                     setConsent: setConsent, visitorId: visitorId};
+  var go = function () {
+    render().then(function () {
+      var item = pageContext().item_id;
+      track(item ? "item_view" : "page_view", item ? {item_id: item} : {});
+    });
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", go); else go();
+})();

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs everything the tests need (Debian packages, services, Python packages) and runs them all.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k context`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-system.sh
+python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+exec python3 -m pytest "$@"

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+import yaml
+from starlette.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.config import Config, parse_config
+from gateway.demo import build_catalog, demo_config
+
+DESKTOP_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/131.0.0.0 Safari/537.36")
+IPHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+             "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+GOOGLEBOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def minimal_config(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "sites": {"shop": {"publishable_key": "pk_shop", "secret_key": "sk_shop",
+                           "origins": ["https://shop.example"], "timezone": "Europe/Berlin"}},
+        "segments": {"mobile": "device.class == 'mobile'"},
+        "slots": {"hero": {"variants": [{"id": "m", "when": "mobile",
+                                         "block": {"type": "banner", "title": "Mobile"}}],
+                           "default": {"type": "banner", "title": "Default"}}},
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def demo_dir(tmp_path: Path) -> Path:
+    items = tmp_path / "items.jsonl"
+    items.write_text("".join(json.dumps(i) + "\n" for i in build_catalog()), encoding="utf-8")
+    (tmp_path / "slotwise.yaml").write_text(yaml.safe_dump(demo_config(8080)), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture
+def demo_config_obj(demo_dir: Path) -> Config:
+    return parse_config(yaml.safe_load((demo_dir / "slotwise.yaml").read_text()), base_dir=demo_dir,
+                        source=demo_dir / "slotwise.yaml")
+
+
+@pytest.fixture
+def demo_client(demo_config_obj: Config) -> Iterator[TestClient]:
+    with TestClient(create_app(demo_config_obj)) as client:
+        yield client
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[Callable[[dict[str, Any]], TestClient]]:
+    clients: list[TestClient] = []
+
+    def make(data: dict[str, Any], **kwargs: Any) -> TestClient:
+        config = parse_config(copy.deepcopy(data), base_dir=tmp_path)
+        client = TestClient(create_app(config), **kwargs)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
