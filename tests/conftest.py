@@ -3,6 +3,9 @@
 Tests that need an outside tool (php, chromium, a Redis server, ../shared/data) skip where it
 is absent on a developer's machine, but fail under CI (CI=true), where `.ci/run` installs
 everything: a green CI must never hide a skipped suite.
+
+Tests run with `--import-mode=importlib` from the repository root (`python -m pytest`), so
+test files may share names across folders; import helpers as `from tests.conftest import need`.
 """
 from __future__ import annotations
 
