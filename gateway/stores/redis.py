@@ -1,0 +1,209 @@
+"""Redis store: one shared store for several gateway replicas (`redis` extra).
+
+Keys (all under `prefix`): `ids:{site}` hash event_id → visitor, `ev:{site}:{visitor}` hash
+event_id → event, `ts:{site}` sorted set of "visitor\\x1fevent_id" by ts (retention),
+`pr:{site}:{visitor}` profile, `at:{site}:{key}` attributes, `cs:{site}:{visitor}` consent,
+`sites` the sites seen. A batch is logged and folded in one optimistic transaction (WATCH on
+the profiles and consents it touches, MULTI/EXEC), so two replicas never lose an update and
+a retried event is never folded twice. Durability of acknowledged events is Redis's: run it
+with `appendonly yes` and `appendfsync everysec` (or `always`).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis import asyncio as aioredis
+from redis.exceptions import WatchError
+
+from ..profiles import Profile, rebuild
+from .base import IngestResult, Store, group_by_visitor
+
+SEP = "\x1f"
+
+
+class RedisStore(Store):
+    def __init__(self, url: str, *, prefix: str = "slotwise:", retention_days: float = 365.0):
+        self.url = url
+        self.prefix = prefix
+        self.retention_days = retention_days
+        self.r = aioredis.Redis.from_url(url, decode_responses=True)
+
+    def _k(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    async def ingest(self, site: str, events: list[dict[str, Any]]) -> IngestResult:
+        groups = group_by_visitor(events)
+        visitors = list(groups)
+        watched = [self._k("pr", site, v) for v in visitors] + [self._k("cs", site, v) for v in visitors]
+        ids_key = self._k("ids", site)
+        async with self.r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(*watched)
+                    n = len(visitors)
+                    values = await pipe.mget(watched)
+                    profiles, consents = values[:n], values[n:]
+                    all_ids = [e["event_id"] for e in events]
+                    known = dict(zip(all_ids, await pipe.hmget(ids_key, all_ids)))
+                    result = IngestResult()
+                    writes: list[tuple[str, Profile, list[dict[str, Any]]]] = []
+                    for visitor, body, level in zip(visitors, profiles, consents):
+                        evs = groups[visitor]
+                        if level is not None and level != "full":
+                            result.ignored.extend(e["event_id"] for e in evs)
+                            continue
+                        new = []
+                        for e in evs:
+                            if known.get(e["event_id"]) is not None:
+                                result.duplicates.append(e["event_id"])
+                            else:
+                                known[e["event_id"]] = visitor  # a duplicate inside the batch
+                                new.append(e)
+                                result.stored.append(e["event_id"])
+                        if new:
+                            profile = Profile.from_json(body) if body else Profile()
+                            for e in new:
+                                profile.fold(e)
+                            writes.append((visitor, profile, new))
+                    pipe.multi()
+                    if writes:
+                        pipe.sadd(self._k("sites"), site)
+                    for visitor, profile, new in writes:
+                        pipe.hset(ids_key, mapping={e["event_id"]: visitor for e in new})
+                        pipe.hset(self._k("ev", site, visitor),
+                                  mapping={e["event_id"]: json.dumps(e, separators=(",", ":")) for e in new})
+                        pipe.zadd(self._k("ts", site), {visitor + SEP + e["event_id"]: e["ts"] for e in new})
+                        pipe.set(self._k("pr", site, visitor), profile.to_json())
+                    await pipe.execute()
+                    return result
+                except WatchError:
+                    continue
+
+    async def profile(self, site: str, visitor_id: str) -> Profile | None:
+        body = await self.r.get(self._k("pr", site, visitor_id))
+        return Profile.from_json(body) if body else None
+
+    async def load_for_render(self, site: str, visitor_id: str) -> tuple[Profile | None, dict[str, Any]]:
+        # One round trip for the common case (no e-mail link): profile and visitor attributes.
+        body, attrs = await self.r.mget(self._k("pr", site, visitor_id), self._k("at", site, visitor_id))
+        profile = Profile.from_json(body) if body else None
+        out: dict[str, Any] = {}
+        if profile is not None and profile.email_sha256:
+            linked = await self.r.get(self._k("at", site, "email:" + profile.email_sha256))
+            if linked:
+                out.update(json.loads(linked))
+        if attrs:
+            out.update(json.loads(attrs))
+        return profile, out
+
+    async def events(self, site: str, visitor_id: str) -> list[dict[str, Any]]:
+        raw = await self.r.hvals(self._k("ev", site, visitor_id))
+        return sorted((json.loads(v) for v in raw), key=lambda e: (e["ts"], e["event_id"]))
+
+    async def attributes(self, site: str, keys: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for body in await self.r.mget([self._k("at", site, k) for k in keys]):
+            if body:
+                out.update(json.loads(body))
+        return out
+
+    async def put_attributes(self, site: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
+        async with self.r.pipeline(transaction=False) as pipe:
+            for key, attrs in rows:
+                pipe.set(self._k("at", site, key), json.dumps(attrs, separators=(",", ":")))
+            await pipe.execute()
+
+    async def consent(self, site: str, visitor_id: str) -> str | None:
+        value = await self.r.get(self._k("cs", site, visitor_id))
+        return str(value) if value else None
+
+    async def _drop(self, pipe: Any, site: str, visitor_id: str, ids: list[str]) -> None:
+        if ids:
+            pipe.hdel(self._k("ids", site), *ids)
+            pipe.zrem(self._k("ts", site), *[visitor_id + SEP + i for i in ids])
+        pipe.delete(self._k("ev", site, visitor_id), self._k("pr", site, visitor_id))
+
+    async def set_consent(self, site: str, visitor_id: str, level: str) -> None:
+        ids = await self.r.hkeys(self._k("ev", site, visitor_id)) if level != "full" else []
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.set(self._k("cs", site, visitor_id), level)
+            if level != "full":
+                await self._drop(pipe, site, visitor_id, ids)
+            await pipe.execute()
+
+    async def erase(self, site: str, visitor_id: str) -> int:
+        profile = await self.profile(site, visitor_id)
+        ids = await self.r.hkeys(self._k("ev", site, visitor_id))
+        async with self.r.pipeline(transaction=True) as pipe:
+            await self._drop(pipe, site, visitor_id, ids)
+            pipe.delete(self._k("cs", site, visitor_id), self._k("at", site, visitor_id))
+            if profile is not None and profile.email_sha256:
+                pipe.delete(self._k("at", site, "email:" + profile.email_sha256))
+            await pipe.execute()
+        return len(ids)
+
+    async def expire(self, now: float) -> int:
+        cutoff = now - self.retention_days * 86400
+        removed = 0
+        for site in sorted(await self.r.smembers(self._k("sites"))):
+            members = await self.r.zrangebyscore(self._k("ts", site), "-inf", f"({cutoff}")
+            by_visitor: dict[str, list[str]] = {}
+            for m in members:
+                visitor, _, event_id = m.partition(SEP)
+                by_visitor.setdefault(visitor, []).append(event_id)
+            for visitor, ids in by_visitor.items():
+                async with self.r.pipeline(transaction=True) as pipe:
+                    pipe.hdel(self._k("ev", site, visitor), *ids)
+                    pipe.hdel(self._k("ids", site), *ids)
+                    pipe.zrem(self._k("ts", site), *[visitor + SEP + i for i in ids])
+                    await pipe.execute()
+                removed += len(ids)
+                await self.rebuild_profile(site, visitor)
+        return removed
+
+    async def rebuild_profile(self, site: str, visitor_id: str) -> Profile | None:
+        key = self._k("pr", site, visitor_id)
+        async with self.r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key, self._k("ev", site, visitor_id))
+                    raw = await pipe.hvals(self._k("ev", site, visitor_id))
+                    profile = rebuild(json.loads(v) for v in raw) if raw else None
+                    pipe.multi()
+                    if profile is None:
+                        pipe.delete(key)
+                    else:
+                        pipe.set(key, profile.to_json())
+                    await pipe.execute()
+                    return profile
+                except WatchError:
+                    continue
+
+    async def replace_profile(self, site: str, visitor_id: str, profile: Profile | None) -> None:
+        key = self._k("pr", site, visitor_id)
+        if profile is None:
+            await self.r.delete(key)
+        else:
+            await self.r.set(key, profile.to_json())
+
+    async def visitors(self, site: str) -> list[str]:
+        out: set[str] = set()
+        for kind in ("ev", "pr"):
+            head = self._k(kind, site, "")
+            async for key in self.r.scan_iter(match=_glob_escape(head) + "*", count=1000):
+                out.add(key[len(head):])
+        return sorted(out)
+
+    async def count_events(self, site: str) -> int:
+        return int(await self.r.hlen(self._k("ids", site)))
+
+    async def close(self) -> None:
+        await self.r.aclose()
+
+    async def ping(self) -> bool:
+        return bool(await self.r.ping())
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
