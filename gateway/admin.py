@@ -89,7 +89,8 @@ async def reload(request: Request) -> Response:
 
 
 async def dashboard(request: Request) -> Response:
-    """The admin page; it asks for the secret key in the browser and calls the admin API."""
+    """The admin page (HTTP Basic: the browser asks for the secret key and reuses it for the API)."""
+    admin_site(request)
     from importlib import resources
     page = resources.files("gateway").joinpath("static/admin.html").read_text(encoding="utf-8")
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
