@@ -157,7 +157,9 @@ def resolve_device(ua: str | None, ch_mobile: str | None) -> Device:
         # Client hints are sent by Chromium browsers and are authoritative for mobile-ness.
         if ch_mobile.strip() == "?1":
             cls = "mobile"
-        elif ch_mobile.strip() == "?0" and cls == "mobile":
+        elif ch_mobile.strip() == "?0" and cls == "mobile" and os_name == "Android":
+            # Only Chromium sends hints; an iOS user agent with "?0" is a desktop Chromium
+            # emulating a phone, so the user agent is the better witness there.
             cls = "desktop"
     return Device(cls, os_name, browser, is_bot)
 

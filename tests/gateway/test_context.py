@@ -66,6 +66,8 @@ def test_client_hints_decide_mobile() -> None:
     desktop_ua = UAS[5][0]
     assert ctx({"User-Agent": desktop_ua, "Sec-CH-UA-Mobile": "?1"}).device.cls == "mobile"
     assert ctx({"User-Agent": UAS[1][0], "Sec-CH-UA-Mobile": "?0"}).device.cls == "desktop"
+    # Safari never sends hints: "?0" beside an iPhone user agent comes from an emulating Chromium.
+    assert ctx({"User-Agent": UAS[0][0], "Sec-CH-UA-Mobile": "?0"}).device.cls == "mobile"
     # A bot stays a bot whatever hints it sends.
     assert ctx({"User-Agent": UAS[9][0], "Sec-CH-UA-Mobile": "?1"}).device.cls == "bot"
 

@@ -1,0 +1,103 @@
+"""`slotwise demo` in a real headless Chromium: different contexts see different blocks."""
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import need_tool
+from tests.gateway.conftest import IPHONE_UA
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    data = tmp_path_factory.mktemp("demo")
+    log = (data / "demo.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "demo", "--port", str(port), "--data", str(data),
+                             "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                pytest.fail(f"demo exited: {(data / 'demo.log').read_text()}")
+            time.sleep(0.2)
+        else:
+            pytest.fail("demo did not become ready")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def dump_dom(url: str, tmp_path: Path, user_agent: str | None = None) -> str:
+    chromium = need_tool("chromium")
+    args = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000",
+            "--dump-dom", url]
+    if user_agent:
+        args.insert(1, f"--user-agent={user_agent}")
+    out = subprocess.run(args, capture_output=True, text=True, timeout=90)
+    return out.stdout
+
+
+def slots_in(dom: str) -> dict[str, tuple[str, str]]:
+    """slot -> (variant, state) for every swapped-in placeholder."""
+    found = {}
+    for m in re.finditer(r'data-slotwise-slot="([\w-]+)"([^>]*)>', dom):
+        attrs = m.group(2)
+        variant = re.search(r'data-slotwise-variant="([^"]*)"', attrs)
+        state = re.search(r'data-slotwise-state="([^"]*)"', attrs)
+        found[m.group(1)] = (variant.group(1) if variant else "", state.group(1) if state else "")
+    return found
+
+
+def test_two_contexts_get_different_blocks_in_a_real_browser(demo_server: str, tmp_path: Path) -> None:
+    night_mobile = slots_in(dump_dom(f"{demo_server}/demo?device=mobile&hour=23", tmp_path / "a"))
+    office_desktop = slots_in(dump_dom(f"{demo_server}/demo?device=desktop&hour=11&weekday=wed", tmp_path / "b"))
+    abroad = slots_in(dump_dom(f"{demo_server}/demo?device=desktop&hour=20&country=US", tmp_path / "c"))
+    for page in (night_mobile, office_desktop, abroad):
+        assert set(page) == {"home-hero", "welcome", "recommendations", "offer"}
+        assert all(state == "ready" for _, state in page.values()), page
+    assert night_mobile["home-hero"][0] == "mobile-night"
+    assert office_desktop["home-hero"][0] == "desktop-office"
+    assert abroad["home-hero"][0] == "abroad" and abroad["welcome"][0] == "abroad"
+
+
+def test_real_device_detection_and_item_pages(demo_server: str, tmp_path: Path) -> None:
+    phone = slots_in(dump_dom(f"{demo_server}/demo", tmp_path / "p", user_agent=IPHONE_UA))
+    assert phone["home-hero"][0] in {"mobile", "mobile-night"}
+    dom = dump_dom(f"{demo_server}/demo?item=sho-001", tmp_path / "i")
+    assert slots_in(dom)["recommendations"][0] == "similar"
+    recommended = re.findall(r'data-slotwise-item="([\w-]+)"', dom)
+    assert recommended and "sho-001" not in recommended
+
+
+def test_fallback_stays_when_the_gateway_is_unreachable(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text('<div data-slotwise-slot="home-hero"><p id="fb">Fallback</p></div>'
+                    f'<script src="http://127.0.0.1:{free_port()}/v1/client.js" data-site="demo" '
+                    'data-key="pk_demo" async></script>')
+    dom = dump_dom(page.as_uri(), tmp_path / "f")
+    assert '<p id="fb">Fallback</p>' in dom
