@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import admin, api
+from . import admin, api, eventroutes
 from .config import Config, ConfigError, load_config
 from .errors import ApiError, error_response
 from .metrics import Metrics
@@ -128,7 +128,7 @@ def create_app(config: Config, config_path: str | Path | None = None,
         finally:
             await close_services(app.state.services)
 
-    routes = [*api.ROUTES, *admin.ROUTES, openapi_route(), *(extra_routes or [])]
+    routes = [*api.ROUTES, *eventroutes.ROUTES, *admin.ROUTES, openapi_route(), *(extra_routes or [])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         ApiError: _api_error, HTTPException: _http_error, Exception: _server_error})
     app.state.metrics = metrics

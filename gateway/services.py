@@ -17,7 +17,9 @@ class Services:
 
 
 async def build_services(config: Config) -> Services:
+    from .stores import build_store
     services = Services()
+    services.store = await build_store(config)
     return services
 
 

@@ -91,3 +91,16 @@ def open_store(settings: StoreSettings) -> Store:
         return RedisStore(settings.url, prefix=settings.prefix, retention_days=settings.retention_days)
     from .sqlite import SQLiteStore
     return SQLiteStore(settings.path, retention_days=settings.retention_days, synchronous=settings.synchronous)
+
+
+async def build_store(config: Any) -> Store | None:
+    """The store of a loaded Config, or None when it has no `store` section (profiles off)."""
+    if not config.store:
+        return None
+    base = config.source.parent if getattr(config, "source", None) else Path(".")
+    settings = parse_store_settings(config.store, base)
+    if not settings.enabled:
+        return None
+    store = open_store(settings)
+    store.settings = settings  # type: ignore[attr-defined]  # read by the event routes
+    return store
