@@ -153,7 +153,7 @@ def test_client_script_is_served(demo_client: TestClient) -> None:
 
 def _fallback_config(strategy: str) -> dict[str, Any]:
     data = minimal_config()
-    data["gateway"] = {"slot_budget_ms": 40}
+    data["gateway"] = {"slot_budget_ms": 300}
     data["slots"]["recs"] = {"variants": [{"id": "bad", "block": {"type": "recommendations", "strategy": strategy}}],
                              "default": {"type": "banner", "title": "Safe default"}}
     return data
