@@ -23,7 +23,7 @@ from .api import check_key, cors_headers, get_site, peer_of, read_json, visitor_
 from .config import SiteConfig
 from .context import daypart, resolve_context, zone
 from .errors import ApiError
-from .events import EVENT_TYPES, Invalid, Limits, event_line, validate_event
+from .events import EVENT_TYPES, Invalid, Limits, event_line, safe_text, validate_event
 from .ratelimit import RateLimiter
 from .runtime import Runtime
 from .stores import Store, StoreSettings
@@ -100,7 +100,7 @@ async def post_events(request: Request) -> Response:
     visitor_limit, _ = _limiters(request, settings)
     for index, raw in enumerate(raw_events):
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
-        shown = event_id[:128] if isinstance(event_id, str) else None
+        shown = safe_text(event_id[:128]) if isinstance(event_id, str) else None
         try:
             event = validate_event(raw, now, limits)
         except Invalid as exc:

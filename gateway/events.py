@@ -74,9 +74,16 @@ def format_ts(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def safe_text(text: str) -> str:
+    """Without control characters and lone surrogates (which cannot be stored or echoed)."""
+    return _CONTROL.sub("", text).encode("utf-8", "replace").decode("utf-8")
+
+
 def _text(raw: Any, field: str, limit: int, pattern: re.Pattern[str] | None = None) -> str:
     if not isinstance(raw, str):
         raise Invalid(f"'{field}' must be a string")
+    if safe_text(raw) != raw:
+        raise Invalid(f"'{field}' holds control characters or invalid Unicode")
     if not raw or len(raw) > limit:
         raise Invalid(f"'{field}' must be 1-{limit} characters")
     if pattern is not None and not pattern.match(raw):
@@ -99,7 +106,7 @@ def _clean_json(value: Any, limits: Limits, depth: int = 0) -> Any:
     if isinstance(value, str):
         if len(value) > limits.max_string:
             raise Invalid(f"a 'properties' string is longer than {limits.max_string} characters")
-        return _CONTROL.sub("", value)
+        return safe_text(value)
     if isinstance(value, bool) or value is None or isinstance(value, int):
         return value
     if isinstance(value, float):
@@ -115,7 +122,7 @@ def _clean_json(value: Any, limits: Limits, depth: int = 0) -> Any:
             raise Invalid(f"'properties' has more than {limits.max_properties_keys} keys")
         out = {}
         for k, v in value.items():
-            if not isinstance(k, str) or not k or len(k) > 100 or _CONTROL.search(k):
+            if not isinstance(k, str) or not k or len(k) > 100 or safe_text(k) != k:
                 raise Invalid("'properties' keys must be 1-100 printable characters")
             out[k] = _clean_json(v, limits, depth + 1)
         return out
@@ -132,7 +139,7 @@ def _context(raw: Any) -> dict[str, Any]:
         if key not in CONTEXT_KEYS:
             continue  # unknown page-context keys are ignored, never stored
         if isinstance(value, str):
-            value = _CONTROL.sub("", value)[:2048]
+            value = safe_text(value)[:2048]
         elif not isinstance(value, (bool, int, float)) or value is None:
             continue
         out[key] = value
