@@ -187,6 +187,9 @@ class Connector:
         # New ETags are collected into a fresh cursor so stale ones do not pile up.
         self.cursor = Cursor(start.modified_after, {})
         self._previous_etags = dict(start.etags)
+        # A connector whose items carry no date may set this (e.g. from the server's Date
+        # header at the start of the run) to move the cursor on anyway.
+        self.high_water: str | None = None
         newest = start.modified_after
         seen: set[str] = set()
         for raw in self.fetch(start):
@@ -203,6 +206,8 @@ class Connector:
                 newest = updated
             self.stats.items += 1
             yield item
+        if self.high_water and (newest is None or self.high_water > newest):
+            newest = self.high_water
         self.cursor.modified_after = newest
 
     # -- HTTP ------------------------------------------------------------------------------
@@ -294,6 +299,22 @@ class Connector:
                 return
             page += 1
         self.stats.warnings.append(f"{path}: stopped after max_pages={self.max_pages}")
+
+
+def shift(rfc3339: str, seconds: float) -> str:
+    """An RFC 3339 UTC time moved by `seconds` (overlap windows for modified-after queries)."""
+    dt = datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp() + seconds
+    return datetime.fromtimestamp(dt, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def http_date_to_rfc3339(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:
