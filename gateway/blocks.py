@@ -48,7 +48,8 @@ def make_environment(templates_dir: Path | None) -> ImmutableSandboxedEnvironmen
     if templates_dir is not None:
         loaders.insert(0, FileSystemLoader(str(templates_dir)))
     env = ImmutableSandboxedEnvironment(loader=ChoiceLoader(loaders), autoescape=True,
-                                        trim_blocks=True, lstrip_blocks=True)
+                                        trim_blocks=True, lstrip_blocks=True,
+                                        auto_reload=False)  # no stat() per render; reload builds anew
     env.filters["safe_url"] = safe_url
     env.filters["money"] = lambda v, cur="": f"{float(v):,.2f} {cur}".strip() if v not in (None, "") else ""
     return env
@@ -147,7 +148,8 @@ def visitor_independent(block: dict[str, Any]) -> bool:
     if kind in {"banner", "offer", "items"}:
         return True
     if kind == "recommendations":
-        return bool(block["strategy"] == "popular")
+        # Keyed by the page's item as well (see render.py), so "similar" qualifies too.
+        return bool(block["strategy"] in {"popular", "similar"})
     return kind == "html" and "{" not in block["html"]
 
 

@@ -14,6 +14,7 @@ class Metrics:
                                 ["route", "status"], registry=r)
         self.slots = Counter("slotwise_slots_rendered", "Slots rendered, by outcome",
                              ["outcome"], registry=r)
+        self.slots_ok = self.slots.labels("ok")
         self.fallbacks = Counter("slotwise_slot_fallbacks", "Slots that fell back to the default block",
                                  ["slot", "reason"], registry=r)
         self.cache_hits = Counter("slotwise_cache_hits", "Cache hits", ["cache"], registry=r)

@@ -71,7 +71,7 @@ async def _render_block(decision: Decision, slot: Slot, env: Env, site: SiteConf
     block = decision.block
     runtime = env.runtime
     cache_key = None
-    if visitor_independent(block):
+    if visitor_independent(block) and (block.get("strategy") != "similar" or env.ctx.item_id):
         cache_key = (site.name, slot.name, decision.variant, block["id"], env.ctx.item_id)
         cached = runtime.block_cache.get(cache_key)
         if cached is not None:
@@ -87,11 +87,17 @@ async def _render_block(decision: Decision, slot: Slot, env: Env, site: SiteConf
 async def _fallback(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | None) -> str:
     """The default block; if even that fails, an empty block so the page keeps its own fallback."""
     try:
-        return await asyncio.wait_for(
-            _render_block(Decision("default", slot.default), slot, env, site, visitor_id), 0.05)
+        async with asyncio.timeout(0.05):
+            return await _render_block(Decision("default", slot.default), slot, env, site, visitor_id)
     except Exception:
         log.exception("default block of slot %s failed", slot.name)
         return ""
+
+
+def _ttl(env: Env, max_ttl: int) -> int:
+    if math.isinf(env.boundary):
+        return max_ttl
+    return max(0, min(max_ttl, int(env.boundary - env.ctx.now)))
 
 
 async def render_slot(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | None,
@@ -103,8 +109,10 @@ async def render_slot(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | 
     decision = Decision("default", slot.default)
     try:
         decision = decide(slot, env, visitor_id)
-        html = await asyncio.wait_for(_render_block(decision, slot, env, site, visitor_id), budget)
-    except asyncio.TimeoutError:
+        # asyncio.timeout costs a timer, not a task: cheap enough for every slot.
+        async with asyncio.timeout(budget):
+            html = await _render_block(decision, slot, env, site, visitor_id)
+    except TimeoutError:
         reason = "timeout"
     except Exception:
         log.exception("slot %s failed", slot.name)
@@ -114,10 +122,9 @@ async def render_slot(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | 
         env.bound(env.now + 30)  # retry soon once the failing part recovers
         decision = Decision("default", slot.default, decision.experiment)
         html = await _fallback(slot, env, site, visitor_id)
-    metrics.slots.labels(reason or "ok").inc()
-    ttl = max_ttl if math.isinf(env.boundary) else max(0, min(max_ttl, int(env.boundary - env.ctx.now)))
+    (metrics.slots_ok if reason is None else metrics.slots.labels(reason)).inc()
     result = {"html": html, "variant": decision.variant, "segments": segments,
-              "experiment": decision.experiment, "ttl": ttl}
+              "experiment": decision.experiment, "ttl": _ttl(env, max_ttl)}
     if reason:
         result["fallback"] = reason
     return result
@@ -126,8 +133,16 @@ async def render_slot(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | 
 async def render_page(env: Env, site: SiteConfig, slots: list[Slot], visitor_id: str | None,
                       metrics: Metrics) -> dict[str, dict[str, Any]]:
     segments = memberships(env)
-    if len(slots) == 1:
-        return {slots[0].name: await render_slot(slots[0], env.fork(), site, visitor_id, segments, metrics)}
-    results = await asyncio.gather(*(render_slot(s, env.fork(), site, visitor_id, segments, metrics)
-                                     for s in slots))
-    return {slot.name: result for slot, result in zip(slots, results)}
+    results: dict[str, dict[str, Any]] = {}
+    concurrent = [s for s in slots if s.name in env.runtime.concurrent_slots]
+    for slot in slots:
+        if slot not in concurrent:
+            results[slot.name] = await render_slot(slot, env.fork(), site, visitor_id, segments, metrics)
+    if len(concurrent) == 1:
+        slot = concurrent[0]
+        results[slot.name] = await render_slot(slot, env.fork(), site, visitor_id, segments, metrics)
+    elif concurrent:
+        done = await asyncio.gather(*(render_slot(s, env.fork(), site, visitor_id, segments, metrics)
+                                      for s in concurrent))
+        results.update(zip((s.name for s in concurrent), done))
+    return {slot.name: results[slot.name] for slot in slots}

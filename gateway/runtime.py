@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from .blocks import Renderer
 from .caches import CountingCache
 from .catalog import Catalog
-from .config import Config
+from .config import Config, Slot
 from .metrics import Metrics
 from .segments import Segment
+
+# Strategies that never wait on I/O: their slots render in line, without a task each.
+INLINE_STRATEGIES = frozenset({"popular", "similar", "recently_viewed"})
 
 
 @dataclass
@@ -17,6 +20,8 @@ class Runtime:
     catalog: Catalog
     renderer: Renderer
     block_cache: CountingCache
+    concurrent_slots: frozenset[str]
+    """Slots that may wait on a store or a model; they run concurrently, the rest in line."""
 
     @property
     def segments(self) -> dict[str, Segment]:
@@ -27,4 +32,11 @@ def build_runtime(config: Config, metrics: Metrics) -> Runtime:
     cache = config.cache
     catalog = Catalog.load(config.catalog_path, cache.catalog_size)
     return Runtime(config, catalog, Renderer(config.gateway.templates_dir),
-                   CountingCache("blocks", cache.blocks_size, cache.blocks_ttl, metrics))
+                   CountingCache("blocks", cache.blocks_size, cache.blocks_ttl, metrics),
+                   frozenset(name for name, slot in config.slots.items() if _awaits(slot)))
+
+
+def _awaits(slot: Slot) -> bool:
+    blocks = [slot.default, *(v.block for v in slot.variants if v.block),
+              *(a.block for v in slot.variants if v.experiment for a in v.experiment.arms)]
+    return any(b["type"] == "recommendations" and b["strategy"] not in INLINE_STRATEGIES for b in blocks)
