@@ -17,6 +17,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from cachetools import LRUCache
+
 from ..profiles import Profile, rebuild
 from .base import IngestResult, Store, group_by_visitor
 
@@ -40,6 +42,8 @@ def _connect(path: str, synchronous: str) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
     conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the hot part of the indexes stays in memory
+    conn.execute("PRAGMA temp_store=MEMORY")
     return conn
 
 
@@ -51,11 +55,21 @@ class SQLiteStore(Store):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._write = _connect(self.path, synchronous)
         self._write.executescript(SCHEMA)
+        # Checkpoints run in their own thread, so a commit never waits for one.
+        self._write.execute("PRAGMA wal_autocheckpoint=0")
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, args=(synchronous,),
+                                              name="slotwise-sqlite-checkpoint", daemon=True)
         self._read = _connect(self.path, synchronous)
         self._jobs: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Future[Any]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._writer, name="slotwise-sqlite-writer", daemon=True)
         self._thread.start()
+        self._checkpointer.start()
         self._closed = False
+        # Profiles the writer last wrote; dropped whenever another connection has committed
+        # (PRAGMA data_version moves), e.g. a CLI rebuild while the gateway runs.
+        self._cache: LRUCache[tuple[str, str], Profile] = LRUCache(maxsize=20000)
+        self._data_version = -1
 
     # --- the writer thread: group commit -----------------------------------------------------
 
@@ -78,12 +92,17 @@ class SQLiteStore(Store):
             results: list[tuple[Future[Any], Any, BaseException | None]] = []
             try:
                 conn.execute("BEGIN IMMEDIATE")
+                version = conn.execute("PRAGMA data_version").fetchone()[0]
+                if version != self._data_version:
+                    self._cache.clear()
+                    self._data_version = version
                 for fn, fut in batch:
                     conn.execute("SAVEPOINT job")
                     try:
                         results.append((fut, fn(conn), None))
                         conn.execute("RELEASE job")
                     except Exception as exc:  # one failing job must not undo the others
+                        self._cache.clear()  # it may have folded into cached profiles
                         conn.execute("ROLLBACK TO job")
                         conn.execute("RELEASE job")
                         results.append((fut, None, exc))
@@ -91,12 +110,24 @@ class SQLiteStore(Store):
             except Exception as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                self._cache.clear()
                 results = [(fut, None, exc) for _, fut in batch]
             for fut, value, error in results:
                 if error is not None:
                     fut.set_exception(error)
                 else:
                     fut.set_result(value)
+
+    def _checkpoint_loop(self, synchronous: str) -> None:
+        if self.path == ":memory:":
+            return
+        conn = _connect(self.path, synchronous)
+        try:
+            while not self._stop.wait(0.5):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:
@@ -110,34 +141,74 @@ class SQLiteStore(Store):
     async def ingest(self, site: str, events: list[dict[str, Any]]) -> IngestResult:
         return await self._run(lambda conn: self._ingest(conn, site, events))
 
-    @staticmethod
-    def _ingest(conn: sqlite3.Connection, site: str, events: list[dict[str, Any]]) -> IngestResult:
+    def _ingest(self, conn: sqlite3.Connection, site: str, events: list[dict[str, Any]]) -> IngestResult:
         result = IngestResult()
-        for visitor, evs in group_by_visitor(events).items():
-            row = conn.execute("SELECT level FROM consent WHERE site=? AND visitor_id=?", (site, visitor)).fetchone()
-            if row is not None and row[0] != "full":
+        groups = group_by_visitor(events)
+        visitors = list(groups)
+        marks = ",".join("?" * len(visitors))
+        blocked = {v for v, level in conn.execute(
+            f"SELECT visitor_id, level FROM consent WHERE site=? AND visitor_id IN ({marks})", (site, *visitors))
+            if level != "full"}
+        ids = [e["event_id"] for e in events]
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            known.update(r[0] for r in conn.execute(
+                f"SELECT event_id FROM events WHERE site=? AND event_id IN ({','.join('?' * len(chunk))})",
+                (site, *chunk)))
+        rows, fresh = [], {}
+        for visitor, evs in groups.items():
+            if visitor in blocked:
                 result.ignored.extend(e["event_id"] for e in evs)
                 continue
-            new = []
             for e in evs:
-                cur = conn.execute("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?)",
-                                   (site, e["event_id"], visitor, e["ts"], json.dumps(e, separators=(",", ":"))))
-                if cur.rowcount == 1:
-                    new.append(e)
-                    result.stored.append(e["event_id"])
-                else:
+                if e["event_id"] in known:
                     result.duplicates.append(e["event_id"])
-            if not new:
-                continue
-            row = conn.execute("SELECT body FROM profiles WHERE site=? AND visitor_id=?", (site, visitor)).fetchone()
-            profile = Profile.from_json(row[0]) if row else Profile()
+                    continue
+                known.add(e["event_id"])
+                result.stored.append(e["event_id"])
+                rows.append((site, e["event_id"], visitor, e["ts"], json.dumps(e, separators=(",", ":"))))
+                fresh.setdefault(visitor, []).append(e)
+        if not rows:
+            return result
+        conn.executemany("INSERT INTO events VALUES (?,?,?,?,?)", rows)
+        profiles = self._profiles(conn, site, list(fresh))
+        out = []
+        for visitor, new in fresh.items():
+            profile = profiles.get(visitor) or Profile()
             for e in new:
                 profile.fold(e)
-            conn.execute("INSERT OR REPLACE INTO profiles VALUES (?,?,?)", (site, visitor, profile.to_json()))
+            out.append((site, visitor, profile.to_json()))
+            self._cache_put((site, visitor), profile)
+        conn.executemany("INSERT OR REPLACE INTO profiles VALUES (?,?,?)", out)
         return result
+
+    def _profiles(self, conn: sqlite3.Connection, site: str, visitors: list[str]) -> dict[str, Profile]:
+        """Profiles from the writer's cache, the rest from the table (one query)."""
+        found: dict[str, Profile] = {}
+        missing = []
+        for v in visitors:
+            hit = self._cache.get((site, v))
+            if hit is not None:
+                found[v] = hit
+            else:
+                missing.append(v)
+        for start in range(0, len(missing), 500):
+            chunk = missing[start:start + 500]
+            for v, body in conn.execute(f"SELECT visitor_id, body FROM profiles WHERE site=? AND visitor_id IN "
+                                        f"({','.join('?' * len(chunk))})", (site, *chunk)):
+                found[v] = Profile.from_json(body)
+        return found
+
+    def _cache_put(self, key: tuple[str, str], profile: Profile | None) -> None:
+        if profile is None:
+            self._cache.pop(key, None)
+        else:
+            self._cache[key] = profile
 
     async def replace_profile(self, site: str, visitor_id: str, profile: Profile | None) -> None:
         def job(conn: sqlite3.Connection) -> None:
+            self._cache.pop((site, visitor_id), None)
             if profile is None:
                 conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
             else:
@@ -147,6 +218,7 @@ class SQLiteStore(Store):
     async def rebuild_profile(self, site: str, visitor_id: str) -> Profile | None:
         # Read and write in one writer job, so no event can slip in between.
         def job(conn: sqlite3.Connection) -> Profile | None:
+            self._cache.pop((site, visitor_id), None)
             rows = conn.execute("SELECT body FROM events WHERE site=? AND visitor_id=?", (site, visitor_id))
             events = [json.loads(r[0]) for r in rows]
             profile = rebuild(events) if events else None
@@ -165,6 +237,7 @@ class SQLiteStore(Store):
 
     async def set_consent(self, site: str, visitor_id: str, level: str) -> None:
         def job(conn: sqlite3.Connection) -> None:
+            self._cache.pop((site, visitor_id), None)
             conn.execute("INSERT OR REPLACE INTO consent VALUES (?,?,?)", (site, visitor_id, level))
             if level != "full":
                 conn.execute("DELETE FROM events WHERE site=? AND visitor_id=?", (site, visitor_id))
@@ -173,6 +246,7 @@ class SQLiteStore(Store):
 
     async def erase(self, site: str, visitor_id: str) -> int:
         def job(conn: sqlite3.Connection) -> int:
+            self._cache.pop((site, visitor_id), None)
             row = conn.execute("SELECT body FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id)).fetchone()
             email = Profile.from_json(row[0]).email_sha256 if row else None
             n = conn.execute("DELETE FROM events WHERE site=? AND visitor_id=?", (site, visitor_id)).rowcount
@@ -237,6 +311,8 @@ class SQLiteStore(Store):
         self._closed = True
         self._jobs.put(None)
         await asyncio.to_thread(self._thread.join, 10)
+        self._stop.set()
+        await asyncio.to_thread(self._checkpointer.join, 30)
         self._write.close()
         self._read.close()
 
