@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, TemplateError
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, TemplateError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
@@ -138,19 +138,30 @@ def validate_block(raw: Any, path: str, error: Callable[[str, str], None], ctx: 
         error(f"{path}.items", "expected a list of item ids")
         ok = False
     block["template"] = template
+    block["cache"] = cache_scope(block) if ok else None
     block["id"] = hashlib.blake2b(repr(sorted(raw.items())).encode(), digest_size=6).hexdigest()
     return block if ok else None
 
 
-def visitor_independent(block: dict[str, Any]) -> bool:
-    """Blocks whose HTML depends on nothing but their configuration and the catalog."""
+def names_used(source: str) -> frozenset[str]:
+    """Top-level variables an editor's template string reads (`context`, `visitor`, ...)."""
+    return frozenset(meta.find_undeclared_variables(_ENV_FOR_CHECKS.parse(source)))
+
+
+def cache_scope(block: dict[str, Any]) -> str | None:
+    """What a block's HTML depends on: "config" (its configuration and the catalog only),
+    "context" (plus the request context's template variables), or None (the visitor too)."""
     kind = block["type"]
     if kind in {"banner", "offer", "items"}:
-        return True
+        return "config"
     if kind == "recommendations":
         # Keyed by the page's item as well (see render.py), so "similar" qualifies too.
-        return bool(block["strategy"] in {"popular", "similar"})
-    return kind == "html" and "{" not in block["html"]
+        return "config" if block["strategy"] in {"popular", "similar"} else None
+    source = block.get("message") or block.get("html") or ""
+    used = names_used(source)
+    if not used:
+        return "config"
+    return "context" if used <= {"context"} else None
 
 
 class Renderer:

@@ -10,7 +10,6 @@ import logging
 import math
 from typing import Any
 
-from .blocks import visitor_independent
 from .config import SiteConfig, Slot
 from .decide import Decision, decide
 from .expr import Env
@@ -66,19 +65,31 @@ def _variables(env: Env, visitor_id: str | None, strategy: str | None) -> dict[s
     }
 
 
+def _cache_key(block: dict[str, Any], slot: Slot, variant: str, env: Env, site: SiteConfig,
+               variables: dict[str, Any]) -> tuple[Any, ...] | None:
+    scope = block["cache"]
+    if scope is None or (block.get("strategy") == "similar" and not env.ctx.item_id):
+        return None
+    key: tuple[Any, ...] = (site.name, slot.name, variant, block["id"], env.ctx.item_id)
+    if scope == "context":
+        ctx = variables["context"]
+        key += tuple((k, v if k != "utm" else tuple(sorted(v.items()))) for k, v in ctx.items())
+    return key
+
+
 async def _render_block(decision: Decision, slot: Slot, env: Env, site: SiteConfig,
                         visitor_id: str | None) -> str:
     block = decision.block
     runtime = env.runtime
-    cache_key = None
-    if visitor_independent(block) and (block.get("strategy") != "similar" or env.ctx.item_id):
-        cache_key = (site.name, slot.name, decision.variant, block["id"], env.ctx.item_id)
+    variables = _variables(env, visitor_id, None)
+    cache_key = _cache_key(block, slot, decision.variant, env, site, variables)
+    if cache_key is not None:
         cached = runtime.block_cache.get(cache_key)
         if cached is not None:
             return str(cached)
-    items, strategy = await _items_for(block, env)
+    items, variables["strategy"] = await _items_for(block, env)
     html = runtime.renderer.render(block, slot=slot.name, variant=decision.variant, items=items,
-                                   variables=_variables(env, visitor_id, strategy))
+                                   variables=variables)
     if cache_key is not None:
         runtime.block_cache.put(cache_key, html)
     return html

@@ -254,3 +254,20 @@ def test_health_readiness_and_debug_context(demo_client: TestClient) -> None:
     assert dbg["context"]["local"]["timezone"] == "Asia/Tokyo"
     assert dbg["context"]["geo"] == {"country": None, "region": None, "source": "none"}
     assert dbg["peer_is_trusted_proxy"] is False and "198.51.100.1" not in json.dumps(dbg)
+
+
+def test_cached_blocks_never_leak_between_visitors_or_contexts(make_client: Callable[..., TestClient]) -> None:
+    data = minimal_config()
+    data["slots"]["who"] = {"default": {"type": "welcome", "message": "Hi {{ visitor.id }}"}}
+    data["slots"]["when"] = {"default": {"type": "welcome", "message": "Good {{ context.daypart }} from {{ context.device }}"}}
+    client = make_client(data)
+    pk = {"X-Slotwise-Key": "pk_shop"}
+
+    def html(slot: str, vid: str, ua: str) -> str:
+        r = client.post("/v1/render", json={"site": "shop", "slots": [slot], "visitor_id": vid},
+                        headers={**pk, "User-Agent": ua})
+        return str(r.json()["blocks"][slot]["html"])
+
+    assert "Hi alice" in html("who", "alice", DESKTOP_UA) and "Hi bob" in html("who", "bob", DESKTOP_UA)
+    assert "from desktop" in html("when", "a", DESKTOP_UA) and "from mobile" in html("when", "b", IPHONE_UA)
+    assert "from desktop" in html("when", "c", DESKTOP_UA)
