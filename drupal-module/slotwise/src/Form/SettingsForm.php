@@ -1,0 +1,155 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Drupal\slotwise\Form;
+
+use Drupal\Core\Cache\Cache;
+use Drupal\Core\Form\ConfigFormBase;
+use Drupal\Core\Form\FormStateInterface;
+use Drupal\slotwise\GatewayClient;
+use Drupal\slotwise\Settings;
+use Symfony\Component\DependencyInjection\ContainerInterface;
+
+/**
+ * Gateway URL, site, keys, delivery mode, time budget; and a test-connection button.
+ */
+final class SettingsForm extends ConfigFormBase {
+
+  private GatewayClient $gatewayClient;
+
+  public static function create(ContainerInterface $container): static {
+    $form = parent::create($container);
+    $form->gatewayClient = $container->get('slotwise.gateway_client');
+    return $form;
+  }
+
+  public function getFormId(): string {
+    return 'slotwise_settings';
+  }
+
+  protected function getEditableConfigNames(): array {
+    return ['slotwise.settings'];
+  }
+
+  public function buildForm(array $form, FormStateInterface $form_state): array {
+    $config = $this->config('slotwise.settings');
+    $form['gateway_url'] = [
+      '#type' => 'url',
+      '#title' => $this->t('Gateway URL'),
+      '#default_value' => $config->get('gateway_url'),
+      '#required' => TRUE,
+      '#description' => $this->t('For example https://slotwise.example.com (no trailing path).'),
+    ];
+    $form['site'] = [
+      '#type' => 'textfield',
+      '#title' => $this->t('Site id'),
+      '#default_value' => $config->get('site'),
+      '#required' => TRUE,
+    ];
+    $form['publishable_key'] = [
+      '#type' => 'textfield',
+      '#title' => $this->t('Publishable key'),
+      '#default_value' => $config->get('publishable_key'),
+      '#required' => TRUE,
+      '#description' => $this->t('Printed in pages in client mode; never put the secret key here.'),
+    ];
+    $form['server_key'] = [
+      '#type' => 'password',
+      '#title' => $this->t('Server key (optional)'),
+      '#description' => $this->t('Used only for server-to-gateway calls, never printed. Leave empty to keep the current value; better set it in settings.php: <code>$config[\'slotwise.settings\'][\'server_key\']</code>.'),
+    ];
+    $form['delivery_mode'] = [
+      '#type' => 'radios',
+      '#title' => $this->t('Delivery mode'),
+      '#options' => [
+        'auto' => $this->t('Automatic: in the browser for anonymous visitors when the Internal Page Cache is on, on the server otherwise'),
+        'server' => $this->t('Server: rendered by Drupal (pages with a slot are then kept out of the Internal Page Cache)'),
+        'client' => $this->t('Browser: placeholders filled by the gateway\'s client.js (for Varnish or a CDN)'),
+      ],
+      '#default_value' => $config->get('delivery_mode') ?: 'auto',
+    ];
+    $form['time_budget_ms'] = [
+      '#type' => 'number',
+      '#title' => $this->t('Time budget (ms)'),
+      '#min' => 20,
+      '#max' => 5000,
+      '#default_value' => $config->get('time_budget_ms') ?: 150,
+      '#description' => $this->t('After this the fallback content renders.'),
+    ];
+    $form['default_consent'] = [
+      '#type' => 'select',
+      '#title' => $this->t('Consent when nothing else says'),
+      '#options' => ['none' => $this->t('None'), 'anonymous' => $this->t('Anonymous'), 'full' => $this->t('Full')],
+      '#default_value' => $config->get('default_consent') ?: 'anonymous',
+      '#description' => $this->t('Consent modules can change it per visitor with hook_slotwise_consent_alter().'),
+    ];
+    $form['geo_headers'] = [
+      '#type' => 'textfield',
+      '#title' => $this->t('CDN geo headers to pass on'),
+      '#default_value' => implode(', ', $config->get('geo_headers') ?: []),
+    ];
+    $form['track_node_views'] = [
+      '#type' => 'checkbox',
+      '#title' => $this->t('Send node views'),
+      '#default_value' => $config->get('track_node_views'),
+    ];
+    $form['track_commerce'] = [
+      '#type' => 'checkbox',
+      '#title' => $this->t('Send Drupal Commerce add-to-cart and order events'),
+      '#default_value' => $config->get('track_commerce'),
+    ];
+    $form = parent::buildForm($form, $form_state);
+    $form['actions']['test'] = [
+      '#type' => 'submit',
+      '#value' => $this->t('Test connection'),
+      '#submit' => ['::testConnection'],
+    ];
+    return $form;
+  }
+
+  public function validateForm(array &$form, FormStateInterface $form_state): void {
+    $url = (string) $form_state->getValue('gateway_url');
+    if (!preg_match('#^https?://[^/?\#]+(:\d+)?/?$#', $url)) {
+      $form_state->setErrorByName('gateway_url', $this->t('The gateway URL must be http(s)://host[:port], without a path; got %url.', ['%url' => $url]));
+    }
+    parent::validateForm($form, $form_state);
+  }
+
+  public function submitForm(array &$form, FormStateInterface $form_state): void {
+    $config = $this->config('slotwise.settings');
+    foreach (['gateway_url', 'site', 'publishable_key', 'delivery_mode', 'default_consent'] as $key) {
+      $config->set($key, trim((string) $form_state->getValue($key)));
+    }
+    if ((string) $form_state->getValue('server_key') !== '') {
+      $config->set('server_key', (string) $form_state->getValue('server_key'));
+    }
+    $config->set('time_budget_ms', (int) $form_state->getValue('time_budget_ms'));
+    $config->set('geo_headers', array_values(array_filter(array_map('trim',
+      explode(',', (string) $form_state->getValue('geo_headers'))))));
+    $config->set('track_node_views', (bool) $form_state->getValue('track_node_views'));
+    $config->set('track_commerce', (bool) $form_state->getValue('track_commerce'));
+    $config->save();
+    // The client library's URL and data attributes come from these settings.
+    Cache::invalidateTags(['library_info']);
+    parent::submitForm($form, $form_state);
+  }
+
+  /**
+   * Tests the values in the form (saved or not) against the gateway.
+   */
+  public function testConnection(array &$form, FormStateInterface $form_state): void {
+    $saved = $this->config('slotwise.settings');
+    $settings = new Settings([
+      'gateway_url' => $form_state->getValue('gateway_url'),
+      'site' => $form_state->getValue('site'),
+      'publishable_key' => $form_state->getValue('publishable_key'),
+      'server_key' => $form_state->getValue('server_key') ?: $saved->get('server_key'),
+      'time_budget_ms' => $form_state->getValue('time_budget_ms'),
+    ]);
+    [$ok, $message] = $this->gatewayClient->testConnection($settings);
+    $ok ? $this->messenger()->addStatus($message) : $this->messenger()->addError($message);
+    $form_state->setRebuild();
+  }
+
+}

@@ -1,0 +1,158 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Drupal\slotwise;
+
+use Drupal\Core\Extension\ModuleHandlerInterface;
+use Drupal\Core\PageCache\ResponsePolicy\KillSwitch;
+use Drupal\Core\Security\TrustedCallbackInterface;
+use Drupal\Core\Session\AccountInterface;
+
+/**
+ * Builds the render arrays of personalized slots.
+ *
+ * Server mode: the block is a #lazy_builder placeholder, so the Dynamic Page Cache (and
+ * BigPipe for signed-in users) keep the rest of the page cached and only this part runs per
+ * request. The first placeholder rendered fetches every slot the page carries in one
+ * /v1/render call (SlotwiseSubscriber primes the list from the response's placeholders);
+ * the others read the memo. Client mode: a static placeholder that the gateway's client.js
+ * fills in the browser, identical for every visitor and so safe in any page cache.
+ */
+final class SlotRenderer implements TrustedCallbackInterface {
+
+  public const LAZY_BUILDER = 'slotwise.slot_renderer:lazyBuild';
+
+  /**
+   * @var string[]
+   *   Slots known to be on this page and not fetched yet.
+   */
+  private array $pending = [];
+
+  /**
+   * @var array<string, array<string, mixed>|null>
+   *   slot => gateway block, or NULL when the gateway gave nothing for it.
+   */
+  private array $fetched = [];
+
+  public function __construct(
+    private readonly GatewayClient $client,
+    private readonly ContextBuilder $context,
+    private readonly KillSwitch $killSwitch,
+    private readonly ModuleHandlerInterface $moduleHandler,
+    private readonly AccountInterface $currentUser,
+  ) {}
+
+  public static function trustedCallbacks(): array {
+    return ['lazyBuild'];
+  }
+
+  public function pageCacheEnabled(): bool {
+    return $this->moduleHandler->moduleExists('page_cache');
+  }
+
+  /**
+   * The delivery mode for the current visitor.
+   */
+  public function mode(): string {
+    return DeliveryMode::resolve($this->client->settings()->deliveryMode(),
+      $this->currentUser->isAnonymous(), $this->pageCacheEnabled());
+  }
+
+  /**
+   * The block's render array (cacheable: the per-visitor part is a placeholder).
+   */
+  public function build(string $slot, string $fallback, ?string $format): array {
+    $cache = [
+      // The mode depends on whether the visitor is anonymous, and on the settings.
+      'contexts' => ['user.roles:anonymous'],
+      'tags' => ['config:slotwise.settings'],
+    ];
+    if ($this->mode() === DeliveryMode::CLIENT) {
+      return [
+        '#type' => 'html_tag',
+        '#tag' => 'div',
+        '#attributes' => ['data-slotwise-slot' => $slot, 'class' => ['slotwise-slot']],
+        'fallback' => self::fallback($fallback, $format),
+        '#attached' => ['library' => ['slotwise/client']],
+        '#cache' => $cache,
+      ];
+    }
+    return [
+      '#lazy_builder' => [self::LAZY_BUILDER, [$slot, $fallback, (string) $format]],
+      '#create_placeholder' => TRUE,
+      '#cache' => $cache,
+    ];
+  }
+
+  /**
+   * Tells the renderer which slots the page carries, so they are fetched in one call.
+   *
+   * @param string[] $slots
+   */
+  public function prime(array $slots): void {
+    foreach ($slots as $slot) {
+      if (!array_key_exists($slot, $this->fetched) && !in_array($slot, $this->pending, TRUE)) {
+        $this->pending[] = $slot;
+      }
+    }
+  }
+
+  /**
+   * The #lazy_builder callback: this visitor's block, or the fallback.
+   */
+  public function lazyBuild(string $slot, string $fallback, string $format): array {
+    // Never cache the result anywhere, and keep whole-page caches off pages that carry it.
+    $build = ['#cache' => ['max-age' => 0]];
+    if ($this->currentUser->isAnonymous() && $this->pageCacheEnabled()) {
+      $this->killSwitch->trigger();
+    }
+    $block = $this->fetch($slot);
+    if ($block === NULL) {
+      $build['content'] = self::fallback($fallback, $format !== '' ? $format : NULL);
+      $build['#prefix'] = '<div class="slotwise-slot" data-slotwise-rendered="' . self::attr($slot) . '" data-slotwise-state="fallback">';
+    }
+    else {
+      // #markup is run through Xss::filterAdmin() by the renderer: the gateway's
+      // sandboxed, autoescaped HTML gets a second line of defence.
+      $build['content'] = ['#markup' => $block['html']];
+      $build['#prefix'] = '<div class="slotwise-slot" data-slotwise-rendered="' . self::attr($slot) . '" data-slotwise-state="ready" data-slotwise-variant="' . self::attr((string) ($block['variant'] ?? '')) . '">';
+    }
+    $build['#suffix'] = '</div>';
+    return $build;
+  }
+
+  /**
+   * The gateway block of $slot, fetching it with every pending slot in one request.
+   *
+   * @return array<string, mixed>|null
+   */
+  public function fetch(string $slot): ?array {
+    if (!array_key_exists($slot, $this->fetched)) {
+      $this->prime([$slot]);
+      $batch = $this->pending;
+      $this->pending = [];
+      $result = $this->client->render($batch, $this->context->visitorId(TRUE),
+        $this->context->context(), $this->context->forwardedHeaders());
+      foreach ($batch as $name) {
+        $this->fetched[$name] = $result['blocks'][$name] ?? NULL;
+      }
+    }
+    return $this->fetched[$slot];
+  }
+
+  /**
+   * The editor's fallback content as a render array.
+   */
+  public static function fallback(string $text, ?string $format): array {
+    if ($text === '') {
+      return [];
+    }
+    return ['#type' => 'processed_text', '#text' => $text, '#format' => $format];
+  }
+
+  private static function attr(string $value): string {
+    return htmlspecialchars($value, ENT_QUOTES | ENT_SUBSTITUTE, 'UTF-8');
+  }
+
+}
