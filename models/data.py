@@ -1,0 +1,159 @@
+"""Training inputs: interactions CSV, items CSV / JSON lines, events JSON lines."""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import scipy.sparse as sp
+
+from gateway.features import event_ts
+
+
+@dataclass
+class Interactions:
+    """Parallel arrays, one row per interaction; ids are strings as in the items file."""
+
+    users: np.ndarray
+    items: np.ndarray
+    weights: np.ndarray
+    timestamps: np.ndarray | None = None
+    ratings: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def subset(self, mask: np.ndarray) -> Interactions:
+        pick = lambda a: None if a is None else a[mask]  # noqa: E731
+        return Interactions(self.users[mask], self.items[mask], self.weights[mask],
+                            pick(self.timestamps), pick(self.ratings))
+
+
+def read_interactions(path: Path) -> Interactions:
+    """CSV with a header: `user_id,item_id` and optional `timestamp`, `rating`, `weight`."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        cols = set(reader.fieldnames or [])
+        missing = {"user_id", "item_id"} - cols
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))} "
+                             f"(header has {', '.join(sorted(cols)) or 'nothing'})")
+        rows = list(reader)
+    users = np.array([r["user_id"] for r in rows], dtype=object)
+    items = np.array([r["item_id"] for r in rows], dtype=object)
+
+    def column(name: str) -> np.ndarray | None:
+        if name not in cols:
+            return None
+        try:
+            return np.array([float(r[name]) for r in rows], dtype=np.float64)
+        except ValueError as exc:
+            raise ValueError(f"{path}: column '{name}' holds a non-number ({exc})") from None
+
+    weights = column("weight")
+    ratings = column("rating")
+    return Interactions(users, items, weights if weights is not None else np.ones(len(rows)),
+                        column("timestamp"), ratings)
+
+
+def read_items(path: Path) -> list[dict[str, Any]]:
+    """Items as dicts with list-valued `categories` and `tags` (CSV uses `|` or `,`)."""
+    text = Path(path).read_text(encoding="utf-8")
+    if path.suffix.lower() == ".csv":
+        raw: list[dict[str, Any]] = list(csv.DictReader(text.splitlines()))
+    else:
+        raw = [json.loads(line) for line in text.splitlines() if line.strip()]
+    out = []
+    for n, item in enumerate(raw, 1):
+        if not item.get("item_id"):
+            raise ValueError(f"{path}: item {n} has no 'item_id'")
+        item = dict(item, item_id=str(item["item_id"]))
+        for key in ("categories", "tags"):
+            value = item.get(key) or []
+            if isinstance(value, str):
+                value = [v.strip() for v in value.replace("|", ",").split(",") if v.strip()]
+            item[key] = [str(v) for v in value]
+        out.append(item)
+    return out
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    """Events in the DESIGN.md JSON-lines shape, sorted by time; `ts` becomes unix seconds."""
+    events = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                ev = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
+            if not isinstance(ev, dict) or "visitor_id" not in ev or "type" not in ev:
+                raise ValueError(f"{path}:{n}: an event needs 'visitor_id' and 'type'")
+            ev["ts"] = event_ts(ev.get("ts"))
+            events.append(ev)
+    events.sort(key=lambda e: e["ts"])
+    return events
+
+
+# Implicit strength of each event type when events become interactions.
+EVENT_WEIGHTS = {"item_view": 1.0, "click": 1.0, "add_to_cart": 3.0, "purchase": 5.0,
+                 "conversion": 5.0}
+
+
+def events_to_interactions(events: list[dict[str, Any]]) -> Interactions:
+    rows = [(e["visitor_id"], e["item_id"], EVENT_WEIGHTS[e["type"]], e["ts"])
+            for e in events if e.get("item_id") and e["type"] in EVENT_WEIGHTS]
+    if not rows:
+        raise ValueError("no item interactions (item_view, click, add_to_cart, purchase) in events")
+    u, i, w, t = zip(*rows)
+    return Interactions(np.array(u, dtype=object), np.array(i, dtype=object),
+                        np.array(w, dtype=np.float64), np.array(t, dtype=np.float64))
+
+
+@dataclass
+class Index:
+    """Dense indices for string ids, in a fixed order (items.json keeps the item order)."""
+
+    ids: list[str]
+
+    def __post_init__(self) -> None:
+        self.pos = {v: k for k, v in enumerate(self.ids)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        return np.fromiter((self.pos.get(v, -1) for v in values), dtype=np.int64, count=len(values))
+
+
+def item_index(inter: Interactions, items: list[dict[str, Any]] | None = None) -> Index:
+    """Catalog order first (so cold items get columns too), then any extra interacted items."""
+    ids = [it["item_id"] for it in items or []]
+    seen = set(ids)
+    for v in dict.fromkeys(inter.items.tolist()):
+        if v not in seen:
+            ids.append(v)
+            seen.add(v)
+    return Index(ids)
+
+
+def user_item_matrix(inter: Interactions, users: Index, items: Index,
+                     binary: bool = True) -> sp.csr_matrix:
+    """Users × items, duplicates summed (or 1 where any interaction exists, if binary)."""
+    u, i = users.encode(inter.users), items.encode(inter.items)
+    keep = (u >= 0) & (i >= 0)
+    m = sp.csr_matrix((inter.weights[keep], (u[keep], i[keep])), shape=(len(users), len(items)),
+                      dtype=np.float64)
+    m.sum_duplicates()
+    if binary:
+        m.data[:] = 1.0
+    return m
+
+
+def iter_lines(path: Path) -> Iterator[str]:
+    with open(path, encoding="utf-8") as fh:
+        yield from fh
