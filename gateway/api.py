@@ -17,7 +17,7 @@ from .config import SiteConfig, Slot
 from .context import RequestContext, resolve_context
 from .errors import ApiError
 from .expr import Env
-from .render import render_page
+from .render import HTML_JSON, encode_page, render_page
 from .runtime import Runtime
 
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -136,11 +136,12 @@ async def render(request: Request) -> Response:
     visitor_id = assign_visitor(body.get("visitor_id"), ctx)
     env = await build_env(request, runtime, site, ctx, visitor_id)
     blocks = await render_page(env, site, slots, visitor_id, state.metrics)
-    state.metrics.render_seconds.observe(time.perf_counter() - started)
-    payload: dict[str, Any] = {"visitor_id": visitor_id, "blocks": blocks}
+    head: dict[str, Any] = {"visitor_id": visitor_id}
     if body.get("debug") is True and is_secret:
-        payload["context"] = ctx.describe()
-    return JSONResponse(payload, headers={**PERSONALIZED, **headers})
+        head["context"] = ctx.describe()
+    content = encode_page(head, blocks)
+    state.metrics.render_seconds.observe(time.perf_counter() - started)
+    return Response(content, media_type="application/json", headers={**PERSONALIZED, **headers})
 
 
 def _query_context(query: Mapping[str, str]) -> dict[str, Any]:
@@ -164,6 +165,7 @@ async def fragment(request: Request) -> Response:
     visitor_id = assign_visitor(query.get("visitor_id"), ctx)
     env = await build_env(request, runtime, site, ctx, visitor_id)
     block = (await render_page(env, site, [slot], visitor_id, state.metrics))[slot.name]
+    block.pop(HTML_JSON, None)
     headers.update({
         "Cache-Control": f"private, max-age={block['ttl']}",
         "Vary": "Origin, User-Agent, Sec-CH-UA-Mobile, Accept-Language, Cookie",

@@ -1,7 +1,11 @@
 """Prometheus metrics of one app (its own registry, so apps in one process stay apart)."""
 from __future__ import annotations
 
+from collections import Counter as Tally
+from typing import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -12,16 +16,33 @@ class Metrics:
         r = self.registry
         self.requests = Counter("slotwise_requests", "HTTP requests by route and status",
                                 ["route", "status"], registry=r)
-        self.slots = Counter("slotwise_slots_rendered", "Slots rendered, by outcome",
-                             ["outcome"], registry=r)
-        self.slots_ok = self.slots.labels("ok")
         self.fallbacks = Counter("slotwise_slot_fallbacks", "Slots that fell back to the default block",
                                  ["slot", "reason"], registry=r)
-        self.cache_hits = Counter("slotwise_cache_hits", "Cache hits", ["cache"], registry=r)
-        self.cache_misses = Counter("slotwise_cache_misses", "Cache misses", ["cache"], registry=r)
         self.render_seconds = Histogram("slotwise_render_seconds", "Time to render one page's slots",
                                         registry=r, buckets=(.0005, .001, .002, .005, .01, .025, .05, .1, .25, 1))
         self.config_reloads = Counter("slotwise_config_reloads", "Configuration reloads", ["result"], registry=r)
+        # Counted several times per render: plain tallies, turned into metrics only when scraped
+        # (a prometheus_client child's lock and label look-up cost more than the work counted).
+        self.slot_outcomes: Tally[str] = Tally()
+        self.cache_hits: Tally[str] = Tally()
+        self.cache_misses: Tally[str] = Tally()
+        r.register(_Tallies(self))
 
     def export(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _Tallies:
+    def __init__(self, metrics: Metrics):
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.metrics
+        for name, doc, label, tally in (
+                ("slotwise_slots_rendered", "Slots rendered, by outcome", "outcome", m.slot_outcomes),
+                ("slotwise_cache_hits", "Cache hits", "cache", m.cache_hits),
+                ("slotwise_cache_misses", "Cache misses", "cache", m.cache_misses)):
+            family = CounterMetricFamily(name, doc, labels=[label])
+            for key, value in sorted(tally.items()):
+                family.add_metric([key], value)
+            yield family

@@ -6,13 +6,14 @@ is counted), while the other slots render as usual: one bad slot never fails the
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 from typing import Any
 
 from .config import SiteConfig, Slot
 from .decide import Decision, decide
-from .expr import Env
+from .expr import Env, in_segment
 from .metrics import Metrics
 from .recommend import STRATEGIES
 
@@ -20,16 +21,17 @@ log = logging.getLogger("slotwise.render")
 
 
 def memberships(env: Env) -> list[str]:
-    """The rule segments the visitor is in (read without shortening any block's ttl)."""
+    """The rule segments the visitor is in. Results are memoized for the slots' decisions,
+    and reading them here does not shorten any block's ttl (the probe's boundary is dropped)."""
     probe = env.fork()
-    return [name for name, seg in env.runtime.segments.items() if _safe(seg.evaluate, probe)]
+    return [name for name in env.runtime.segments if _safe(in_segment, probe, name)]
 
 
-def _safe(fn: Any, env: Env) -> bool:
+def _safe(fn: Any, env: Env, name: str) -> bool:
     try:
-        return bool(fn(env))
+        return bool(fn(env, name))
     except Exception:  # a failing profile term must not break the page
-        log.exception("segment evaluation failed")
+        log.exception("segment %s failed", name)
         return False
 
 
@@ -78,7 +80,8 @@ def _cache_key(block: dict[str, Any], slot: Slot, variant: str, env: Env, site: 
 
 
 async def _render_block(decision: Decision, slot: Slot, env: Env, site: SiteConfig,
-                        visitor_id: str | None) -> str:
+                        visitor_id: str | None) -> tuple[str, str | None]:
+    """The block's HTML and, when it came from the cache, that HTML already JSON-encoded."""
     block = decision.block
     runtime = env.runtime
     variables = _variables(env, visitor_id, None)
@@ -86,20 +89,20 @@ async def _render_block(decision: Decision, slot: Slot, env: Env, site: SiteConf
     if cache_key is not None:
         cached = runtime.block_cache.get(cache_key)
         if cached is not None:
-            return str(cached)
+            return cached  # type: ignore[no-any-return]
     items, variables["strategy"] = await _items_for(block, env)
     html = runtime.renderer.render(block, slot=slot.name, variant=decision.variant, items=items,
                                    variables=variables)
     if cache_key is not None:
-        runtime.block_cache.put(cache_key, html)
-    return html
+        runtime.block_cache.put(cache_key, (html, json.dumps(html, ensure_ascii=False)))
+    return html, None
 
 
 async def _fallback(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | None) -> str:
     """The default block; if even that fails, an empty block so the page keeps its own fallback."""
     try:
         async with asyncio.timeout(0.05):
-            return await _render_block(Decision("default", slot.default), slot, env, site, visitor_id)
+            return (await _render_block(Decision("default", slot.default), slot, env, site, visitor_id))[0]
     except Exception:
         log.exception("default block of slot %s failed", slot.name)
         return ""
@@ -117,12 +120,16 @@ async def render_slot(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | 
     budget = (slot.budget_ms or config.gateway.slot_budget_ms) / 1000.0
     max_ttl = slot.ttl if slot.ttl is not None else config.gateway.default_ttl
     reason = None
+    html_json = None
     decision = Decision("default", slot.default)
     try:
         decision = decide(slot, env, visitor_id)
-        # asyncio.timeout costs a timer, not a task: cheap enough for every slot.
-        async with asyncio.timeout(budget):
-            html = await _render_block(decision, slot, env, site, visitor_id)
+        if slot.name in env.runtime.concurrent_slots:
+            async with asyncio.timeout(budget):
+                html, html_json = await _render_block(decision, slot, env, site, visitor_id)
+        else:
+            # Nothing here waits, so a timer could never fire: render straight through.
+            html, html_json = await _render_block(decision, slot, env, site, visitor_id)
     except TimeoutError:
         reason = "timeout"
     except Exception:
@@ -133,12 +140,30 @@ async def render_slot(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | 
         env.bound(env.now + 30)  # retry soon once the failing part recovers
         decision = Decision("default", slot.default, decision.experiment)
         html = await _fallback(slot, env, site, visitor_id)
-    (metrics.slots_ok if reason is None else metrics.slots.labels(reason)).inc()
+    metrics.slot_outcomes[reason or "ok"] += 1
     result = {"html": html, "variant": decision.variant, "segments": segments,
               "experiment": decision.experiment, "ttl": _ttl(env, max_ttl)}
     if reason:
         result["fallback"] = reason
+    if html_json is not None:
+        result[HTML_JSON] = html_json
     return result
+
+
+HTML_JSON = "_html_json"
+"""Key of a block's pre-encoded HTML; `encode_page` uses and drops it."""
+
+
+def encode_page(head: dict[str, Any], blocks: dict[str, dict[str, Any]]) -> bytes:
+    """The render response as JSON, reusing cached blocks' pre-encoded HTML (most of the bytes)."""
+    dumps = json.dumps
+    parts = []
+    for name, block in blocks.items():
+        html_json = block.pop(HTML_JSON, None) or dumps(block["html"], ensure_ascii=False)
+        rest = dumps({k: v for k, v in block.items() if k != "html"}, ensure_ascii=False)
+        parts.append(f'{dumps(name)}:{{"html":{html_json},{rest[1:]}')
+    head_json = dumps(head, ensure_ascii=False)
+    return f'{head_json[:-1]}{"," if head else ""}"blocks":{{{",".join(parts)}}}}}'.encode()
 
 
 async def render_page(env: Env, site: SiteConfig, slots: list[Slot], visitor_id: str | None,
