@@ -1,0 +1,11 @@
+<?php
+/**
+ * Dependencies of index.js (no build step: it uses the wp.* globals).
+ *
+ * @package Slotwise
+ */
+
+return array(
+	'dependencies' => array( 'wp-blocks', 'wp-element', 'wp-block-editor', 'wp-components', 'wp-i18n', 'wp-api-fetch' ),
+	'version'      => '0.1.0',
+);

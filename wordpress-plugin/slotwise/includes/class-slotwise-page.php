@@ -1,0 +1,170 @@
+<?php
+/**
+ * One page's slots: placeholders while the page is built, one render call when it is done.
+ *
+ * Server mode: blocks, shortcodes and widgets leave a marker and register their slot; the page is
+ * held in an output buffer, and when it is complete one POST /v1/render asks for every slot at
+ * once (never one call per block). Markers become the gateway's HTML, or the fallback when the
+ * gateway is slow, down or answers nonsense. Client mode: placeholders with the fallback inside,
+ * swapped by the gateway's client.js in the browser (full-page caches keep working).
+ *
+ * @package Slotwise
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Slot collector and substituter for the current request.
+ */
+class Slotwise_Page {
+
+	const SLOT_PATTERN = '/^[A-Za-z0-9_.:\-]{1,64}$/';
+
+	/**
+	 * Collected placeholders: index => array( slot, fallback html, css class ).
+	 *
+	 * @var array<int, array{0: string, 1: string, 2: string}>
+	 */
+	private array $slots = array();
+
+	/**
+	 * Whether the output buffer is active (server mode).
+	 *
+	 * @var bool
+	 */
+	private bool $buffering = false;
+
+	/**
+	 * Random per-request marker prefix, so page content cannot forge a marker.
+	 *
+	 * @var string
+	 */
+	private string $token;
+
+	/**
+	 * Request data for the render call: context, headers, visitor_id.
+	 *
+	 * @var array{context: array<string, mixed>, headers: array<string, string>, visitor_id: ?string}
+	 */
+	public array $request = array( 'context' => array(), 'headers' => array(), 'visitor_id' => null );
+
+	/**
+	 * Render calls made (one per page; tests and the debug comment read it).
+	 *
+	 * @var int
+	 */
+	public int $calls = 0;
+
+	/**
+	 * Constructor.
+	 *
+	 * @param Slotwise_Gateway $gateway Gateway client.
+	 * @param string           $mode    server or client.
+	 */
+	public function __construct( private Slotwise_Gateway $gateway, private string $mode ) {
+		$this->token = bin2hex( random_bytes( 6 ) );
+	}
+
+	/**
+	 * Delivery mode of this page.
+	 */
+	public function mode(): string {
+		return $this->mode;
+	}
+
+	/**
+	 * Number of placeholders printed so far.
+	 */
+	public function count(): int {
+		return count( $this->slots );
+	}
+
+	/**
+	 * Markup for one slot. `$fallback` must already be safe HTML (wp_kses_post'ed by the caller).
+	 *
+	 * @param string $slot     Slot name.
+	 * @param string $fallback Safe fallback HTML.
+	 * @param string $classes  Extra CSS classes for the wrapper.
+	 */
+	public function placeholder( string $slot, string $fallback, string $classes = '' ): string {
+		if ( ! preg_match( self::SLOT_PATTERN, $slot ) ) {
+			return $fallback;
+		}
+		$index           = count( $this->slots );
+		$this->slots[]   = array( $slot, $fallback, $classes );
+		if ( 'server' === $this->mode && $this->buffering ) {
+			return '<!--slotwise:' . $this->token . ':' . $index . '-->';
+		}
+		return $this->wrap( $slot, $fallback, $classes, 'pending', '' );
+	}
+
+	/**
+	 * Start holding the page (server mode, front end only).
+	 */
+	public function start(): void {
+		if ( 'server' !== $this->mode || $this->buffering ) {
+			return;
+		}
+		$this->buffering = ob_start( array( $this, 'finish' ) );
+	}
+
+	/**
+	 * Output-buffer callback: swap every marker for its block or its fallback.
+	 *
+	 * @param string $html  Buffered page.
+	 * @param int    $phase PHP_OUTPUT_HANDLER_* flags.
+	 */
+	public function finish( string $html, int $phase = 0 ): string {
+		$marker = '<!--slotwise:' . $this->token . ':';
+		if ( empty( $this->slots ) || false === strpos( $html, $marker ) ) {
+			return $html;
+		}
+		$names = array();
+		foreach ( $this->slots as $slot ) {
+			$names[ $slot[0] ] = true;
+		}
+		++$this->calls;
+		$result = $this->gateway->render(
+			array_keys( $names ),
+			$this->request['context'],
+			$this->request['headers'],
+			$this->request['visitor_id']
+		);
+		$blocks = null === $result ? array() : $result['blocks'];
+		$pairs  = array();
+		foreach ( $this->slots as $index => $slot ) {
+			list( $name, $fallback, $classes ) = $slot;
+			$block = $blocks[ $name ] ?? null;
+			if ( null !== $block && '' !== trim( $block['html'] ) ) {
+				$variant = isset( $block['variant'] ) && is_string( $block['variant'] ) ? $block['variant'] : '';
+				$inner   = wp_kses_post( $block['html'] );
+				$pairs[ $marker . $index . '-->' ] = $this->wrap( $name, $inner, $classes, 'ready', $variant );
+			} else {
+				$pairs[ $marker . $index . '-->' ] = $this->wrap( $name, $fallback, $classes, 'fallback', '' );
+			}
+		}
+		return strtr( $html, $pairs );
+	}
+
+	/**
+	 * The wrapper every mode prints, so themes style one element.
+	 *
+	 * @param string $slot    Slot name.
+	 * @param string $inner   Safe HTML.
+	 * @param string $classes Extra classes.
+	 * @param string $state   pending, ready or fallback.
+	 * @param string $variant Variant id ('' for none).
+	 */
+	private function wrap( string $slot, string $inner, string $classes, string $state, string $variant ): string {
+		$attrs = sprintf(
+			'class="%s" data-slotwise-slot="%s" data-slotwise-state="%s"',
+			esc_attr( trim( 'slotwise-slot ' . $classes ) ),
+			esc_attr( $slot ),
+			esc_attr( $state )
+		);
+		if ( '' !== $variant ) {
+			$attrs .= sprintf( ' data-slotwise-variant="%s"', esc_attr( $variant ) );
+		}
+		return '<div ' . $attrs . '>' . $inner . '</div>';
+	}
+}

@@ -1,0 +1,267 @@
+<?php
+/**
+ * Wiring: hooks for the block, shortcode, widget, visitor cookie, page buffer, client script, events.
+ *
+ * @package Slotwise
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * The plugin's front-end life cycle for one request.
+ */
+final class Slotwise_Plugin {
+
+	/**
+	 * Page collector of this request.
+	 *
+	 * @var Slotwise_Page|null
+	 */
+	private static ?Slotwise_Page $page = null;
+
+	/**
+	 * Event queue of this request.
+	 *
+	 * @var Slotwise_Events|null
+	 */
+	private static ?Slotwise_Events $events = null;
+
+	/**
+	 * Visitor id of this request (null without consent for an identifier).
+	 *
+	 * @var string|null
+	 */
+	private static ?string $visitor_id = null;
+
+	/**
+	 * Register hooks.
+	 */
+	public static function init(): void {
+		add_action( 'init', array( self::class, 'register' ) );
+		add_action( 'widgets_init', array( self::class, 'register_widget' ) );
+		add_action( 'template_redirect', array( self::class, 'begin' ), 1 );
+		add_action( 'wp_footer', array( self::class, 'enqueue_client' ), 1 );
+		add_filter( 'script_loader_tag', array( self::class, 'client_tag' ), 10, 2 );
+		add_action( 'shutdown', array( self::class, 'end' ), 0 );
+		add_action( 'woocommerce_add_to_cart', array( self::class, 'on_add_to_cart' ), 10, 4 );
+		add_action( 'woocommerce_thankyou', array( self::class, 'on_thankyou' ) );
+		add_action( 'http_api_curl', array( 'Slotwise_Gateway', 'tune_curl' ), 10, 2 );
+	}
+
+	/**
+	 * Block, shortcode and translations.
+	 */
+	public static function register(): void {
+		load_plugin_textdomain( 'slotwise', false, dirname( plugin_basename( SLOTWISE_FILE ) ) . '/languages' );
+		register_block_type( SLOTWISE_DIR . 'block' );
+		add_shortcode( 'slotwise', array( self::class, 'shortcode' ) );
+	}
+
+	/**
+	 * Classic widget.
+	 */
+	public static function register_widget(): void {
+		register_widget( 'Slotwise_Widget' );
+	}
+
+	/**
+	 * The page collector (created on first use, so blocks rendered early still work).
+	 */
+	public static function page(): Slotwise_Page {
+		if ( null === self::$page ) {
+			$mode       = Slotwise_Options::configured() ? Slotwise_Options::mode() : 'client';
+			self::$page = new Slotwise_Page( new Slotwise_Gateway(), $mode );
+		}
+		return self::$page;
+	}
+
+	/**
+	 * The event queue.
+	 */
+	public static function events(): Slotwise_Events {
+		if ( null === self::$events ) {
+			self::$events = new Slotwise_Events( new Slotwise_Gateway() );
+		}
+		return self::$events;
+	}
+
+	/**
+	 * Consent level of this visitor: the setting, then the `slotwise_consent` filter, so a consent
+	 * plugin can say 'none', 'anonymous' or 'full' ('' leaves it to the gateway's site default).
+	 */
+	public static function consent(): string {
+		$level = (string) apply_filters( 'slotwise_consent', (string) Slotwise_Options::get( 'default_consent' ) );
+		return in_array( $level, Slotwise_Options::CONSENT_LEVELS, true ) ? $level : '';
+	}
+
+	/**
+	 * Item id of the current page: the product or post shown, else null.
+	 */
+	public static function item_id(): ?string {
+		$id = is_singular() ? (int) get_queried_object_id() : 0;
+		return (string) apply_filters( 'slotwise_item_id', $id > 0 ? (string) $id : '' ) ?: null;
+	}
+
+	/**
+	 * Front-end request start: visitor cookie, render context, page buffer, view event.
+	 */
+	public static function begin(): void {
+		if ( is_admin() || wp_doing_ajax() || is_feed() || ! Slotwise_Options::configured() ) {
+			return;
+		}
+		$page     = self::page();
+		$consent  = self::consent();
+		$decision = Slotwise_Visitor::decide( $_COOKIE, $consent, $page->mode(), is_ssl() );
+		if ( null !== $decision['cookie'] && ! headers_sent() && apply_filters( 'slotwise_set_cookie', true ) ) {
+			setcookie( $decision['cookie']['name'], $decision['cookie']['value'], $decision['cookie']['options'] );
+		}
+		self::$visitor_id = $decision['id'];
+		$page->request    = array(
+			'context'    => Slotwise_Context::build( $_SERVER, self::current_url(), self::item_id(), $consent ),
+			'headers'    => Slotwise_Context::headers( $_SERVER, Slotwise_Options::geo_headers(), (bool) Slotwise_Options::get( 'forward_ip' ) ),
+			'visitor_id' => self::$visitor_id,
+		);
+		if ( 'server' === $page->mode() ) {
+			// Personalized HTML must not be shared by caches between visitors.
+			if ( ! headers_sent() ) {
+				header( 'Cache-Control: private, no-cache' );
+				header( 'Vary: Cookie, User-Agent', false );
+			}
+			$page->start();
+			if ( Slotwise_Options::get( 'events' ) ) {
+				$item = self::item_id();
+				$type = ( null !== $item && function_exists( 'is_product' ) && is_product() ) ? 'item_view' : 'page_view';
+				self::events()->add( self::$visitor_id, $type, 'item_view' === $type ? array( 'item_id' => $item ) : array() );
+			}
+		}
+	}
+
+	/**
+	 * Client mode: the gateway's client.js, once, in the footer.
+	 */
+	public static function enqueue_client(): void {
+		if ( ! Slotwise_Options::configured() || 'client' !== self::page()->mode() ) {
+			return;
+		}
+		if ( 0 === self::page()->count() && ! Slotwise_Options::get( 'events' ) ) {
+			return;
+		}
+		$src = untrailingslashit( (string) Slotwise_Options::get( 'gateway_url' ) ) . '/v1/client.js';
+		wp_enqueue_script( 'slotwise-client', $src, array(), null, true );
+	}
+
+	/**
+	 * Data attributes and `async` on the client script tag (WordPress 6.1 has no API for them).
+	 *
+	 * @param string $tag    Script tag.
+	 * @param string $handle Handle.
+	 */
+	public static function client_tag( string $tag, string $handle ): string {
+		if ( 'slotwise-client' !== $handle ) {
+			return $tag;
+		}
+		$attrs = sprintf(
+			' data-site="%s" data-key="%s" data-timeout="%d" async',
+			esc_attr( (string) Slotwise_Options::get( 'site_id' ) ),
+			esc_attr( (string) Slotwise_Options::get( 'publishable_key' ) ),
+			(int) max( 1000, (int) Slotwise_Options::get( 'budget_ms' ) * 10 )
+		);
+		$consent = self::consent();
+		if ( '' !== $consent ) {
+			$attrs .= sprintf( ' data-consent="%s"', esc_attr( $consent ) );
+		}
+		$item = self::item_id();
+		if ( null !== $item ) {
+			$attrs .= sprintf( ' data-slotwise-item-id="%s"', esc_attr( $item ) );
+		}
+		return (string) preg_replace( '/<script /', '<script' . $attrs . ' ', $tag, 1 );
+	}
+
+	/**
+	 * Shutdown: finish the page buffer first (the render call happens there), then send events.
+	 */
+	public static function end(): void {
+		if ( null === self::$page && null === self::$events ) {
+			return;
+		}
+		if ( null !== self::$events && null !== self::$page && array() !== self::$events->pending() ) {
+			// Hand the visitor the whole page (our buffer's render call runs here) before events go out.
+			wp_ob_end_flush_all();
+			flush();
+			if ( function_exists( 'fastcgi_finish_request' ) ) {
+				fastcgi_finish_request();
+			}
+			self::$events->flush( self::$page->request['context'], self::$page->request['headers'] );
+		}
+	}
+
+	/**
+	 * WooCommerce add-to-cart hook.
+	 *
+	 * @param string $cart_item_key Cart line key.
+	 * @param int    $product_id    Product id.
+	 * @param int    $quantity      Quantity.
+	 * @param int    $variation_id  Variation id.
+	 */
+	public static function on_add_to_cart( $cart_item_key, $product_id, $quantity = 1, $variation_id = 0 ): void {
+		if ( ! Slotwise_Options::configured() || ! Slotwise_Options::get( 'events' ) ) {
+			return;
+		}
+		self::ensure_request();
+		self::events()->add( self::$visitor_id, 'add_to_cart', array( 'item_id' => (string) absint( $product_id ), 'quantity' => max( 1, (int) $quantity ) ) );
+	}
+
+	/**
+	 * WooCommerce thank-you page hook: purchases.
+	 *
+	 * @param int $order_id Order id.
+	 */
+	public static function on_thankyou( $order_id ): void {
+		if ( ! Slotwise_Options::configured() || ! Slotwise_Options::get( 'events' ) || ! function_exists( 'wc_get_order' ) ) {
+			return;
+		}
+		self::ensure_request();
+		self::events()->add_order( self::$visitor_id, wc_get_order( absint( $order_id ) ) );
+	}
+
+	/**
+	 * AJAX add-to-cart skips template_redirect: resolve visitor and context here.
+	 */
+	private static function ensure_request(): void {
+		$page = self::page();
+		if ( ! empty( $page->request['context'] ) ) {
+			return;
+		}
+		$consent          = self::consent();
+		self::$visitor_id = 'none' === $consent ? null : Slotwise_Visitor::from_cookies( $_COOKIE );
+		$page->request    = array(
+			'context'    => Slotwise_Context::build( $_SERVER, self::current_url(), null, $consent ),
+			'headers'    => Slotwise_Context::headers( $_SERVER, Slotwise_Options::geo_headers(), (bool) Slotwise_Options::get( 'forward_ip' ) ),
+			'visitor_id' => self::$visitor_id,
+		);
+	}
+
+	/**
+	 * Shortcode `[slotwise slot="name"]fallback[/slotwise]`.
+	 *
+	 * @param array<string, string>|string $atts    Attributes.
+	 * @param string|null                  $content Fallback content.
+	 */
+	public static function shortcode( $atts, $content = null ): string {
+		$atts     = shortcode_atts( array( 'slot' => '' ), is_array( $atts ) ? $atts : array(), 'slotwise' );
+		$fallback = wp_kses_post( do_shortcode( (string) $content ) );
+		return self::page()->placeholder( sanitize_text_field( $atts['slot'] ), $fallback, 'slotwise-shortcode' );
+	}
+
+	/**
+	 * URL of the current request.
+	 */
+	private static function current_url(): string {
+		$host = isset( $_SERVER['HTTP_HOST'] ) ? sanitize_text_field( wp_unslash( (string) $_SERVER['HTTP_HOST'] ) ) : '';
+		$uri  = isset( $_SERVER['REQUEST_URI'] ) ? wp_unslash( (string) $_SERVER['REQUEST_URI'] ) : '/';
+		if ( '' === $host || '/' !== substr( $uri, 0, 1 ) ) {
+			return home_url( '/' );
+		}
+		return esc_url_raw( ( is_ssl() ? 'https://' : 'http://' ) . $host . $uri );
+	}
+}
