@@ -1,7 +1,9 @@
 """The Starlette application: routes, error handling, CORS preflight, lifespan."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import signal
 import logging
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -123,6 +125,9 @@ def create_app(config: Config, config_path: str | Path | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.services = await build_services(config)
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            # SIGHUP reloads the configuration (only possible when serving from the main thread).
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload_config, app)
         try:
             yield
         finally:

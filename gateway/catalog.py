@@ -8,7 +8,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable
 
-from cachetools import LRUCache
+from collections import Counter
+
+from cachetools import TTLCache
 
 log = logging.getLogger("slotwise.catalog")
 LIST_FIELDS = ("categories", "tags")
@@ -60,7 +62,8 @@ def _json_line(line: str, number: int) -> Any:
 
 
 class Catalog:
-    def __init__(self, items: Iterable[dict[str, Any]], cache_size: int = 10000):
+    def __init__(self, items: Iterable[dict[str, Any]], cache_size: int = 10000, cache_ttl: float = 300.0,
+                 hits: Counter[str] | None = None, misses: Counter[str] | None = None):
         self.by_id: dict[str, dict[str, Any]] = {}
         for item in items:
             self.by_id[item["item_id"]] = item
@@ -76,15 +79,15 @@ class Catalog:
             self._features[iid] = feats
             for f in feats:
                 self._index[f].append(iid)
-        self._similar: LRUCache[str, list[str]] = LRUCache(maxsize=max(cache_size, 1))
-        self.hits = 0
-        self.misses = 0
+        self._similar: TTLCache[str, list[str]] = TTLCache(max(cache_size, 1), max(cache_ttl, 1.0))
+        self.hits = hits if hits is not None else Counter()
+        self.misses = misses if misses is not None else Counter()
 
     @classmethod
-    def load(cls, path: Path | None, cache_size: int = 10000) -> Catalog:
+    def load(cls, path: Path | None, **kwargs: Any) -> Catalog:
         if path is None or not path.exists():
-            return cls([], cache_size)
-        return cls(read_items(path), cache_size)
+            return cls([], **kwargs)
+        return cls(read_items(path), **kwargs)
 
     def __len__(self) -> int:
         return len(self.by_id)
@@ -108,9 +111,9 @@ class Catalog:
         """Items sharing the most categories and tags (Jaccard), popularity breaking ties."""
         cached = self._similar.get(item_id)
         if cached is not None:
-            self.hits += 1
+            self.hits["catalog"] += 1
             return cached[:n]
-        self.misses += 1
+        self.misses["catalog"] += 1
         feats = self._features.get(item_id)
         if not feats:
             return []

@@ -30,7 +30,8 @@ class Runtime:
 
 def build_runtime(config: Config, metrics: Metrics) -> Runtime:
     cache = config.cache
-    catalog = Catalog.load(config.catalog_path, cache.catalog_size)
+    catalog = Catalog.load(config.catalog_path, cache_size=cache.catalog_size, cache_ttl=cache.catalog_ttl,
+                           hits=metrics.cache_hits, misses=metrics.cache_misses)
     return Runtime(config, catalog, Renderer(config.gateway.templates_dir),
                    CountingCache("blocks", cache.blocks_size, cache.blocks_ttl, metrics),
                    frozenset(name for name, slot in config.slots.items() if _awaits(slot)))
