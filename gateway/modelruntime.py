@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -168,13 +168,18 @@ def load_bundle(path: Path, threads: int = 1, name: str | None = None) -> Bundle
         if not isinstance(raw, list) or not all(isinstance(i, str) for i in raw):
             raise BundleError(f"{path}/items.json: must be a list of item id strings")
         items = tuple(raw)
-    models = {}
+    models: dict[str, LoadedModel] = {}
+    by_file: dict[tuple[str, str, str], LoadedModel] = {}
     for mname, entry in manifest["models"].items():
         if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
             raise BundleError(f"{path}/manifest.json: models.{mname} needs a 'file'")
+        key = (entry["file"], str(entry.get("input")), str(entry.get("output")))
+        if key in by_file:  # two roles served by one graph: one session
+            models[mname] = replace(by_file[key], name=mname)
+            continue
         data = _verified_bytes(path, entry["file"], sums)
         width = len(items) if items and entry.get("input") == "interactions" else None
-        models[mname] = _load_model(path, mname, entry, data, width, threads)
+        models[mname] = by_file[key] = _load_model(path, mname, entry, data, width, threads)
     return Bundle(name or path.name, str(manifest.get("version") or path.name), path,
                   str(manifest.get("kind") or "unknown"), manifest, models, items,
                   {item: k for k, item in enumerate(items)})

@@ -29,15 +29,19 @@ def new_version() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{os.getpid() % 10000:04d}"
 
 
-def write_bundle(out: Path, kind: str, models: dict[str, tuple[onnx.ModelProto, dict[str, Any]]],
+def write_bundle(out: Path, kind: str, models: dict[str, tuple[onnx.ModelProto | None, dict[str, Any]]],
                  default: str, files: dict[str, Any] | None = None,
                  meta: dict[str, Any] | None = None) -> Path:
-    """Write `models` (name → (graph, manifest entry without 'file')) and JSON `files` to `out`."""
+    """Write `models` (name → (graph, manifest entry without 'file'), or (None, entry naming
+    another model's 'file')) and the JSON or raw `files` to `out`."""
     if default not in models:
         raise ValueError(f"default model {default!r} is not one of {sorted(models)}")
     out.mkdir(parents=True, exist_ok=True)
     entries: dict[str, Any] = {}
     for name, (model, entry) in models.items():
+        if model is None:  # an alias of another model's file (same graph, another role)
+            entries[name] = dict(entry)
+            continue
         fname = f"{name}.onnx"
         (out / fname).write_bytes(model.SerializeToString())
         entries[name] = {"file": fname, **entry}

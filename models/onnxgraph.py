@@ -59,9 +59,10 @@ class Scorer:
             s[:, :t.width_out] += part
         return np.where(x > 0, SEEN, s).astype(np.float32)
 
-    def nbytes(self) -> int:
-        return sum(t.first.nbytes // t.first.itemsize * 4 + (0 if t.second is None else t.second.size * 4)
-                   for t in self.terms) + self.n_items * 4
+    def halved(self) -> Scorer:
+        """The same scorer with float16 weights (what the bundle stores)."""
+        half = lambda a: None if a is None else a.astype(np.float16)  # noqa: E731
+        return Scorer(self.n_items, [Term(half(t.first), half(t.second)) for t in self.terms], self.bias)
 
     def to_onnx(self, name: str = "recommender") -> onnx.ModelProto:
         n = self.n_items
@@ -75,6 +76,12 @@ class Scorer:
         def node(op: str, inputs: list[str], out: str, **attrs: object) -> str:
             nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
             return out
+
+        def weights(wname: str, value: np.ndarray) -> str:
+            # float16 on disk halves the bundle; the Cast of a constant is folded at load time.
+            if value.dtype == np.float16:
+                return node("Cast", [const(wname + "_f16", value)], wname, to=TensorProto.FLOAT)
+            return const(wname, value.astype(np.float32))
 
         zero, one = const("zero", np.array(0, np.float32)), const("one", np.array(1, np.float32))
         xc = node("Clip", ["interactions", zero, one], "x_clip")
@@ -91,14 +98,14 @@ class Scorer:
             rows = node("Gather", [nz, const(p + "r", np.array(0, np.int64))], p + "rows", axis=0)
             cols = node("Gather", [nz, const(p + "c", np.array(1, np.int64))], p + "cols", axis=0)
             vals = node("GatherND", [xm, node("Transpose", [nz], p + "nzT", perm=[1, 0])], p + "vals")
-            w = const(p + "W", t.first.astype(np.float32))
+            w = weights(p + "W", t.first)
             g = node("Gather", [w, cols], p + "g", axis=0)
             gv = node("Mul", [g, node("Unsqueeze", [vals, const(p + "ax1", np.array([1], np.int64))],
                                       p + "vcol")], p + "gv")
             oh = node("OneHot", [rows, batch, onehot_values], p + "oh", axis=0)  # [batch, nnz]
             part = node("MatMul", [oh, gv], p + "part")
             if t.second is not None:
-                part = node("MatMul", [part, const(p + "Q", t.second.astype(np.float32))], p + "part2")
+                part = node("MatMul", [part, weights(p + "Q", t.second)], p + "part2")
             if t.width_out < n:
                 pads = np.array([0, 0, 0, n - t.width_out], np.int64)
                 part = node("Pad", [part, const(p + "pads", pads)], p + "padded")

@@ -12,7 +12,7 @@ from .bundle import write_bundle
 from .data import Index, Interactions, item_index, user_item_matrix
 from .evaluate import evaluate_scores
 from .onnxgraph import Scorer
-from .recommenders import EASE, Content, ItemKNN, Popularity, blend, popularity_order
+from .recommenders import EASE, Content, Popularity, blend, popularity_order
 from .splits import stratified_split
 
 Progress = Callable[[str], None]
@@ -44,26 +44,26 @@ def _holdout(X: sp.csr_matrix, seed: int = 7) -> tuple[sp.csr_matrix, sp.csr_mat
 
 def fit_models(X: sp.csr_matrix, rows: list[dict[str, Any]], lam: float, content_weight: float,
                has_content: bool) -> dict[str, Scorer]:
+    """Served scorers, float16 weights as exported. `similar` reads one item's row of the
+    (rescaled) EASE matrix plus content similarity, so it also covers items without history."""
     n = X.shape[1]
     pop = Popularity().fit(X).scorer_
-    cf = EASE(lam).fit(X)
-    out = {"popularity": pop, "ease": cf.scorer_}
+    cf = EASE(lam).fit(X).scorer_
     prior = pop.bias if pop.bias is not None else np.zeros(n, np.float32)
+    out = {"popularity": pop, "ease": cf}
     content = Content().fit(X, rows).scorer_ if has_content else None
     if content is not None:
         out["content"] = content
-    if getattr(cf, "kind_", "") == "ease":
-        knn = ItemKNN().fit(X).scorer_
-        out["itemknn"] = knn
-        sim_parts = [(knn, 1.0)] + ([(content, 0.5)] if content else [])
+    if content is not None and content_weight > 0:
+        out["hybrid"] = blend(n, [(cf, 1.0), (content, content_weight)], prior, 1e-4)
+    first = cf.terms[0].first if cf.terms else None
+    if first is not None and cf.terms[0].second is None:
+        scale = 1.0 / max(float(np.mean(np.abs(first).max(axis=1))), 1e-9)
     else:
-        sim_parts = [(cf.scorer_, 1.0)] + ([(content, 0.5)] if content else [])
-    hybrid_parts = [(cf.scorer_, 1.0)] + ([(content, content_weight)] if content and content_weight else [])
-    out["hybrid"] = blend(n, hybrid_parts, prior, 1e-4)
+        scale = 1.0
+    sim_parts = [(cf, scale)] + ([(content, 1.0)] if content is not None else [])
     out["similar"] = blend(n, sim_parts, prior, 1e-4)
-    return out
-
-
+    return {name: s.halved() for name, s in out.items()}
 def tune(X: sp.csr_matrix, rows: list[dict[str, Any]], ids: list[str], has_content: bool,
          progress: Progress) -> tuple[float, float, dict[str, Any]]:
     """λ for EASE and the content weight of the hybrid, by NDCG@10 on a held-out 20% per item."""
@@ -112,7 +112,10 @@ def train_recommender(inter: Interactions, items: list[dict[str, Any]] | None, o
     n = len(index)
     entry = {"input": "interactions", "output": "scores", "input_shape": ["batch", n],
              "output_shape": ["batch", n]}
-    models = {name: (s.to_onnx(name), dict(entry)) for name, s in scorers.items()}
+    models: dict[str, Any] = {name: (s.to_onnx(name), dict(entry)) for name, s in scorers.items()}
+    if "hybrid" not in scorers:  # validation gave content no weight: the hybrid is EASE itself
+        models["hybrid"] = (None, {"file": "ease.onnx", **entry, "alias_of": "ease"})
+        scorers["hybrid"] = scorers["ease"]
     roles = {"cf": "ease", "content": "content" if "content" in scorers else "ease",
              "hybrid": "hybrid", "similar": "similar", "popular": "popularity"}
     ts = inter.timestamps
