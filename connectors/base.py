@@ -41,6 +41,10 @@ class MalformedResponse(ConnectorError):
     """The far side answered 2xx with something that is not the JSON shape we need."""
 
 
+class NotJSON(MalformedResponse):
+    """The body is not JSON at all (often an HTML page: a wrong URL or a login wall)."""
+
+
 class NotModified(Exception):
     """Internal signal: the URL answered 304 to our If-None-Match."""
 
@@ -263,7 +267,7 @@ class Connector:
         try:
             data = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise MalformedResponse(f"{response.request.url}: not JSON ({exc.__class__.__name__}: "
+            raise NotJSON(f"{response.request.url}: not JSON ({exc.__class__.__name__}: "
                                     f"{exc}) {_snippet(response)}") from None
         etag = response.headers.get("ETag")
         if etag_key and etag:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from .base import Connector, Cursor, Item, http_date_to_rfc3339, shift
-from .wordpress import OVERLAP_SECONDS, TEXT_LIMIT, plain_text
+from .base import Cursor, Item, http_date_to_rfc3339, shift
+from .wordpress import OVERLAP_SECONDS, TEXT_LIMIT, RestConnector, plain_text
 
 
 def product_price(prices: Any) -> tuple[float | None, str | None]:
@@ -54,17 +54,16 @@ def map_product(product: Any) -> Item | None:
     }
 
 
-class WooCommerceConnector(Connector):
+class WooCommerceConnector(RestConnector):
     name = "woocommerce"
     description = "WooCommerce Store API products (/wp-json/wc/store/v1/products)"
 
     def fetch(self, cursor: Cursor) -> Iterator[Item]:
-        prefix = self.options.get("rest_prefix", "/wp-json").rstrip("/")
         params: dict[str, Any] = {}
         if cursor.modified_after:
             params = {"after": shift(cursor.modified_after, -OVERLAP_SECONDS), "date_column": "modified_gmt"}
         first = True
-        for page in self.paginate(f"{prefix}/wc/store/v1/products", params, etag_key="wc:products"):
+        for page in self.rest_pages("wc/store/v1/products", params, etag_key="wc:products"):
             if first:
                 self.high_water = http_date_to_rfc3339(self._last_date)
                 first = False

@@ -5,6 +5,9 @@ response (one request per page of 100, not one per post). Incremental runs send
 `modified_after` (WordPress 5.7+) an hour before the cursor: WordPress compares it with the
 site-local `post_modified` column, so the overlap absorbs any time-zone offset, and re-fetched
 items merge by id. Deleted or unpublished posts are only noticed by a full sync (`--full`).
+
+Sites with plain permalinks have no `/wp-json/` route: when the first page there is not JSON
+(or a 404), the connector switches to `/?rest_route=/wp/v2/...`, which every site answers.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import html
 import re
 from typing import Any, Iterator
 
-from .base import Connector, Cursor, Item, MalformedResponse, shift
+from .base import Connector, ConnectorError, Cursor, Item, MalformedResponse, NotJSON, shift
 
 TAG_RE = re.compile(r"<[^>]+>")
 SPACE_RE = re.compile(r"\s+")
@@ -66,7 +69,49 @@ def map_post(post: Any, post_type: str) -> Item | None:
     }
 
 
-class WordPressConnector(Connector):
+class RestConnector(Connector):
+    """Shared by WordPress-hosted APIs: `/wp-json/<route>`, or `?rest_route=` on plain permalinks."""
+
+    plain_permalinks: bool | None = None   # None until the first request tells
+
+    def rest(self, route: str) -> tuple[str, dict[str, Any]]:
+        if self.plain_permalinks or self.options.get("rest_route") in (True, "1", "true", "yes"):
+            return "/", {"rest_route": "/" + route.lstrip("/")}
+        prefix = str(self.options.get("rest_prefix", "/wp-json")).rstrip("/")
+        return f"{prefix}/{route.lstrip('/')}", {}
+
+    def rest_pages(self, route: str, params: dict[str, Any], etag_key: str) -> Iterator[list[Any]]:
+        path, extra = self.rest(route)
+        read_any = False
+        try:
+            for page in self.paginate(path, {**params, **extra}, etag_key=etag_key):
+                read_any = True
+                yield page
+        except ConnectorError as exc:
+            first_try = not read_any and not self.plain_permalinks and "rest_route" not in extra
+            if not first_try or not (isinstance(exc, NotJSON) or "HTTP 404" in str(exc)):
+                raise
+            self.plain_permalinks = True
+            self.stats.warnings.append(f"{path} is not a REST route here; using ?rest_route= instead")
+            path, extra = self.rest(route)
+            yield from self.paginate(path, {**params, **extra}, etag_key=etag_key)
+        else:
+            if self.plain_permalinks is None:
+                self.plain_permalinks = "rest_route" in extra
+
+    def rest_json(self, route: str) -> tuple[Any, Any]:
+        path, extra = self.rest(route)
+        try:
+            return self.get_json(path, extra or None)
+        except ConnectorError as exc:
+            if extra or not (isinstance(exc, NotJSON) or "HTTP 404" in str(exc)):
+                raise
+            self.plain_permalinks = True
+            path, extra = self.rest(route)
+            return self.get_json(path, extra)
+
+
+class WordPressConnector(RestConnector):
     name = "wordpress"
     description = "WordPress REST API: posts, pages, custom post types (/wp-json/wp/v2)"
 
@@ -78,7 +123,7 @@ class WordPressConnector(Connector):
             types = [t.strip() for t in types.split(",") if t.strip()]
         if types != "auto":
             return list(types)
-        data, response = self.get_json(self.api("types"))
+        data, response = self.rest_json("wp/v2/types")
         if not isinstance(data, dict):
             raise MalformedResponse(f"{response.request.url}: expected a JSON object of post types")
         bases = []
@@ -90,17 +135,13 @@ class WordPressConnector(Connector):
                 bases.append(base)
         return bases
 
-    def api(self, route: str) -> str:
-        prefix = self.options.get("rest_prefix", "/wp-json")
-        return f"{prefix.rstrip('/')}/wp/v2/{route}"
-
     def fetch(self, cursor: Cursor) -> Iterator[Item]:
         params: dict[str, Any] = {"_embed": "wp:featuredmedia,wp:term", "status": "publish",
                                   "orderby": "modified", "order": "asc"}
         if cursor.modified_after:
             params["modified_after"] = shift(cursor.modified_after, -OVERLAP_SECONDS)
         for base in self.rest_bases():
-            for page in self.paginate(self.api(base), params, etag_key=f"wp:{base}"):
+            for page in self.rest_pages(f"wp/v2/{base}", params, etag_key=f"wp:{base}"):
                 for post in page:
                     item = map_post(post, base)
                     if item is None:

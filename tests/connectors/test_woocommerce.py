@@ -77,7 +77,8 @@ def test_etag_not_modified() -> None:
 @respx.mock
 def test_errors() -> None:
     respx.get(PRODUCTS).mock(return_value=httpx.Response(200, text="<!doctype html>"))
-    with pytest.raises(MalformedResponse):
+    respx.get(f"{SHOP}/").mock(return_value=httpx.Response(404, json={"code": "rest_no_route"}))
+    with pytest.raises(ConnectorError, match="rest_no_route"):
         list(conn().sync())
     respx.get(PRODUCTS).mock(return_value=httpx.Response(200, json={"code": "x"}))
     with pytest.raises(MalformedResponse, match="JSON list"):

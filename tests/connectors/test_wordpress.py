@@ -125,8 +125,30 @@ def test_auto_discovers_custom_post_types() -> None:
 @respx.mock
 def test_malformed_json_page() -> None:
     respx.get(POSTS).mock(return_value=httpx.Response(200, text='[{"id": 1,'))
+    plain = respx.get(f"{SITE}/").mock(return_value=httpx.Response(200, text='[{"id": 1,'))
     with pytest.raises(MalformedResponse, match="not JSON"):
         list(conn().sync())
+    assert plain.called                  # tried ?rest_route= once before giving up
+
+
+@respx.mock
+def test_malformed_json_after_first_page_does_not_switch_routes() -> None:
+    respx.get(POSTS).mock(side_effect=[page_response([post(1), post(2)], 3), httpx.Response(200, text="<html>")])
+    plain = respx.get(f"{SITE}/").mock(return_value=page_response([], 0))
+    with pytest.raises(MalformedResponse):
+        list(conn(page_size=2).sync())
+    assert not plain.called
+
+
+@respx.mock
+def test_plain_permalinks_fall_back_to_rest_route() -> None:
+    respx.get(POSTS).mock(return_value=httpx.Response(200, text="<!DOCTYPE html><html>home</html>"))
+    plain = respx.get(f"{SITE}/", params={"rest_route": "/wp/v2/posts"}).mock(
+        return_value=page_response([post(1)], 1))
+    c = conn()
+    assert [i["item_id"] for i in c.sync()] == ["1"]
+    assert plain.calls.last.request.url.params["page"] == "1"
+    assert c.plain_permalinks is True and "rest_route" in c.stats.warnings[0]
 
 
 @respx.mock
