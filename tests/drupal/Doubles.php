@@ -1,0 +1,260 @@
+<?php
+
+/**
+ * @file
+ * Test doubles for the Drupal and Guzzle services the module is given.
+ */
+
+declare(strict_types=1);
+
+namespace Drupal\Tests\slotwise;
+
+use Drupal\Core\Config\ConfigFactoryInterface;
+use Drupal\Core\Extension\ModuleHandlerInterface;
+use Drupal\Core\PageCache\ResponsePolicy\KillSwitch;
+use Drupal\Core\Routing\RouteMatchInterface;
+use Drupal\Core\Session\AccountInterface;
+use Drupal\slotwise\ContextBuilder;
+use Drupal\slotwise\EventSubscriber\SlotwiseSubscriber;
+use Drupal\slotwise\EventTracker;
+use Drupal\slotwise\GatewayClient;
+use Drupal\slotwise\SlotRenderer;
+use GuzzleHttp\ClientInterface;
+use GuzzleHttp\Exception\ConnectException;
+use Psr\Http\Message\ResponseInterface;
+use Psr\Http\Message\StreamInterface;
+use Psr\Log\LoggerInterface;
+use Symfony\Component\HttpFoundation\Request;
+use Symfony\Component\HttpFoundation\RequestStack;
+use Symfony\Component\HttpFoundation\Response;
+
+final class FakeConfig {
+  public function __construct(public array $data) {}
+  public function get($key = '') {
+    return $key === '' ? $this->data : ($this->data[$key] ?? NULL);
+  }
+}
+
+final class FakeConfigFactory implements ConfigFactoryInterface {
+  public function __construct(private array $configs) {}
+  public function get($name) {
+    return new FakeConfig($this->configs[$name] ?? []);
+  }
+}
+
+final class FakeModuleHandler implements ModuleHandlerInterface {
+  /** @var callable[] */
+  public array $alters = [];
+  public function __construct(private array $modules = []) {}
+  public function moduleExists($module) {
+    return in_array($module, $this->modules, TRUE);
+  }
+  public function alter($type, &$data, &$context1 = NULL, &$context2 = NULL) {
+    foreach ($this->alters[$type] ?? [] as $fn) {
+      $fn($data, $context1);
+    }
+  }
+}
+
+final class FakeAccount implements AccountInterface {
+  public function __construct(private bool $anonymous = TRUE, private ?string $tz = NULL) {}
+  public function isAnonymous() { return $this->anonymous; }
+  public function getTimeZone() { return $this->tz; }
+}
+
+final class FakeRouteMatch implements RouteMatchInterface {
+  public function __construct(private ?string $route = NULL, private array $raw = []) {}
+  public function getRouteName() { return $this->route; }
+  public function getRawParameter($parameter_name) { return $this->raw[$parameter_name] ?? NULL; }
+}
+
+final class MemoryLogger implements LoggerInterface {
+  public array $lines = [];
+  public function warning(string|\Stringable $message, array $context = []): void {
+    $this->lines[] = strtr((string) $message, array_map('strval', $context));
+  }
+}
+
+final class TextStream implements StreamInterface {
+  public function __construct(private string $text) {}
+  public function __toString(): string { return $this->text; }
+}
+
+final class TextResponse implements ResponseInterface {
+  public function __construct(private int $status, private string $body) {}
+  public function getStatusCode(): int { return $this->status; }
+  public function getBody(): StreamInterface { return new TextStream($this->body); }
+}
+
+/**
+ * Guzzle double driven by a callable: fn(method, uri, options) => ResponseInterface|throws.
+ */
+final class ScriptedHttpClient implements ClientInterface {
+  public array $requests = [];
+  /** @var callable */
+  private $handler;
+  public function __construct(callable $handler) { $this->handler = $handler; }
+  public function request(string $method, $uri, array $options = []): ResponseInterface {
+    $this->requests[] = ['method' => $method, 'uri' => (string) $uri, 'options' => $options];
+    return ($this->handler)($method, (string) $uri, $options);
+  }
+  public static function json(array $data, int $status = 200): TextResponse {
+    return new TextResponse($status, json_encode($data));
+  }
+}
+
+/**
+ * A Guzzle double that really talks HTTP/1.0 over a socket and honours Guzzle's
+ * `timeout` (whole request) and `connect_timeout` options the way Guzzle does: by throwing
+ * ConnectException. Used against stopped and hanging gateways, and a real one.
+ */
+final class StreamHttpClient implements ClientInterface {
+  public function request(string $method, $uri, array $options = []): ResponseInterface {
+    $started = microtime(TRUE);
+    $total = (float) ($options['timeout'] ?? 0) ?: 60.0;
+    $parts = parse_url((string) $uri);
+    $host = $parts['host'];
+    $port = $parts['port'] ?? 80;
+    $target = ($parts['path'] ?? '/') . (isset($parts['query']) ? '?' . $parts['query'] : '');
+    $socket = @stream_socket_client("tcp://$host:$port", $errno, $errstr,
+      (float) ($options['connect_timeout'] ?? $total));
+    if ($socket === FALSE) {
+      throw new ConnectException("cURL error 7: Failed to connect to $host port $port: $errstr");
+    }
+    $body = isset($options['json']) ? json_encode($options['json']) : '';
+    $headers = ($options['headers'] ?? []) + ['Host' => "$host:$port", 'Connection' => 'close'];
+    if (isset($options['json'])) {
+      $headers['Content-Type'] = 'application/json';
+    }
+    $headers['Content-Length'] = (string) strlen($body);
+    $raw = "$method $target HTTP/1.0\r\n";
+    foreach ($headers as $name => $value) {
+      $raw .= "$name: $value\r\n";
+    }
+    fwrite($socket, $raw . "\r\n" . $body);
+    $response = '';
+    while (!feof($socket)) {
+      $left = $total - (microtime(TRUE) - $started);
+      if ($left <= 0) {
+        fclose($socket);
+        throw new ConnectException(sprintf('cURL error 28: Operation timed out after %d milliseconds', $total * 1000));
+      }
+      stream_set_timeout($socket, (int) $left, (int) (($left - (int) $left) * 1e6));
+      $chunk = fread($socket, 65536);
+      if (stream_get_meta_data($socket)['timed_out']) {
+        continue;
+      }
+      if ($chunk === FALSE) {
+        break;
+      }
+      $response .= $chunk;
+    }
+    fclose($socket);
+    [$head, $content] = array_pad(explode("\r\n\r\n", $response, 2), 2, '');
+    if (!preg_match('#^HTTP/\d(?:\.\d)? (\d{3})#', $head, $m)) {
+      throw new ConnectException('empty or malformed reply from server');
+    }
+    return new TextResponse((int) $m[1], $content);
+  }
+}
+
+/**
+ * Stands in for Drupal\Core\Render\HtmlResponse: a response that carries attachments.
+ */
+final class AttachmentsResponse extends Response {
+  public function __construct(private array $attachments, string $content = '') {
+    parent::__construct($content);
+  }
+  public function getAttachments(): array { return $this->attachments; }
+}
+
+/**
+ * The module's service graph for one request, wired as slotwise.services.yml wires it.
+ */
+final class Site {
+  public GatewayClient $client;
+  public ContextBuilder $context;
+  public SlotRenderer $renderer;
+  public EventTracker $tracker;
+  public SlotwiseSubscriber $subscriber;
+  public KillSwitch $killSwitch;
+  public MemoryLogger $logger;
+  public FakeModuleHandler $modules;
+
+  public const SETTINGS = [
+    'gateway_url' => 'http://gateway.test',
+    'site' => 'drupal',
+    'publishable_key' => 'pk_test',
+    'server_key' => '',
+    'delivery_mode' => 'auto',
+    'time_budget_ms' => 150,
+    'default_consent' => 'anonymous',
+    'geo_headers' => ['CF-IPCountry'],
+    'track_node_views' => TRUE,
+    'track_commerce' => TRUE,
+  ];
+
+  public function __construct(
+    public ClientInterface $http,
+    public Request $request,
+    array $settings = [],
+    array $modules = [],
+    bool $anonymous = TRUE,
+    ?FakeRouteMatch $route = NULL,
+  ) {
+    $config = new FakeConfigFactory(['slotwise.settings' => $settings + self::SETTINGS]);
+    $this->modules = new FakeModuleHandler($modules);
+    $account = new FakeAccount($anonymous, $anonymous ? NULL : 'Europe/Paris');
+    $this->logger = new MemoryLogger();
+    $this->killSwitch = new KillSwitch();
+    $this->client = new GatewayClient($http, $config, $this->logger);
+    $this->context = new ContextBuilder(new RequestStack($request), $route ?? new FakeRouteMatch(),
+      $account, $this->modules, $config);
+    $this->renderer = new SlotRenderer($this->client, $this->context, $this->killSwitch, $this->modules, $account);
+    $this->tracker = new EventTracker($this->client, $this->context);
+    $this->subscriber = new SlotwiseSubscriber($this->renderer, $this->context, $this->tracker,
+      $this->killSwitch, $this->modules);
+  }
+
+  /**
+   * Renders a #lazy_builder array the way Drupal's renderer calls it.
+   */
+  public function runLazyBuilder(array $build): array {
+    [$callback, $args] = $build['#lazy_builder'];
+    [$service, $method] = explode(':', $callback);
+    \PHPUnit\Framework\Assert::assertSame('slotwise.slot_renderer', $service);
+    \PHPUnit\Framework\Assert::assertContains($method, SlotRenderer::trustedCallbacks());
+    foreach ($args as $arg) {
+      \PHPUnit\Framework\Assert::assertTrue(is_scalar($arg) || $arg === NULL, 'lazy builder arguments must be scalars');
+    }
+    return $this->renderer->{$method}(...$args);
+  }
+
+}
+
+/**
+ * Flattens a render array to HTML the way the renderer would (enough for these tests).
+ */
+function html(array $build): string {
+  $out = $build['#prefix'] ?? '';
+  if (isset($build['#markup'])) {
+    $out .= $build['#markup'];
+  }
+  if (($build['#type'] ?? NULL) === 'processed_text') {
+    $out .= $build['#text'];
+  }
+  $children = '';
+  foreach ($build as $key => $child) {
+    if (is_array($child) && $key[0] !== '#') {
+      $children .= html($child);
+    }
+  }
+  if (($build['#type'] ?? NULL) === 'html_tag') {
+    $attrs = '';
+    foreach ($build['#attributes'] ?? [] as $name => $value) {
+      $attrs .= ' ' . $name . '="' . htmlspecialchars(is_array($value) ? implode(' ', $value) : (string) $value) . '"';
+    }
+    $children = "<{$build['#tag']}$attrs>$children</{$build['#tag']}>";
+  }
+  return $out . $children . ($build['#suffix'] ?? '');
+}

@@ -1,0 +1,134 @@
+"""The Drupal module: `php -l` on every PHP file, its PHPUnit suite, its YAML, and its server
+path against a real gateway. PHP runs through Debian's php-cli and phpunit (CI installs both)."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import ROOT, need_tool
+
+MODULE = ROOT / "drupal-module" / "slotwise"
+HERE = Path(__file__).resolve().parent
+PORT = 18741
+PHP_SUFFIXES = (".php", ".module", ".install", ".inc")
+
+
+def php_files() -> list[Path]:
+    return sorted(p for base in (MODULE, HERE) for p in base.rglob("*") if p.suffix in PHP_SUFFIXES)
+
+
+def test_every_php_file_lints() -> None:
+    php = need_tool("php")
+    files = php_files()
+    assert len(files) >= 15
+    bad = []
+    for path in files:
+        out = subprocess.run([php, "-l", str(path)], capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            bad.append(f"{path.relative_to(ROOT)}: {out.stdout.strip()} {out.stderr.strip()}")
+    assert not bad, "\n".join(bad)
+
+
+def test_phpunit_suite_passes(tmp_path: Path) -> None:
+    phpunit = need_tool("phpunit")
+    report = tmp_path / "junit.xml"
+    out = subprocess.run([phpunit, "-c", str(HERE / "phpunit.xml"), "--log-junit", str(report)],
+                         capture_output=True, text=True, timeout=300, cwd=HERE)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert suite is not None
+    assert int(suite.get("tests", "0")) >= 35
+    assert suite.get("failures") == "0" and suite.get("errors") == "0"
+    assert int(suite.get("skipped", "0")) == 0
+
+
+def test_module_yaml_is_consistent() -> None:
+    info = yaml.safe_load((MODULE / "slotwise.info.yml").read_text())
+    assert info["type"] == "module" and info["core_version_requirement"] == "^10.3 || ^11"
+    services = yaml.safe_load((MODULE / "slotwise.services.yml").read_text())["services"]
+    for name, service in services.items():
+        if "class" in service:
+            path = MODULE / "src" / (service["class"].removeprefix("Drupal\\slotwise\\").replace("\\", "/") + ".php")
+            assert path.exists(), f"{name}: {path} missing"
+        for arg in service.get("arguments", []):
+            if isinstance(arg, str) and arg.startswith("@slotwise."):
+                assert arg[1:] in services, f"{name}: unknown service {arg}"
+    routing = yaml.safe_load((MODULE / "slotwise.routing.yml").read_text())
+    form = routing["slotwise.settings"]["defaults"]["_form"].lstrip("\\").removeprefix("Drupal\\slotwise\\")
+    assert (MODULE / "src" / (form.replace("\\", "/") + ".php")).exists()
+    assert routing["slotwise.settings"]["requirements"]["_permission"] in \
+        yaml.safe_load((MODULE / "slotwise.permissions.yml").read_text())
+    defaults = yaml.safe_load((MODULE / "config/install/slotwise.settings.yml").read_text())
+    schema = yaml.safe_load((MODULE / "config/schema/slotwise.schema.yml").read_text())
+    assert set(defaults) == set(schema["slotwise.settings"]["mapping"])
+    assert "block.settings.slotwise_slot" in schema
+    # No \Drupal:: service-locator calls inside classes: everything is injected.
+    offenders = [p.name for p in (MODULE / "src").rglob("*.php") if re.search(r"\\Drupal::", p.read_text())]
+    assert offenders == []
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("drupal-gw")
+    config = data / "slotwise.yaml"
+    config.write_text(yaml.safe_dump({
+        "sites": {"drupal": {"publishable_key": "pk_drupal", "secret_key": "sk_drupal",
+                             "timezone": "Europe/Berlin"}},
+        "trusted_proxies": ["127.0.0.1/32"],
+        "geo": {"country_headers": ["CF-IPCountry"]},
+        "segments": {"mobile": {"when": "device.class == 'mobile'"},
+                     "abroad": {"when": "geo.country != null and geo.country != 'DE'"}},
+        "slots": {"hero": {"description": "Hero banner", "variants": [
+            {"id": "abroad-mobile", "when": ["abroad", "mobile"],
+             "block": {"type": "banner", "title": "Worldwide, in your pocket"}},
+            {"id": "home", "when": "geo.country == 'DE'", "block": {"type": "banner", "title": "Willkommen"}}],
+            "default": {"type": "banner", "title": "The new season"}}},
+    }))
+    log = (data / "gateway.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
+                             "--port", str(PORT), "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT,
+                            cwd=ROOT)
+    base = f"http://127.0.0.1:{PORT}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                pytest.fail(f"gateway exited: {(data / 'gateway.log').read_text()}")
+            time.sleep(0.1)
+        else:
+            pytest.fail("gateway did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def test_server_path_against_a_real_gateway_keeps_visitors_apart(gateway: str) -> None:
+    php = need_tool("php")
+    out = subprocess.run([php, str(HERE / "live_render.php"), gateway, "drupal", "pk_drupal"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    pages = json.loads(out.stdout)
+    us, de = pages["us_mobile"], pages["de_desktop"]
+    assert us["log"] == [] and de["log"] == []
+    assert 'data-slotwise-variant="abroad-mobile"' in us["html"] and "Worldwide, in your pocket" in us["html"]
+    assert 'data-slotwise-variant="home"' in de["html"] and "Willkommen" in de["html"]
+    assert "Worldwide" not in de["html"] and "Willkommen" not in us["html"]
+    assert us["cookie"] and de["cookie"] and us["cookie"] != de["cookie"]
+    assert us["killed"] and de["killed"], "server-rendered pages stay out of the Internal Page Cache"
+    assert us["slots"] == {"hero": "Hero banner"}

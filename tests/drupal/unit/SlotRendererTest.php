@@ -1,0 +1,112 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Drupal\Tests\slotwise;
+
+use Drupal\slotwise\EventSubscriber\SlotwiseSubscriber;
+use Drupal\slotwise\SlotRenderer;
+use PHPUnit\Framework\TestCase;
+use Symfony\Component\HttpFoundation\Request;
+use Symfony\Component\HttpKernel\Event\ResponseEvent;
+
+final class SlotRendererTest extends TestCase {
+
+  private function gateway(array $blocks): ScriptedHttpClient {
+    return new ScriptedHttpClient(function ($method, $uri, $options) use ($blocks) {
+      $asked = $options['json']['slots'];
+      return ScriptedHttpClient::json(['visitor_id' => 'v0000000001',
+        'blocks' => array_intersect_key($blocks, array_flip($asked))]);
+    });
+  }
+
+  public function testAutoModeUsesTheBrowserForAnonymousVisitorsBehindThePageCache(): void {
+    $site = new Site(new ScriptedHttpClient(fn () => $this->fail('client mode must not call the gateway')),
+      new Request(), [], ['page_cache']);
+    $build = $site->renderer->build('hero', '<p>Welcome</p>', 'basic_html');
+    $this->assertSame('html_tag', $build['#type']);
+    $this->assertSame('hero', $build['#attributes']['data-slotwise-slot']);
+    $this->assertSame(['slotwise/client'], $build['#attached']['library']);
+    $this->assertContains('user.roles:anonymous', $build['#cache']['contexts']);
+    $this->assertArrayNotHasKey('#lazy_builder', $build);
+    $this->assertSame('<div data-slotwise-slot="hero" class="slotwise-slot"><p>Welcome</p></div>', html($build));
+  }
+
+  public function testServerModeIsALazyBuilderPlaceholderThatIsNeverCached(): void {
+    foreach ([[[], TRUE], [['page_cache'], FALSE], [[], FALSE]] as [$modules, $anonymous]) {
+      $site = new Site($this->gateway(['hero' => ['html' => '<b>For you</b>', 'variant' => 'v1']]), new Request(), [], $modules, $anonymous);
+      $build = $site->renderer->build('hero', 'Fallback', 'plain_text');
+      $this->assertSame([SlotRenderer::LAZY_BUILDER, ['hero', 'Fallback', 'plain_text']], $build['#lazy_builder']);
+      $this->assertTrue($build['#create_placeholder']);
+      $this->assertArrayNotHasKey('#markup', $build);
+      $out = $site->runLazyBuilder($build);
+      $this->assertSame(0, $out['#cache']['max-age']);
+      $this->assertSame('<div class="slotwise-slot" data-slotwise-rendered="hero" data-slotwise-state="ready" data-slotwise-variant="v1"><b>For you</b></div>', html($out));
+    }
+  }
+
+  public function testForcedServerModeKeepsThePageOutOfTheInternalPageCache(): void {
+    $site = new Site($this->gateway(['hero' => ['html' => 'x']]), new Request(), ['delivery_mode' => 'server'], ['page_cache']);
+    $site->runLazyBuilder($site->renderer->build('hero', '', NULL));
+    $this->assertSame('deny', $site->killSwitch->check(NULL, NULL));
+
+    $site = new Site($this->gateway(['hero' => ['html' => 'x']]), new Request(), ['delivery_mode' => 'server'], []);
+    $site->runLazyBuilder($site->renderer->build('hero', '', NULL));
+    $this->assertNull($site->killSwitch->check(NULL, NULL), 'no page cache, nothing to kill');
+  }
+
+  public function testAllSlotsOfAPageAreFetchedInOneRequest(): void {
+    $site = new Site($this->gateway(['hero' => ['html' => 'H'], 'recs' => ['html' => 'R'], 'offer' => ['html' => 'O']]), new Request());
+    $builds = array_map(fn ($s) => $site->renderer->build($s, "fallback $s", NULL), ['hero', 'recs', 'offer']);
+    // Drupal bubbles the placeholders into the response's attachments.
+    $attachments = ['placeholders' => [], 'library' => ['core/drupal']];
+    foreach ($builds as $i => $build) {
+      $attachments['placeholders']["<drupal-render-placeholder $i>"] = $build;
+    }
+    $attachments['placeholders']['<other>'] = ['#lazy_builder' => ['other.service:build', ['x']]];
+    $this->assertSame(['hero', 'recs', 'offer'], SlotwiseSubscriber::slotsOf($attachments));
+    $site->subscriber->onResponse(new ResponseEvent($site->request, new AttachmentsResponse($attachments)));
+    $html = implode('', array_map(fn ($b) => html($site->runLazyBuilder($b)), $builds));
+    $this->assertCount(1, $site->http->requests);
+    $this->assertSame(['hero', 'recs', 'offer'], $site->http->requests[0]['options']['json']['slots']);
+    $this->assertStringContainsString('>H</div>', $html);
+    $this->assertStringContainsString('>R</div>', $html);
+    $this->assertStringContainsString('>O</div>', $html);
+  }
+
+  public function testWithoutPrimingEachSlotStillRendersOnce(): void {
+    $site = new Site($this->gateway(['hero' => ['html' => 'H']]), new Request());
+    $build = $site->renderer->build('hero', 'F', NULL);
+    $site->runLazyBuilder($build);
+    $site->runLazyBuilder($build);
+    $this->assertCount(1, $site->http->requests);
+  }
+
+  public function testFallbackWhenTheGatewayFailsOrLeavesASlotOut(): void {
+    $site = new Site(new ScriptedHttpClient(fn () => new TextResponse(503, 'busy')), new Request());
+    $out = $site->runLazyBuilder($site->renderer->build('hero', '<p>Our picks</p>', 'basic_html'));
+    $this->assertSame(['#type' => 'processed_text', '#text' => '<p>Our picks</p>', '#format' => 'basic_html'], $out['content']);
+    $this->assertStringContainsString('data-slotwise-state="fallback"', html($out));
+    $this->assertSame(0, $out['#cache']['max-age']);
+
+    $site = new Site($this->gateway(['hero' => ['html' => 'H']]), new Request());
+    $site->renderer->prime(['hero', 'gone']);
+    $out = $site->runLazyBuilder($site->renderer->build('gone', 'Plain', ''));
+    $this->assertSame('Plain', $out['content']['#text']);
+    $this->assertNull($out['content']['#format']);
+  }
+
+  public function testGatewayHtmlGoesThroughMarkupAndAttributesAreEscaped(): void {
+    $site = new Site($this->gateway(['hero' => ['html' => '<p>ok</p>', 'variant' => '"><script>x</script>']]), new Request());
+    $out = $site->runLazyBuilder($site->renderer->build('hero', '', NULL));
+    // #markup is filtered by Xss::filterAdmin() in Drupal's renderer.
+    $this->assertSame(['#markup' => '<p>ok</p>'], $out['content']);
+    $this->assertStringNotContainsString('"><script>', $out['#prefix']);
+  }
+
+  public function testSlotNamesInThePlaceholderAreEscaped(): void {
+    $site = new Site(new ScriptedHttpClient(fn () => $this->fail('no call')), new Request(), ['delivery_mode' => 'client']);
+    $this->assertStringContainsString('data-slotwise-slot="a&quot;b"', html($site->renderer->build('a"b', '', NULL)));
+  }
+
+}
