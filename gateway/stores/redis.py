@@ -3,13 +3,14 @@
 Keys (all under `prefix`): `ids:{site}` hash event_id → visitor, `ev:{site}:{visitor}` hash
 event_id → event, `ts:{site}` sorted set of "visitor\\x1fevent_id" by ts (retention),
 `pr:{site}:{visitor}` profile, `at:{site}:{key}` attributes, `cs:{site}:{visitor}` consent,
-`sites` the sites seen. A batch is logged and folded in one optimistic transaction (WATCH on
-the profiles and consents it touches, MULTI/EXEC), so two replicas never lose an update and
-a retried event is never folded twice. Durability of acknowledged events is Redis's: run it
+`sites` the sites seen. A batch is folded in Python and committed by one Lua script that
+compares each visitor's profile with the one read (compare-and-set), so two replicas never
+lose an update and a retried event is never folded twice. One Redis (not Cluster). Durability of acknowledged events is Redis's: run it
 with `appendonly yes` and `appendfsync everysec` (or `always`).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -20,6 +21,42 @@ from ..profiles import Profile, rebuild
 from .base import IngestResult, Store, group_by_visitor
 
 SEP = "\x1f"
+# KEYS: ids, ts, sites, then per visitor: profile, events, consent.
+# ARGV: site, sep, then per visitor: id, sha1 of the profile read ('' if none), new profile,
+# n, and n times (event_id, event json, ts). Returns the visitors that must be retried.
+COMMIT = """
+local ids, tskey, sites = KEYS[1], KEYS[2], KEYS[3]
+local site, sep = ARGV[1], ARGV[2]
+local a, k, conflicts = 3, 4, {}
+while a <= #ARGV do
+  local visitor, want, body, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  local pkey, ekey, ckey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+  local cur = redis.call('GET', pkey)
+  local ok = ((cur and redis.sha1hex(cur)) or '') == want
+  local level = redis.call('GET', ckey)
+  if level and level ~= 'full' then ok = false end
+  if ok then
+    for i = 0, n - 1 do
+      if redis.call('HEXISTS', ids, ARGV[a + 4 + 3 * i]) == 1 then ok = false break end
+    end
+  end
+  if ok then
+    for i = 0, n - 1 do
+      local id, ev, ts = ARGV[a + 4 + 3 * i], ARGV[a + 5 + 3 * i], ARGV[a + 6 + 3 * i]
+      redis.call('HSET', ids, id, visitor)
+      redis.call('HSET', ekey, id, ev)
+      redis.call('ZADD', tskey, ts, visitor .. sep .. id)
+    end
+    redis.call('SET', pkey, body)
+    redis.call('SADD', sites, site)
+  else
+    table.insert(conflicts, visitor)
+  end
+  a = a + 4 + 3 * n
+  k = k + 3
+end
+return conflicts
+"""
 
 
 class RedisStore(Store):
@@ -28,57 +65,64 @@ class RedisStore(Store):
         self.prefix = prefix
         self.retention_days = retention_days
         self.r = aioredis.Redis.from_url(url, decode_responses=True)
+        self._commit = self.r.register_script(COMMIT)
 
     def _k(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
 
     async def ingest(self, site: str, events: list[dict[str, Any]]) -> IngestResult:
-        groups = group_by_visitor(events)
-        visitors = list(groups)
-        watched = [self._k("pr", site, v) for v in visitors] + [self._k("cs", site, v) for v in visitors]
+        """Read profiles, fold in Python, then commit per visitor with a compare-and-set script.
+
+        The script (atomic in Redis) writes a visitor's events and profile only if the profile
+        is still the one that was read and none of its event_ids was logged meanwhile; other
+        visitors of the batch commit regardless, and only the conflicting ones are retried.
+        """
+        result = IngestResult()
+        pending = group_by_visitor(events)
         ids_key = self._k("ids", site)
-        async with self.r.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(*watched)
-                    n = len(visitors)
-                    values = await pipe.mget(watched)
-                    profiles, consents = values[:n], values[n:]
-                    all_ids = [e["event_id"] for e in events]
-                    known = dict(zip(all_ids, await pipe.hmget(ids_key, all_ids)))
-                    result = IngestResult()
-                    writes: list[tuple[str, Profile, list[dict[str, Any]]]] = []
-                    for visitor, body, level in zip(visitors, profiles, consents):
-                        evs = groups[visitor]
-                        if level is not None and level != "full":
-                            result.ignored.extend(e["event_id"] for e in evs)
-                            continue
-                        new = []
-                        for e in evs:
-                            if known.get(e["event_id"]) is not None:
-                                result.duplicates.append(e["event_id"])
-                            else:
-                                known[e["event_id"]] = visitor  # a duplicate inside the batch
-                                new.append(e)
-                                result.stored.append(e["event_id"])
-                        if new:
-                            profile = Profile.from_json(body) if body else Profile()
-                            for e in new:
-                                profile.fold(e)
-                            writes.append((visitor, profile, new))
-                    pipe.multi()
-                    if writes:
-                        pipe.sadd(self._k("sites"), site)
-                    for visitor, profile, new in writes:
-                        pipe.hset(ids_key, mapping={e["event_id"]: visitor for e in new})
-                        pipe.hset(self._k("ev", site, visitor),
-                                  mapping={e["event_id"]: json.dumps(e, separators=(",", ":")) for e in new})
-                        pipe.zadd(self._k("ts", site), {visitor + SEP + e["event_id"]: e["ts"] for e in new})
-                        pipe.set(self._k("pr", site, visitor), profile.to_json())
-                    await pipe.execute()
-                    return result
-                except WatchError:
+        while pending:
+            visitors = list(pending)
+            async with self.r.pipeline(transaction=False) as pipe:
+                pipe.mget([self._k("pr", site, v) for v in visitors])
+                pipe.mget([self._k("cs", site, v) for v in visitors])
+                pipe.hmget(ids_key, [e["event_id"] for v in visitors for e in pending[v]])
+                bodies, consents, known_list = await pipe.execute()
+            known = {i for i, hit in zip([e["event_id"] for v in visitors for e in pending[v]], known_list) if hit}
+            keys: list[str] = [ids_key, self._k("ts", site), self._k("sites")]
+            args: list[Any] = [site, SEP]
+            staged: dict[str, tuple[list[str], list[str]]] = {}
+            for visitor, body, level in zip(visitors, bodies, consents):
+                evs = pending[visitor]
+                if level is not None and level != "full":
+                    result.ignored.extend(e["event_id"] for e in evs)
                     continue
+                new, dups, seen = [], [], set()
+                for e in evs:
+                    if e["event_id"] in known or e["event_id"] in seen:
+                        dups.append(e["event_id"])
+                    else:
+                        seen.add(e["event_id"])
+                        new.append(e)
+                if not new:
+                    result.duplicates.extend(dups)
+                    continue
+                profile = Profile.from_json(body) if body else Profile()
+                for e in new:
+                    profile.fold(e)
+                keys += [self._k("pr", site, visitor), self._k("ev", site, visitor), self._k("cs", site, visitor)]
+                args += [visitor, hashlib.sha1(body.encode()).hexdigest() if body else "", profile.to_json(), len(new)]
+                for e in new:
+                    args += [e["event_id"], json.dumps(e, separators=(",", ":")), e["ts"]]
+                staged[visitor] = ([e["event_id"] for e in new], dups)
+            if not staged:
+                break
+            conflicts = set(await self._commit(keys=keys, args=args))
+            for visitor, (stored, dups) in staged.items():
+                if visitor not in conflicts:
+                    result.stored.extend(stored)
+                    result.duplicates.extend(dups)
+            pending = {v: pending[v] for v in conflicts}
+        return result
 
     async def profile(self, site: str, visitor_id: str) -> Profile | None:
         body = await self.r.get(self._k("pr", site, visitor_id))

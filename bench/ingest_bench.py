@@ -1,0 +1,237 @@
+"""Event ingestion through HTTP against the store's raw write rate, and segment evaluation.
+
+    python bench/ingest_bench.py [--quick] [--backends sqlite,redis] [--clients 16]
+
+For each backend: a gateway (uvicorn, one process) is started on a fresh store, concurrent
+clients POST batches of 100 events to /v1/events, and accepted events/s and p99 latency
+are measured; the baseline is the same store's `ingest` called directly with the same
+batches and concurrency (no HTTP, no validation): its ceiling. Then profile-derived segment
+evaluation per visitor is timed (profile already loaded, and loaded from the store).
+The last line printed is one JSON object with all figures.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gateway.events import format_ts  # noqa: E402
+from gateway.expr import Env, compile_expr  # noqa: E402
+
+PORT = 18555
+REDIS_URL = "redis://127.0.0.1:6379/6"
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+RULES = ["events.add_to_cart.within(24h) >= 1 and events.purchase.within(24h) == 0",
+         "rfm.recency_days <= 7 and visitor.returning", "affinity.category('shoes') > 0.3",
+         "events.item_view.within(1h) >= 3 or rfm.monetary > 100"]
+
+
+def make_events(n: int, visitors: int, seed: int, wire: bool) -> list[dict[str, Any]]:
+    rnd = random.Random(seed)
+    now = time.time()
+    types = ["page_view", "item_view", "item_view", "click", "add_to_cart", "purchase", "engagement"]
+    out = []
+    for i in range(n):
+        ts = now - rnd.random() * 7 * 86400
+        e: dict[str, Any] = {"event_id": f"{seed}-{i}", "visitor_id": f"v{rnd.randrange(visitors)}",
+                             "type": rnd.choice(types), "ts": format_ts(ts) if wire else round(ts, 3),
+                             "item_id": f"sku{rnd.randrange(500)}",
+                             "properties": {"categories": [rnd.choice(["shoes", "bags", "shirts", "boots"])]},
+                             "context": {"device": "mobile", "daypart": "evening"}}
+        if e["type"] == "purchase":
+            e["value"] = 49.9
+        out.append(e)
+    return out
+
+
+def config_for(backend: str, tmp: Path, prefix: str) -> Path:
+    store: dict[str, Any] = {"backend": backend, "rate_limit": {"visitor_per_minute": 1e9, "client_per_minute": 1e12}}
+    if backend == "sqlite":
+        store["path"] = "bench.db"
+    else:
+        store.update(url=REDIS_URL, prefix=prefix)
+    data = {"sites": {"bench": {"publishable_key": "pk_bench", "secret_key": "sk_bench"}},
+            "slots": {"x": {"default": {"type": "banner", "title": "x"}}}, "store": store}
+    path = tmp / f"{backend}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+async def post_all(batches: list[bytes], clients: int) -> tuple[float, list[float], int]:
+    latencies: list[float] = []
+    accepted = 0
+    queue = list(reversed(batches))
+    headers = {"X-Slotwise-Key": "pk_bench", "Content-Type": "application/json", "User-Agent": UA}
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        nonlocal accepted
+        while queue:
+            body = queue.pop()
+            t = time.perf_counter()
+            r = await http.post("/v1/events", content=body, headers=headers)
+            latencies.append(time.perf_counter() - t)
+            r.raise_for_status()
+            accepted += len(r.json()["accepted"])
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", limits=limits, timeout=60) as http:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(http) for _ in range(clients)))
+        elapsed = time.perf_counter() - start
+    return elapsed, latencies, accepted
+
+
+def start_gateway(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
+                                 "--port", str(PORT), "--log-level", "warning"], cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{PORT}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"gateway did not start: {log.read_text()[-2000:]}")
+
+
+def open_raw(backend: str, tmp: Path, prefix: str) -> Any:
+    if backend == "sqlite":
+        from gateway.stores.sqlite import SQLiteStore
+        return SQLiteStore(tmp / "raw.db")
+    from gateway.stores.redis import RedisStore
+    return RedisStore(REDIS_URL, prefix=prefix + "raw:")
+
+
+async def raw_rate(store: Any, batches: list[list[dict[str, Any]]], clients: int) -> float:
+    queue = list(reversed(batches))
+
+    async def worker() -> None:
+        while queue:
+            await store.ingest("bench", queue.pop())
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return sum(len(b) for b in batches) / (time.perf_counter() - start)
+
+
+async def segment_eval(store: Any, visitors: int) -> dict[str, float]:
+    import gateway.profilenames  # noqa: F401  (registers the names)
+    from gateway.config import parse_config
+    from gateway.context import resolve_context
+    config = parse_config({"sites": {"bench": {"publishable_key": "a", "secret_key": "b"}}})
+    site = config.sites["bench"]
+    ctx = resolve_context(body_context={}, headers={}, peer=None, config=config, site=site, allow_simulation=False)
+    rules = [compile_expr(r) for r in RULES]
+    ids = [f"v{i}" for i in range(visitors)]
+    profiles = [(await store.load_for_render("bench", v))[0] for v in ids]
+    start = time.perf_counter()
+    rounds = 5
+    for _ in range(rounds):
+        for p in profiles:
+            env = Env(ctx, site=site, profile=p)
+            for rule in rules:
+                rule.evaluate(env)
+    eval_us = (time.perf_counter() - start) / (rounds * len(profiles)) * 1e6
+    start = time.perf_counter()
+    for v in ids:
+        p, attrs = await store.load_for_render("bench", v)
+        env = Env(ctx, site=site, profile=p, attributes=attrs)
+        for rule in rules:
+            rule.evaluate(env)
+    load_us = (time.perf_counter() - start) / len(ids) * 1e6
+    return {"segment_eval_us_per_visitor": round(eval_us, 1), "load_and_eval_us_per_visitor": round(load_us, 1),
+            "rules_per_visitor": len(rules)}
+
+
+def cleanup_redis(prefix: str) -> None:
+    import redis
+    r = redis.Redis.from_url(REDIS_URL)
+    keys = list(r.scan_iter(match=prefix + "*", count=1000))
+    for i in range(0, len(keys), 1000):
+        r.delete(*keys[i:i + 1000])
+    r.close()
+
+
+def run_backend(backend: str, n: int, visitors: int, clients: int, tmp: Path) -> dict[str, Any]:
+    prefix = f"bench-{uuid.uuid4().hex[:8]}:"
+    wire = make_events(n, visitors, 1, wire=True)
+    bodies = [json.dumps({"site": "bench", "events": wire[i:i + 100]}).encode() for i in range(0, n, 100)]
+    raw_events = make_events(n, visitors, 2, wire=False)
+    raw_batches = [raw_events[i:i + 100] for i in range(0, n, 100)]
+    result: dict[str, Any] = {}
+    try:
+        proc = start_gateway(config_for(backend, tmp, prefix), tmp / f"{backend}.log")
+        try:
+            elapsed, lat, accepted = asyncio.run(post_all(bodies, clients))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+        lat.sort()
+        result["http_events_per_s"] = round(accepted / elapsed)
+        result["http_p50_ms"] = round(lat[len(lat) // 2] * 1000, 1)
+        result["http_p99_ms"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1)
+
+        async def raw() -> dict[str, Any]:
+            store = open_raw(backend, tmp, prefix)
+            try:
+                rate = await raw_rate(store, raw_batches, clients)
+                seg = await segment_eval(store, min(visitors, 2000))
+            finally:
+                await store.close()
+            return {"baseline_raw_store_events_per_s": round(rate), **seg}
+        result.update(asyncio.run(raw()))
+        result["http_share_of_raw"] = round(result["http_events_per_s"] / result["baseline_raw_store_events_per_s"], 2)
+    finally:
+        if backend == "redis":
+            cleanup_redis(prefix)
+    return result
+
+
+def redis_up() -> bool:
+    try:
+        import redis
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
+    except Exception:
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="about 20k events per backend (under a minute)")
+    parser.add_argument("--events", type=int, default=None)
+    parser.add_argument("--visitors", type=int, default=5000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--backends", default="sqlite,redis")
+    args = parser.parse_args()
+    n = args.events or (20_000 if args.quick else 100_000)
+    figures: dict[str, Any] = {"events": n, "batch": 100, "clients": args.clients, "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="slotwise-bench-") as tmp:
+        for backend in args.backends.split(","):
+            if backend == "redis" and not redis_up():
+                figures["redis"] = "skipped: no Redis at 127.0.0.1:6379"
+                continue
+            figures[backend] = run_backend(backend, n, args.visitors, args.clients, Path(tmp))
+            print(f"{backend}: {figures[backend]}", flush=True)
+    figures["targets"] = {"sqlite_http_events_per_s": 20000, "segment_eval_us_per_visitor": 50}
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
