@@ -113,6 +113,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5 s per server (under a minute in all)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="alternate the servers this many times and keep each one's best round "
+                             "(other load on a shared machine only ever slows a round down)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -128,20 +131,29 @@ def main() -> None:
         lua = tmpdir / "bench.lua"
         lua.write_text(LUA % bodies)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        port = free_port()
-        render = measure([sys.executable, "-m", "gateway.cli", "serve", "--config", str(config), "--port", str(port),
-                          "--log-level", "warning"], port, lua, args.connections, duration, env)
-        port = free_port()
-        bare = measure([sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--loop", "auto",
-                        "--http", "auto", "--no-access-log", "--log-level", "warning"], port, lua, args.connections,
-                       duration, env)
+        servers = {
+            "render": lambda port: [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
+                                    "--port", str(port), "--log-level", "warning"],
+            "bare": lambda port: [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
+                                  "--loop", "auto", "--http", "auto", "--no-access-log", "--log-level", "warning"],
+        }
+        best: dict[str, dict] = {}
+        for _ in range(args.rounds):
+            for name, cmd in servers.items():
+                port = free_port()
+                result = measure(cmd(port), port, lua, args.connections, duration, env)
+                if name not in best or result["rps"] > best[name]["rps"]:
+                    best[name] = result
+        render, bare = best["render"], best["bare"]
     ratio = round(render["rps"] / bare["rps"], 3)
-    print(f"connections {args.connections}, {duration}s each, server on core 0, wrk on core 1")
+    print(f"connections {args.connections}, {duration}s each, best of {args.rounds} alternating rounds, "
+          "server on core 0, wrk on core 1")
     print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for name, r in (("render", render), ("bare", bare)):
         print(f"{name:10}{r['rps']:>10}{r['p50_ms']:>10}{r['p99_ms']:>10}{r['errors']:>8}")
     print(f"ratio render/bare: {ratio}  (target >= 0.5; render p99 target < 10 ms)")
     print(json.dumps({"bench": "render", "connections": args.connections, "duration_s": duration,
+                      "rounds": args.rounds, "load_average": os.getloadavg()[0],
                       "render": render, "bare": bare, "ratio": ratio}))
 
 

@@ -53,9 +53,9 @@ class Env:
     def fork(self) -> Env:
         """A view for one slot: shares what was read, tracks its own ttl boundary."""
         other = Env.__new__(Env)
-        for name in Env.__slots__:
-            setattr(other, name, getattr(self, name))
-        other.boundary = math.inf
+        other.ctx, other.profile, other.attributes = self.ctx, self.profile, self.attributes
+        other.site, other.runtime, other.services = self.site, self.runtime, self.services
+        other.now, other.memo, other.boundary = self.now, self.memo, math.inf
         return other
 
     def bound(self, t: float) -> None:

@@ -68,12 +68,12 @@ def _variables(env: Env, visitor_id: str | None, strategy: str | None) -> dict[s
 
 
 def _cache_key(block: dict[str, Any], slot: Slot, variant: str, env: Env, site: SiteConfig,
-               variables: dict[str, Any]) -> tuple[Any, ...] | None:
+               variables: dict[str, Any] | None) -> tuple[Any, ...] | None:
     scope = block["cache"]
     if scope is None or (block.get("strategy") == "similar" and not env.ctx.item_id):
         return None
     key: tuple[Any, ...] = (site.name, slot.name, variant, block["id"], env.ctx.item_id)
-    if scope == "context":
+    if scope == "context" and variables is not None:
         ctx = variables["context"]
         key += tuple((k, v if k != "utm" else tuple(sorted(v.items()))) for k, v in ctx.items())
     return key
@@ -84,12 +84,15 @@ async def _render_block(decision: Decision, slot: Slot, env: Env, site: SiteConf
     """The block's HTML and, when it came from the cache, that HTML already JSON-encoded."""
     block = decision.block
     runtime = env.runtime
-    variables = _variables(env, visitor_id, None)
+    # Template variables are only built when the cache key or the template needs them.
+    variables = _variables(env, visitor_id, None) if block["cache"] != "config" else None
     cache_key = _cache_key(block, slot, decision.variant, env, site, variables)
     if cache_key is not None:
         cached = runtime.block_cache.get(cache_key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
+    if variables is None:
+        variables = _variables(env, visitor_id, None)
     items, variables["strategy"] = await _items_for(block, env)
     html = runtime.renderer.render(block, slot=slot.name, variant=decision.variant, items=items,
                                    variables=variables)

@@ -142,3 +142,13 @@ def test_registered_names_with_wildcards_and_durations() -> None:
         compile_expr("testonly.buy.within(24h) > 1")
     with pytest.raises(ExprError, match="expects a duration argument"):
         compile_expr("testonly.click.within('x') > 1")
+
+
+def test_fork_shares_everything_but_the_ttl_boundary() -> None:
+    env = env_for(attributes={"a": 1})
+    env.bound(123.0)
+    fork = env.fork()
+    for name in Env.__slots__:
+        if name != "boundary":
+            assert getattr(fork, name) is getattr(env, name), name
+    assert math.isinf(fork.boundary) and env.boundary == 123.0
