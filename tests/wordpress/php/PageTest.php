@@ -1,0 +1,87 @@
+<?php
+use PHPUnit\Framework\TestCase;
+
+/** A gateway double that answers from a table and counts calls. */
+final class FakeGateway extends Slotwise_Gateway {
+	public array $calls = array();
+	public function __construct( private ?array $answer ) { parent::__construct( Slotwise_Options::defaults() ); }
+	public function render( array $slots, array $context, array $headers = array(), ?string $visitor_id = null, bool $secret = false ): ?array {
+		$this->calls[] = array( $slots, $context, $headers, $visitor_id );
+		return $this->answer;
+	}
+}
+
+final class PageTest extends TestCase {
+	private function buffered( Slotwise_Page $page ): void {
+		$prop = new ReflectionProperty( Slotwise_Page::class, 'buffering' );
+		$prop->setValue( $page, true );   // as after start(), without touching PHPUnit's own buffers
+	}
+
+	public function test_server_mode_makes_one_call_for_all_slots_and_substitutes(): void {
+		$gw   = new FakeGateway( array( 'visitor_id' => 'v', 'blocks' => array(
+			'hero' => array( 'html' => '<p>Mobile hero</p><script>x()</script>', 'variant' => 'mobile' ),
+			'recs' => array( 'html' => '<ul><li>Post</li></ul>', 'variant' => 'default' ),
+		) ) );
+		$page = new Slotwise_Page( $gw, 'server' );
+		$this->buffered( $page );
+		$page->request = array( 'context' => array( 'url' => 'u' ), 'headers' => array(), 'visitor_id' => 'v' );
+		$html = '<main>' . $page->placeholder( 'hero', '<p>fb1</p>' ) . $page->placeholder( 'recs', '<p>fb2</p>' )
+			. $page->placeholder( 'hero', '<p>fb3</p>' ) . '</main>';
+		$this->assertStringNotContainsString( 'fb1', $html );
+		$out = $page->finish( $html );
+		$this->assertCount( 1, $gw->calls );
+		$this->assertSame( array( 'hero', 'recs' ), $gw->calls[0][0] );
+		$this->assertSame( 'v', $gw->calls[0][3] );
+		$this->assertSame( 2, substr_count( $out, '<p>Mobile hero</p>' ) );
+		$this->assertStringContainsString( 'data-slotwise-slot="recs" data-slotwise-state="ready" data-slotwise-variant="default"><ul><li>Post</li></ul>', $out );
+		$this->assertStringNotContainsString( '<script>', $out );
+		$this->assertStringNotContainsString( '<!--slotwise:', $out );
+	}
+
+	public function test_gateway_failure_renders_every_fallback(): void {
+		$gw   = new FakeGateway( null );
+		$page = new Slotwise_Page( $gw, 'server' );
+		$this->buffered( $page );
+		$out = $page->finish( $page->placeholder( 'hero', '<p>fb1</p>' ) . $page->placeholder( 'recs', '<p>fb2</p>' ) );
+		$this->assertSame(
+			'<div class="slotwise-slot" data-slotwise-slot="hero" data-slotwise-state="fallback"><p>fb1</p></div>'
+			. '<div class="slotwise-slot" data-slotwise-slot="recs" data-slotwise-state="fallback"><p>fb2</p></div>',
+			$out
+		);
+	}
+
+	public function test_missing_or_empty_block_falls_back_per_slot(): void {
+		$gw   = new FakeGateway( array( 'visitor_id' => null, 'blocks' => array( 'hero' => array( 'html' => '  ' ) ) ) );
+		$page = new Slotwise_Page( $gw, 'server' );
+		$this->buffered( $page );
+		$out = $page->finish( $page->placeholder( 'hero', 'A' ) . $page->placeholder( 'recs', 'B' ) );
+		$this->assertStringContainsString( 'state="fallback">A</div>', $out );
+		$this->assertStringContainsString( 'state="fallback">B</div>', $out );
+	}
+
+	public function test_page_without_slots_makes_no_call_and_forged_markers_are_ignored(): void {
+		$gw   = new FakeGateway( null );
+		$page = new Slotwise_Page( $gw, 'server' );
+		$this->assertSame( '<p>plain</p>', $page->finish( '<p>plain</p>' ) );
+		$this->buffered( $page );
+		$page->placeholder( 'hero', 'A' );
+		$this->assertSame( '<!--slotwise:0000:0-->', $page->finish( '<!--slotwise:0000:0-->' ) );
+		$this->assertSame( array(), $gw->calls );
+	}
+
+	public function test_client_mode_prints_placeholders_with_fallback(): void {
+		$gw   = new FakeGateway( null );
+		$page = new Slotwise_Page( $gw, 'client' );
+		$this->assertSame(
+			'<div class="slotwise-slot x" data-slotwise-slot="hero" data-slotwise-state="pending"><p>fb</p></div>',
+			$page->placeholder( 'hero', '<p>fb</p>', 'x' )
+		);
+		$this->assertSame( 1, $page->count() );
+		$this->assertSame( array(), $gw->calls );
+	}
+
+	public function test_invalid_slot_name_prints_only_the_fallback(): void {
+		$page = new Slotwise_Page( new FakeGateway( null ), 'client' );
+		$this->assertSame( '<p>fb</p>', $page->placeholder( '"><script>', '<p>fb</p>' ) );
+	}
+}
