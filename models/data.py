@@ -157,3 +157,20 @@ def user_item_matrix(inter: Interactions, users: Index, items: Index,
 def iter_lines(path: Path) -> Iterator[str]:
     with open(path, encoding="utf-8") as fh:
         yield from fh
+
+
+def with_categories(events: list[dict[str, Any]], items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Events whose item has catalog categories/tags get them as properties where they lack
+    them (the gateway's client sends them with item events; offline files may not)."""
+    if not items:
+        return events
+    meta = {it["item_id"]: it for it in items}
+    out = []
+    for ev in events:
+        item = meta.get(str(ev.get("item_id"))) if ev.get("item_id") else None
+        props = ev.get("properties") or {}
+        if item and not props.get("categories") and (item.get("categories") or item.get("tags")):
+            props = {**props, "categories": item.get("categories", []), "tags": item.get("tags", [])}
+            ev = {**ev, "properties": props}
+        out.append(ev)
+    return out

@@ -6,7 +6,6 @@ model is validated on a temporal split (later sessions only), then refit and exp
 """
 from __future__ import annotations
 
-import copy
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -19,42 +18,46 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from gateway.features import (PURCHASES, SESSION_GAP_S, FeatureSpec, VisitorSummary, feature_vector,
-                              summarize)
+from gateway.features import PURCHASES, FeatureSpec, feature_vector, foldable, profiles_from_events
+from gateway.profiles import SESSION_GAP, Profile
 
 from .bundle import write_bundle
+from .data import with_categories
 from .metrics import auc_roc, brier
 
 Progress = Callable[[str], None]
 
 
-def session_examples(events: list[dict[str, Any]], categories_of: Callable[[str], Any],
-                     spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features, label, session start time) for every session of every visitor."""
+def session_examples(events: list[dict[str, Any]], spec: FeatureSpec
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, label, session start time) for every session of every visitor.
+
+    The profile is folded event by event, exactly as the store folds it online, and read at
+    the last event before the session's first purchase: what the gateway knows at that moment.
+    """
     by_visitor: dict[str, list[dict[str, Any]]] = {}
-    for ev in events:
+    for ev in foldable(events):
         by_visitor.setdefault(str(ev["visitor_id"]), []).append(ev)
     X, y, t = [], [], []
     for evs in by_visitor.values():
-        evs.sort(key=lambda e: float(e["ts"]))
-        history = VisitorSummary()
+        evs.sort(key=lambda e: (e["ts"], e["event_id"]))
         sessions: list[list[dict[str, Any]]] = []
         for ev in evs:
-            if not sessions or float(ev["ts"]) - float(sessions[-1][-1]["ts"]) > SESSION_GAP_S:
+            if not sessions or ev["ts"] - sessions[-1][-1]["ts"] > SESSION_GAP:
                 sessions.append([])
             sessions[-1].append(ev)
+        profile = Profile()
         for sess in sessions:
             buys = [k for k, e in enumerate(sess) if e["type"] in PURCHASES]
-            prefix = sess[:buys[0]] if buys else sess
-            if prefix:
-                state = copy.deepcopy(history)
-                for ev in prefix:
-                    state.add(ev, categories_of)
-                X.append(feature_vector(state, spec, float(prefix[-1]["ts"])))
+            cut = buys[0] if buys else len(sess)
+            for ev in sess[:cut]:
+                profile.fold(ev)
+            if cut > 0:
+                X.append(feature_vector(profile, spec, sess[cut - 1]["ts"]))
                 y.append(1 if buys else 0)
-                t.append(float(sess[0]["ts"]))
-            for ev in sess:
-                history.add(ev, categories_of)
+                t.append(sess[0]["ts"])
+            for ev in sess[cut:]:
+                profile.fold(ev)
     if not X:
         raise ValueError("no sessions in events")
     return np.vstack(X), np.asarray(y), np.asarray(t)
@@ -69,15 +72,14 @@ def make_model(seed: int = 0) -> Pipeline:
 def train_propensity(events: list[dict[str, Any]], items: list[dict[str, Any]] | None, out: Path,
                      progress: Progress = print) -> dict[str, Any]:
     t0 = time.time()
-    cats = {it["item_id"]: it.get("categories", []) for it in items or []}
-    categories_of = lambda i: cats.get(i, ())  # noqa: E731
-    spec = FeatureSpec.fit(summarize(events, categories_of).values(), max_categories=20)
-    X, y, t = session_examples(events, categories_of, spec)
+    events = with_categories(events, items)
+    spec = FeatureSpec.fit(profiles_from_events(events).values(), max_categories=20)
+    X, y, t = session_examples(events, spec)
     progress(f"propensity: {len(y)} sessions, {int(y.sum())} with a purchase")
     if len(set(y.tolist())) < 2:
         raise ValueError("propensity needs sessions with and without a purchase")
     order = np.argsort(t, kind="stable")
-    a, b = int(len(order) * 0.7), int(len(order) * 0.85)
+    b = int(len(order) * 0.85)
     train, test = order[:b], order[b:]  # 70 train + 15 validation, fitted together; 15 test, later
     metrics: dict[str, Any] = {"split": "temporal 85/15 (train+validation / test)", "sessions": len(y)}
     if len(set(y[train].tolist())) == 2 and len(set(y[test].tolist())) == 2:
@@ -88,7 +90,6 @@ def train_propensity(events: list[dict[str, Any]], items: list[dict[str, Any]] |
                        baseline_auc=0.5, baseline_brier=brier(y[test], base), test_sessions=len(test))
         progress(f"  test AUC {metrics['auc']:.3f}, Brier {metrics['brier']:.4f} "
                  f"(base rate: Brier {metrics['baseline_brier']:.4f})")
-    del a
     model = make_model().fit(X, y)
     onx = to_onnx(model, initial_types=[("features", FloatTensorType([None, X.shape[1]]))],
                   target_opset={"": 17, "ai.onnx.ml": 3}, options={id(model): {"zipmap": False}})

@@ -20,9 +20,10 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from gateway.features import FeatureSpec, feature_matrix, summarize
+from gateway.features import FeatureSpec, feature_matrix, profiles_from_events
 
 from .bundle import write_bundle
+from .data import with_categories
 
 Progress = Callable[[str], None]
 SAMPLE = 2000  # pairwise metrics are quadratic: computed on a fixed random sample
@@ -139,12 +140,12 @@ def profile_markdown(profiles: dict[str, Any], report: dict[str, Any]) -> str:
 def train_segments(events: list[dict[str, Any]], items: list[dict[str, Any]] | None, out: Path,
                    ks: range = range(2, 9), seed: int = 0, progress: Progress = print) -> dict[str, Any]:
     t0 = time.time()
-    cats = {it["item_id"]: it.get("categories", []) for it in items or []}
-    summaries = summarize(events, lambda i: cats.get(i, ()))
-    visitors = sorted(summaries)
+    events = with_categories(events, items)
+    profiles = profiles_from_events(events)
+    visitors = sorted(profiles)
     now = max(float(e["ts"]) for e in events)
-    spec = FeatureSpec.fit(summaries.values(), max_categories=20)
-    F = feature_matrix([summaries[v] for v in visitors], spec, now)
+    spec = FeatureSpec.fit(profiles.values(), max_categories=20)
+    F = feature_matrix([profiles[v] for v in visitors], spec, now)
     progress(f"segments: {len(visitors)} visitors, {F.shape[1]} features")
     result = choose_clustering(F, ks, seed, progress)
     pipe = Pipeline([("scaler", result["scaler"]), ("kmeans", result["kmeans"])])
