@@ -48,7 +48,7 @@ def make_events(n: int, visitors: int, seed: int, wire: bool) -> list[dict[str, 
     types = ["page_view", "item_view", "item_view", "click", "add_to_cart", "purchase", "engagement"]
     out = []
     for i in range(n):
-        ts = now - rnd.random() * 7 * 86400
+        ts = now - rnd.random() * 120  # events are posted as they happen
         e: dict[str, Any] = {"event_id": f"{seed}-{i}", "visitor_id": f"v{rnd.randrange(visitors)}",
                              "type": rnd.choice(types), "ts": format_ts(ts) if wire else round(ts, 3),
                              "item_id": f"sku{rnd.randrange(500)}",
