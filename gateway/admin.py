@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from .api import _query_context, peer_of
+from .api import _query_context, headers_of, peer_of
 from .config import SiteConfig
 from .context import resolve_context
 from .errors import ApiError
@@ -43,7 +43,7 @@ async def debug_context(request: Request) -> Response:
     """How the gateway resolved this request's context: device, geo and its source, time zone, consent."""
     site = admin_site(request)
     runtime: Runtime = request.app.state.runtime
-    ctx = resolve_context(body_context=_query_context(request.query_params), headers=request.headers,
+    ctx = resolve_context(body_context=_query_context(request.query_params), headers=headers_of(request),
                           peer=peer_of(request), config=runtime.config, site=site, allow_simulation=False)
     peer = peer_of(request)
     trusted = any(_in(peer, net) for net in runtime.config.trusted_proxies)

@@ -98,6 +98,16 @@ def slots_of(runtime: Runtime, raw: Any) -> list[Slot]:
     return slots
 
 
+def headers_of(request: Request) -> dict[str, str]:
+    """Request headers as a plain dict with lower-case names (one pass, cheap look-ups);
+    repeated headers are joined with commas, as HTTP defines (X-Forwarded-For may repeat)."""
+    out: dict[str, str] = {}
+    for raw_name, raw_value in request.scope["headers"]:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
 def peer_of(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -131,7 +141,7 @@ async def render(request: Request) -> Response:
     raw_context = body.get("context", {})
     if not isinstance(raw_context, dict):
         raise ApiError(400, "invalid_request", "'context' must be a JSON object")
-    ctx = resolve_context(body_context=raw_context, headers=request.headers, peer=peer_of(request),
+    ctx = resolve_context(body_context=raw_context, headers=headers_of(request), peer=peer_of(request),
                           config=runtime.config, site=site, allow_simulation=site.allow_simulation or is_secret)
     visitor_id = assign_visitor(body.get("visitor_id"), ctx)
     env = await build_env(request, runtime, site, ctx, visitor_id)
@@ -159,7 +169,7 @@ async def fragment(request: Request) -> Response:
     is_secret = check_key(site, request.headers.get("x-slotwise-key") or query.get("key"))
     headers = cors_headers(request, site)
     slot = slots_of(runtime, [request.path_params["slot"]])[0]
-    ctx = resolve_context(body_context=_query_context(query), headers=request.headers,
+    ctx = resolve_context(body_context=_query_context(query), headers=headers_of(request),
                           peer=peer_of(request), config=runtime.config, site=site,
                           allow_simulation=is_secret)
     visitor_id = assign_visitor(query.get("visitor_id"), ctx)
