@@ -76,6 +76,8 @@ def format_ts(ts: float) -> str:
 
 def safe_text(text: str) -> str:
     """Without control characters and lone surrogates (which cannot be stored or echoed)."""
+    if text.isascii():
+        return _CONTROL.sub("", text) if _CONTROL.search(text) else text
     return _CONTROL.sub("", text).encode("utf-8", "replace").decode("utf-8")
 
 
