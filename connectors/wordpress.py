@@ -116,9 +116,9 @@ class WordPressConnector(RestConnector):
     description = "WordPress REST API: posts, pages, custom post types (/wp-json/wp/v2)"
 
     def rest_bases(self) -> list[str]:
-        """The collections to read: option `types` (list or comma string), or `auto` to read
+        """The collections to read: option `types` (list or comma string, default posts), or `auto` to read
         every viewable type the site lists in /wp/v2/types (custom post types included)."""
-        types = self.options.get("types", ["posts", "pages"])
+        types = self.options.get("types", ["posts"])
         if isinstance(types, str) and types != "auto":
             types = [t.strip() for t in types.split(",") if t.strip()]
         if types != "auto":

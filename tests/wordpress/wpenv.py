@@ -109,19 +109,19 @@ def _wait(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 3
 
 
 def start_gateway(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    out = log.open("ab")
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
-                             "--port", str(port), "--log-level", "warning"],
-                            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    with log.open("ab") as out:   # the child keeps its own descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
+                                 "--port", str(port), "--log-level", "warning"],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     _wait(f"http://127.0.0.1:{port}/healthz", proc, "the gateway")
     return proc
 
 
 def start_wordpress(port: int, log: Path) -> subprocess.Popen[bytes]:
-    out = log.open("ab")
     env = {**os.environ, "PHP_CLI_SERVER_WORKERS": "2"}
-    proc = subprocess.Popen(["php", "-S", f"127.0.0.1:{port}", "-t", str(WP_DIR), str(ROUTER)],
-                            cwd=WP_DIR, stdout=out, stderr=subprocess.STDOUT, env=env)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(["php", "-S", f"127.0.0.1:{port}", "-t", str(WP_DIR), str(ROUTER)],
+                                cwd=WP_DIR, stdout=out, stderr=subprocess.STDOUT, env=env)
     _wait(f"http://127.0.0.1:{port}/wp-includes/images/blank.gif", proc, "PHP's server")
     return proc
 

@@ -95,10 +95,11 @@ final class Slotwise_Plugin {
 	}
 
 	/**
-	 * Item id of the current page: the product or post shown, else null.
+	 * Item id of the current page: the post, product or custom post shown (pages are not
+	 * catalog items), else null; the `slotwise_item_id` filter can say otherwise.
 	 */
 	public static function item_id(): ?string {
-		$id = is_singular() ? (int) get_queried_object_id() : 0;
+		$id = ( is_singular() && ! is_page() ) ? (int) get_queried_object_id() : 0;
 		return (string) apply_filters( 'slotwise_item_id', $id > 0 ? (string) $id : '' ) ?: null;
 	}
 
