@@ -89,13 +89,13 @@ class GatewayMiddleware:
                             "Access-Control-Allow-Headers": "Content-Type, X-Slotwise-Key, Authorization",
                             "Access-Control-Max-Age": "600"})
             status = 204 if allowed else 403
-            counter.labels(label, str(status)).inc()
+            counter[(label, str(status))] += 1
             await Response(status_code=status, headers=out)(scope, receive, send)
             return
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                counter.labels(label, str(message["status"])).inc()
+                counter[(label, str(message["status"]))] += 1
             await send(message)
 
         await self.app(scope, receive, counting_send)

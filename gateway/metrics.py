@@ -14,8 +14,6 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.requests = Counter("slotwise_requests", "HTTP requests by route and status",
-                                ["route", "status"], registry=r)
         self.fallbacks = Counter("slotwise_slot_fallbacks", "Slots that fell back to the default block",
                                  ["slot", "reason"], registry=r)
         self.render_seconds = Histogram("slotwise_render_seconds", "Time to render one page's slots",
@@ -23,6 +21,7 @@ class Metrics:
         self.config_reloads = Counter("slotwise_config_reloads", "Configuration reloads", ["result"], registry=r)
         # Counted several times per render: plain tallies, turned into metrics only when scraped
         # (a prometheus_client child's lock and label look-up cost more than the work counted).
+        self.requests: Tally[tuple[str, str]] = Tally()
         self.slot_outcomes: Tally[str] = Tally()
         self.cache_hits: Tally[str] = Tally()
         self.cache_misses: Tally[str] = Tally()
@@ -38,6 +37,11 @@ class _Tallies:
 
     def collect(self) -> Iterator[Metric]:
         m = self.metrics
+        requests = CounterMetricFamily("slotwise_requests", "HTTP requests by route and status",
+                                       labels=["route", "status"])
+        for (route, status), value in sorted(m.requests.items()):
+            requests.add_metric([route, status], value)
+        yield requests
         for name, doc, label, tally in (
                 ("slotwise_slots_rendered", "Slots rendered, by outcome", "outcome", m.slot_outcomes),
                 ("slotwise_cache_hits", "Cache hits", "cache", m.cache_hits),

@@ -271,3 +271,16 @@ def test_cached_blocks_never_leak_between_visitors_or_contexts(make_client: Call
     assert "Hi alice" in html("who", "alice", DESKTOP_UA) and "Hi bob" in html("who", "bob", DESKTOP_UA)
     assert "from desktop" in html("when", "a", DESKTOP_UA) and "from mobile" in html("when", "b", IPHONE_UA)
     assert "from desktop" in html("when", "c", DESKTOP_UA)
+
+
+def test_metrics_count_requests_by_route_template_never_by_raw_path(demo_client: TestClient) -> None:
+    render(demo_client, ["welcome"])
+    demo_client.get("/v1/slots/welcome/fragment?site=demo&key=pk_demo")
+    demo_client.get("/v1/slots/secret-visitor-123/fragment?site=demo&key=pk_demo")
+    demo_client.get("/no/such/path")
+    text = demo_client.get("/metrics").text
+    assert 'slotwise_requests_total{route="/v1/render",status="200"} 1.0' in text
+    assert 'slotwise_requests_total{route="/v1/slots/{slot}/fragment",status="200"} 1.0' in text
+    assert 'slotwise_requests_total{route="/v1/slots/{slot}/fragment",status="404"} 1.0' in text
+    assert 'slotwise_requests_total{route="other",status="404"} 1.0' in text
+    assert "secret-visitor-123" not in text
