@@ -158,18 +158,26 @@ def jsonl_items(text: str, where: str, warnings: list[str]) -> Iterator[Item]:
             raise MalformedResponse(f"{where}: not JSON ({exc.msg}, line {exc.lineno})") from None
         yield from (d for d in data if isinstance(d, dict))
         return
-    for number, line in enumerate(text.splitlines(), 1):
+    lines = text.splitlines()
+    good = 0
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
+            if number == len(lines) and not text.endswith("\n"):
+                raise MalformedResponse(f"{where}:{number}: last line is cut off ({exc.msg}); "
+                                        f"truncated download?") from None
             warnings.append(f"{where}:{number}: not JSON ({exc.msg}), line skipped")
             continue
         if isinstance(data, dict):
+            good += 1
             yield data
         else:
             warnings.append(f"{where}:{number}: not a JSON object, line skipped")
+    if not good and warnings:
+        raise MalformedResponse(f"{where}: no line is a JSON object ({warnings[0]})")
 
 
 class FilesConnector(Connector):
@@ -238,6 +246,8 @@ class FilesConnector(Connector):
         if got is None:
             return
         data, content_type = got
+        if data.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+            raise MalformedResponse(f"{self.location}: got an HTML page, not a feed or data file")
         fmt = self.detect(data, content_type)
         if fmt == "feed":
             yield from feed_items(parse_xml(data, self.location))
