@@ -1,0 +1,113 @@
+"""ONNX strategies and model names, on real bundles, a real catalog and real profiles."""
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+import gateway.modelstrategies  # noqa: F401  (registers strategies and names)
+from gateway.catalog import Catalog
+from gateway.expr import NAMES, Env, compile_expr
+from gateway.features import profiles_from_events
+from gateway.modelruntime import ModelRegistry
+from gateway.profiles import Profile
+from gateway.recommend import STRATEGIES
+from models.cli import main
+from models.data import with_categories
+from models.simulate import catalog, simulate, write_events, write_items
+
+NOW = 1_793_500_000.0
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    d = tmp_path_factory.mktemp("world")
+    items = catalog(per_category=12)
+    events, planted, fav = simulate(items, visitors=200, seed=4, now=NOW)
+    ipath, epath = write_items(items, d / "items.jsonl"), write_events(events, d / "events.jsonl")
+    for kind in ("recommender", "segments", "propensity"):
+        assert main(["train", kind, "--events", str(epath), "--items", str(ipath),
+                     "--out", str(d / "models" / kind), "--quiet"] if kind != "recommender" else
+                    ["train", "recommender", "--events", str(epath), "--items", str(ipath),
+                     "--out", str(d / "models" / kind), "--lambda", "100"]) == 0
+    reg = ModelRegistry(d / "models")
+    assert not reg.reload()["refused"]
+    profiles = profiles_from_events(with_categories(events, items))
+    return {"reg": reg, "catalog": Catalog(items), "profiles": profiles, "planted": planted, "fav": fav}
+
+
+def _env(world: dict[str, Any], profile: Profile | None, item_id: str | None = None,
+         models: bool = True) -> Env:
+    ctx = SimpleNamespace(now=NOW, item_id=item_id)
+    return Env(ctx, runtime=SimpleNamespace(catalog=world["catalog"]),
+               services=SimpleNamespace(models=world["reg"] if models else None, store=None), profile=profile)
+
+
+def _shoe_viewer() -> Profile:
+    p = Profile()
+    for k, item in enumerate(["shoes-000", "shoes-003", "shoes-005"]):
+        p.fold({"event_id": f"e{k}", "visitor_id": "new", "type": "item_view", "item_id": item,
+                "ts": NOW - 600 + k, "properties": {"categories": ["shoes"]}})
+    return p
+
+
+@pytest.mark.parametrize("strategy", ["cf", "hybrid", "content"])
+def test_a_visitor_who_viewed_shoes_gets_shoes(world: dict[str, Any], strategy: str) -> None:
+    env = _env(world, _shoe_viewer())
+    ids = asyncio.run(STRATEGIES[strategy](env, {"type": "recommendations", "strategy": strategy}, 4))
+    assert len(ids) == 4 and all(i.startswith("shoes-") for i in ids), ids
+    assert not {"shoes-000", "shoes-003", "shoes-005"} & set(ids)  # seen items are not re-offered
+    assert env.boundary <= NOW + 900  # model outputs bound the block's ttl
+
+
+def test_category_filter_and_cold_start(world: dict[str, Any]) -> None:
+    env = _env(world, _shoe_viewer())
+    ids = asyncio.run(STRATEGIES["hybrid"](env, {"category": "Books"}, 3))
+    assert len(ids) == 3 and all(i.startswith("books-") for i in ids)
+    # no profile and no page item: nothing from the model, the render tops up with popular items
+    assert asyncio.run(STRATEGIES["cf"](_env(world, None), {}, 3)) == []
+
+
+def test_similar_follows_the_page_item_and_falls_back_without_models(world: dict[str, Any]) -> None:
+    ids = asyncio.run(STRATEGIES["similar"](_env(world, None, "games-002"), {}, 4))
+    assert len(ids) == 4 and "games-002" not in ids and sum(i.startswith("games-") for i in ids) >= 3
+    fallback = asyncio.run(STRATEGIES["similar"](_env(world, None, "games-002", models=False), {}, 4))
+    assert fallback and "games-002" not in fallback  # the catalog's content overlap
+
+
+def test_strategies_of_one_page_share_one_inference_per_model(world: dict[str, Any]) -> None:
+    reg: ModelRegistry = world["reg"]
+    before = reg.batcher.runs
+    profiles = list(world["profiles"].values())[:3]
+
+    async def page() -> None:
+        await asyncio.gather(*(STRATEGIES["hybrid"](_env(world, p), {}, 3) for p in profiles))
+
+    asyncio.run(page())
+    assert reg.batcher.runs == before + 1
+
+
+def test_segment_ml_and_propensity_names(world: dict[str, Any]) -> None:
+    reg: ModelRegistry = world["reg"]
+    names = set(reg.by_kind("segments").manifest["segments"].values())  # type: ignore[union-attr]
+    rule = compile_expr("segment.ml == 'high-value' or propensity > 0.6")
+    assert "segment.ml" in rule.names and "propensity" in rule.names
+    seg = SimpleNamespace(fn=lambda env: NAMES[("segment", "ml")].resolver(env, (), ()))
+    prop = SimpleNamespace(fn=lambda env: NAMES[("propensity",)].resolver(env, (), ()))
+    high = compile_expr("segment.ml == 'high-value'")
+    by_group: dict[str, set[str]] = {}
+    for vid, p in list(world["profiles"].items())[:60]:
+        env = _env(world, p)
+        name = seg.fn(env)
+        assert name in names and high.evaluate(env) == (name == "high-value")
+        by_group.setdefault(world["planted"][vid], set()).add(name)
+        value = prop.fn(env)
+        assert 0.0 <= value <= 1.0 and not math.isnan(value)
+        assert env.boundary <= NOW + 900
+    assert "high-value" in by_group["high-value"]
+    assert seg.fn(_env(world, None)) is None  # no profile, no machine segment
+    assert prop.fn(_env(world, None, models=False)) == 0.0
