@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from .api import check_key, cors_headers, get_site, peer_of, read_json, visitor_id_of
 from .config import SiteConfig
-from .context import daypart, resolve_context, zone
+from .context import client_address, daypart, resolve_context, zone
 from .errors import ApiError
 from .events import EVENT_TYPES, Invalid, Limits, event_line, safe_text, validate_event
 from .ratelimit import RateLimiter
@@ -84,7 +84,8 @@ async def post_events(request: Request) -> Response:
     if len(raw_events) > settings.max_batch:
         raise ApiError(413, "too_many_events", f"at most {settings.max_batch} events per batch, got {len(raw_events)}")
     _, client_limit = _limiters(request, settings)
-    wait = client_limit.take(f"{site.name}|{peer_of(request)}", max(1, len(raw_events)))
+    client = client_address(peer_of(request), request.headers, runtime.config.trusted_proxies)
+    wait = client_limit.take(f"{site.name}|{client}", max(1, len(raw_events)))  # in memory only
     if wait:
         raise ApiError(429, "rate_limited", "too many events from this client",
                        {"Retry-After": str(int(wait) + 1), **headers})

@@ -9,13 +9,17 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+import uuid
+from typing import Any, Iterator
 
 import httpx
+import pytest
 import yaml
 
 from gateway.events import format_ts
+from tests.conftest import need
 from tests.gateway.conftest import DESKTOP_UA, minimal_config
+from tests.gateway.test_stores import REDIS_URL, _redis_up
 
 PORT = 18531
 BASE = f"http://127.0.0.1:{PORT}"
@@ -42,9 +46,25 @@ def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
     raise AssertionError("gateway did not become ready")
 
 
-def test_acknowledged_events_survive_kill_9(tmp_path: Path) -> None:
-    data = minimal_config(store={"backend": "sqlite", "path": "store.db",
-                                 "rate_limit": {"visitor_per_minute": 1e9, "client_per_minute": 1e9}})
+@pytest.fixture(params=["sqlite", "redis"])
+def store_section(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    limits = {"visitor_per_minute": 1e9, "client_per_minute": 1e9}
+    if request.param == "sqlite":
+        yield {"backend": "sqlite", "path": "store.db", "rate_limit": limits}
+        return
+    need(_redis_up(), "a Redis server at 127.0.0.1:6379")
+    prefix = f"durability-{uuid.uuid4().hex[:10]}:"
+    yield {"backend": "redis", "url": REDIS_URL, "prefix": prefix, "rate_limit": limits}
+    import redis
+    r = redis.Redis.from_url(REDIS_URL)
+    keys = list(r.scan_iter(match=prefix + "*"))
+    if keys:
+        r.delete(*keys)
+    r.close()
+
+
+def test_acknowledged_events_survive_kill_9(tmp_path: Path, store_section: dict[str, Any]) -> None:
+    data = minimal_config(store=store_section)
     config = tmp_path / "slotwise.yaml"
     config.write_text(yaml.safe_dump(data))
     log = tmp_path / "gateway.log"
