@@ -88,7 +88,7 @@ def safe_text(text: str) -> str:
 def _text(raw: Any, field: str, limit: int, pattern: re.Pattern[str] | None = None) -> str:
     if not isinstance(raw, str):
         raise Invalid(f"'{field}' must be a string")
-    if safe_text(raw) != raw:
+    if pattern is not ID and safe_text(raw) != raw:  # ID admits only safe ASCII anyway
         raise Invalid(f"'{field}' holds control characters or invalid Unicode")
     if not raw or len(raw) > limit:
         raise Invalid(f"'{field}' must be 1-{limit} characters")
@@ -112,7 +112,7 @@ def _clean_json(value: Any, limits: Limits, depth: int = 0) -> Any:
     if isinstance(value, str):
         if len(value) > limits.max_string:
             raise Invalid(f"a 'properties' string is longer than {limits.max_string} characters")
-        return safe_text(value)
+        return value if value.isalnum() and value.isascii() else safe_text(value)
     if isinstance(value, bool) or value is None or isinstance(value, int):
         return value
     if isinstance(value, float):
