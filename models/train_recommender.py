@@ -53,7 +53,7 @@ def fit_models(X: sp.csr_matrix, rows: list[dict[str, Any]], lam: float, content
     prior = pop.bias if pop.bias is not None else np.zeros(n, np.float32)
     out = {"popularity": pop, "ease": cf}
     # Large catalogs: a narrower content space keeps a hybrid request (cf + content) < 5 ms.
-    content = Content(rank=128 if n <= LARGE_CATALOG else 64).fit(X, rows).scorer_ if has_content else None
+    content = Content(rank=128 if n <= LARGE_CATALOG else 32).fit(X, rows).scorer_ if has_content else None
     if content is not None:
         out["content"] = content
     if content is not None and content_weight > 0:
