@@ -117,10 +117,12 @@ def start_gateway(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]
     return proc
 
 
-def start_wordpress(port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_wordpress(port: int, log: Path, opcache: bool = False) -> subprocess.Popen[bytes]:
+    """PHP's built-in server on WordPress; `opcache` as on any production PHP (bench)."""
     env = {**os.environ, "PHP_CLI_SERVER_WORKERS": "2"}
+    flags = ["-d", "opcache.enable_cli=1"] if opcache else []
     with log.open("ab") as out:
-        proc = subprocess.Popen(["php", "-S", f"127.0.0.1:{port}", "-t", str(WP_DIR), str(ROUTER)],
+        proc = subprocess.Popen(["php", *flags, "-S", f"127.0.0.1:{port}", "-t", str(WP_DIR), str(ROUTER)],
                                 cwd=WP_DIR, stdout=out, stderr=subprocess.STDOUT, env=env)
     _wait(f"http://127.0.0.1:{port}/wp-includes/images/blank.gif", proc, "PHP's server")
     return proc

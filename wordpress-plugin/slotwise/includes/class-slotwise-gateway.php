@@ -161,7 +161,7 @@ class Slotwise_Gateway {
 					'timeout'             => 0.05,
 					'blocking'            => false,
 					'slotwise_timeout_ms' => 50,
-					'headers'  => array_merge( $headers, array( 'Content-Type' => 'application/json', 'X-Slotwise-Key' => $key ) ),
+					'headers'             => array_merge( $headers, array( 'Content-Type' => 'application/json', 'X-Slotwise-Key' => $key, 'X-Slotwise-Send' => 'async' ) ),
 					'body'     => wp_json_encode( $body ),
 				)
 			);
@@ -187,6 +187,29 @@ class Slotwise_Gateway {
 		curl_setopt( $handle, CURLOPT_NOSIGNAL, true );
 		curl_setopt( $handle, CURLOPT_TIMEOUT_MS, $ms );
 		curl_setopt( $handle, CURLOPT_CONNECTTIMEOUT_MS, $ms );
+	}
+
+	/**
+	 * `requests-requests.before_request` action: events marked `X-Slotwise-Send: async` go
+	 * through the socket transport, which writes the request and closes without waiting for the
+	 * answer (cURL would wait for it, and with mod_php or PHP's server the visitor waits too).
+	 * The connect timeout is the transport's minimum, one second; a refused port fails at once.
+	 *
+	 * @param string               $url     URL.
+	 * @param array<string, mixed> $headers Headers (by reference).
+	 * @param mixed                $data    Body.
+	 * @param string               $type    Method.
+	 * @param array<string, mixed> $options Requests options (by reference).
+	 */
+	public static function route_async( &$url, &$headers, &$data, &$type, &$options ): void {
+		if ( ! is_array( $headers ) || ! isset( $headers['X-Slotwise-Send'] ) ) {
+			return;
+		}
+		unset( $headers['X-Slotwise-Send'] );
+		if ( class_exists( 'Requests_Transport_fsockopen' ) && Requests_Transport_fsockopen::test( array( 'ssl' => 0 === strpos( (string) $url, 'https://' ) ) ) ) {
+			$options['transport']       = 'Requests_Transport_fsockopen';
+			$options['connect_timeout'] = 1;
+		}
 	}
 
 	/**

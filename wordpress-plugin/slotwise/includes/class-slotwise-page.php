@@ -124,7 +124,8 @@ class Slotwise_Page {
 			$names[ $slot[0] ] = true;
 		}
 		++$this->calls;
-		$result = $this->gateway->render(
+		$started = microtime( true );
+		$result  = $this->gateway->render(
 			array_keys( $names ),
 			$this->request['context'],
 			$this->request['headers'],
@@ -143,7 +144,12 @@ class Slotwise_Page {
 				$pairs[ $marker . $index . '-->' ] = $this->wrap( $name, $fallback, $classes, 'fallback', '' );
 			}
 		}
-		return strtr( $html, $pairs );
+		$html = strtr( $html, $pairs );
+		if ( ! headers_sent() ) {
+			// Lets operators (and bench/wordpress_bench.py) see what the slots cost this page.
+			header( sprintf( 'Server-Timing: slotwise;dur=%.1f;desc="%s"', ( microtime( true ) - $started ) * 1000, null === $result ? 'fallback' : 'ready' ), false );
+		}
+		return $html;
 	}
 
 	/**

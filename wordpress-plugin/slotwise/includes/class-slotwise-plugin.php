@@ -46,6 +46,7 @@ final class Slotwise_Plugin {
 		add_action( 'woocommerce_add_to_cart', array( self::class, 'on_add_to_cart' ), 10, 4 );
 		add_action( 'woocommerce_thankyou', array( self::class, 'on_thankyou' ) );
 		add_action( 'http_api_curl', array( 'Slotwise_Gateway', 'tune_curl' ), 10, 2 );
+		add_action( 'requests-requests.before_request', array( 'Slotwise_Gateway', 'route_async' ), 10, 5 );
 	}
 
 	/**

@@ -1,0 +1,131 @@
+"""Page generation time of one WordPress page: no plugin, plugin in server mode, in client mode.
+
+The page is the test site's "Slotwise block page" (three slot blocks: a banner, a welcome, and
+recommendations over the synced posts) on Debian's WordPress served by PHP's built-in server
+(with OPcache, as on any production PHP), with a real gateway on loopback. "No plugin" is the
+same page with the plugin not loaded (its blocks render nothing). Each sample is a full page
+fetch (time to the last byte) by one client.
+
+The modes are interleaved request by request, so drift and noise on a shared machine hit all
+of them alike: a must-use plugin, installed for the run only, reads the `X-Slotwise-Bench`
+header and, before plugins load, drops Slotwise from the active plugins (plain) or sets its
+mode and events. Prints medians and ratios against the plain page; the last line is JSON.
+
+Targets (issue 5): server mode at most 1.15x the plain page, client mode at most 1.02x.
+
+    python bench/wordpress_bench.py [--quick] [--requests 300] [--no-opcache]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.wordpress import wpenv  # noqa: E402  (shared with the end-to-end tests)
+
+WP_PORT, GW_PORT = 18620, 18621
+UAS = [wpenv.MOBILE_UA, wpenv.DESKTOP_UA]
+MODES = ("plain", "server", "client", "server_no_events")
+MU_PLUGIN = Path("/var/lib/wordpress/wp-content/mu-plugins/slotwise-bench-switch.php")
+MU_CODE = r"""<?php
+// Installed by bench/wordpress_bench.py for one run and removed after it.
+$slotwise_bench = isset( $_SERVER['HTTP_X_SLOTWISE_BENCH'] ) ? $_SERVER['HTTP_X_SLOTWISE_BENCH'] : '';
+if ( 'plain' === $slotwise_bench ) {
+	add_filter( 'option_active_plugins', function ( $plugins ) {
+		return array_values( array_diff( (array) $plugins, array( 'slotwise/slotwise.php' ) ) );
+	} );
+} elseif ( '' !== $slotwise_bench ) {
+	add_filter( 'option_slotwise_settings', function ( $o ) use ( $slotwise_bench ) {
+		$o['mode']   = 0 === strpos( $slotwise_bench, 'client' ) ? 'client' : 'server';
+		$o['events'] = false === strpos( $slotwise_bench, 'no_events' );
+		return $o;
+	} );
+}
+"""
+
+
+def measure(client: httpx.Client, url: str, rounds: int) -> dict[str, list[float]]:
+    """Per round one request per mode, in a rotating order; milliseconds per mode."""
+    samples: dict[str, list[float]] = {m: [] for m in MODES}
+    for i in range(rounds):
+        shift = i % len(MODES)
+        for mode in MODES[shift:] + MODES[:shift]:
+            t = time.perf_counter()
+            r = client.get(url, headers={"User-Agent": UAS[i % 2], "X-Slotwise-Bench": mode})
+            r.read()
+            samples[mode].append((time.perf_counter() - t) * 1000)
+            if r.status_code != 200:
+                raise SystemExit(f"GET {url} ({mode}): HTTP {r.status_code}")
+    return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="80 requests per mode (under a minute)")
+    parser.add_argument("--requests", type=int, default=300, help="requests per mode")
+    parser.add_argument("--no-opcache", action="store_true",
+                        help="compile PHP on every request (PHP CLI's default; production PHP caches it)")
+    args = parser.parse_args()
+    if args.quick:
+        args.requests = 80
+    missing = wpenv.available()
+    if missing:
+        raise SystemExit(f"wordpress_bench: missing {', '.join(missing)} (scripts/setup-system.sh)")
+
+    tmp = Path(tempfile.mkdtemp(prefix="slotwise-wp-bench-"))
+    ids = wpenv.setup()
+    url = f"http://127.0.0.1:{WP_PORT}/?page_id={ids['slotwise-block']}"
+    wp = wpenv.start_wordpress(WP_PORT, tmp / "php.log", opcache=not args.no_opcache)
+    gw = None
+    try:
+        subprocess.run([sys.executable, "-m", "connectors.cli", "sync", "--connector", "wordpress", "--url",
+                        f"http://127.0.0.1:{WP_PORT}", "--out", str(tmp / "items.jsonl")],
+                       check=True, capture_output=True, cwd=ROOT)
+        gw = wpenv.start_gateway(wpenv.gateway_config(tmp, WP_PORT), GW_PORT, tmp / "gateway.log")
+        wpenv.configure(GW_PORT, "server")
+        MU_PLUGIN.parent.mkdir(exist_ok=True)
+        MU_PLUGIN.write_text(MU_CODE, encoding="utf-8")
+        with httpx.Client(timeout=30) as client:
+            measure(client, url, 5)                               # warm every cache first
+            samples = measure(client, url, args.requests)
+            ready = {m: client.get(url, headers={"X-Slotwise-Bench": m}).text.count('data-slotwise-state="ready"')
+                     for m in ("plain", "server")}
+    finally:
+        MU_PLUGIN.unlink(missing_ok=True)
+        if gw is not None:
+            wpenv.stop(gw)
+        wpenv.stop(wp)
+
+    med = {m: statistics.median(v) for m, v in samples.items()}
+    for mode in MODES:
+        p90 = statistics.quantiles(samples[mode], n=10)[-1]
+        print(f"{mode:>16}: median {med[mode]:6.2f} ms  p90 {p90:6.2f} ms  ratio {med[mode] / med['plain']:.3f}")
+    result = {
+        "bench": "wordpress_page",
+        "requests_per_mode": args.requests,
+        "opcache": not args.no_opcache,
+        "baseline_plain_median_ms": round(med["plain"], 2),
+        "server_median_ms": round(med["server"], 2),
+        "client_median_ms": round(med["client"], 2),
+        "server_no_events_median_ms": round(med["server_no_events"], 2),
+        "server_ratio": round(med["server"] / med["plain"], 3),
+        "client_ratio": round(med["client"] / med["plain"], 3),
+        "server_no_events_ratio": round(med["server_no_events"] / med["plain"], 3),
+        "slots_ready": ready,
+        "targets": {"server_ratio": 1.15, "client_ratio": 1.02},
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
