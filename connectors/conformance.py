@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import sys
 from dataclasses import dataclass, field
@@ -304,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="run against this real site instead of a simulated one")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
+    # The kit makes hundreds of deliberate failing requests; their INFO lines are noise.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     options = {}
     for pair in args.option:
         key, sep, value = pair.partition("=")

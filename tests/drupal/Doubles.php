@@ -213,7 +213,7 @@ final class Site {
     $this->renderer = new SlotRenderer($this->client, $this->context, $this->killSwitch, $this->modules, $account);
     $this->tracker = new EventTracker($this->client, $this->context);
     $this->subscriber = new SlotwiseSubscriber($this->renderer, $this->context, $this->tracker,
-      $this->killSwitch, $this->modules);
+      $this->killSwitch);
   }
 
   /**

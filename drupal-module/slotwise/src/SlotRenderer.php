@@ -102,9 +102,12 @@ final class SlotRenderer implements TrustedCallbackInterface {
    * The #lazy_builder callback: this visitor's block, or the fallback.
    */
   public function lazyBuild(string $slot, string $fallback, string $format): array {
-    // Never cache the result anywhere, and keep whole-page caches off pages that carry it.
+    // Never cache the result anywhere. For anonymous visitors also trigger the kill switch:
+    // core's response policy then keeps the page out of the Internal Page Cache and
+    // FinishResponseSubscriber sends "no-cache, private" instead of a public max-age that
+    // Varnish or a CDN would honour (with or without the page_cache module).
     $build = ['#cache' => ['max-age' => 0]];
-    if ($this->currentUser->isAnonymous() && $this->pageCacheEnabled()) {
+    if ($this->currentUser->isAnonymous()) {
       $this->killSwitch->trigger();
     }
     $block = $this->fetch($slot);

@@ -45,14 +45,20 @@ final class SlotRendererTest extends TestCase {
     }
   }
 
-  public function testForcedServerModeKeepsThePageOutOfTheInternalPageCache(): void {
+  public function testServerModeKeepsAnonymousPagesOutOfSharedCaches(): void {
     $site = new Site($this->gateway(['hero' => ['html' => 'x']]), new Request(), ['delivery_mode' => 'server'], ['page_cache']);
     $site->runLazyBuilder($site->renderer->build('hero', '', NULL));
     $this->assertSame('deny', $site->killSwitch->check(NULL, NULL));
 
+    // Without page_cache too: the same policy keeps public Cache-Control off the page.
     $site = new Site($this->gateway(['hero' => ['html' => 'x']]), new Request(), ['delivery_mode' => 'server'], []);
     $site->runLazyBuilder($site->renderer->build('hero', '', NULL));
-    $this->assertNull($site->killSwitch->check(NULL, NULL), 'no page cache, nothing to kill');
+    $this->assertSame('deny', $site->killSwitch->check(NULL, NULL));
+
+    // Signed-in visitors' pages are private already; their pages stay in the caches they use.
+    $site = new Site($this->gateway(['hero' => ['html' => 'x']]), new Request(), ['delivery_mode' => 'server'], ['page_cache'], FALSE);
+    $site->runLazyBuilder($site->renderer->build('hero', '', NULL));
+    $this->assertNull($site->killSwitch->check(NULL, NULL));
   }
 
   public function testAllSlotsOfAPageAreFetchedInOneRequest(): void {

@@ -4,7 +4,6 @@ declare(strict_types=1);
 
 namespace Drupal\slotwise\EventSubscriber;
 
-use Drupal\Core\Extension\ModuleHandlerInterface;
 use Drupal\Core\PageCache\ResponsePolicy\KillSwitch;
 use Drupal\slotwise\ContextBuilder;
 use Drupal\slotwise\DeliveryMode;
@@ -25,7 +24,6 @@ final class SlotwiseSubscriber implements EventSubscriberInterface {
     private readonly ContextBuilder $context,
     private readonly EventTracker $tracker,
     private readonly KillSwitch $killSwitch,
-    private readonly ModuleHandlerInterface $moduleHandler,
   ) {}
 
   public static function getSubscribedEvents(): array {
@@ -59,9 +57,7 @@ final class SlotwiseSubscriber implements EventSubscriberInterface {
     $minted = $this->context->mintedVisitorId();
     if ($minted !== NULL) {
       // A cookie must never land in a cached page that other visitors receive.
-      if ($this->moduleHandler->moduleExists('page_cache')) {
-        $this->killSwitch->trigger();
-      }
+      $this->killSwitch->trigger();
       $response->headers->setCookie(Cookie::create(ContextBuilder::VISITOR_COOKIE, $minted,
         time() + 31536000, '/', NULL, $event->getRequest()->isSecure(), FALSE, FALSE, Cookie::SAMESITE_LAX));
     }
