@@ -141,8 +141,11 @@ namespace Symfony\Component\HttpFoundation {
   }
   class Response {
     public ResponseHeaderBag $headers;
-    public function __construct(public string $content = '') {
+    public function __construct(public string $content = '', public int $status = 200) {
       $this->headers = new ResponseHeaderBag();
+    }
+    public function isSuccessful(): bool {
+      return $this->status >= 200 && $this->status < 300;
     }
   }
 }

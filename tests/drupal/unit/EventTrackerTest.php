@@ -80,6 +80,14 @@ final class EventTrackerTest extends TestCase {
     $this->assertCount(1, $site->http->requests, 'the queue is sent once');
   }
 
+  public function testADeniedNodePageIsNotAView(): void {
+    $site = new Site($this->accepting(), $this->nodePage(['slotwise_vid' => 'visitor00001']), [], [], TRUE,
+      new FakeRouteMatch('entity.node.canonical', ['node' => '7']));
+    $site->subscriber->onResponse(new ResponseEvent($site->request, new Response('Access denied', 403)));
+    $site->subscriber->onTerminate();
+    $this->assertSame([], $site->http->requests);
+  }
+
   public function testANewVisitorGetsACookieWithItsFirstEvent(): void {
     $site = new Site($this->accepting(), $this->nodePage(), [], [], TRUE, new FakeRouteMatch('entity.node.canonical', ['node' => '7']));
     $response = new Response();

@@ -47,7 +47,8 @@ final class SlotwiseSubscriber implements EventSubscriberInterface {
     if ($slots) {
       $this->renderer->prime($slots);
     }
-    if ($server && ($item = $this->context->itemId()) !== NULL) {
+    // Only a node page actually shown counts as a view (not a 403, 404 or redirect).
+    if ($server && $response->isSuccessful() && ($item = $this->context->itemId()) !== NULL) {
       $this->tracker->nodeViewed($item);
     }
     if ($server && $slots) {
