@@ -215,3 +215,11 @@ def validate_event(raw: Any, now: float, limits: Limits = Limits()) -> dict[str,
 def event_line(event: dict[str, Any]) -> str:
     """The offline JSON-lines shape (ts back to RFC 3339)."""
     return json.dumps({**event, "ts": format_ts(event["ts"])}, separators=(",", ":"), sort_keys=True)
+
+
+def parse_event_line(line: str) -> dict[str, Any]:
+    """One offline JSON line back to the in-memory shape (ts as unix seconds) for `Profile.fold`."""
+    event = json.loads(line)
+    if isinstance(event.get("ts"), str):
+        event["ts"] = round(parse_ts(event["ts"]), 3)
+    return event  # type: ignore[no-any-return]

@@ -330,3 +330,14 @@ def rebuild(events: Iterable[dict[str, Any]]) -> Profile:
             seen.add(e["event_id"])
             profile.fold(e)
     return profile
+
+
+def replay(lines: Iterable[str]) -> dict[str, Profile]:
+    """Profiles per visitor from an events JSON-lines file (what `models/` trains on)."""
+    from .events import parse_event_line
+    by_visitor: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        if line.strip():
+            e = parse_event_line(line)
+            by_visitor.setdefault(e["visitor_id"], []).append(e)
+    return {v: rebuild(evs) for v, evs in by_visitor.items()}

@@ -170,3 +170,12 @@ def test_profile_names_read_the_profile() -> None:
         assert compile_expr(source).evaluate(_env(p)) is want, source
     assert compile_expr("rfm.recency_days <= 7").evaluate(_env(None)) is False
     assert compile_expr("cart.size == 0 and not visitor.known").evaluate(_env(None)) is True
+
+
+def test_offline_replay_of_event_lines_equals_the_fold() -> None:
+    from gateway.events import event_line
+    from gateway.profiles import replay
+    events = _stream(3, 80)
+    profiles = replay(event_line(e) + "\n" for e in events)
+    assert list(profiles) == ["v"]
+    assert states_equal(profiles["v"].state(), rebuild(events).state())
