@@ -88,6 +88,16 @@ async def reload(request: Request) -> Response:
                          "catalog_items": len(runtime.catalog)})
 
 
+async def reload_models(request: Request) -> Response:
+    """Load new model bundle versions now; a refused bundle is listed and the old one serves."""
+    admin_site(request)
+    registry = getattr(request.app.state.services, "models", None)
+    if registry is None:
+        raise ApiError(404, "no_models", "no model registry: set models.dir in the configuration")
+    report = await registry.areload()
+    return JSONResponse({**report, "bundles": registry.list()})
+
+
 async def dashboard(request: Request) -> Response:
     """The admin page (HTTP Basic: the browser asks for the secret key and reuses it for the API)."""
     admin_site(request)
@@ -101,4 +111,5 @@ ROUTES = [
     Route("/v1/admin/debug/context", debug_context, methods=["GET"]),
     Route("/v1/admin/config", config_summary, methods=["GET"]),
     Route("/v1/admin/reload", reload, methods=["POST"]),
+    Route("/v1/admin/models/reload", reload_models, methods=["POST"]),
 ]

@@ -227,6 +227,10 @@ class ModelRegistry:
                 return self._bundles[name]
         return None
 
+    def ready(self) -> bool:
+        """Ready once a bundle serves, or when there is nothing to load (no models yet)."""
+        return bool(self._bundles) or not bundle_candidates(self.root)
+
     def list(self) -> list[dict[str, Any]]:
         return [self._bundles[n].describe() for n in sorted(self._bundles)]
 

@@ -85,6 +85,11 @@ PATHS: dict[str, dict[str, Any]] = {
     "/v1/admin/reload": {"post": {"summary": "Reload configuration and catalog; a bad file keeps the old one",
                                   "security": ADMIN,
                                   "responses": {**_json({"type": "object"}), **_errors(401, 403, 422)}}},
+    "/v1/admin/models/reload": {"post": {
+        "summary": "Load new model bundle versions; refused ones are listed and the old version keeps serving",
+        "security": ADMIN, "responses": {**_json({"type": "object", "properties": {
+            "loaded": {"type": "array"}, "unchanged": {"type": "array"}, "refused": {"type": "array"},
+            "bundles": {"type": "array"}}}), **_errors(401, 403, 404)}}},
 }
 
 

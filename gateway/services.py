@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,8 +19,14 @@ class Services:
 
 async def build_services(config: Config) -> Services:
     from .stores import build_store
+    from .modelruntime import build_registry
     services = Services()
+    base = config.source.parent if config.source is not None else Path(".")
+    services.models = build_registry(config.models, base)  # validates `models:` before anything opens
     services.store = await build_store(config)
+    if services.models is not None:
+        await services.models.areload()  # a bad bundle is logged and skipped, never fatal
+        services.models.start_watch()
     return services
 
 

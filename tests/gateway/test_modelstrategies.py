@@ -19,6 +19,7 @@ from gateway.recommend import STRATEGIES
 from models.cli import main
 from models.data import with_categories
 from models.simulate import catalog, simulate, write_events, write_items
+from tests.gateway.conftest import make_client  # noqa: F401  (fixture)
 
 NOW = 1_793_500_000.0
 
@@ -111,3 +112,46 @@ def test_segment_ml_and_propensity_names(world: dict[str, Any]) -> None:
     assert "high-value" in by_group["high-value"]
     assert seg.fn(_env(world, None)) is None  # no profile, no machine segment
     assert prop.fn(_env(world, None, models=False)) == 0.0
+
+
+# --- through the app: config `models:`, the store, POST /v1/render, admin reload ---------------
+
+def test_render_follows_a_visitors_interactions(world: dict[str, Any], tmp_path: Path, make_client: Any) -> None:
+    import shutil
+    import time
+
+    from gateway.events import format_ts
+    from tests.gateway.conftest import DESKTOP_UA, minimal_config
+
+    items = [world["catalog"].get(i) for i in world["catalog"].ids]
+    write_items(items, tmp_path / "items.jsonl")
+    models_dir = tmp_path / "models"
+    shutil.copytree(world["reg"].root / "recommender", models_dir / "recs" / "v1")
+    data = minimal_config(
+        catalog={"path": "items.jsonl"}, store={"backend": "sqlite", "path": str(tmp_path / "s.db")},
+        models={"dir": str(models_dir), "intra_op_threads": 1, "watch_seconds": 0},
+        slots={"recs": {"default": {"type": "recommendations", "strategy": "hybrid", "count": 4}}})
+    client = make_client(data)
+    key = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
+    now = time.time()
+    events = [{"event_id": f"s{k}", "visitor_id": "shoe-lover", "type": "item_view", "item_id": item,
+               "ts": format_ts(now - 60 + k), "properties": {"categories": ["shoes"]}}
+              for k, item in enumerate(["shoes-000", "shoes-002", "shoes-004"])]
+    assert client.post("/v1/events", json={"site": "shop", "events": events}, headers=key).status_code == 200
+    r = client.post("/v1/render", json={"site": "shop", "visitor_id": "shoe-lover", "slots": ["recs"]}, headers=key)
+    assert r.status_code == 200, r.text
+    html = r.json()["blocks"]["recs"]["html"]
+    shown = [i for i in world["catalog"].ids if f"/p/{i}\"" in html]
+    assert len(shown) == 4 and all(i.startswith("shoes-") for i in shown), shown
+    assert not {"shoes-000", "shoes-002", "shoes-004"} & set(shown)
+
+    secret = {"Authorization": "Bearer sk_shop"}
+    assert client.post("/v1/admin/models/reload").status_code in {401, 403}
+    bad = models_dir / "recs" / "v2"
+    shutil.copytree(models_dir / "recs" / "v1", bad)
+    (bad / "hybrid.onnx").write_bytes(b"truncated")
+    body = client.post("/v1/admin/models/reload", headers=secret).json()
+    assert body["refused"] and body["refused"][0]["path"] == str(bad)
+    assert body["bundles"][0]["path"] == str(models_dir / "recs" / "v1")
+    again = client.post("/v1/render", json={"site": "shop", "visitor_id": "shoe-lover", "slots": ["recs"]}, headers=key)
+    assert again.json()["blocks"]["recs"]["html"] == html  # the old version keeps serving
