@@ -305,8 +305,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="run against this real site instead of a simulated one")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
-    # The kit makes hundreds of deliberate failing requests; their INFO lines are noise.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The kit makes dozens of deliberately failing requests; their INFO lines are noise.
+    httpx_log = logging.getLogger("httpx")
+    level = httpx_log.level
+    httpx_log.setLevel(logging.WARNING)
+    try:
+        return _main(args)
+    finally:
+        httpx_log.setLevel(level)
+
+
+def _main(args: argparse.Namespace) -> int:
     options = {}
     for pair in args.option:
         key, sep, value = pair.partition("=")
