@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import time
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ from .stores import Store, StoreSettings
 from .stores.base import CONSENT_LEVELS
 
 EXPIRE_EVERY = 3600.0
+log = logging.getLogger("slotwise.events")
 
 
 def _store(request: Request) -> tuple[Store, StoreSettings]:
@@ -146,8 +148,13 @@ def _maybe_expire(request: Request, store: Store, now: float) -> None:
     if now - getattr(state, "events_last_expire", 0.0) < EXPIRE_EVERY:
         return
     state.events_last_expire = now
-    task = asyncio.get_running_loop().create_task(store.expire(now))
-    state.events_expire_task = task  # keep a reference so the task is not collected
+
+    async def expire() -> None:
+        try:
+            await store.expire(now)
+        except Exception:  # e.g. the store closed during shutdown: retried in an hour
+            log.warning("event retention run failed", exc_info=True)
+    state.events_expire_task = asyncio.get_running_loop().create_task(expire())  # keep a reference
 
 
 # --- visitor rights ---------------------------------------------------------------------------

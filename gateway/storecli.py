@@ -4,7 +4,8 @@
     slotwise import-attributes crm.csv --config slotwise.yaml --site demo
 
 Attribute rows are keyed by `visitor_id`, `email_sha256` or `email` (hashed here, never
-stored); only attributes declared under `attributes` in the configuration are kept.
+stored), and kept under 'visitor:<id>' or 'email:<sha256>'; only attributes declared under
+`attributes` in the configuration are kept.
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def parse_attribute_rows(path: Path, declared: frozenset[str]) -> tuple[list[tup
             if not _VISITOR.match(row["visitor_id"]):
                 rejected.append(f"line {n}: visitor_id has characters outside A-Z a-z 0-9 _ . : -")
                 continue
-            key = row["visitor_id"]
+            key = "visitor:" + row["visitor_id"]
         elif isinstance(row.get("email_sha256"), str) and row["email_sha256"]:
             digest = row["email_sha256"].strip().lower()
             if not _SHA256.match(digest):

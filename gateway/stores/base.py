@@ -43,7 +43,9 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def attributes(self, site: str, keys: list[str]) -> dict[str, Any]:
-        """Attributes stored under these keys (visitor id, 'email:<sha256>'), later keys win."""
+        """Attributes stored under these keys ('visitor:<id>', 'email:<sha256>'), later keys win.
+
+        The prefixes keep the two namespaces apart: a visitor id can never name an e-mail key."""
 
     @abc.abstractmethod
     async def put_attributes(self, site: str, rows: list[tuple[str, dict[str, Any]]]) -> None: ...
@@ -78,7 +80,7 @@ class Store(abc.ABC):
     async def load_for_render(self, site: str, visitor_id: str) -> tuple[Profile | None, dict[str, Any]]:
         """The profile and the attributes (by visitor id, then by the e-mail hash it signed up with)."""
         profile = await self.profile(site, visitor_id)
-        keys = [visitor_id]
+        keys = ["visitor:" + visitor_id]
         if profile is not None and profile.email_sha256:
             keys.insert(0, "email:" + profile.email_sha256)
         return profile, await self.attributes(site, keys)

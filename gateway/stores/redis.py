@@ -130,7 +130,7 @@ class RedisStore(Store):
 
     async def load_for_render(self, site: str, visitor_id: str) -> tuple[Profile | None, dict[str, Any]]:
         # One round trip for the common case (no e-mail link): profile and visitor attributes.
-        body, attrs = await self.r.mget(self._k("pr", site, visitor_id), self._k("at", site, visitor_id))
+        body, attrs = await self.r.mget(self._k("pr", site, visitor_id), self._k("at", site, "visitor:" + visitor_id))
         profile = Profile.from_json(body) if body else None
         out: dict[str, Any] = {}
         if profile is not None and profile.email_sha256:
@@ -181,7 +181,7 @@ class RedisStore(Store):
         ids = await self.r.hkeys(self._k("ev", site, visitor_id))
         async with self.r.pipeline(transaction=True) as pipe:
             await self._drop(pipe, site, visitor_id, ids)
-            pipe.delete(self._k("cs", site, visitor_id), self._k("at", site, visitor_id))
+            pipe.delete(self._k("cs", site, visitor_id), self._k("at", site, "visitor:" + visitor_id))
             if profile is not None and profile.email_sha256:
                 pipe.delete(self._k("at", site, "email:" + profile.email_sha256))
             await pipe.execute()

@@ -252,7 +252,7 @@ class SQLiteStore(Store):
             n = conn.execute("DELETE FROM events WHERE site=? AND visitor_id=?", (site, visitor_id)).rowcount
             conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
             conn.execute("DELETE FROM consent WHERE site=? AND visitor_id=?", (site, visitor_id))
-            keys = [visitor_id] + ([f"email:{email}"] if email else [])
+            keys = ["visitor:" + visitor_id] + ([f"email:{email}"] if email else [])
             conn.executemany("DELETE FROM attributes WHERE site=? AND key=?", [(site, k) for k in keys])
             return int(n)
         return await self._run(job)

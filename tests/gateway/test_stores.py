@@ -130,11 +130,13 @@ def test_profile_reflects_cart_then_purchase(backend: Backend) -> None:
 
 def test_attributes_by_visitor_and_email_hash(backend: Backend) -> None:
     async def body(s: Store) -> None:
-        await s.put_attributes("shop", [("v1", {"loyalty": "gold"}), ("email:abc", {"age": "25-34", "loyalty": "x"})])
+        await s.put_attributes("shop", [("visitor:v1", {"loyalty": "gold"}), ("email:abc", {"age": "25-34", "loyalty": "x"})])
         assert (await s.load_for_render("shop", "v1")) == (None, {"loyalty": "gold"})
         await s.ingest("shop", [ev(1, etype="signup", properties={"email_sha256": "abc"})])
         profile, attrs = await s.load_for_render("shop", "v1")
         assert profile is not None and attrs == {"age": "25-34", "loyalty": "gold"}
+        # A visitor id that looks like an e-mail key never reads that key's attributes.
+        assert (await s.load_for_render("shop", "email:abc")) == (None, {})
     run(backend, body)
 
 
@@ -142,7 +144,7 @@ def test_erasure_leaves_nothing(backend: Backend) -> None:
     async def body(s: Store) -> None:
         await s.ingest("shop", [ev(i, visitor="gone-visitor", item_id="sku", properties={"email_sha256": "feed"})
                                 for i in range(3)] + [ev(9, visitor="stays")])
-        await s.put_attributes("shop", [("gone-visitor", {"tier": "b"}), ("email:feed", {"tier": "c"})])
+        await s.put_attributes("shop", [("visitor:gone-visitor", {"tier": "b"}), ("email:feed", {"tier": "c"})])
         await s.set_consent("shop", "gone-visitor", "full")
         assert await s.erase("shop", "gone-visitor") == 3
         assert await s.profile("shop", "gone-visitor") is None
