@@ -7,6 +7,7 @@ an acknowledged event is in the log and in the profile, and a retried one in nei
 from __future__ import annotations
 
 import abc
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -78,7 +79,16 @@ class Store(abc.ABC):
         return True
 
     async def load_for_render(self, site: str, visitor_id: str) -> tuple[Profile | None, dict[str, Any]]:
-        """The profile and the attributes (by visitor id, then by the e-mail hash it signed up with)."""
+        """The profile and the attributes (by visitor id, then by the e-mail hash it signed up with).
+
+        A store failure never fails a render: it gets no profile, only context personalization."""
+        try:
+            return await self._load_for_render(site, visitor_id)
+        except Exception:
+            logging.getLogger("slotwise.store").warning("profile load failed for render", exc_info=True)
+            return None, {}
+
+    async def _load_for_render(self, site: str, visitor_id: str) -> tuple[Profile | None, dict[str, Any]]:
         profile = await self.profile(site, visitor_id)
         keys = ["visitor:" + visitor_id]
         if profile is not None and profile.email_sha256:

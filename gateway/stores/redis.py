@@ -10,17 +10,21 @@ with `appendonly yes` and `appendfsync everysec` (or `always`).
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 from typing import Any
 
 from redis import asyncio as aioredis
-from redis.exceptions import WatchError
+from redis.exceptions import RedisError, WatchError
 
 from ..profiles import Profile, rebuild
 from .base import IngestResult, Store, group_by_visitor
 
 SEP = "\x1f"
+RENDER_BUDGET = 0.05  # seconds a render waits for a profile before going without
+log = logging.getLogger("slotwise.store")
 # KEYS: ids, ts, sites, then per visitor: profile, events, consent.
 # ARGV: site, sep, then per visitor: id, sha1 of the profile read ('' if none), new profile,
 # n, and n times (event_id, event json, ts). Returns the visitors that must be retried.
@@ -64,7 +68,7 @@ class RedisStore(Store):
         self.url = url
         self.prefix = prefix
         self.retention_days = retention_days
-        self.r = aioredis.Redis.from_url(url, decode_responses=True)
+        self.r = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=10)
         self._commit = self.r.register_script(COMMIT)
 
     def _k(self, *parts: str) -> str:
@@ -129,6 +133,14 @@ class RedisStore(Store):
         return Profile.from_json(body) if body else None
 
     async def load_for_render(self, site: str, visitor_id: str) -> tuple[Profile | None, dict[str, Any]]:
+        try:
+            return await asyncio.wait_for(self._load_for_render(site, visitor_id), RENDER_BUDGET)
+        except (RedisError, OSError, asyncio.TimeoutError):
+            # Redis down or slow: the page renders with context personalization only.
+            log.warning("profile load failed for render; rendering without a profile", exc_info=True)
+            return None, {}
+
+    async def _load_for_render(self, site: str, visitor_id: str) -> tuple[Profile | None, dict[str, Any]]:
         # One round trip for the common case (no e-mail link): profile and visitor attributes.
         body, attrs = await self.r.mget(self._k("pr", site, visitor_id), self._k("at", site, "visitor:" + visitor_id))
         profile = Profile.from_json(body) if body else None

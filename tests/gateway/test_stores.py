@@ -230,3 +230,15 @@ def _approx(a: Any, b: Any) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         return a is not None and b is not None and abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
     return bool(a == b)
+
+
+def test_render_goes_on_without_a_profile_when_redis_is_down() -> None:
+    from gateway.stores.redis import RedisStore
+
+    async def body() -> tuple[Any, Any]:
+        store = RedisStore("redis://127.0.0.1:18599/0", prefix="down:")  # nothing listens there
+        try:
+            return await store.load_for_render("shop", "v1")
+        finally:
+            await store.close()
+    assert asyncio.run(body()) == (None, {})
