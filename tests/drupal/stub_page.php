@@ -7,7 +7,8 @@
  * Runs the module's real classes (and slotwise.module's library hook) the way Drupal would
  * for a page with two Personalized slot blocks: block build, response subscriber (one render
  * call, visitor cookie), lazy builders, Drupal's Cache-Control for uncacheable pages, and the
- * terminate event. Environment: SLOTWISE_GATEWAY, SLOTWISE_MODE (delivery mode).
+ * terminate event. Environment: SLOTWISE_GATEWAY, SLOTWISE_MODE (delivery mode), SLOTWISE_SITE,
+ * SLOTWISE_KEY.
  */
 
 declare(strict_types=1);
@@ -34,7 +35,8 @@ namespace Drupal\Tests\slotwise {
   use Symfony\Component\HttpFoundation\Request;
   use Symfony\Component\HttpKernel\Event\ResponseEvent;
 
-  $settings = ['gateway_url' => getenv('SLOTWISE_GATEWAY'), 'site' => 'harness', 'publishable_key' => 'pk_harness',
+  $settings = ['gateway_url' => getenv('SLOTWISE_GATEWAY'), 'site' => getenv('SLOTWISE_SITE') ?: 'harness',
+    'publishable_key' => getenv('SLOTWISE_KEY') ?: 'pk_harness',
     'server_key' => 'sk_never_printed', 'delivery_mode' => getenv('SLOTWISE_MODE') ?: 'server', 'time_budget_ms' => 150] + Site::SETTINGS;
   \Drupal::$settings = $settings;
 

@@ -20,6 +20,7 @@ from tests.conftest import ROOT, need_tool
 MODULE = ROOT / "drupal-module" / "slotwise"
 HERE = Path(__file__).resolve().parent
 PORT = 18741
+PAGE_PORT = 18742
 PHP_SUFFIXES = (".php", ".module", ".install", ".inc")
 
 
@@ -83,7 +84,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     config = data / "slotwise.yaml"
     config.write_text(yaml.safe_dump({
         "sites": {"drupal": {"publishable_key": "pk_drupal", "secret_key": "sk_drupal",
-                             "timezone": "Europe/Berlin"}},
+                             "timezone": "Europe/Berlin", "origins": [f"http://127.0.0.1:{PAGE_PORT}"]}},
         "trusted_proxies": ["127.0.0.1/32"],
         "geo": {"country_headers": ["CF-IPCountry"]},
         "segments": {"mobile": {"when": "device.class == 'mobile'"},
@@ -92,7 +93,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             {"id": "abroad-mobile", "when": ["abroad", "mobile"],
              "block": {"type": "banner", "title": "Worldwide, in your pocket"}},
             {"id": "home", "when": "geo.country == 'DE'", "block": {"type": "banner", "title": "Willkommen"}}],
-            "default": {"type": "banner", "title": "The new season"}}},
+            "default": {"type": "banner", "title": "The new season"}},
+            "recs": {"description": "Recommendations", "default": {"type": "banner", "title": "Popular now"}}},
     }))
     log = (data / "gateway.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
@@ -131,4 +133,40 @@ def test_server_path_against_a_real_gateway_keeps_visitors_apart(gateway: str) -
     assert "Worldwide" not in de["html"] and "Willkommen" not in us["html"]
     assert us["cookie"] and de["cookie"] and us["cookie"] != de["cookie"]
     assert us["killed"] and de["killed"], "server-rendered pages stay out of the Internal Page Cache"
-    assert us["slots"] == {"hero": "Hero banner"}
+    assert us["slots"] == {"hero": "Hero banner", "recs": "Recommendations"}
+
+
+def test_client_mode_page_is_personalized_by_the_real_client_in_chromium(gateway: str, tmp_path: Path) -> None:
+    """Browser mode end to end: the module's placeholders and library tag, the gateway's own
+    client.js, a real browser. The HTML is the same for everyone; the browser swaps the slot."""
+    php = need_tool("php")
+    chromium = need_tool("chromium")
+    env = {"SLOTWISE_GATEWAY": gateway, "SLOTWISE_MODE": "client", "SLOTWISE_SITE": "drupal",
+           "SLOTWISE_KEY": "pk_drupal", "PATH": "/usr/bin:/bin"}
+    page = subprocess.Popen([php, "-S", f"127.0.0.1:{PAGE_PORT}", str(HERE / "stub_page.php")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{PAGE_PORT}/shop"
+        for _ in range(100):
+            try:
+                html = httpx.get(url, timeout=2).text
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        else:
+            pytest.fail("php -S did not start")
+        assert f'<script src="{gateway}/v1/client.js" async data-site="drupal" data-key="pk_drupal"' in html
+        assert 'data-slotwise-slot="hero"' in html and "Fallback hero" in html
+        out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                              "--disable-background-networking", f"--user-data-dir={tmp_path / 'profile'}",
+                              "--virtual-time-budget=8000", "--dump-dom", url],
+                             capture_output=True, text=True, timeout=90)
+    finally:
+        page.terminate()
+        page.wait(timeout=10)
+    dom = out.stdout
+    hero = re.search(r'<div data-slotwise-slot="hero"[^>]*>', dom)
+    assert hero, dom[:2000]
+    assert 'data-slotwise-state="ready"' in hero.group(0), hero.group(0)
+    assert "The new season" in dom or "Willkommen" in dom or "Worldwide" in dom
+    assert "Fallback hero" not in dom
