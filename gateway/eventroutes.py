@@ -126,7 +126,13 @@ async def post_events(request: Request) -> Response:
         device = ctx.device.cls if not ctx.device.is_bot else None
         for e in valid:
             _enrich(e, runtime, site, device, ctx.geo.country)
-        result = await store.ingest(site.name, valid)
+        try:
+            result = await store.ingest(site.name, valid)
+        except Exception:
+            # Nothing of this batch was acknowledged: the client keeps it and retries.
+            log.exception("event store write failed")
+            raise ApiError(503, "store_unavailable", "the event store is unavailable; retry the batch",
+                           {"Retry-After": "1", **headers}) from None
         accepted = result.stored + result.duplicates
         duplicates = result.duplicates
         result_ignored = result.ignored

@@ -197,3 +197,12 @@ def test_no_input_gives_a_500(client: TestClient) -> None:
     r = client.post("/v1/events", content=raw.encode(), headers={**KEY, "Content-Type": "application/json"})
     assert r.status_code == 200, r.text
     assert r.json()["accepted"] == ["e4"] and len(r.json()["rejected"]) == len(weird) - 1
+
+
+def test_store_outage_is_a_503_the_client_can_retry(make_client: Callable[..., TestClient]) -> None:
+    c = make_client(minimal_config(store={"backend": "redis", "url": "redis://127.0.0.1:18598/0"}))
+    r = post(c, [event(1)])
+    assert r.status_code == 503 and r.json()["error"]["code"] == "store_unavailable"
+    assert r.headers["retry-after"] == "1"
+    render = c.post("/v1/render", json={"site": "shop", "visitor_id": "v1", "slots": ["hero"]}, headers=KEY)
+    assert render.status_code == 200  # pages still render, without a profile
