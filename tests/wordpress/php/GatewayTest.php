@@ -1,6 +1,13 @@
 <?php
 use PHPUnit\Framework\TestCase;
 
+if ( ! class_exists( 'Requests_Transport_fsockopen' ) ) {
+	/** Stand-in for WordPress's socket transport (only its capability test is called). */
+	final class Requests_Transport_fsockopen {
+		public static function test( $capabilities = array() ) { return true; }
+	}
+}
+
 final class GatewayTest extends TestCase {
 	private function gateway( array $extra = array() ): Slotwise_Gateway {
 		return new Slotwise_Gateway( array_merge( Slotwise_Options::defaults(), array(
@@ -95,5 +102,35 @@ final class GatewayTest extends TestCase {
 		$this->assertSame( 'UA', json_decode( $req['args']['body'], true )['context']['user_agent'] );
 		$this->assertTrue( $this->gateway()->send_events( array(), array() ) );
 		$this->assertCount( 1, $GLOBALS['slotwise_requests'] );
+	}
+
+	public function test_async_events_are_routed_to_the_socket_transport_and_lose_the_marker(): void {
+		$url     = 'http://gw.test/v1/events';
+		$headers = array( 'X-Slotwise-Key' => 'sk', 'X-Slotwise-Send' => 'async' );
+		$data    = '{}';
+		$type    = 'POST';
+		$options = array( 'connect_timeout' => 10 );
+		Slotwise_Gateway::route_async( $url, $headers, $data, $type, $options );
+		$this->assertSame( array( 'X-Slotwise-Key' => 'sk' ), $headers );
+		$this->assertSame( 'Requests_Transport_fsockopen', $options['transport'] );
+		$this->assertSame( 1, $options['connect_timeout'] );
+
+		$other   = array( 'Accept' => 'text/html' );
+		$options = array();
+		Slotwise_Gateway::route_async( $url, $other, $data, $type, $options );
+		$this->assertSame( array(), $options );   // other plugins' requests are left alone
+	}
+
+	public function test_curl_tuning_only_touches_our_requests(): void {
+		if ( ! function_exists( 'curl_init' ) ) {
+			$this->markTestSkipped( 'php-curl is not installed' );
+		}
+		$handle = curl_init( 'http://127.0.0.1:9/' );
+		Slotwise_Gateway::tune_curl( $handle, array( 'slotwise_timeout_ms' => 150 ) );
+		Slotwise_Gateway::tune_curl( $handle, array( 'timeout' => 5 ) );
+		curl_setopt( $handle, CURLOPT_RETURNTRANSFER, true );
+		$this->assertFalse( curl_exec( $handle ) );   // the options were accepted; port 9 is closed
+		$this->assertNotSame( 0, curl_errno( $handle ) );
+		curl_close( $handle );
 	}
 }
