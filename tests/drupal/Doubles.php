@@ -249,7 +249,10 @@ function html(array $build): string {
       $children .= html($child);
     }
   }
-  if (($build['#type'] ?? NULL) === 'html_tag') {
+  if (($build['#type'] ?? NULL) === 'container') {
+    $build['#tag'] = 'div';
+  }
+  if (in_array($build['#type'] ?? NULL, ['html_tag', 'container'], TRUE)) {
     $attrs = '';
     foreach ($build['#attributes'] ?? [] as $name => $value) {
       $attrs .= ' ' . $name . '="' . htmlspecialchars(is_array($value) ? implode(' ', $value) : (string) $value) . '"';

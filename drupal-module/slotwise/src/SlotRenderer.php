@@ -70,8 +70,7 @@ final class SlotRenderer implements TrustedCallbackInterface {
     ];
     if ($this->mode() === DeliveryMode::CLIENT) {
       return [
-        '#type' => 'html_tag',
-        '#tag' => 'div',
+        '#type' => 'container',
         '#attributes' => ['data-slotwise-slot' => $slot, 'class' => ['slotwise-slot']],
         'fallback' => self::fallback($fallback, $format),
         '#attached' => ['library' => ['slotwise/client']],

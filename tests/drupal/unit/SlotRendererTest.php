@@ -24,7 +24,7 @@ final class SlotRendererTest extends TestCase {
     $site = new Site(new ScriptedHttpClient(fn () => $this->fail('client mode must not call the gateway')),
       new Request(), [], ['page_cache']);
     $build = $site->renderer->build('hero', '<p>Welcome</p>', 'basic_html');
-    $this->assertSame('html_tag', $build['#type']);
+    $this->assertSame('container', $build['#type']);
     $this->assertSame('hero', $build['#attributes']['data-slotwise-slot']);
     $this->assertSame(['slotwise/client'], $build['#attached']['library']);
     $this->assertContains('user.roles:anonymous', $build['#cache']['contexts']);
