@@ -144,6 +144,11 @@ class DrupalConnector(Connector):
     name = "drupal"
     description = "Drupal JSON:API: nodes with images and taxonomy terms (/jsonapi/node/{type})"
 
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        super().__init__(url, **kwargs)
+        if self._own_client:
+            self.client.headers["Accept"] = "application/vnd.api+json"
+
     @property
     def origin(self) -> str:
         parts = urlsplit(self.url)

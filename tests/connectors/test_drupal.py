@@ -112,6 +112,7 @@ def test_sync_follows_links_next_and_skips_unpublished() -> None:
     assert params["include"] == "field_image,field_tags" and params["filter[status]"] == "1"
     assert params["sort"] == "changed" and params["page[limit]"] == "50"
     assert first.call_count == 1
+    assert start.calls[0].request.headers["Accept"] == "application/vnd.api+json"
 
 
 @respx.mock
