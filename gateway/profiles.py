@@ -11,7 +11,23 @@ from __future__ import annotations
 import bisect
 import json
 import math
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
+
+try:  # optional C codec (`slotwise[fast]`): profile (de)serialization is the hot path of ingestion
+    import orjson
+
+    def dumps(value: Any) -> str:
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:  # e.g. an integer beyond 64 bits in event properties
+            return json.dumps(value, separators=(",", ":"))
+
+    loads: Callable[[str | bytes], Any] = orjson.loads
+except ImportError:  # pragma: no cover - exercised where orjson is absent
+    def dumps(value: Any) -> str:
+        return json.dumps(value, separators=(",", ":"))
+
+    loads = json.loads
 
 SESSION_GAP = 1800.0
 HALF_LIFE = 7 * 86400.0
@@ -295,11 +311,11 @@ class Profile:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.state(), separators=(",", ":"))
+        return dumps(self.state())
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Profile:
-        s = json.loads(text)
+        s = loads(text)
         if s.get("purchase_ts") is None:
             s.pop("purchase_ts", None)
         s["cart"] = {k: [-math.inf if a is None else a, -math.inf if r is None else r]

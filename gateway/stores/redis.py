@@ -19,7 +19,7 @@ from typing import Any
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
-from ..profiles import Profile, rebuild
+from ..profiles import Profile, dumps, rebuild
 from .base import IngestResult, Store, group_by_visitor
 
 SEP = "\x1f"
@@ -116,7 +116,7 @@ class RedisStore(Store):
                 keys += [self._k("pr", site, visitor), self._k("ev", site, visitor), self._k("cs", site, visitor)]
                 args += [visitor, hashlib.sha1(body.encode()).hexdigest() if body else "", profile.to_json(), len(new)]
                 for e in new:
-                    args += [e["event_id"], json.dumps(e, separators=(",", ":")), e["ts"]]
+                    args += [e["event_id"], dumps(e), e["ts"]]
                 staged[visitor] = ([e["event_id"] for e in new], dups)
             if not staged:
                 break

@@ -19,7 +19,7 @@ from typing import Any, Callable, TypeVar
 
 from cachetools import LRUCache
 
-from ..profiles import Profile, rebuild
+from ..profiles import Profile, dumps, rebuild
 from .base import IngestResult, Store, group_by_visitor
 
 T = TypeVar("T")
@@ -167,7 +167,7 @@ class SQLiteStore(Store):
                     continue
                 known.add(e["event_id"])
                 result.stored.append(e["event_id"])
-                rows.append((site, e["event_id"], visitor, e["ts"], json.dumps(e, separators=(",", ":"))))
+                rows.append((site, e["event_id"], visitor, e["ts"], dumps(e)))
                 fresh.setdefault(visitor, []).append(e)
         if not rows:
             return result

@@ -192,11 +192,13 @@ def test_no_input_gives_a_500(client: TestClient) -> None:
                         event(2, quantity=-1), event(3, properties={"\x00": 1}),
                         event(4, item_id=12345), event(5, context={"country": "germany"}),
                         {**event(6), "event_id": "SURROGATE"}, {**event(7), "item_id": "SURROGATE"},
-                        event(8, properties={"SURROGATE": 1})]
+                        event(8, properties={"SURROGATE": 1}), event(9, properties={"big": 10**30})]
     raw = json.dumps({"site": "shop", "events": weird}).replace("SURROGATE", "\\ud800")
     r = client.post("/v1/events", content=raw.encode(), headers={**KEY, "Content-Type": "application/json"})
     assert r.status_code == 200, r.text
-    assert r.json()["accepted"] == ["e4"] and len(r.json()["rejected"]) == len(weird) - 1
+    assert r.json()["accepted"] == ["e4", "e9"] and len(r.json()["rejected"]) == len(weird) - 2
+    events = client.get("/v1/visitors/v1", params={"site": "shop"}, headers=SECRET).json()["events"]
+    assert [e["properties"]["big"] for e in events if e["event_id"] == "e9"] == [10**30]
 
 
 def test_store_outage_is_a_503_the_client_can_retry(make_client: Callable[..., TestClient]) -> None:
