@@ -11,8 +11,8 @@ def stratified_split(inter: Interactions, ratio: float = 0.75, filter_by: str = 
     """Masks (train, test) like `python_stratified_split`: per group, a random `ratio` to train.
 
     Each row gets a uniform draw from `np.random.seed(seed)`; rows are ranked inside their
-    group (user or item) by that draw and the first `ratio` of each group (rank/count <= ratio,
-    counting from 0) goes to training, as the reference implementation does.
+    group (user or item) by that draw, counting from 1, and rows with rank <= round(ratio *
+    count) (numpy rounding, half to even) go to training, as the reference implementation does.
     """
     if filter_by not in {"user", "item"}:
         raise ValueError(f"filter_by must be 'user' or 'item', not {filter_by!r}")
@@ -24,9 +24,9 @@ def stratified_split(inter: Interactions, ratio: float = 0.75, filter_by: str = 
     g = group[order]
     counts = np.bincount(g)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    rank = (np.arange(len(g)) - starts[g]) / counts[g]
+    rank = np.arange(len(g)) - starts[g] + 1
     train = np.zeros(len(inter), dtype=bool)
-    train[order] = rank <= ratio
+    train[order] = rank <= np.round(ratio * counts[g])
     return train, ~train
 
 
