@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from gateway.modelruntime import load_bundle  # noqa: E402
-from models.data import Interactions, events_to_interactions  # noqa: E402
+from models.data import Interactions  # noqa: E402
 from models.propensity import train_propensity  # noqa: E402
 from models.segments import train_segments  # noqa: E402
 from models.simulate import catalog, simulate  # noqa: E402
