@@ -7,6 +7,7 @@
 #                                             prints one JSON object with the page ids
 #   scripts/wordpress-env.sh set KEY=VALUE..  plugin settings (gateway_url, site_id, mode, ...)
 #   scripts/wordpress-env.sh plugin on|off    activate / deactivate the plugin
+#   scripts/wordpress-env.sh app-password     a fresh application password for `admin` (REST tests)
 #
 # Serve it with: php -S 127.0.0.1:PORT -t /usr/share/wordpress tests/wordpress/router.php
 # Environment: SLOTWISE_WP_HOST (127.0.0.1), SLOTWISE_WP_DB (slotwise_wp),
@@ -41,14 +42,14 @@ setup() {
     GRANT ALL PRIVILEGES ON \`$DB\`.* TO '$DB'@'localhost'; FLUSH PRIVILEGES;"
   mkdir -p "$(dirname "$LOG")"
   chmod 0777 "$(dirname "$LOG")"
-  if [ ! -f "$CONFIG" ] || ! grep -q "slotwise-wordpress-env" "$CONFIG"; then
+  if [ ! -f "$CONFIG" ] || ! grep -q "slotwise-wordpress-env v2" "$CONFIG"; then
     local salts
     salts="$(python3 -c 'import secrets
 for k in ("AUTH_KEY","SECURE_AUTH_KEY","LOGGED_IN_KEY","NONCE_KEY","AUTH_SALT","SECURE_AUTH_SALT","LOGGED_IN_SALT","NONCE_SALT"):
     print(f"define(\"{k}\", \"{secrets.token_hex(32)}\");")')"
     $SUDO tee "$CONFIG" >/dev/null <<PHP
 <?php
-// slotwise-wordpress-env: written by scripts/wordpress-env.sh for tests and benchmarks.
+// slotwise-wordpress-env v2: written by scripts/wordpress-env.sh for tests and benchmarks.
 define('DB_NAME', '$DB');
 define('DB_USER', '$DB');
 define('DB_PASSWORD', '$DB');
@@ -63,6 +64,7 @@ define('DISABLE_WP_CRON', true);
 define('AUTOMATIC_UPDATER_DISABLED', true);
 define('WP_HTTP_BLOCK_EXTERNAL', true);          // loopback only: no calls to wordpress.org
 define('WP_ACCESSIBLE_HOSTS', '');
+define('WP_ENVIRONMENT_TYPE', 'local');          // application passwords over plain HTTP (tests)
 $salts
 PHP
   fi
@@ -143,10 +145,21 @@ plugin() {
   esac
 }
 
+app_password() {
+  php_wp '
+    foreach (WP_Application_Passwords::get_user_application_passwords(1) as $p) {
+      if ($p["name"] === "slotwise-tests") { WP_Application_Passwords::delete_application_password(1, $p["uuid"]); }
+    }
+    $r = WP_Application_Passwords::create_new_application_password(1, array("name" => "slotwise-tests"));
+    if (is_wp_error($r)) { fwrite(STDERR, $r->get_error_message() . "\n"); exit(1); }
+    echo $r[0], "\n";'
+}
+
 cmd="${1:-setup}"; shift || true
 case "$cmd" in
   setup) setup ;;
   set) set_options "$@" ;;
   plugin) plugin "$@" ;;
-  *) echo "usage: $0 setup | set KEY=VALUE... | plugin on|off" >&2; exit 2 ;;
+  app-password) app_password ;;
+  *) echo "usage: $0 setup | set KEY=VALUE... | plugin on|off | app-password" >&2; exit 2 ;;
 esac

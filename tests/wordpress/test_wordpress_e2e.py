@@ -7,6 +7,7 @@ through the connector before the gateway starts, so recommendations can name rea
 from __future__ import annotations
 
 import html
+import json
 import re
 import socket
 import subprocess
@@ -240,6 +241,39 @@ def test_editor_routes_require_a_logged_in_editor(site: Site) -> None:
     for method, route in (("GET", "/slotwise/v1/slots"), ("POST", "/slotwise/v1/preview")):
         r = httpx.request(method, f"{WP}/?rest_route={route}", json={"slot": "home-hero"}, timeout=30)
         assert r.status_code == 401, r.text
+
+
+def test_editor_routes_list_slots_and_preview_a_sample_context(site: Site) -> None:
+    wpenv.configure(GW_PORT, "server")
+    auth = ("admin", wpenv.app_password())
+    slots = httpx.get(f"{WP}/?rest_route=/slotwise/v1/slots", auth=auth, timeout=30)
+    assert slots.status_code == 200, slots.text
+    assert {s["name"] for s in slots.json()["slots"]} == {"home-hero", "welcome", "recommendations"}
+    previews = {}
+    for device in ("mobile", "desktop"):
+        r = httpx.post(f"{WP}/?rest_route=/slotwise/v1/preview", auth=auth, timeout=30,
+                       json={"slot": "home-hero", "device": device, "hour": 23, "weekday": "sat"})
+        assert r.status_code == 200, r.text
+        previews[device] = r.json()
+        assert wpenv.SK not in r.text
+    # The sample context is simulated by the gateway, which only the secret key allows here.
+    assert previews["mobile"]["variant"] == "mobile" and "Hello phone visitor" in previews["mobile"]["html"]
+    assert previews["desktop"]["variant"] == "default"
+    bad = httpx.post(f"{WP}/?rest_route=/slotwise/v1/preview", auth=auth, timeout=30, json={"slot": "<x>"})
+    assert bad.status_code == 400
+
+
+def test_connection_check_reports_health_and_failure(site: Site) -> None:
+    code = ('$h = (new Slotwise_Gateway())->health(); echo wp_json_encode($h);')
+    wpenv.configure(GW_PORT, "server")
+    ok = json.loads(wpenv.php_eval(code))
+    assert ok["ok"] is True and "3 slot(s)" in ok["message"]
+    wpenv.configure(DOWN_PORT, "server")
+    try:
+        down = json.loads(wpenv.php_eval(code))
+    finally:
+        wpenv.configure(GW_PORT, "server")
+    assert down["ok"] is False and "127.0.0.1:%d" % DOWN_PORT in down["message"]
 
 
 def test_no_php_warnings_from_the_plugin(site: Site) -> None:

@@ -63,6 +63,21 @@ def configure(gateway_port: int, mode: str, budget_ms: int = 150, consent: str =
                 secret_key=SK, mode=mode, budget_ms=budget_ms, default_consent=consent, events=True)
 
 
+def app_password() -> str:
+    return run_env("app-password").strip().splitlines()[-1]
+
+
+def php_eval(code: str) -> str:
+    """Run PHP inside WordPress (CLI, host 127.0.0.1) and return what it prints."""
+    boot = ('$_SERVER["HTTP_HOST"] = "127.0.0.1"; $_SERVER["REQUEST_URI"] = "/"; '
+            'require "/usr/share/wordpress/wp-load.php"; ')
+    proc = subprocess.run(["php", "-d", "display_errors=stderr", "-r", boot + code],
+                          capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise RuntimeError(f"php failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return proc.stdout
+
+
 def plugin(active: bool) -> None:
     run_env("plugin", "on" if active else "off")
 
@@ -114,7 +129,17 @@ def start_gateway(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]
                                  "--port", str(port), "--log-level", "warning"],
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     _wait(f"http://127.0.0.1:{port}/healthz", proc, "the gateway")
+    warm_gateway(port)
     return proc
+
+
+def warm_gateway(port: int) -> None:
+    """A fresh gateway's first renders are slow (templates, user-agent rules load lazily), longer
+    than a page's 150 ms budget: warm it as a running gateway would be."""
+    body = {"site": SITE, "slots": ["home-hero", "welcome", "recommendations"], "context": {}}
+    for ua in (MOBILE_UA, DESKTOP_UA):
+        body["context"] = {"user_agent": ua, "url": "http://127.0.0.1/"}
+        httpx.post(f"http://127.0.0.1:{port}/v1/render", json=body, headers={"X-Slotwise-Key": PK}, timeout=30)
 
 
 def start_wordpress(port: int, log: Path, opcache: bool = False) -> subprocess.Popen[bytes]:

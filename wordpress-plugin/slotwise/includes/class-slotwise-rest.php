@@ -18,6 +18,7 @@ final class Slotwise_Rest {
 
 	const DEVICES  = array( 'mobile', 'tablet', 'desktop' );
 	const WEEKDAYS = array( 'mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun' );
+	const NEUTRAL_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 
 	/**
 	 * Register hooks.
@@ -90,7 +91,15 @@ final class Slotwise_Rest {
 	 */
 	public static function preview( $request ) {
 		$simulate = self::simulate( (string) $request['device'], (string) $request['country'], (int) $request['hour'], (string) $request['weekday'] );
-		$context  = array( 'url' => home_url( '/' ), 'consent' => 'anonymous' );
+		// The editor's own browser is the base context ("as detected"); with a simulated device a
+		// plain browser stands in, since gateways never simulate for bots (a headless browser, or
+		// WordPress's own HTTP client when no user agent is passed).
+		$ua      = Slotwise_Context::server_text( $_SERVER, 'HTTP_USER_AGENT', 512 );
+		$context = array(
+			'url'        => home_url( '/' ),
+			'consent'    => 'anonymous',
+			'user_agent' => ( '' === $ua || isset( $simulate['device'] ) ) ? self::NEUTRAL_UA : $ua,
+		);
 		if ( ! empty( $simulate ) ) {
 			$context['simulate'] = $simulate;
 		}
