@@ -82,20 +82,20 @@ def visitor_id_of(raw: Any) -> str | None:
     return raw
 
 
-def slots_of(runtime: Runtime, raw: Any) -> list[Slot]:
+def slots_of(runtime: Runtime, raw: Any) -> tuple[list[Slot], list[str]]:
+    """The known slots asked for, and the unknown names. Only when none is known is it a 404:
+    a page that still names a slot removed from the configuration keeps its other slots."""
     if not isinstance(raw, list) or not raw or not all(isinstance(s, str) for s in raw):
         raise ApiError(400, "invalid_request", "'slots' must be a non-empty list of slot names")
     limit = runtime.config.gateway.max_slots
     names = list(dict.fromkeys(raw))
     if len(names) > limit:
         raise ApiError(422, "too_many_slots", f"at most {limit} slots per request, got {len(names)}")
-    slots = []
-    for name in names:
-        slot = runtime.config.slots.get(name)
-        if slot is None:
-            raise ApiError(404, "unknown_slot", f"unknown slot '{name[:100]}'")
-        slots.append(slot)
-    return slots
+    known = [runtime.config.slots[n] for n in names if n in runtime.config.slots]
+    unknown = [n for n in names if n not in runtime.config.slots]
+    if not known:
+        raise ApiError(404, "unknown_slot", f"unknown slot '{unknown[0][:100]}'")
+    return known, unknown
 
 
 def headers_of(request: Request) -> dict[str, str]:
@@ -137,7 +137,7 @@ async def render(request: Request) -> Response:
     site = get_site(runtime, body.get("site"))
     is_secret = check_key(site, request.headers.get("x-slotwise-key"))
     headers = cors_headers(request, site)
-    slots = slots_of(runtime, body.get("slots"))
+    slots, unknown = slots_of(runtime, body.get("slots"))
     raw_context = body.get("context", {})
     if not isinstance(raw_context, dict):
         raise ApiError(400, "invalid_request", "'context' must be a JSON object")
@@ -147,6 +147,9 @@ async def render(request: Request) -> Response:
     env = await build_env(request, runtime, site, ctx, visitor_id)
     blocks = await render_page(env, site, slots, visitor_id, state.metrics)
     head: dict[str, Any] = {"visitor_id": visitor_id}
+    if unknown:
+        head["errors"] = {name[:100]: {"code": "unknown_slot", "message": f"unknown slot '{name[:100]}'"}
+                          for name in unknown}
     if body.get("debug") is True and is_secret:
         head["context"] = ctx.describe()
     content = encode_page(head, blocks)
@@ -168,7 +171,7 @@ async def fragment(request: Request) -> Response:
     site = get_site(runtime, query.get("site"))
     is_secret = check_key(site, request.headers.get("x-slotwise-key") or query.get("key"))
     headers = cors_headers(request, site)
-    slot = slots_of(runtime, [request.path_params["slot"]])[0]
+    slot = slots_of(runtime, [request.path_params["slot"]])[0][0]
     ctx = resolve_context(body_context=_query_context(query), headers=headers_of(request),
                           peer=peer_of(request), config=runtime.config, site=site,
                           allow_simulation=is_secret)

@@ -56,7 +56,10 @@ PATHS: dict[str, dict[str, Any]] = {
                 "context": CONTEXT, "debug": {"type": "boolean"}}}}}},
         "responses": {**_json({"type": "object", "required": ["visitor_id", "blocks"], "properties": {
             "visitor_id": {"type": ["string", "null"]},
-            "blocks": {"type": "object", "additionalProperties": BLOCK}}}),
+            "blocks": {"type": "object", "additionalProperties": BLOCK},
+            "errors": {"type": "object", "description": "slots asked for but not configured (404 if none is)",
+                       "additionalProperties": {"type": "object", "properties": {
+                           "code": {"type": "string"}, "message": {"type": "string"}}}}}}),
             **_errors(400, 401, 403, 404, 413, 422)}}},
     "/v1/slots": {"get": {
         "summary": "Slots of a site, for editors' pickers", "security": KEY,

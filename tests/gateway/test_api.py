@@ -75,7 +75,7 @@ def test_experiment_assignment_is_returned_for_impressions(demo_client: TestClie
     (json.dumps({"site": "demo", "slots": ["welcome"]}).encode(), {"X-Slotwise-Key": "pk_other"}, 403,
      "invalid_key"),
     (json.dumps({"site": "nope", "slots": ["welcome"]}).encode(), PK, 404, "unknown_site"),
-    (json.dumps({"site": "demo", "slots": ["welcome", "nope"]}).encode(), PK, 404, "unknown_slot"),
+    (json.dumps({"site": "demo", "slots": ["nope", "gone"]}).encode(), PK, 404, "unknown_slot"),
     (json.dumps({"site": "demo", "slots": [f"s{i}" for i in range(50)]}).encode(), PK, 422, "too_many_slots"),
     (json.dumps({"site": "demo", "slots": ["welcome"], "pad": "x" * 70000}).encode(), PK, 413, "body_too_large"),
 ])
@@ -284,3 +284,11 @@ def test_metrics_count_requests_by_route_template_never_by_raw_path(demo_client:
     assert 'slotwise_requests_total{route="/v1/slots/{slot}/fragment",status="404"} 1.0' in text
     assert 'slotwise_requests_total{route="other",status="404"} 1.0' in text
     assert "secret-visitor-123" not in text
+
+
+def test_an_unknown_slot_beside_known_ones_is_reported_not_fatal(demo_client: TestClient) -> None:
+    r = render(demo_client, ["welcome", "removed-slot", "offer"])
+    assert r.status_code == 200
+    data = r.json()
+    assert set(data["blocks"]) == {"welcome", "offer"}
+    assert data["errors"] == {"removed-slot": {"code": "unknown_slot", "message": "unknown slot 'removed-slot'"}}
