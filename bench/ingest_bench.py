@@ -227,7 +227,10 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,redis")
     args = parser.parse_args()
     n = args.events or (20_000 if args.quick else 100_000)
-    figures: dict[str, Any] = {"events": n, "batch": 100, "clients": args.clients, "cpus": os.cpu_count()}
+    from gateway.profiles import dumps
+    figures: dict[str, Any] = {"events": n, "batch": 100, "clients": args.clients, "cpus": os.cpu_count(),
+                               "json_codec": "orjson" if "orjson" in dumps.__code__.co_names else "json",
+                               "load_average": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="slotwise-bench-") as tmp:
         for backend in args.backends.split(","):
             if backend == "redis" and not redis_up():
