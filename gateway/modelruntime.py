@@ -36,7 +36,6 @@ class LoadedModel:
     input: str
     output: str
     width: int
-    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def run(self, x: np.ndarray) -> np.ndarray:
         return self.session.run([self.output], {self.input: np.ascontiguousarray(x, dtype=np.float32)})[0]
@@ -194,8 +193,9 @@ def bundle_candidates(root: Path) -> dict[str, list[Path]]:
         if (d / "manifest.json").exists():
             out[d.name] = [d]
         else:
-            versions = sorted((v for v in d.iterdir() if v.is_dir() and not v.name.startswith(".")),
-                              key=lambda v: v.name, reverse=True)
+            # A version without manifest.json is still being written (the manifest comes last).
+            versions = sorted((v for v in d.iterdir() if v.is_dir() and not v.name.startswith(".")
+                               and (v / "manifest.json").exists()), key=lambda v: v.name, reverse=True)
             if versions:
                 out[d.name] = versions
     return out

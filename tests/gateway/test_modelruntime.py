@@ -118,6 +118,18 @@ def test_reasons_name_the_fault(tmp_path: Path, good: Path) -> None:
         load_bundle(d)
 
 
+def test_a_version_still_being_written_is_not_looked_at(tmp_path: Path, good: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    _version(tmp_path, good, "v1")
+    partial = tmp_path / "recs" / "v2"
+    partial.mkdir()
+    (partial / "ease.onnx").write_bytes(b"half a file")
+    reg = ModelRegistry(tmp_path)
+    with caplog.at_level(logging.ERROR, logger="slotwise.models"):
+        report = reg.reload()
+    assert reg.get("recs").version == "v1" and not report["refused"] and not caplog.records  # type: ignore[union-attr]
+
+
 def test_at_start_a_bad_newest_version_falls_back_to_an_older_good_one(tmp_path: Path, good: Path) -> None:
     _version(tmp_path, good, "v1")
     bad = _version(tmp_path, good, "v2")
