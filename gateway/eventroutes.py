@@ -142,7 +142,23 @@ async def post_events(request: Request) -> Response:
     payload: dict[str, Any] = {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
     if result_ignored:
         payload["ignored"] = {"event_ids": result_ignored, "reason": ignored_reason}
+    if body.get("segments") is True and accepted:
+        payload["segments"] = await _memberships(store, runtime, site, ctx, {e["visitor_id"] for e in valid})
     return JSONResponse(payload, headers=headers)
+
+
+async def _memberships(store: Store, runtime: Runtime, site: SiteConfig, ctx: Any,
+                       visitors: set[str]) -> dict[str, list[str]]:
+    """Rule segments of each visitor right after the batch (opt-in: `"segments": true`),
+    so a browser can update the page at once, without another render call."""
+    from .expr import Env
+    from .render import memberships
+    out = {}
+    for visitor in sorted(visitors)[:100]:
+        profile, attributes = await store.load_for_render(site.name, visitor)
+        env = Env(ctx, site=site, runtime=runtime, profile=profile, attributes=attributes)
+        out[visitor] = memberships(env)
+    return out
 
 
 def _str(value: Any) -> str | None:
@@ -264,13 +280,15 @@ def _spec() -> dict[str, dict[str, Any]]:
                 "type": "object", "required": ["site", "events"], "properties": {
                     "site": {"type": "string"}, "key": {"type": "string"},
                     "consent": {"type": "string", "enum": ["none", "anonymous", "full"]},
-                    "context": {"type": "object"}, "events": {"type": "array", "items": event}}}}}},
+                    "context": {"type": "object"}, "events": {"type": "array", "items": event},
+                    "segments": {"type": "boolean", "description": "return each visitor's segments"}}}}}},
             "responses": {**_json({"type": "object", "properties": {
                 "accepted": ids, "duplicates": ids,
                 "rejected": {"type": "array", "items": {"type": "object", "properties": {
                     "index": {"type": "integer"}, "event_id": {"type": ["string", "null"]},
                     "reason": {"type": "string"}}}},
-                "ignored": {"type": "object", "properties": {"event_ids": ids, "reason": {"type": "string"}}}}}),
+                "ignored": {"type": "object", "properties": {"event_ids": ids, "reason": {"type": "string"}}},
+                "segments": {"type": "object", "additionalProperties": ids}}}),
                 **_errors(400, 401, 403, 404, 413, 429, 503)}}},
         "/v1/visitors/{visitor_id}": {
             "get": {"summary": "The visitor's own data: profile, events, attributes, consent",

@@ -103,6 +103,9 @@ def test_segment_flips_on_render_the_moment_events_arrive(client: TestClient) ->
     assert "cart_abandoner" in segments()
     post(client, [event("p1", visitor="buyer", etype="purchase", value=20)])
     assert "cart_abandoner" not in segments()
+    # The same answer straight from the events call, for pages that update in place.
+    r = post(client, [event("c2", visitor="browser", etype="add_to_cart")], segments=True)
+    assert r.json()["segments"] == {"browser": ["cart_abandoner"]}
 
 
 @pytest.mark.parametrize("body, status, code", [
