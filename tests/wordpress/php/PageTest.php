@@ -84,4 +84,13 @@ final class PageTest extends TestCase {
 		$page = new Slotwise_Page( new FakeGateway( null ), 'client' );
 		$this->assertSame( '<p>fb</p>', $page->placeholder( '"><script>', '<p>fb</p>' ) );
 	}
+
+	public function test_server_mode_outside_the_page_buffer_prints_the_fallback(): void {
+		$gw   = new FakeGateway( null );
+		$page = new Slotwise_Page( $gw, 'server' );
+		$this->assertSame(
+			'<div class="slotwise-slot" data-slotwise-slot="hero" data-slotwise-state="fallback"><p>fb</p></div>',
+			$page->placeholder( 'hero', '<p>fb</p>' )
+		);
+	}
 }

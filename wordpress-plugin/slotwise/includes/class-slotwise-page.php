@@ -92,8 +92,9 @@ class Slotwise_Page {
 		}
 		$index           = count( $this->slots );
 		$this->slots[]   = array( $slot, $fallback, $classes );
-		if ( 'server' === $this->mode && $this->buffering ) {
-			return '<!--slotwise:' . $this->token . ':' . $index . '-->';
+		if ( 'server' === $this->mode ) {
+			// Outside the page buffer (feeds, REST renders of content) nothing will fill it in.
+			return $this->buffering ? '<!--slotwise:' . $this->token . ':' . $index . '-->' : $this->wrap( $slot, $fallback, $classes, 'fallback', '' );
 		}
 		return $this->wrap( $slot, $fallback, $classes, 'pending', '' );
 	}
