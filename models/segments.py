@@ -1,7 +1,7 @@
 """`slotwise train segments`: cluster visitors on the shared features, export scaler + K-Means.
 
-K is chosen by silhouette (the elbow of the inertia curve is reported beside it); every
-candidate gets silhouette, Davies–Bouldin and Dunn. Agglomerative and DBSCAN run for
+K is the elbow of the inertia curve when its silhouette is within 10% of the best, else the
+best silhouette; every candidate gets inertia, silhouette, Davies–Bouldin and Dunn. Agglomerative and DBSCAN run for
 exploration only: ONNX serves what it can run, the scaler + K-Means pipeline.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .data import with_categories
 
 Progress = Callable[[str], None]
 SAMPLE = 2000  # pairwise metrics are quadratic: computed on a fixed random sample
+ELBOW_TOLERANCE = 0.9
 
 
 def dunn_index(Z: np.ndarray, labels: np.ndarray) -> float:
@@ -76,6 +77,10 @@ def choose_clustering(F: np.ndarray, ks: range, seed: int, progress: Progress) -
     if not candidates:
         raise ValueError(f"too few visitors ({len(Z)}) to cluster")
     best_row, best = max(candidates, key=lambda c: np.nan_to_num(c[0]["silhouette"], nan=-1.0))
+    knee = elbow([r["k"] for r, _ in candidates], [r["inertia"] for r, _ in candidates])
+    for row, km in candidates:  # the elbow wins when its silhouette is nearly as good
+        if row["k"] == knee and row["silhouette"] >= ELBOW_TOLERANCE * best_row["silhouette"]:
+            best_row, best = row, km
     k = best_row["k"]
     Zs = Z[sample]
     agg = AgglomerativeClustering(n_clusters=k, linkage="ward").fit(Zs)
@@ -85,7 +90,7 @@ def choose_clustering(F: np.ndarray, ks: range, seed: int, progress: Progress) -
     return {
         "scaler": scaler, "kmeans": best, "k": k, "Z": Z,
         "candidates": [r for r, _ in candidates],
-        "elbow_k": elbow([r["k"] for r, _ in candidates], [r["inertia"] for r, _ in candidates]),
+        "elbow_k": knee,
         "exploration": {
             "agglomerative_ward": {"k": k, **cluster_scores(Zs, agg.labels_)},
             "dbscan": {"eps": eps, "min_samples": 5, "clusters": int(len(set(db.labels_)) - (-1 in db.labels_)),
@@ -123,7 +128,7 @@ def name_segments(F: np.ndarray, labels: np.ndarray, names: list[str], spec: Fea
 
 
 def profile_markdown(profiles: dict[str, Any], report: dict[str, Any]) -> str:
-    lines = ["# Segments", "", f"Chosen k = {report['k']} (silhouette); elbow suggests k = {report['elbow_k']}.", "",
+    lines = ["# Segments", "", f"Chosen k = {report['k']}; the elbow of the inertia curve is at k = {report['elbow_k']}.", "",
              "| k | inertia | silhouette | Davies-Bouldin | Dunn |", "| --- | --- | --- | --- | --- |"]
     lines += [f"| {r['k']} | {r['inertia']:.1f} | {r['silhouette']:.3f} | {r['davies_bouldin']:.3f} | {r['dunn']:.3f} |"
               for r in report["candidates"]]
