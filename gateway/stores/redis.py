@@ -174,30 +174,44 @@ class RedisStore(Store):
         value = await self.r.get(self._k("cs", site, visitor_id))
         return str(value) if value else None
 
-    async def _drop(self, pipe: Any, site: str, visitor_id: str, ids: list[str]) -> None:
-        if ids:
-            pipe.hdel(self._k("ids", site), *ids)
-            pipe.zrem(self._k("ts", site), *[visitor_id + SEP + i for i in ids])
-        pipe.delete(self._k("ev", site, visitor_id), self._k("pr", site, visitor_id))
+    async def _wipe(self, site: str, visitor_id: str, level: str | None) -> int:
+        """Drop the visitor's events and profile (and, for erasure, everything else) atomically.
+
+        WATCH on the events and profile keys makes a concurrent ingest restart this, so no
+        event id or ts entry of the visitor can be left behind.
+        """
+        ev, pr = self._k("ev", site, visitor_id), self._k("pr", site, visitor_id)
+        async with self.r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(ev, pr)
+                    ids = await pipe.hkeys(ev)
+                    body = await pipe.get(pr)
+                    email = Profile.from_json(body).email_sha256 if body else None
+                    pipe.multi()
+                    if ids:
+                        pipe.hdel(self._k("ids", site), *ids)
+                        pipe.zrem(self._k("ts", site), *[visitor_id + SEP + i for i in ids])
+                    pipe.delete(ev, pr)
+                    if level is not None:
+                        pipe.set(self._k("cs", site, visitor_id), level)
+                    else:
+                        pipe.delete(self._k("cs", site, visitor_id), self._k("at", site, "visitor:" + visitor_id))
+                        if email:
+                            pipe.delete(self._k("at", site, "email:" + email))
+                    await pipe.execute()
+                    return len(ids)
+                except WatchError:
+                    continue
 
     async def set_consent(self, site: str, visitor_id: str, level: str) -> None:
-        ids = await self.r.hkeys(self._k("ev", site, visitor_id)) if level != "full" else []
-        async with self.r.pipeline(transaction=True) as pipe:
-            pipe.set(self._k("cs", site, visitor_id), level)
-            if level != "full":
-                await self._drop(pipe, site, visitor_id, ids)
-            await pipe.execute()
+        if level == "full":
+            await self.r.set(self._k("cs", site, visitor_id), level)
+        else:
+            await self._wipe(site, visitor_id, level)
 
     async def erase(self, site: str, visitor_id: str) -> int:
-        profile = await self.profile(site, visitor_id)
-        ids = await self.r.hkeys(self._k("ev", site, visitor_id))
-        async with self.r.pipeline(transaction=True) as pipe:
-            await self._drop(pipe, site, visitor_id, ids)
-            pipe.delete(self._k("cs", site, visitor_id), self._k("at", site, "visitor:" + visitor_id))
-            if profile is not None and profile.email_sha256:
-                pipe.delete(self._k("at", site, "email:" + profile.email_sha256))
-            await pipe.execute()
-        return len(ids)
+        return await self._wipe(site, visitor_id, None)
 
     async def expire(self, now: float) -> int:
         cutoff = now - self.retention_days * 86400

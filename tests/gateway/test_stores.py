@@ -159,6 +159,23 @@ def test_erasure_leaves_nothing(backend: Backend) -> None:
     assert "stays" in dump
 
 
+def test_erasure_racing_ingestion_leaves_no_trace(backend: Backend) -> None:
+    async def body(s: Store) -> None:
+        other = backend.open()
+        try:
+            jobs = [s.ingest("shop", [ev(b * 10 + i, visitor="racer") for i in range(10)]) for b in range(20)]
+            jobs[5:5] = [other.erase("shop", "racer")] * 3
+            await asyncio.gather(*jobs)
+            logged = {e["event_id"] for e in await s.events("shop", "racer")}
+            p = await s.profile("shop", "racer")
+            assert (p.total("item_view") if p else 0) == len(logged)
+            await other.erase("shop", "racer")
+        finally:
+            await other.close()
+    run(backend, body)
+    assert "racer" not in backend.raw_dump()
+
+
 def test_consent_below_full_erases_and_ignores(backend: Backend) -> None:
     async def body(s: Store) -> None:
         await s.ingest("shop", [ev(1), ev(2)])
