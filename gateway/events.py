@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .profiles import dumps
+
 EVENT_TYPES = frozenset({"page_view", "item_view", "click", "impression", "add_to_cart",
                          "remove_from_cart", "purchase", "conversion", "signup", "engagement"})
 FIELDS = frozenset({"event_id", "visitor_id", "type", "ts", "item_id", "value", "currency",
@@ -201,7 +203,7 @@ def validate_event(raw: Any, now: float, limits: Limits = Limits()) -> dict[str,
         if not isinstance(props, dict):
             raise Invalid("'properties' must be an object")
         clean = _clean_json(props, limits)
-        size = len(json.dumps(clean, separators=(",", ":")))
+        size = len(dumps(clean).encode())
         if size > limits.max_properties_bytes:
             raise Invalid(f"'properties' is {size} bytes, over {limits.max_properties_bytes}")
         if clean:
