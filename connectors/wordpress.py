@@ -69,6 +69,12 @@ def map_post(post: Any, post_type: str) -> Item | None:
     }
 
 
+def no_rest_route(exc: ConnectorError) -> bool:
+    """What a site without /wp-json/ routing answers: its home page (HTML), a redirect to it
+    (when redirects are not followed) or a 404."""
+    return isinstance(exc, NotJSON) or re.search(r": HTTP (30[1278]|404)\b", str(exc)) is not None
+
+
 class RestConnector(Connector):
     """Shared by WordPress-hosted APIs: `/wp-json/<route>`, or `?rest_route=` on plain permalinks."""
 
@@ -89,7 +95,7 @@ class RestConnector(Connector):
                 yield page
         except ConnectorError as exc:
             first_try = not read_any and not self.plain_permalinks and "rest_route" not in extra
-            if not first_try or not (isinstance(exc, NotJSON) or "HTTP 404" in str(exc)):
+            if not first_try or not no_rest_route(exc):
                 raise
             self.plain_permalinks = True
             self.stats.warnings.append(f"{path} is not a REST route here; using ?rest_route= instead")
@@ -104,7 +110,7 @@ class RestConnector(Connector):
         try:
             return self.get_json(path, extra or None)
         except ConnectorError as exc:
-            if extra or not (isinstance(exc, NotJSON) or "HTTP 404" in str(exc)):
+            if extra or not no_rest_route(exc):
                 raise
             self.plain_permalinks = True
             path, extra = self.rest(route)

@@ -141,6 +141,16 @@ def test_malformed_json_after_first_page_does_not_switch_routes() -> None:
 
 
 @respx.mock
+def test_redirect_to_home_page_also_means_plain_permalinks() -> None:
+    respx.get(POSTS).mock(return_value=httpx.Response(301, headers={"Location": f"{SITE}/"}))
+    respx.get(f"{SITE}/", params={"rest_route": "/wp/v2/posts"}).mock(return_value=page_response([post(1)], 1))
+    client = httpx.Client(follow_redirects=False)
+    c = WordPressConnector(SITE, client=client, sleep=lambda s: None, options={"types": "posts"})
+    assert [i["item_id"] for i in c.sync()] == ["1"]
+    client.close()
+
+
+@respx.mock
 def test_plain_permalinks_fall_back_to_rest_route() -> None:
     respx.get(POSTS).mock(return_value=httpx.Response(200, text="<!DOCTYPE html><html>home</html>"))
     plain = respx.get(f"{SITE}/", params={"rest_route": "/wp/v2/posts"}).mock(

@@ -113,6 +113,13 @@ def test_recommendations_name_real_posts_of_the_site(site: Site) -> None:
     assert any(link.replace("&", "&amp;") in block or link in block for link in links), block[:2000]
 
 
+def test_wordpress_connector_passes_the_conformance_kit_against_the_real_site(site: Site) -> None:
+    proc = subprocess.run([sys.executable, "-m", "gateway.cli", "conformance", "--connector", "wordpress",
+                           "--url", WP], capture_output=True, text=True, timeout=300, cwd=wpenv.ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "FAIL" not in proc.stdout
+
+
 def test_visitor_cookie_is_kept_and_consent_none_sets_none(site: Site) -> None:
     wpenv.configure(GW_PORT, "server")
     first = get(site.url("slotwise-block"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -127,7 +128,7 @@ def start_gateway(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]
     with log.open("ab") as out:   # the child keeps its own descriptor
         proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
                                  "--port", str(port), "--log-level", "warning"],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     _wait(f"http://127.0.0.1:{port}/healthz", proc, "the gateway")
     warm_gateway(port)
     return proc
@@ -147,20 +148,29 @@ def start_wordpress(port: int, log: Path, opcache: bool = False) -> subprocess.P
     env = {**os.environ, "PHP_CLI_SERVER_WORKERS": "2"}
     flags = ["-d", "opcache.enable_cli=1"] if opcache else []
     with log.open("ab") as out:
+        # Its own process group: PHP's server forks workers, and stop() must end them too.
         proc = subprocess.Popen(["php", *flags, "-S", f"127.0.0.1:{port}", "-t", str(WP_DIR), str(ROUTER)],
-                                cwd=WP_DIR, stdout=out, stderr=subprocess.STDOUT, env=env)
+                                cwd=WP_DIR, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     _wait(f"http://127.0.0.1:{port}/wp-includes/images/blank.gif", proc, "PHP's server")
     return proc
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
+    """End a process started here and everything in its process group (PHP's workers)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
         try:
             proc.wait(timeout=10)
+            time.sleep(0.2)       # let forked workers see the signal too
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+            continue
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
 
 
 def plugin_log_lines(since: int = 0) -> list[str]:
