@@ -68,7 +68,7 @@ class SQLiteStore(Store):
         self._closed = False
         # Profiles the writer last wrote; dropped whenever another connection has committed
         # (PRAGMA data_version moves), e.g. a CLI rebuild while the gateway runs.
-        self._cache: LRUCache[tuple[str, str], Profile] = LRUCache(maxsize=20000)
+        self._cache: LRUCache[tuple[str, str], Profile] = LRUCache(maxsize=5000)  # ~10 KiB each
         self._data_version = -1
 
     # --- the writer thread: group commit -----------------------------------------------------
