@@ -283,6 +283,19 @@ def test_connection_check_reports_health_and_failure(site: Site) -> None:
     assert down["ok"] is False and "127.0.0.1:%d" % DOWN_PORT in down["message"]
 
 
+def test_settings_page_has_nonces_and_never_prints_the_secret(site: Site) -> None:
+    wpenv.configure(GW_PORT, "server")
+    page = wpenv.php_eval(
+        'require_once ABSPATH . "wp-admin/includes/admin.php"; wp_set_current_user(1); set_current_screen("settings_page_slotwise");'
+        'Slotwise_Admin::render();', admin=True)
+    assert 'name="slotwise_settings[gateway_url]"' in page and f'value="http://127.0.0.1:{GW_PORT}"' in page
+    assert "name='option_page' value='slotwise'" in page and 'name="_wpnonce"' in page   # settings form
+    assert 'name="action" value="slotwise_test"' in page and page.count('name="_wpnonce"') == 2
+    assert wpenv.SK not in page and "(stored; leave empty to keep)" in page
+    nobody = wpenv.php_eval('wp_set_current_user(0); Slotwise_Admin::render(); echo "end";', admin=True)
+    assert nobody == "end"                                      # no capability, no page
+
+
 def test_no_php_warnings_from_the_plugin(site: Site) -> None:
     # Runs last in this module: every request above was made with WP_DEBUG on.
     get(site.url("slotwise-block"))

@@ -68,10 +68,12 @@ def app_password() -> str:
     return run_env("app-password").strip().splitlines()[-1]
 
 
-def php_eval(code: str) -> str:
-    """Run PHP inside WordPress (CLI, host 127.0.0.1) and return what it prints."""
+def php_eval(code: str, admin: bool = False) -> str:
+    """Run PHP inside WordPress (CLI, host 127.0.0.1; `admin`: as an admin screen request) and
+    return what it prints. Errors go to the debug log (WP_DEBUG_DISPLAY is off)."""
     boot = ('$_SERVER["HTTP_HOST"] = "127.0.0.1"; $_SERVER["REQUEST_URI"] = "/"; '
-            'require "/usr/share/wordpress/wp-load.php"; ')
+            + ('define("WP_ADMIN", true); ' if admin else '')
+            + 'require "/usr/share/wordpress/wp-load.php"; ')
     proc = subprocess.run(["php", "-d", "display_errors=stderr", "-r", boot + code],
                           capture_output=True, text=True, timeout=60)
     if proc.returncode != 0:
