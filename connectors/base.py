@@ -166,6 +166,7 @@ class Connector:
                      **dict(headers or {})})
         self.cursor = Cursor()
         self.stats = SyncStats()
+        self.last_response: httpx.Response | None = None   # of the latest get_json()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -259,6 +260,7 @@ class Connector:
         if previous:
             headers["If-None-Match"] = previous
         response = self.request("GET", path, params=params, headers=headers)
+        self.last_response = response
         if response.status_code == 304:
             self.stats.not_modified += 1
             if etag_key and previous:

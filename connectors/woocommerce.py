@@ -64,8 +64,8 @@ class WooCommerceConnector(RestConnector):
             params = {"after": shift(cursor.modified_after, -OVERLAP_SECONDS), "date_column": "modified_gmt"}
         first = True
         for page in self.rest_pages("wc/store/v1/products", params, etag_key="wc:products"):
-            if first:
-                self.high_water = http_date_to_rfc3339(self._last_date)
+            if first and self.last_response is not None:
+                self.high_water = http_date_to_rfc3339(self.last_response.headers.get("Date"))
                 first = False
             for product in page:
                 item = map_product(product)
@@ -73,10 +73,3 @@ class WooCommerceConnector(RestConnector):
                     self.stats.skipped += 1
                     continue
                 yield item
-
-    _last_date: str | None = None
-
-    def get_json(self, path: str, params: Any = None, *, etag_key: str | None = None) -> Any:
-        data, response = super().get_json(path, params, etag_key=etag_key)
-        self._last_date = response.headers.get("Date")
-        return data, response
