@@ -162,6 +162,9 @@ def test_client_mode_placeholders_filled_in_headless_chromium(site: Site) -> Non
     wpenv.configure(GW_PORT, "client")
     try:
         raw = get(site.url("slotwise-block")).text
+        # One page for every visitor, so a full-page cache (WP Super Cache, Varnish) can keep it.
+        phone = get(site.url("slotwise-block"), wpenv.MOBILE_UA)
+        assert phone.text == raw and "slotwise_vid" not in phone.headers.get("set-cookie", "")
         assert all(s["state"] == "pending" for s in slots_in(raw).values())
         assert "Fallback hero" in raw
         tag = re.search(r"<script[^>]*src=[\"']http://127\.0\.0\.1:%d/v1/client\.js[^>]*>" % GW_PORT, raw)
