@@ -122,7 +122,13 @@ async def post_events(request: Request) -> Response:
     duplicates: list[str] = []
     if ignored_reason is not None:
         result_ignored = [e["event_id"] for e in valid]
-    elif valid:
+        valid = []
+    opted_out = [e["event_id"] for e in valid if _event_opts_out(e)]
+    if opted_out:
+        # An event may carry its own consent (e.g. sent just after the banner's "no").
+        result_ignored, ignored_reason = opted_out, "no profiling consent in the event's context"
+        valid = [e for e in valid if not _event_opts_out(e)]
+    if valid:
         device = ctx.device.cls if not ctx.device.is_bot else None
         for e in valid:
             _enrich(e, runtime, site, device, ctx.geo.country)
@@ -135,8 +141,8 @@ async def post_events(request: Request) -> Response:
                            {"Retry-After": "1", **headers}) from None
         accepted = result.stored + result.duplicates
         duplicates = result.duplicates
-        result_ignored = result.ignored
         if result.ignored:
+            result_ignored = result_ignored + result.ignored
             ignored_reason = "the visitor withdrew profiling consent"
         _maybe_expire(request, store, now)
     payload: dict[str, Any] = {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
@@ -159,6 +165,11 @@ async def _memberships(store: Store, runtime: Runtime, site: SiteConfig, ctx: An
         env = Env(ctx, site=site, runtime=runtime, profile=profile, attributes=attributes)
         out[visitor] = memberships(env)
     return out
+
+
+def _event_opts_out(event: dict[str, Any]) -> bool:
+    ctx = event.get("context") or {}
+    return ctx.get("consent") in ("none", "anonymous") or ctx.get("gpc") is True
 
 
 def _str(value: Any) -> str | None:

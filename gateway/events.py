@@ -19,8 +19,9 @@ EVENT_TYPES = frozenset({"page_view", "item_view", "click", "impression", "add_t
                          "remove_from_cart", "purchase", "conversion", "signup", "engagement"})
 FIELDS = frozenset({"event_id", "visitor_id", "type", "ts", "item_id", "value", "currency",
                     "quantity", "properties", "context"})
+# No user agent and no address: a device class and a country are all a profile needs.
 CONTEXT_KEYS = frozenset({"device", "country", "url", "referrer", "timezone", "daypart", "hour",
-                          "user_agent", "language", "consent", "gpc"})
+                          "language", "consent", "gpc"})
 DEVICES = frozenset({"mobile", "tablet", "desktop"})
 DAYPARTS = frozenset({"night", "morning", "afternoon", "evening"})
 ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")

@@ -155,6 +155,12 @@ def test_no_profile_without_consent_gpc_or_for_bots(client: TestClient) -> None:
         assert data["profile"] is None and data["events"] == []
 
 
+def test_an_event_can_carry_its_own_opt_out(client: TestClient) -> None:
+    body = post(client, [event(1, visitor="mixed"), event(2, visitor="mixed", context={"gpc": True}),
+                         event(3, visitor="mixed", context={"consent": "none"})]).json()
+    assert body["accepted"] == ["e1"] and body["ignored"]["event_ids"] == ["e2", "e3"]
+
+
 def test_consent_withdrawal_erases_and_stops_profiling(client: TestClient) -> None:
     post(client, [event(1, visitor="v9")])
     r = client.put("/v1/visitors/v9/consent", params={"site": "shop"}, json={"level": "none"}, headers=KEY)
