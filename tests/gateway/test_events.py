@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from gateway.events import Invalid, Limits, format_ts, parse_ts, validate_event
+from gateway.events import EVENT_TYPES, FIELDS, Invalid, Limits, format_ts, parse_ts, validate_event
 from tests.gateway.conftest import DESKTOP_UA, GOOGLEBOT_UA, minimal_config
 
 KEY = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
@@ -217,3 +219,21 @@ def test_store_outage_is_a_503_the_client_can_retry(make_client: Callable[..., T
     assert r.headers["retry-after"] == "1"
     render = c.post("/v1/render", json={"site": "shop", "visitor_id": "v1", "slots": ["hero"]}, headers=KEY)
     assert render.status_code == 200  # pages still render, without a profile
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+                     max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(patch=st.dictionaries(st.sampled_from(sorted(FIELDS) + ["x"]), _json, max_size=6))
+def test_any_json_is_either_a_clean_event_or_a_reason(patch: dict[str, Any]) -> None:
+    raw = {**event(1), **patch}
+    try:
+        e = validate_event(raw, time.time())
+    except Invalid as exc:
+        assert str(exc)
+        return
+    json.dumps(e, ensure_ascii=False).encode("utf-8")  # storable and echoable as it is
+    assert e["type"] in EVENT_TYPES and isinstance(e["ts"], float)
