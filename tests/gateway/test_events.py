@@ -221,8 +221,9 @@ def test_store_outage_is_a_503_the_client_can_retry(make_client: Callable[..., T
     assert render.status_code == 200  # pages still render, without a profile
 
 
-_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
-                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+_text = st.text(st.characters(min_codepoint=0, max_codepoint=0xDFFF), max_size=30)  # lone surrogates too
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | _text,
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
                      max_leaves=12)
 
 
