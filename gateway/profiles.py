@@ -105,7 +105,7 @@ class Profile:
             self.devices[ctx["device"]] = self.devices.get(ctx["device"], 0) + 1
         if ctx.get("daypart"):
             self.dayparts[ctx["daypart"]] = self.dayparts.get(ctx["daypart"], 0) + 1
-        weight = WEIGHTS[etype] * 0.5 ** ((self.last_seen - ts) / HALF_LIFE)  # type: ignore[operator]
+        weight = WEIGHTS.get(etype, 0.0) * 0.5 ** ((self.last_seen - ts) / HALF_LIFE)  # type: ignore[operator]
         if weight > 0:
             for c in _strings(props.get("categories")):
                 self.cats[c] = self.cats.get(c, 0.0) + weight
