@@ -72,8 +72,11 @@ class Profile:
         self.tags: dict[str, float] = s.get("tags", {})
         self.item_scores: dict[str, float] = s.get("items", {})
         self.recent: dict[str, float] = s.get("recent", {})
-        self.cart_lines: dict[str, list[float]] = s.get("cart", {})
-        self.purchase_ts: float = s.get("purchase_ts", -math.inf)
+        # JSON has no -inf: state() writes null, read back here.
+        self.cart_lines: dict[str, list[float]] = {
+            k: [-math.inf if a is None else a, -math.inf if r is None else r] for k, (a, r) in s.get("cart", {}).items()}
+        pts = s.get("purchase_ts")
+        self.purchase_ts: float = -math.inf if pts is None else pts
         self.purchases: int = s.get("purchases", 0)
         self.monetary_cents: int = s.get("monetary_cents", 0)
         self.conversion_cents: int = s.get("conversion_cents", 0)
@@ -315,12 +318,7 @@ class Profile:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Profile:
-        s = loads(text)
-        if s.get("purchase_ts") is None:
-            s.pop("purchase_ts", None)
-        s["cart"] = {k: [-math.inf if a is None else a, -math.inf if r is None else r]
-                     for k, (a, r) in s.get("cart", {}).items()}
-        return cls(s)
+        return cls(loads(text))
 
     def describe(self, now: float) -> dict[str, Any]:
         """The visitor's own view (GET /v1/visitors/{id}) and the admin's."""
