@@ -239,7 +239,20 @@ async def get_visitor(request: Request) -> Response:
         "site": site.name, "visitor_id": visitor_id, "consent": await store.consent(site.name, visitor_id),
         "profile": profile.describe(time.time()) if profile else None, "attributes": attributes,
         "events": [json.loads(event_line(e)) for e in events],
+        "experiments": _assignments(request.app.state.runtime, visitor_id),
     }, headers={"Cache-Control": "private, no-store", **headers})
+
+
+def _assignments(runtime: Runtime, visitor_id: str) -> dict[str, str]:
+    """Experiment arms, computed from the visitor id (never stored, so nothing to erase)."""
+    from .experiments import assign
+    out = {}
+    for slot in runtime.config.slots.values():
+        for variant in slot.variants:
+            if variant.experiment is not None:
+                arm = assign(variant.experiment, visitor_id)
+                out[variant.experiment.key] = arm.name if arm else "holdout"
+    return out
 
 
 async def delete_visitor(request: Request) -> Response:

@@ -42,3 +42,11 @@ def test_demo_simulation_drives_behavioural_slots(tmp_path: Path) -> None:
         assert fresh["offer"]["variant"] != "cart-abandoner" and fresh["welcome"]["variant"] != "returning"
         segs = {s for v in range(0, 300, 7) for s in render(f"sim-{v:04d}")["offer"]["segments"]}  # type: ignore[union-attr]
         assert {"returning", "big-spender"} <= segs
+
+
+def test_visitor_data_lists_computed_experiment_arms(tmp_path: Path) -> None:
+    config_path = prepare_data(tmp_path, 18542)
+    with TestClient(create_app(load_config(config_path))) as client:
+        r = client.get("/v1/visitors/someone", params={"site": "demo"}, headers={"Authorization": "Bearer sk_demo"})
+        assert r.status_code == 200
+        assert r.json()["experiments"]["offer-2026"] in {"percent", "shipping", "holdout"}
