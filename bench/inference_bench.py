@@ -34,14 +34,19 @@ from models.train_recommender import train_recommender  # noqa: E402
 def latency(fn: Callable[[np.ndarray], Any], rows: list[np.ndarray], repeat: int) -> dict[str, float]:
     for r in rows[:5]:
         fn(r)
-    ts = []
+    ts, cpu = [], []
     for k in range(repeat):
         r = rows[k % len(rows)]
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         fn(r)
         ts.append(time.perf_counter() - t)
+        cpu.append(time.thread_time() - c)
     p50, p99 = np.percentile(ts, [50, 99]) * 1000
-    return {"p50_ms": round(float(p50), 4), "p99_ms": round(float(p99), 4)}
+    # Wall-clock p99 on a shared machine includes time the thread was not scheduled; the CPU
+    # time of this thread (onnxruntime computes on the caller's thread with 1 intra-op thread)
+    # shows what the request itself costs.
+    return {"p50_ms": round(float(p50), 4), "p99_ms": round(float(p99), 4),
+            "cpu_p99_ms": round(float(np.percentile(cpu, 99) * 1000), 4)}
 
 
 def bundle_mb(path: Path) -> float:
@@ -124,7 +129,8 @@ def main() -> None:
         result["synthetic_100k"] = recommender_case("100k", inter, items, tmp, repeat, 10 if args.quick else 30)
     big = result["synthetic_100k"]
     result["targets"] = {"bundle_under_500mb": big["bundle_mb"] < 500,
-                         "p99_under_5ms": all(m["onnx"]["p99_ms"] < 5 for m in big["models"].values())}
+                         "p99_under_5ms": all(m["onnx"]["p99_ms"] < 5 for m in big["models"].values()),
+                         "cpu_p99_under_5ms": all(m["onnx"]["cpu_p99_ms"] < 5 for m in big["models"].values())}
     result["load_average_1m"] = round(os.getloadavg()[0], 2)  # p99 on a shared machine depends on it
     print(json.dumps(result))
 
