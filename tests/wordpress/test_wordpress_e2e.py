@@ -135,20 +135,22 @@ def test_visitor_cookie_is_kept_and_consent_none_sets_none(site: Site) -> None:
         wpenv.configure(GW_PORT, "server")
 
 
-def test_server_mode_sends_page_view_events(site: Site) -> None:
+def test_server_mode_sends_page_and_item_view_events(site: Site) -> None:
     wpenv.configure(GW_PORT, "server")
     vid = "e2e-visitor-1"
+    post_id = site.ids["posts"][0]
     get(site.url("slotwise-block"), cookies={"slotwise_vid": vid})
-    seen: list[str] = []
-    for _ in range(50):
+    get(f"{WP}/?p={post_id}", cookies={"slotwise_vid": vid})
+    seen: list[tuple[str, Any]] = []
+    for _ in range(50):        # events are sent after the page, without waiting: poll briefly
         r = httpx.get(f"http://127.0.0.1:{GW_PORT}/v1/visitors/{vid}", params={"site": wpenv.SITE},
                       headers={"Authorization": f"Bearer {wpenv.SK}"}, timeout=10)
         assert r.status_code == 200, r.text
-        seen = [e["type"] for e in r.json().get("events", [])]
-        if seen:
+        seen = [(e["type"], e.get("item_id")) for e in r.json().get("events", [])]
+        if len(seen) >= 2:
             break
         time.sleep(0.1)
-    assert "page_view" in seen
+    assert ("page_view", None) in seen and ("item_view", str(post_id)) in seen
 
 
 def dump_dom(url: str, profile: Path, ua: str) -> str:

@@ -131,9 +131,9 @@ final class Slotwise_Plugin {
 			}
 			$page->start();
 			if ( Slotwise_Options::get( 'events' ) ) {
+				// A post, product or custom post is a catalog item (as client.js treats it, too).
 				$item = self::item_id();
-				$type = ( null !== $item && function_exists( 'is_product' ) && is_product() ) ? 'item_view' : 'page_view';
-				self::events()->add( self::$visitor_id, $type, 'item_view' === $type ? array( 'item_id' => $item ) : array() );
+				self::events()->add( self::$visitor_id, null === $item ? 'page_view' : 'item_view', null === $item ? array() : array( 'item_id' => $item ) );
 			}
 		}
 	}
@@ -168,8 +168,10 @@ final class Slotwise_Plugin {
 			esc_attr( (string) Slotwise_Options::get( 'publishable_key' ) ),
 			(int) max( 1000, (int) Slotwise_Options::get( 'budget_ms' ) * 10 )
 		);
-		$consent = self::consent();
-		if ( '' !== $consent ) {
+		// The site's default only: a cached page is shared, so a visitor's own choice reaches
+		// client.js in the browser (Slotwise.setConsent(), its cookie, or window.slotwiseContext).
+		$consent = (string) Slotwise_Options::get( 'default_consent' );
+		if ( in_array( $consent, Slotwise_Options::CONSENT_LEVELS, true ) ) {
 			$attrs .= sprintf( ' data-consent="%s"', esc_attr( $consent ) );
 		}
 		$item = self::item_id();
