@@ -141,16 +141,67 @@ def test_server_mode_sends_page_and_item_view_events(site: Site) -> None:
     post_id = site.ids["posts"][0]
     get(site.url("slotwise-block"), cookies={"slotwise_vid": vid})
     get(f"{WP}/?p={post_id}", cookies={"slotwise_vid": vid})
-    seen: list[tuple[str, Any]] = []
+    seen = [(e["type"], e.get("item_id")) for e in visitor_events(vid, 2)]
+    assert ("page_view", None) in seen and ("item_view", str(post_id)) in seen
+
+
+FAKE_WC = r"""<?php
+// Test shim written by test_wordpress_e2e.py: WooCommerce's hooks fired without WooCommerce.
+$slotwise_fake_wc = isset( $_GET['slotwise_fake_wc'] ) ? $_GET['slotwise_fake_wc'] : '';
+if ( 'cart' === $slotwise_fake_wc ) {
+	add_action( 'wp_loaded', function () { do_action( 'woocommerce_add_to_cart', 'line-key', 11, 2, 0, array(), array() ); } );
+}
+if ( 'thankyou' === $slotwise_fake_wc ) {
+	class Slotwise_Fake_Line {
+		public function __construct( private int $p, private int $q, private float $t ) {}
+		public function get_product_id() { return $this->p; }
+		public function get_quantity() { return $this->q; }
+		public function get_total() { return $this->t; }
+	}
+	class Slotwise_Fake_Order {
+		public function __construct( private int $id ) {}
+		public function get_id() { return $this->id; }
+		public function get_currency() { return 'EUR'; }
+		public function get_items() { return array( 101 => new Slotwise_Fake_Line( 6, 1, 19.5 ), 102 => new Slotwise_Fake_Line( 7, 3, 30.0 ) ); }
+	}
+	function wc_get_order( $id ) { return new Slotwise_Fake_Order( (int) $id ); }
+	add_action( 'template_redirect', function () { do_action( 'woocommerce_thankyou', 42 ); }, 5 );
+}
+"""
+FAKE_WC_PATH = Path("/var/lib/wordpress/wp-content/mu-plugins/slotwise-test-fake-wc.php")
+
+
+def visitor_events(vid: str, want: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
     for _ in range(50):        # events are sent after the page, without waiting: poll briefly
         r = httpx.get(f"http://127.0.0.1:{GW_PORT}/v1/visitors/{vid}", params={"site": wpenv.SITE},
                       headers={"Authorization": f"Bearer {wpenv.SK}"}, timeout=10)
         assert r.status_code == 200, r.text
-        seen = [(e["type"], e.get("item_id")) for e in r.json().get("events", [])]
-        if len(seen) >= 2:
+        events = r.json().get("events", [])
+        if len(events) >= want:
             break
         time.sleep(0.1)
-    assert ("page_view", None) in seen and ("item_view", str(post_id)) in seen
+    return events
+
+
+def test_woocommerce_hooks_send_add_to_cart_and_purchases_once(site: Site) -> None:
+    wpenv.configure(GW_PORT, "client")       # cart and purchases go from the server in every mode
+    FAKE_WC_PATH.parent.mkdir(exist_ok=True)
+    FAKE_WC_PATH.write_text(FAKE_WC, encoding="utf-8")
+    vid = "e2e-shopper-1"
+    try:
+        get(f"{site.url('slotwise-block')}&slotwise_fake_wc=cart", cookies={"slotwise_vid": vid})
+        for _ in range(2):                   # a reloaded thank-you page
+            get(f"{site.url('slotwise-block')}&slotwise_fake_wc=thankyou", cookies={"slotwise_vid": vid})
+        events = visitor_events(vid, 3)
+    finally:
+        FAKE_WC_PATH.unlink(missing_ok=True)
+        wpenv.configure(GW_PORT, "server")
+    carts = [e for e in events if e["type"] == "add_to_cart"]
+    purchases = sorted((e["event_id"], e["item_id"], e.get("quantity"), e.get("value"), e.get("currency"))
+                       for e in events if e["type"] == "purchase")
+    assert [(e["item_id"], e.get("quantity")) for e in carts] == [("11", 2)]
+    assert purchases == [("wc-order-42-101", "6", 1, 19.5, "EUR"), ("wc-order-42-102", "7", 3, 30.0, "EUR")]
 
 
 def dump_dom(url: str, profile: Path, ua: str) -> str:
