@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from models.data import Interactions  # noqa: E402
 from models.evaluate import evaluate_split  # noqa: E402
 from models.splits import stratified_split, temporal_split  # noqa: E402
+from models.train_recommender import DEFAULT_CONTENT_WEIGHT, prepare, tune  # noqa: E402
 
 # Published NDCG@10 on MovieLens with this protocol, as quoted in the project's issue 4
 # (Microsoft Recommenders benchmark table; BiVAE is GPU-trained).
@@ -67,17 +68,22 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="stratified split only (under a minute)")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "ml-latest-small")
-    ap.add_argument("--lambda", dest="lam", type=float, default=200.0)
+    ap.add_argument("--lambda", dest="lam", type=float, default=200.0, help="EASE λ in --quick runs")
     args = ap.parse_args()
     verify(args.data)
     inter, items = load(args.data)
     t0 = time.time()
     train, test = stratified_split(inter, 0.75, "item", 42)
     print(f"stratified split: {int(train.sum())} train, {int(test.sum())} test interactions", file=sys.stderr)
-    results = {"stratified": evaluate_split(inter, items, train, test, args.lam, 0.0)}
+    lam, weight = args.lam, DEFAULT_CONTENT_WEIGHT
+    if not args.quick:  # λ and the hybrid's content weight from a validation split of training only
+        _, index, X, rows = prepare(inter.subset(train), items)
+        lam, weight, _ = tune(X, rows, index.ids, True, lambda m: print(m, file=sys.stderr))
+    print(f"EASE lambda {lam:g}, hybrid content weight {weight:g}", file=sys.stderr)
+    results = {"stratified": evaluate_split(inter, items, train, test, lam, weight)}
     if not args.quick:
         tr, _, te = temporal_split(inter)
-        results["temporal_70_15_15"] = evaluate_split(inter, items, tr, te, args.lam, 0.0)
+        results["temporal_70_15_15"] = evaluate_split(inter, items, tr, te, lam, weight)
     print(f"{'split':<18}{'model':<12}{'MAP':>8}{'NDCG@10':>9}{'P@10':>8}{'R@10':>8}")
     for split, models in results.items():
         for name, m in models.items():
@@ -93,7 +99,7 @@ def main() -> None:
                "best_model": best, "ndcg@10": round(ndcg, 4), "map": round(s[best]["map"], 4),
                "precision@10": round(s[best]["precision@10"], 4), "recall@10": round(s[best]["recall@10"], 4),
                "baseline_popularity": {k: round(s["popularity"][k], 4) for k in ("map", "ndcg@10", "precision@10", "recall@10")},
-               "ratio_vs_popularity": round(ndcg / pop, 3), "published_ndcg@10": PUBLISHED,
+               "ratio_vs_popularity": round(ndcg / pop, 3), "lambda": lam, "content_weight": weight, "published_ndcg@10": PUBLISHED,
                "beats_published": all(ndcg > v for v in PUBLISHED.values()),
                "models": {split: {k: round(v["ndcg@10"], 4) for k, v in m.items()} for split, m in results.items()},
                "seconds": round(time.time() - t0, 1)}

@@ -32,10 +32,21 @@ class Interactions:
                             pick(self.timestamps), pick(self.ratings))
 
 
+# MovieLens spellings, so its files train without conversion.
+ALIASES = {"userId": "user_id", "movieId": "item_id", "itemId": "item_id", "genres": "categories"}
+
+
+def _dict_reader(fh: Any) -> csv.DictReader[str]:
+    reader = csv.DictReader(fh)
+    if reader.fieldnames:
+        reader.fieldnames = [ALIASES.get(c, c) for c in reader.fieldnames]
+    return reader
+
+
 def read_interactions(path: Path) -> Interactions:
     """CSV with a header: `user_id,item_id` and optional `timestamp`, `rating`, `weight`."""
     with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
+        reader = _dict_reader(fh)
         cols = set(reader.fieldnames or [])
         missing = {"user_id", "item_id"} - cols
         if missing:
@@ -63,7 +74,7 @@ def read_items(path: Path) -> list[dict[str, Any]]:
     """Items as dicts with list-valued `categories` and `tags` (CSV uses `|` or `,`)."""
     text = Path(path).read_text(encoding="utf-8")
     if path.suffix.lower() == ".csv":
-        raw: list[dict[str, Any]] = list(csv.DictReader(text.splitlines()))
+        raw: list[dict[str, Any]] = list(_dict_reader(text.splitlines()))
     else:
         raw = [json.loads(line) for line in text.splitlines() if line.strip()]
     out = []
@@ -74,7 +85,8 @@ def read_items(path: Path) -> list[dict[str, Any]]:
         for key in ("categories", "tags"):
             value = item.get(key) or []
             if isinstance(value, str):
-                value = [v.strip() for v in value.replace("|", ",").split(",") if v.strip()]
+                value = [v.strip() for v in value.replace("|", ",").split(",")
+                         if v.strip() and v.strip() != "(no genres listed)"]
             item[key] = [str(v) for v in value]
         out.append(item)
     return out

@@ -64,7 +64,7 @@ def evaluate_split(inter: Interactions, items: list[dict[str, Any]] | None, trai
     those of what the gateway serves. Test interactions already seen in training are dropped.
     """
     from .data import Index, user_item_matrix
-    from .train_recommender import fit_models, prepare
+    from .train_recommender import DEFAULT_CONTENT_WEIGHT, fit_models, prepare
 
     tr, te = inter.subset(train), inter.subset(test)
     _, index, _, rows = prepare(tr, items)
@@ -74,7 +74,8 @@ def evaluate_split(inter: Interactions, items: list[dict[str, Any]] | None, trai
     T = sp.csr_matrix(T - T.multiply(X > 0))
     T.eliminate_zeros()
     has_content = bool(items) and any(r.get("title") or r.get("categories") for r in rows)
-    scorers = fit_models(X, rows, lam, content_weight if content_weight is not None else 0.0, has_content)
+    weight = content_weight if content_weight is not None else DEFAULT_CONTENT_WEIGHT
+    scorers = fit_models(X, rows, lam, weight, has_content)
     if "hybrid" not in scorers:
         scorers["hybrid"] = scorers["ease"]
     pop = np.asarray(X.sum(axis=0)).ravel()

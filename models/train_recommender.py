@@ -17,8 +17,10 @@ from .splits import stratified_split
 
 Progress = Callable[[str], None]
 LAMBDAS = (100.0, 200.0, 400.0, 800.0)
-TUNE_MAX_ITEMS = 4000
-LARGE_CATALOG = 20000  # above this, λ tuning costs minutes: use the default unless asked
+TUNE_MAX_ITEMS = 4000  # above this, λ tuning costs minutes: use the default unless asked
+LARGE_CATALOG = 20000
+CONTENT_WEIGHTS = (0.0005, 0.002, 0.02, 0.1)
+DEFAULT_CONTENT_WEIGHT = 0.0005  # untuned: content only orders what CF leaves tied (cold items)
 
 
 def prepare(inter: Interactions, items: list[dict[str, Any]] | None
@@ -84,7 +86,7 @@ def tune(X: sp.csr_matrix, rows: list[dict[str, Any]], ids: list[str], has_conte
         cf = EASE(lam).fit(tr).scorer_
         content = Content().fit(tr, rows).scorer_
         best_w = (best[0], 0.0)
-        for w in (0.02, 0.1, 0.3):
+        for w in CONTENT_WEIGHTS:
             s = blend(X.shape[1], [(cf, 1.0), (content, w)], cf.bias / 1e4 if cf.bias is not None
                       else np.zeros(X.shape[1], np.float32), 1e-4)
             ndcg = evaluate_scores(s.predict, tr, va, ids)["ndcg@10"]
@@ -108,7 +110,7 @@ def train_recommender(inter: Interactions, items: list[dict[str, Any]] | None, o
         lam, w, tuning = tune(X, rows, index.ids, has_content, progress)
         content_weight = w if content_weight is None else content_weight
     lam = 200.0 if lam is None else lam
-    content_weight = 0.02 if content_weight is None else content_weight
+    content_weight = DEFAULT_CONTENT_WEIGHT if content_weight is None else content_weight
     progress(f"fitting models (EASE lambda={lam:g}, content weight {content_weight:g})")
     scorers = fit_models(X, rows, lam, content_weight, has_content)
     n = len(index)
