@@ -68,6 +68,10 @@ define('WP_ENVIRONMENT_TYPE', 'local');          // application passwords over p
 $salts
 PHP
   fi
+  # Must-use plugins are how the tests and the bench shim things for one run: the invoking user
+  # owns that folder, so they need no root.
+  [ -d "$CONTENT/mu-plugins" ] || $SUDO mkdir -p "$CONTENT/mu-plugins"
+  [ -O "$CONTENT/mu-plugins" ] || $SUDO chown "$(id -u)" "$CONTENT/mu-plugins"
   if [ ! -e "$CONTENT/plugins/slotwise" ]; then
     $SUDO ln -s "$ROOT/wordpress-plugin/slotwise" "$CONTENT/plugins/slotwise"
   fi
