@@ -225,3 +225,17 @@ def test_cli_failure_is_clear_and_leaves_file(tmp_path: Path, capsys: pytest.Cap
     assert "unknown connector 'nope'" in capsys.readouterr().err
     assert cli.main(["sync", "--connector", "wordpress", "--url", SITE]) == 1
     assert "--out" in capsys.readouterr().err
+
+
+@respx.mock
+def test_cli_writes_to_the_catalog_path_of_a_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "slotwise.yaml"
+    config.write_text('sites:\n  s: {publishable_key: pk_s, secret_key: sk_s}\ncatalog: {path: data/items.jsonl}\n'
+                      'slots:\n  hero: {default: {type: html, html: "<p>x</p>"}}\n')
+    respx.get(POSTS).mock(return_value=page_response([post(1)], 1))
+    assert cli.main(["sync", "--connector", "wordpress", "--url", SITE, "--config", str(config)]) == 0
+    assert json.loads((tmp_path / "data" / "items.jsonl").read_text())["item_id"] == "1"
+    assert (tmp_path / "data" / "items.jsonl.cursors.json").exists()
+    config.write_text('sites:\n  s: {publishable_key: pk_s, secret_key: sk_s}\n')
+    assert cli.main(["sync", "--connector", "wordpress", "--url", SITE, "--config", str(config)]) == 1
+    assert "catalog.path is not set" in capsys.readouterr().err
