@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .data import events_to_interactions, read_events, read_interactions, read_items
+from .data import events_to_interactions, interactions_to_events, read_events, read_interactions, read_items
 from .metrics import mae, mean_std, rmse
 from .splits import kfold_users, per_user_random_split, stratified_split, temporal_split
 
@@ -49,10 +49,12 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--content-weight", type=float, default=None)
     for kind in ("segments", "propensity"):
         sp = train.add_parser(kind)
-        sp.add_argument("--events", type=Path, required=True, help="events JSON lines")
+        sp.add_argument("--events", type=Path, required=kind == "propensity", help="events JSON lines")
         sp.add_argument("--items", type=Path)
         sp.add_argument("--out", type=Path, required=True)
         if kind == "segments":
+            sp.add_argument("--interactions", type=Path,
+                            help="interactions CSV instead of events (each row an item view)")
             sp.add_argument("--k-min", type=int, default=2)
             sp.add_argument("--k-max", type=int, default=8)
     for q in train.choices.values():
@@ -93,8 +95,10 @@ def _train(args: argparse.Namespace, progress: Any) -> int:
         train_recommender(inter, items, args.out, args.lam, args.content_weight, progress)
     elif args.kind == "segments":
         from .segments import train_segments
-        train_segments(read_events(args.events), items, args.out, range(args.k_min, args.k_max + 1),
-                       progress=progress)
+        if (args.interactions is None) == (args.events is None):
+            raise ValueError("give exactly one of --events or --interactions")
+        events = read_events(args.events) if args.events else interactions_to_events(read_interactions(args.interactions))
+        train_segments(events, items, args.out, range(args.k_min, args.k_max + 1), progress=progress)
     else:
         from .propensity import train_propensity
         train_propensity(read_events(args.events), items, args.out, progress)

@@ -186,3 +186,11 @@ def with_categories(events: list[dict[str, Any]], items: list[dict[str, Any]] | 
             ev = {**ev, "properties": props}
         out.append(ev)
     return out
+
+
+def interactions_to_events(inter: Interactions) -> list[dict[str, Any]]:
+    """Each interaction as an `item_view` event (for segmenting rating or click logs)."""
+    if inter.timestamps is None:
+        raise ValueError("segments from interactions need a 'timestamp' column")
+    return [{"event_id": f"i{n}", "visitor_id": str(u), "type": "item_view", "item_id": str(i), "ts": float(t)}
+            for n, (u, i, t) in enumerate(zip(inter.users, inter.items, inter.timestamps))]

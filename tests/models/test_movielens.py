@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 
@@ -30,3 +31,23 @@ def test_ease_beats_popularity_on_movielens_with_the_recommenders_protocol() -> 
     ease = evaluate_scores(EASE(200.0, min_count=5).fit(X).scorer_.predict, X, T, items.ids)
     pop = evaluate_scores(Popularity().fit(X).scorer_.predict, X, T, items.ids)
     assert ease["ndcg@10"] >= 1.8 * pop["ndcg@10"] and ease["ndcg@10"] > 0.382  # SAR's published row
+
+
+def test_cli_trains_movielens_bundles_the_gateway_loads(tmp_path: Path) -> None:
+    from gateway.modelruntime import ModelRegistry
+    from models.cli import main
+
+    data = shared_data("ml-latest-small")
+    ratings, movies = str(data / "ratings.csv"), str(data / "movies.csv")
+    assert main(["train", "recommender", "--interactions", ratings, "--items", movies,
+                 "--out", str(tmp_path / "recs"), "--lambda", "200"]) == 0
+    assert main(["train", "segments", "--interactions", ratings, "--items", movies,
+                 "--out", str(tmp_path / "segs"), "--k-max", "4", "--quiet"]) == 0
+    reg = ModelRegistry(tmp_path)
+    assert not reg.reload()["refused"]
+    recs = reg.get("recs")
+    assert recs is not None and len(recs.items) == 9742
+    # Toy Story (1) and Toy Story 2 (3114): the similar-items model puts the other near the top
+    scores = recs.role("similar").run(recs.encode({"1": 1.0}))  # type: ignore[union-attr]
+    top = [recs.items[k] for k in (-scores[0]).argsort()[:20]]
+    assert "3114" in top
