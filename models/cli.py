@@ -23,9 +23,9 @@ def _progress(quiet: bool) -> Any:
     return (lambda _m: None) if quiet else (lambda m: print(f"[{time.time() - start:6.1f}s] {m}", file=sys.stderr, flush=True))
 
 
-def _lam(text: str) -> float | None:
+def _lam(text: str) -> float | str:
     if text == "auto":
-        return None
+        return "auto"
     try:
         value = float(text)
     except ValueError:
@@ -45,7 +45,8 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--items", type=Path, help="items CSV or JSON lines")
     rec.add_argument("--out", type=Path, required=True)
     rec.add_argument("--lambda", dest="lam", type=_lam, default=None,
-                     help="EASE regularization, or 'auto' to tune it on a validation split")
+                     help="EASE regularization, or 'auto' to tune it on a validation split "
+                          "(the default up to 4000 active items)")
     rec.add_argument("--content-weight", type=float, default=None)
     for kind in ("segments", "propensity"):
         sp = train.add_parser(kind)
@@ -92,7 +93,9 @@ def _train(args: argparse.Namespace, progress: Any) -> int:
             raise ValueError("give exactly one of --interactions or --events")
         inter = read_interactions(args.interactions) if args.interactions else \
             events_to_interactions(read_events(args.events))
-        train_recommender(inter, items, args.out, args.lam, args.content_weight, progress)
+        auto = args.lam == "auto"
+        train_recommender(inter, items, args.out, None if auto else args.lam, args.content_weight, progress,
+                          force_tune=auto)
     elif args.kind == "segments":
         from .segments import train_segments
         if (args.interactions is None) == (args.events is None):
@@ -114,7 +117,7 @@ def _evaluate(args: argparse.Namespace, progress: Any) -> int:
     if args.interactions or args.events:
         inter = read_interactions(args.interactions) if args.interactions else \
             events_to_interactions(read_events(args.events))
-        lam = args.lam if args.lam is not None else 200.0
+        lam = args.lam if isinstance(args.lam, float) else 200.0
         run = lambda tr, te: evaluate_split(inter, items, tr, te, lam, None, args.k)  # noqa: E731
         if inter.timestamps is not None:
             tr, va, te = temporal_split(inter)

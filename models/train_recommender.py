@@ -99,14 +99,15 @@ def tune(X: sp.csr_matrix, rows: list[dict[str, Any]], ids: list[str], has_conte
 
 def train_recommender(inter: Interactions, items: list[dict[str, Any]] | None, out: Path,
                       lam: float | None = None, content_weight: float | None = None,
-                      progress: Progress = print, extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
+                      progress: Progress = print, extra_meta: dict[str, Any] | None = None,
+                      force_tune: bool = False) -> dict[str, Any]:
     t0 = time.time()
     users, index, X, rows = prepare(inter, items)
     has_content = bool(items) and any(r.get("title") or r.get("categories") for r in rows)
     progress(f"recommender: {len(users)} users, {len(index)} items, {X.nnz} interactions")
     tuning: dict[str, Any] = {}
     active = int((np.asarray((X > 0).sum(axis=0)).ravel() >= 2).sum())
-    if lam is None and active <= TUNE_MAX_ITEMS:
+    if lam is None and (force_tune or active <= TUNE_MAX_ITEMS):
         lam, w, tuning = tune(X, rows, index.ids, has_content, progress)
         content_weight = w if content_weight is None else content_weight
     lam = 200.0 if lam is None else lam
