@@ -89,7 +89,7 @@ final class Slotwise_Admin {
 			<h1><?php esc_html_e( 'Slotwise', 'slotwise' ); ?></h1>
 			<?php if ( is_array( $result ) ) : ?>
 				<?php delete_transient( 'slotwise_test_' . get_current_user_id() ); ?>
-				<div class="notice <?php echo $result['ok'] ? 'notice-success' : 'notice-error'; ?> is-dismissible" id="slotwise-test-result">
+				<div class="notice <?php echo esc_attr( $result['ok'] ? 'notice-success' : 'notice-error' ); ?> is-dismissible" id="slotwise-test-result">
 					<p>
 						<?php
 						printf(
