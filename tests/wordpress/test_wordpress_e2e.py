@@ -29,6 +29,12 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+def configure(port: int, mode: str, consent: str = "full") -> None:
+    """Plugin settings for the functional tests: a roomy budget, so that a loaded CI machine
+    does not turn "ready" into "fallback"; the budget itself is tested with 150 ms below."""
+    wpenv.configure(port, mode, budget_ms=1000, consent=consent)
+
+
 class Site:
     def __init__(self, ids: dict[str, Any], tmp: Path, log_start: int) -> None:
         self.ids, self.tmp, self.log_start = ids, tmp, log_start
@@ -42,7 +48,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     need(not wpenv.available(), f"a real WordPress ({', '.join(wpenv.available())})")
     tmp = tmp_path_factory.mktemp("wordpress")
     ids = wpenv.setup()
-    wpenv.configure(GW_PORT, "server")
+    configure(GW_PORT, "server")
     log_start = wpenv.log_size()
     wp = wpenv.start_wordpress(WP_PORT, tmp / "php.log")
     gw = None
@@ -78,7 +84,7 @@ def get(url: str, ua: str = wpenv.DESKTOP_UA, **kw: Any) -> httpx.Response:
 
 
 def test_server_mode_mobile_and_desktop_get_their_own_block(site: Site) -> None:
-    wpenv.configure(GW_PORT, "server")
+    configure(GW_PORT, "server")
     mobile = get(site.url("slotwise-block"), wpenv.MOBILE_UA)
     desktop = get(site.url("slotwise-block"), wpenv.DESKTOP_UA)
     assert mobile.status_code == desktop.status_code == 200
@@ -96,13 +102,13 @@ def test_server_mode_mobile_and_desktop_get_their_own_block(site: Site) -> None:
 
 
 def test_shortcode_renders_through_the_same_call(site: Site) -> None:
-    wpenv.configure(GW_PORT, "server")
+    configure(GW_PORT, "server")
     page = get(site.url("slotwise-shortcode"), wpenv.MOBILE_UA).text
     assert slots_in(page)["home-hero"] == {"state": "ready", "variant": "mobile"}
 
 
 def test_recommendations_name_real_posts_of_the_site(site: Site) -> None:
-    wpenv.configure(GW_PORT, "server")
+    configure(GW_PORT, "server")
     posts = httpx.get(f"{WP}/?rest_route=/wp/v2/posts&per_page=100", timeout=30).json()
     titles = {html.unescape(p["title"]["rendered"]) for p in posts}
     links = {p["link"] for p in posts}
@@ -121,22 +127,22 @@ def test_wordpress_connector_passes_the_conformance_kit_against_the_real_site(si
 
 
 def test_visitor_cookie_is_kept_and_consent_none_sets_none(site: Site) -> None:
-    wpenv.configure(GW_PORT, "server")
+    configure(GW_PORT, "server")
     first = get(site.url("slotwise-block"))
     vid = first.cookies["slotwise_vid"]
     again = get(site.url("slotwise-block"), cookies={"slotwise_vid": vid})
     assert again.cookies.get("slotwise_vid") == vid
-    wpenv.configure(GW_PORT, "server", consent="none")
+    configure(GW_PORT, "server", consent="none")
     try:
         anon = get(site.url("slotwise-block"), wpenv.MOBILE_UA)
         assert "slotwise_vid" not in anon.headers.get("set-cookie", "")
         assert slots_in(anon.text)["home-hero"]["variant"] == "mobile"   # context still personalizes
     finally:
-        wpenv.configure(GW_PORT, "server")
+        configure(GW_PORT, "server")
 
 
 def test_server_mode_sends_page_and_item_view_events(site: Site) -> None:
-    wpenv.configure(GW_PORT, "server")
+    configure(GW_PORT, "server")
     vid = "e2e-visitor-1"
     post_id = site.ids["posts"][0]
     get(site.url("slotwise-block"), cookies={"slotwise_vid": vid})
@@ -185,7 +191,7 @@ def visitor_events(vid: str, want: int) -> list[dict[str, Any]]:
 
 
 def test_woocommerce_hooks_send_add_to_cart_and_purchases_once(site: Site) -> None:
-    wpenv.configure(GW_PORT, "client")       # cart and purchases go from the server in every mode
+    configure(GW_PORT, "client")       # cart and purchases go from the server in every mode
     FAKE_WC_PATH.parent.mkdir(exist_ok=True)
     FAKE_WC_PATH.write_text(FAKE_WC, encoding="utf-8")
     vid = "e2e-shopper-1"
@@ -196,7 +202,7 @@ def test_woocommerce_hooks_send_add_to_cart_and_purchases_once(site: Site) -> No
         events = visitor_events(vid, 3)
     finally:
         FAKE_WC_PATH.unlink(missing_ok=True)
-        wpenv.configure(GW_PORT, "server")
+        configure(GW_PORT, "server")
     carts = [e for e in events if e["type"] == "add_to_cart"]
     purchases = sorted((e["event_id"], e["item_id"], e.get("quantity"), e.get("value"), e.get("currency"))
                        for e in events if e["type"] == "purchase")
@@ -212,7 +218,7 @@ def dump_dom(url: str, profile: Path, ua: str) -> str:
 
 
 def test_client_mode_placeholders_filled_in_headless_chromium(site: Site) -> None:
-    wpenv.configure(GW_PORT, "client")
+    configure(GW_PORT, "client")
     try:
         raw = get(site.url("slotwise-block")).text
         # One page for every visitor, so a full-page cache (WP Super Cache, Varnish) can keep it.
@@ -229,7 +235,7 @@ def test_client_mode_placeholders_filled_in_headless_chromium(site: Site) -> Non
         assert mobile["home-hero"] == {"state": "ready", "variant": "mobile"}, mobile
         assert desktop["home-hero"] == {"state": "ready", "variant": "default"}, desktop
     finally:
-        wpenv.configure(GW_PORT, "server")
+        configure(GW_PORT, "server")
 
 
 def hanging_server(port: int, stop: threading.Event) -> threading.Thread:
@@ -297,7 +303,7 @@ def test_stopped_or_hanging_gateway_gives_fallback_within_budget(site: Site) -> 
         assert {s["state"] for s in slots_in(resp.text).values()} == {"fallback"}
         assert hung <= plain + budget + 0.100, (hung, plain)
     finally:
-        wpenv.configure(GW_PORT, "server")
+        configure(GW_PORT, "server")
 
 
 def test_editor_routes_require_a_logged_in_editor(site: Site) -> None:
@@ -307,7 +313,7 @@ def test_editor_routes_require_a_logged_in_editor(site: Site) -> None:
 
 
 def test_editor_routes_list_slots_and_preview_a_sample_context(site: Site) -> None:
-    wpenv.configure(GW_PORT, "server")
+    configure(GW_PORT, "server")
     auth = ("admin", wpenv.app_password())
     slots = httpx.get(f"{WP}/?rest_route=/slotwise/v1/slots", auth=auth, timeout=30)
     assert slots.status_code == 200, slots.text
@@ -328,19 +334,19 @@ def test_editor_routes_list_slots_and_preview_a_sample_context(site: Site) -> No
 
 def test_connection_check_reports_health_and_failure(site: Site) -> None:
     code = ('$h = (new Slotwise_Gateway())->health(); echo wp_json_encode($h);')
-    wpenv.configure(GW_PORT, "server")
+    configure(GW_PORT, "server")
     ok = json.loads(wpenv.php_eval(code))
     assert ok["ok"] is True and "3 slot(s)" in ok["message"]
-    wpenv.configure(DOWN_PORT, "server")
+    configure(DOWN_PORT, "server")
     try:
         down = json.loads(wpenv.php_eval(code))
     finally:
-        wpenv.configure(GW_PORT, "server")
+        configure(GW_PORT, "server")
     assert down["ok"] is False and "127.0.0.1:%d" % DOWN_PORT in down["message"]
 
 
 def test_settings_page_has_nonces_and_never_prints_the_secret(site: Site) -> None:
-    wpenv.configure(GW_PORT, "server")
+    configure(GW_PORT, "server")
     page = wpenv.php_eval(
         'require_once ABSPATH . "wp-admin/includes/admin.php"; wp_set_current_user(1); set_current_screen("settings_page_slotwise");'
         'Slotwise_Admin::render();', admin=True)
