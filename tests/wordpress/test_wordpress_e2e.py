@@ -210,6 +210,13 @@ def test_woocommerce_hooks_send_add_to_cart_and_purchases_once(site: Site) -> No
     assert purchases == [("wc-order-42-101", "6", 1, 19.5, "EUR"), ("wc-order-42-102", "7", 3, 30.0, "EUR")]
 
 
+def events_posted() -> float:
+    """Accepted POST /v1/events requests so far, from the gateway's metrics."""
+    text = httpx.get(f"http://127.0.0.1:{GW_PORT}/metrics", timeout=10).text
+    m = re.search(r'slotwise_requests_total\{route="/v1/events",status="200"\} ([0-9.]+)', text)
+    return float(m.group(1)) if m else 0.0
+
+
 def dump_dom(url: str, profile: Path, ua: str) -> str:
     chromium = need_tool("chromium")
     args = [chromium, f"--user-agent={ua}", *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
@@ -230,10 +237,13 @@ def test_client_mode_placeholders_filled_in_headless_chromium(site: Site) -> Non
         assert tag, "client.js tag missing"
         assert f'data-site="{wpenv.SITE}"' in tag.group(0) and f'data-key="{wpenv.PK}"' in tag.group(0)
         assert wpenv.SK not in raw
+        events_before = events_posted()
         mobile = slots_in(dump_dom(site.url("slotwise-block"), site.tmp / "chrome-m", wpenv.MOBILE_UA))
         desktop = slots_in(dump_dom(site.url("slotwise-block"), site.tmp / "chrome-d", wpenv.DESKTOP_UA))
         assert mobile["home-hero"] == {"state": "ready", "variant": "mobile"}, mobile
         assert desktop["home-hero"] == {"state": "ready", "variant": "default"}, desktop
+        # In client mode WordPress sends no view events itself: these came from client.js.
+        assert events_posted() > events_before, (events_before, events_posted())
     finally:
         configure(GW_PORT, "server")
 
