@@ -300,6 +300,9 @@ def _same_manifest(bundle: Bundle) -> bool:
         data.get("sha256") == bundle.manifest.get("sha256")
 
 
+Job = tuple[np.ndarray, "asyncio.Future[np.ndarray]"]
+
+
 class Batcher:
     """Coalesces rows for the same model submitted in one event-loop turn into one run.
 
@@ -309,21 +312,22 @@ class Batcher:
     """
 
     def __init__(self) -> None:
-        self._pending: dict[int, tuple[LoadedModel, list[tuple[np.ndarray, asyncio.Future[np.ndarray]]]]] = {}
+        # Per event loop (tests and tools may run several), then per model.
+        self._pending: dict[asyncio.AbstractEventLoop, dict[int, tuple[LoadedModel, list[Job]]]] = {}
         self.runs = 0
         self.rows = 0
 
     async def run(self, model: LoadedModel, row: np.ndarray) -> np.ndarray:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[np.ndarray] = loop.create_future()
-        if not self._pending:
-            loop.call_soon(self._flush)
-        self._pending.setdefault(id(model), (model, []))[1].append((row, fut))
+        if loop not in self._pending:
+            self._pending[loop] = {}
+            loop.call_soon(self._flush, loop)
+        self._pending[loop].setdefault(id(model), (model, []))[1].append((row, fut))
         return await fut
 
-    def _flush(self) -> None:
-        pending, self._pending = self._pending, {}
-        for model, jobs in pending.values():
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        for model, jobs in self._pending.pop(loop, {}).values():
             live = [(r, f) for r, f in jobs if not f.done()]
             if not live:
                 continue
