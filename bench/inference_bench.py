@@ -3,7 +3,8 @@ model, with training time and bundle size, on ml-latest-small and a synthetic 10
 
     python bench/inference_bench.py [--quick]
 
-One request = one visitor row, one thread (intra_op_threads=1), as the gateway runs it.
+One request = one visitor row (at most the 200 items a profile keeps), one thread
+(intra_op_threads=1), as the gateway runs it.
 Last line: one JSON object with our figures and the baseline's (numpy / scikit-learn).
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from gateway.modelruntime import load_bundle  # noqa: E402
+from gateway.profiles import ITEMS_MAX as PROFILE_ITEMS  # noqa: E402
 from models.data import Interactions  # noqa: E402
 from models.propensity import train_propensity  # noqa: E402
 from models.segments import train_segments  # noqa: E402
@@ -60,7 +62,14 @@ def recommender_case(name: str, inter: Interactions, items: list[dict[str, Any]]
     train_s = time.time() - t0
     bundle = load_bundle(tmp / name, threads=1)
     X = res["X"]
-    rows = [X[u].toarray().astype(np.float32) for u in np.random.default_rng(0).choice(X.shape[0], 50)]
+    rng = np.random.default_rng(0)
+    rows = []
+    for u in rng.choice(X.shape[0], 50):
+        row = X[u].toarray().astype(np.float32)
+        nz = np.flatnonzero(row)
+        if len(nz) > PROFILE_ITEMS:  # a request carries at most the profile's items
+            row[0, rng.choice(nz, len(nz) - PROFILE_ITEMS, replace=False)] = 0.0
+        rows.append(row)
     out: dict[str, Any] = {"items": len(res["items"]), "train_s": round(train_s, 1), "bundle_mb": bundle_mb(tmp / name),
                            "models": {}}
     for model, scorer in res["scorers"].items():
