@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import logging
+
 import yaml
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -18,6 +20,7 @@ from starlette.routing import Route
 
 from .simulate import add_behaviour
 
+log = logging.getLogger("slotwise.demo")
 SITE, PUBLISHABLE, SECRET = "demo", "pk_demo", "sk_demo"
 SLOTS = ("home-hero", "welcome", "recommendations", "offer")
 
@@ -75,6 +78,7 @@ def demo_config(port: int) -> dict[str, Any]:
         "gateway": {"slot_budget_ms": 50},
         "geo": {"country_headers": ["CF-IPCountry", "CloudFront-Viewer-Country"]},
         "catalog": {"path": "items.jsonl"},
+        "models": {"dir": "models", "watch_seconds": 5},
         "segments": {
             "mobile": {"when": "device.class == 'mobile'", "description": "phones"},
             "night-owl": {"when": "local.daypart == 'night' or local.hour >= 22",
@@ -127,6 +131,9 @@ def demo_config(port: int) -> dict[str, Any]:
                     {"id": "similar", "when": "page.item_id != null", "block": {
                         "type": "recommendations", "strategy": "similar", "count": 4,
                         "title": "You may also like"}},
+                    {"id": "for-you", "when": "visitor.known", "block": {
+                        "type": "recommendations", "strategy": "hybrid", "count": 4,
+                        "title": "Picked for you"}},
                 ],
                 "default": {"type": "recommendations", "strategy": "popular", "count": 4,
                             "title": "Popular right now"},
@@ -216,4 +223,12 @@ def prepare_hooks() -> list[Any]:
     Each is `hook(data_dir, config_path)`; parts that are not installed add nothing.
     """
     from .simulate import demo_hook  # first: it writes events.jsonl, the models' training input
-    return [demo_hook]
+    hooks = [demo_hook]
+    try:
+        from models.demo import demo_hook as train_models  # needs the `train` extra
+    except ImportError:
+        log.warning("scikit-learn is not installed: the demo serves without trained models "
+                    "(pip install 'slotwise[train]')")
+    else:
+        hooks.append(train_models)
+    return hooks

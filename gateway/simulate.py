@@ -36,7 +36,8 @@ BEHAVIOUR_VARIANTS = {
         "code": "COMEBACK15", "conditions": "Valid for 24 hours."}},
     "welcome": {"id": "returning", "when": "returning", "block": {
         "type": "welcome", "message": "Welcome back! Good {{ context.daypart }}, here is what is new since your last visit."}},
-    "home-hero": {"id": "shoe-fan", "when": "shoe-fan", "block": {
+    # Not on phones: there the hero stays device-specific, so mobile and desktop always differ.
+    "home-hero": {"id": "shoe-fan", "when": "segment('shoe-fan') and device.class != 'mobile'", "block": {
         "type": "banner", "title": "New in: footwear you will love", "text": "Fresh sneakers and boots, picked for you.",
         "url": "/demo?category=shoes", "cta": "See the shoes"}},
 }
