@@ -9,9 +9,16 @@ test files may share names across folders; import helpers as `from tests.conftes
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Iterator
+
+import httpx
 
 import pytest
 
@@ -42,3 +49,36 @@ def shared_data(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"../shared/data/{name} is absent")
     return path
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_gateway(args: list[str], port: int, log_path: Path, ready: str = "/healthz") -> Iterator[str]:
+    """Run `slotwise ARGS` as a process until its `ready` route answers 200; yield its base URL."""
+    base = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", *args, "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(base + ready, timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if proc.poll() is not None:
+                    pytest.fail(f"gateway exited: {log_path.read_text()}")
+                if time.monotonic() > deadline:
+                    pytest.fail("gateway did not become ready")
+                time.sleep(0.1)
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)

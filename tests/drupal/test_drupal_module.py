@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -15,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import ROOT, need_tool
+from tests.conftest import ROOT, need_tool, running_gateway
 
 MODULE = ROOT / "drupal-module" / "slotwise"
 HERE = Path(__file__).resolve().parent
@@ -96,28 +95,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "default": {"type": "banner", "title": "The new season"}},
             "recs": {"description": "Recommendations", "default": {"type": "banner", "title": "Popular now"}}},
     }))
-    log = (data / "gateway.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
-                             "--port", str(PORT), "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT,
-                            cwd=ROOT)
-    base = f"http://127.0.0.1:{PORT}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                pytest.fail(f"gateway exited: {(data / 'gateway.log').read_text()}")
-            time.sleep(0.1)
-        else:
-            pytest.fail("gateway did not start")
+    args = ["serve", "--config", str(config), "--log-level", "warning"]
+    with running_gateway(args, PORT, data / "gateway.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 def test_server_path_against_a_real_gateway_keeps_visitors_apart(gateway: str) -> None:
