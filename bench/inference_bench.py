@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from gateway.modelruntime import load_bundle  # noqa: E402
-from gateway.profiles import ITEMS_MAX as PROFILE_ITEMS  # noqa: E402
-from models.data import Interactions  # noqa: E402
-from models.propensity import train_propensity  # noqa: E402
-from models.segments import train_segments  # noqa: E402
-from models.simulate import catalog, simulate  # noqa: E402
-from models.train_recommender import train_recommender  # noqa: E402
+from slotwise.gateway.recommend.bundles import load_bundle  # noqa: E402
+from slotwise.gateway.visitors.profiles import ITEMS_MAX as PROFILE_ITEMS  # noqa: E402
+from slotwise.models.data import Interactions  # noqa: E402
+from slotwise.models.propensity import train_propensity  # noqa: E402
+from slotwise.models.segments import train_segments  # noqa: E402
+from slotwise.models.simulate import catalog, simulate  # noqa: E402
+from slotwise.models.train_recommender import train_recommender  # noqa: E402
 
 
 def latency(fn: Callable[[np.ndarray], Any], rows: list[np.ndarray], repeat: int) -> dict[str, float]:

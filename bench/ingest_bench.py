@@ -32,8 +32,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.events import format_ts  # noqa: E402
-from gateway.expr import Env, compile_expr  # noqa: E402
+from slotwise.gateway.visitors.events import format_ts  # noqa: E402
+from slotwise.gateway.rules.expr import Env, compile_expr  # noqa: E402
 
 PORT = 18555
 REDIS_URL = "redis://127.0.0.1:6379/6"
@@ -103,7 +103,7 @@ async def post_all(batches: list[bytes], clients: int) -> tuple[float, list[floa
 
 def start_gateway(config: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
+        proc = subprocess.Popen([sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(config),
                                  "--port", str(PORT), "--log-level", "warning"], cwd=ROOT, stdout=out,
                                 stderr=subprocess.STDOUT)
     for _ in range(300):
@@ -118,9 +118,9 @@ def start_gateway(config: Path, log: Path) -> subprocess.Popen[bytes]:
 
 def open_raw(backend: str, tmp: Path, prefix: str) -> Any:
     if backend == "sqlite":
-        from gateway.stores.sqlite import SQLiteStore
+        from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
         return SQLiteStore(tmp / "raw.db")
-    from gateway.stores.redis import RedisStore
+    from slotwise.gateway.visitors.stores.redis import RedisStore
     return RedisStore(REDIS_URL, prefix=prefix + "raw:")
 
 
@@ -136,9 +136,9 @@ async def raw_rate(store: Any, batches: list[list[dict[str, Any]]], clients: int
 
 
 async def segment_eval(store: Any, visitors: int) -> dict[str, float]:
-    import gateway.profilenames  # noqa: F401  (registers the names)
-    from gateway.config import parse_config
-    from gateway.context import resolve_context
+    import slotwise.gateway.rules.profile_names  # noqa: F401  (registers the names)
+    from slotwise.gateway.config.loader import parse_config
+    from slotwise.gateway.context.request import resolve_context
     config = parse_config({"sites": {"bench": {"publishable_key": "a", "secret_key": "b"}}})
     site = config.sites["bench"]
     ctx = resolve_context(body_context={}, headers={}, peer=None, config=config, site=site, allow_simulation=False)
@@ -227,7 +227,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,redis")
     args = parser.parse_args()
     n = args.events or (20_000 if args.quick else 100_000)
-    from gateway.profiles import dumps
+    from slotwise.gateway.visitors.profiles import dumps
     figures: dict[str, Any] = {"events": n, "batch": 100, "clients": args.clients, "cpus": os.cpu_count(),
                                "json_codec": "orjson" if "orjson" in dumps.__code__.co_names else "json",
                                "load_average": os.getloadavg()[0]}

@@ -24,10 +24,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.data import Interactions  # noqa: E402
-from models.evaluate import evaluate_split  # noqa: E402
-from models.splits import stratified_split, temporal_split  # noqa: E402
-from models.train_recommender import DEFAULT_CONTENT_WEIGHT, prepare, tune  # noqa: E402
+from slotwise.models.data import Interactions  # noqa: E402
+from slotwise.models.evaluate import evaluate_split  # noqa: E402
+from slotwise.models.splits import stratified_split, temporal_split  # noqa: E402
+from slotwise.models.train_recommender import DEFAULT_CONTENT_WEIGHT, prepare, tune  # noqa: E402
 
 # Published NDCG@10 on MovieLens with this protocol, as quoted in the project's issue 4
 # (Microsoft Recommenders benchmark table; BiVAE is GPU-trained).
@@ -71,8 +71,8 @@ def sar(inter: Interactions, train: np.ndarray, test: np.ndarray, k: int = 10) -
     spans 22 years and a 30-day half-life leaves most users with no affinity at all."""
     import scipy.sparse as sp
 
-    from models.data import Index, user_item_matrix
-    from models.metrics import ranking_metrics
+    from slotwise.models.data import Index, user_item_matrix
+    from slotwise.models.metrics import ranking_metrics
     users, items = Index(sorted(set(inter.users.tolist()))), Index(sorted(set(inter.items.tolist())))
     tr = inter.subset(train)
     assert tr.ratings is not None

@@ -121,7 +121,7 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     duration = 5 if args.quick else args.duration
     sys.path.insert(0, str(ROOT))
-    from gateway.demo import prepare_data
+    from slotwise.gateway.demo.site import prepare_data
 
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
@@ -132,7 +132,7 @@ def main() -> None:
         lua.write_text(LUA % bodies)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         servers = {
-            "render": lambda port: [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
+            "render": lambda port: [sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(config),
                                     "--port", str(port), "--log-level", "warning"],
             "bare": lambda port: [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
                                   "--loop", "auto", "--http", "auto", "--no-access-log", "--log-level", "warning"],

@@ -22,9 +22,9 @@ from sklearn.metrics import adjusted_rand_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.features import BASE_FEATURES  # noqa: E402
-from models.segments import train_segments  # noqa: E402
-from models.simulate import catalog, simulate  # noqa: E402
+from slotwise.gateway.visitors.features import BASE_FEATURES  # noqa: E402
+from slotwise.models.segments import train_segments  # noqa: E402
+from slotwise.models.simulate import catalog, simulate  # noqa: E402
 
 
 def main() -> None:

@@ -100,7 +100,7 @@ def main() -> int:
     wp = wpenv.start_wordpress(WP_PORT, tmp / "php.log", opcache=not args.no_opcache)
     gw = None
     try:
-        subprocess.run([sys.executable, "-m", "connectors.cli", "sync", "--connector", "wordpress", "--url",
+        subprocess.run([sys.executable, "-m", "slotwise.connectors.cli", "sync", "--connector", "wordpress", "--url",
                         f"http://127.0.0.1:{WP_PORT}", "--out", str(tmp / "items.jsonl")],
                        check=True, capture_output=True, cwd=ROOT)
         gw = wpenv.start_gateway(wpenv.gateway_config(tmp, WP_PORT), GW_PORT, tmp / "gateway.log")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .base import Cursor, Item
+from slotwise.connectors.base import Cursor, Item
 
 
 @dataclass

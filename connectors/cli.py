@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import catalogfile, registry
-from .base import ConnectorError
+from slotwise.connectors import catalogfile
+from slotwise.connectors import registry
+from slotwise.connectors.base import ConnectorError
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -33,7 +34,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def catalog_from_config(path: Path) -> Path:
-    from gateway.config import ConfigError, load_config
+    from slotwise.gateway.config.loader import ConfigError, load_config
     try:
         config = load_config(path)
     except ConfigError as exc:

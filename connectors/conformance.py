@@ -23,8 +23,9 @@ from typing import Any, Callable, Iterator
 
 import httpx
 
-from . import conformance_sites, registry
-from .base import AuthError, Connector, ConnectorError, Cursor, Item
+from slotwise.connectors import conformance_sites
+from slotwise.connectors import registry
+from slotwise.connectors.base import AuthError, Connector, ConnectorError, Cursor, Item
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 Fault = Callable[[int, httpx.Request, Callable[[], httpx.Response]], httpx.Response]

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Iterator, Mapping
 from urllib.parse import urlsplit
 
-from .base import Connector, ConnectorError, Cursor, Item, MalformedResponse
+from slotwise.connectors.base import Connector, ConnectorError, Cursor, Item, MalformedResponse
 
 TAG_RE = re.compile(r"<[^>]+>")
 SPACE_RE = re.compile(r"\s+")

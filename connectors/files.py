@@ -25,7 +25,7 @@ from typing import Any, Iterator
 from urllib.parse import unquote, urlsplit
 from xml.parsers import expat
 
-from .base import Connector, ConnectorError, Cursor, Item, MalformedResponse
+from slotwise.connectors.base import Connector, ConnectorError, Cursor, Item, MalformedResponse
 
 TAG_RE = re.compile(r"<[^>]+>")
 SPACE_RE = re.compile(r"\s+")

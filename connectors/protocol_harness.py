@@ -14,7 +14,7 @@ the render/events protocol of docs/connectors.md:
   placeholders holding the fallback.
 - either way: no key other than the publishable one in the page.
 
-    python -m connectors.protocol_harness --page http://cms.test/slots --port 18750 --fallback "Our picks"
+    python -m slotwise.connectors.protocol_harness --page http://cms.test/slots --port 18750 --fallback "Our picks"
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from .conformance import Check, Report, format_report
+from slotwise.connectors.conformance import Check, Report, format_report
 
 VISITOR_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) SlotwiseHarness/1"
 VISITOR_HEADERS = {"User-Agent": VISITOR_UA, "CF-IPCountry": "NZ", "Accept-Language": "fr-FR,fr;q=0.9",
@@ -215,7 +215,7 @@ def check_page(page_url: str, stub: StubGateway, *, fallback: str, budget_ms: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m connectors.protocol_harness",
+    parser = argparse.ArgumentParser(prog="python -m slotwise.connectors.protocol_harness",
                                      description="Check a CMS page against the render protocol.")
     parser.add_argument("--page", required=True, help="URL of a page with slots, its plugin pointed at the stub")
     parser.add_argument("--port", type=int, default=18750, help="port of the stub gateway")

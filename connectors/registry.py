@@ -14,15 +14,15 @@ import importlib
 import importlib.metadata
 import importlib.util
 
-from .base import Connector
+from slotwise.connectors.base import Connector
 
 GROUP = "slotwise.connectors"
 # name -> "module:Class"; listed here too so they work from a source checkout without reinstall.
 BUILTINS: dict[str, str] = {
-    "wordpress": "connectors.wordpress:WordPressConnector",
-    "woocommerce": "connectors.woocommerce:WooCommerceConnector",
-    "drupal": "connectors.drupal:DrupalConnector",
-    "files": "connectors.files:FilesConnector",
+    "wordpress": "slotwise.connectors.wordpress:WordPressConnector",
+    "woocommerce": "slotwise.connectors.woocommerce:WooCommerceConnector",
+    "drupal": "slotwise.connectors.drupal:DrupalConnector",
+    "files": "slotwise.connectors.files:FilesConnector",
 }
 _registered: dict[str, type[Connector]] = {}
 

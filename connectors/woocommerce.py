@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from .base import Cursor, Item, http_date_to_rfc3339, shift
-from .wordpress import OVERLAP_SECONDS, TEXT_LIMIT, RestConnector, plain_text
+from slotwise.connectors.base import Cursor, Item, http_date_to_rfc3339, shift
+from slotwise.connectors.wordpress import OVERLAP_SECONDS, TEXT_LIMIT, RestConnector, plain_text
 
 
 def product_price(prices: Any) -> tuple[float | None, str | None]:

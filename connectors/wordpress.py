@@ -15,7 +15,7 @@ import html
 import re
 from typing import Any, Iterator
 
-from .base import Connector, ConnectorError, Cursor, Item, MalformedResponse, NotJSON, shift
+from slotwise.connectors.base import Connector, ConnectorError, Cursor, Item, MalformedResponse, NotJSON, shift
 
 TAG_RE = re.compile(r"<[^>]+>")
 SPACE_RE = re.compile(r"\s+")

@@ -11,9 +11,9 @@ from typing import Any
 
 # Sub-commands that live in other packages: name -> module with `main(argv) -> int`.
 DELEGATED = {
-    "train": "models.cli", "evaluate": "models.cli",
-    "sync": "connectors.cli", "conformance": "connectors.conformance",
-    "rebuild-profiles": "gateway.storecli", "import-attributes": "gateway.storecli",
+    "train": "slotwise.models.cli", "evaluate": "slotwise.models.cli",
+    "sync": "slotwise.connectors.cli", "conformance": "slotwise.connectors.conformance",
+    "rebuild-profiles": "slotwise.gateway.visitors.store_cli", "import-attributes": "slotwise.gateway.visitors.store_cli",
 }
 
 
@@ -26,8 +26,8 @@ def _serve(app: Any, host: str, port: int, log_level: str) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .app import create_app
-    from .config import ConfigError, load_config
+    from slotwise.gateway.http.app import create_app
+    from slotwise.gateway.config.loader import ConfigError, load_config
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -38,7 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from .config import ConfigError, load_config
+    from slotwise.gateway.config.loader import ConfigError, load_config
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -51,9 +51,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from . import demo
-    from .app import create_app
-    from .config import load_config
+    from slotwise.gateway.demo import site as demo
+    from slotwise.gateway.http.app import create_app
+    from slotwise.gateway.config.loader import load_config
     data_dir = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="slotwise-demo-"))
     config_path = demo.prepare_data(data_dir, args.port)
     for hook in demo.prepare_hooks():

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .data import events_to_interactions, interactions_to_events, read_events, read_interactions, read_items
-from .metrics import mae, mean_std, rmse
-from .splits import kfold_users, per_user_random_split, stratified_split, temporal_split
+from slotwise.models.data import events_to_interactions, interactions_to_events, read_events, read_interactions, read_items
+from slotwise.models.metrics import mae, mean_std, rmse
+from slotwise.models.splits import kfold_users, per_user_random_split, stratified_split, temporal_split
 
 
 def _progress(quiet: bool) -> Any:
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 def _train(args: argparse.Namespace, progress: Any) -> int:
     items = read_items(args.items) if args.items else None
     if args.kind == "recommender":
-        from .train_recommender import train_recommender
+        from slotwise.models.train_recommender import train_recommender
         if (args.interactions is None) == (args.events is None):
             raise ValueError("give exactly one of --interactions or --events")
         inter = read_interactions(args.interactions) if args.interactions else \
@@ -97,19 +97,19 @@ def _train(args: argparse.Namespace, progress: Any) -> int:
         train_recommender(inter, items, args.out, None if auto else args.lam, args.content_weight, progress,
                           force_tune=auto)
     elif args.kind == "segments":
-        from .segments import train_segments
+        from slotwise.models.segments import train_segments
         if (args.interactions is None) == (args.events is None):
             raise ValueError("give exactly one of --events or --interactions")
         events = read_events(args.events) if args.events else interactions_to_events(read_interactions(args.interactions))
         train_segments(events, items, args.out, range(args.k_min, args.k_max + 1), progress=progress)
     else:
-        from .propensity import train_propensity
+        from slotwise.models.propensity import train_propensity
         train_propensity(read_events(args.events), items, args.out, progress)
     return 0
 
 
 def _evaluate(args: argparse.Namespace, progress: Any) -> int:
-    from .evaluate import bias_baseline, evaluate_split
+    from slotwise.models.evaluate import bias_baseline, evaluate_split
     items = read_items(args.items) if args.items else None
     if args.interactions is None and args.events is None:
         raise ValueError("give --interactions and/or --events")
@@ -144,7 +144,7 @@ def _evaluate(args: argparse.Namespace, progress: Any) -> int:
                                  "global_mean": {"rmse": rmse(inter.ratings[te], mean), "mae": mae(inter.ratings[te], mean)}}
     if args.events:
         import tempfile
-        from .propensity import train_propensity
+        from slotwise.models.propensity import train_propensity
         with tempfile.TemporaryDirectory() as tmp:
             results["propensity"] = train_propensity(read_events(args.events), items, Path(tmp), progress)["metrics"]
     text = render_table(results, args.k)

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import numpy as np
 import scipy.sparse as sp
 
-from gateway.features import event_ts
+from slotwise.gateway.visitors.features import event_ts
 
 
 @dataclass

@@ -10,8 +10,8 @@ import shutil
 import time
 from pathlib import Path
 
-from .bundle import new_version
-from .data import events_to_interactions, read_events, read_items, with_categories
+from slotwise.models.bundle import new_version
+from slotwise.models.data import events_to_interactions, read_events, read_items, with_categories
 
 KINDS = ("recommender", "segments", "propensity")
 KEEP_VERSIONS = 2
@@ -24,9 +24,9 @@ def _newest(kind_dir: Path) -> Path | None:
 
 def train_demo(data_dir: Path, events_path: Path, items_path: Path, log: bool = True) -> Path:
     """Train recommender, segments and propensity bundles; returns the models directory."""
-    from .propensity import train_propensity
-    from .segments import train_segments
-    from .train_recommender import train_recommender
+    from slotwise.models.propensity import train_propensity
+    from slotwise.models.segments import train_segments
+    from slotwise.models.train_recommender import train_recommender
 
     root = data_dir / "models"
     newest = [_newest(root / k) for k in KINDS]

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from .metrics import ranking_metrics
+from slotwise.models.metrics import ranking_metrics
 
 if TYPE_CHECKING:
-    from .data import Interactions
+    from slotwise.models.data import Interactions
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]
 
@@ -63,8 +63,8 @@ def evaluate_split(inter: Interactions, items: list[dict[str, Any]] | None, trai
     Scores come from onnxruntime running the exported graphs (`via_onnx`), so the figures are
     those of what the gateway serves. Test interactions already seen in training are dropped.
     """
-    from .data import Index, user_item_matrix
-    from .train_recommender import DEFAULT_CONTENT_WEIGHT, fit_models, prepare
+    from slotwise.models.data import Index, user_item_matrix
+    from slotwise.models.train_recommender import DEFAULT_CONTENT_WEIGHT, fit_models, prepare
 
     tr, te = inter.subset(train), inter.subset(test)
     _, index, _, rows = prepare(tr, items)

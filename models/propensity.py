@@ -18,12 +18,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from gateway.features import PURCHASES, FeatureSpec, feature_vector, foldable, profiles_from_events
-from gateway.profiles import SESSION_GAP, Profile
+from slotwise.gateway.visitors.features import PURCHASES, FeatureSpec, feature_vector, foldable, profiles_from_events
+from slotwise.gateway.visitors.profiles import SESSION_GAP, Profile
 
-from .bundle import write_bundle
-from .data import with_categories
-from .metrics import auc_roc, brier
+from slotwise.models.bundle import write_bundle
+from slotwise.models.data import with_categories
+from slotwise.models.metrics import auc_roc, brier
 
 Progress = Callable[[str], None]
 

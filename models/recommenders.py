@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
-from .onnxgraph import Scorer, Term
+from slotwise.models.onnxgraph import Scorer, Term
 
 # Weight of the popularity prior inside personalized models: small enough to only break ties
 # and to rank for visitors with no interactions (cold start).

@@ -20,10 +20,10 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from gateway.features import FeatureSpec, feature_matrix, profiles_from_events
+from slotwise.gateway.visitors.features import FeatureSpec, feature_matrix, profiles_from_events
 
-from .bundle import write_bundle
-from .data import with_categories
+from slotwise.models.bundle import write_bundle
+from slotwise.models.data import with_categories
 
 Progress = Callable[[str], None]
 SAMPLE = 2000  # pairwise metrics are quadratic: computed on a fixed random sample

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import Interactions
+from slotwise.models.data import Interactions
 
 
 def stratified_split(inter: Interactions, ratio: float = 0.75, filter_by: str = "item",

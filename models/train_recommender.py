@@ -8,12 +8,12 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from .bundle import write_bundle
-from .data import Index, Interactions, item_index, user_item_matrix
-from .evaluate import evaluate_scores
-from .onnxgraph import Scorer
-from .recommenders import EASE, Content, Popularity, blend, popularity_order
-from .splits import stratified_split
+from slotwise.models.bundle import write_bundle
+from slotwise.models.data import Index, Interactions, item_index, user_item_matrix
+from slotwise.models.evaluate import evaluate_scores
+from slotwise.models.onnxgraph import Scorer
+from slotwise.models.recommenders import EASE, Content, Popularity, blend, popularity_order
+from slotwise.models.splits import stratified_split
 
 Progress = Callable[[str], None]
 LAMBDAS = (100.0, 200.0, 400.0, 800.0)

@@ -63,7 +63,7 @@ def running_gateway(args: list[str], port: int, log_path: Path, ready: str = "/h
     """Run `slotwise ARGS` as a process until its `ready` route answers 200; yield its base URL."""
     base = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", *args, "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "slotwise.gateway.cli", *args, "--port", str(port)],
                                 stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
             deadline = time.monotonic() + 120

@@ -1,4 +1,4 @@
 """A worked example of a catalog connector, to copy when adding a CMS (see README.md)."""
-from .connector import ExampleConnector
+from slotwise.connectors.example.connector import ExampleConnector
 
 __all__ = ["ExampleConnector"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ..base import Connector, Cursor, Item, MalformedResponse, shift
-from .site import strapi_site
+from slotwise.connectors.base import Connector, Cursor, Item, MalformedResponse, shift
+from slotwise.connectors.example.site import strapi_site
 
 OVERLAP_SECONDS = 1.0
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import httpx
 
-from ..conformance_sites import SimSite, _since, records
+from slotwise.connectors.conformance_sites import SimSite, _since, records
 
 
 def render(site: SimSite, request: httpx.Request) -> httpx.Response:

@@ -7,8 +7,8 @@ import httpx
 import pytest
 import respx
 
-from connectors import registry
-from connectors.base import (AuthError, Connector, ConnectorError, Cursor, MalformedResponse,
+from slotwise.connectors import registry
+from slotwise.connectors.base import (AuthError, Connector, ConnectorError, Cursor, MalformedResponse,
                              NotModified, normalize, parse_retry_after, to_rfc3339)
 
 BASE = "https://cms.example"

@@ -11,11 +11,11 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from connectors import conformance
-from connectors.base import Connector, Cursor, Item
-from connectors.example import ExampleConnector
-from connectors.example.connector import map_entry
-from connectors.protocol_harness import StubGateway, check_page
+from slotwise.connectors import conformance
+from slotwise.connectors.base import Connector, Cursor, Item
+from slotwise.connectors.example import ExampleConnector
+from slotwise.connectors.example.connector import map_entry
+from slotwise.connectors.protocol_harness import StubGateway, check_page
 from tests.conftest import ROOT, need_tool
 
 STUB_PORT, PAGE_PORT, BAD_PAGE_PORT = 18750, 18751, 18752
@@ -48,7 +48,7 @@ class Sloppy(Connector):
 
     @classmethod
     def conformance_site(cls, n: int) -> Any:
-        from connectors.conformance_sites import site_for
+        from slotwise.connectors.conformance_sites import site_for
         return site_for("wordpress", n)
 
 
@@ -67,7 +67,7 @@ def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert conformance.main(["conformance", "--connector", "drupal"]) == 0
     out = capsys.readouterr().out
     assert "PASS  full sync" in out and "12 of 12 check(s) passed" in out
-    assert conformance.main(["--connector", "connectors.example:ExampleConnector"]) == 0
+    assert conformance.main(["--connector", "slotwise.connectors.example:ExampleConnector"]) == 0
     assert conformance.main(["--connector", "nope"]) == 2
     assert "unknown connector 'nope'" in capsys.readouterr().err
     assert conformance.main(["--connector", "tests.connectors.test_conformance:Sloppy"]) == 1

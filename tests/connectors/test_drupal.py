@@ -9,9 +9,9 @@ import httpx
 import pytest
 import respx
 
-from connectors import cli
-from connectors.base import AuthError, ConnectorError, Cursor, MalformedResponse
-from connectors.drupal import DrupalConnector, map_node, unix_time
+from slotwise.connectors import cli
+from slotwise.connectors.base import AuthError, ConnectorError, Cursor, MalformedResponse
+from slotwise.connectors.drupal import DrupalConnector, map_node, unix_time
 
 SITE = "https://www.example.org"
 ARTICLES = f"{SITE}/jsonapi/node/article"

@@ -10,9 +10,9 @@ import httpx
 import pytest
 import respx
 
-from connectors import cli
-from connectors.base import ConnectorError, Cursor, MalformedResponse
-from connectors.files import FilesConnector, UnsafeXML, parse_xml
+from slotwise.connectors import cli
+from slotwise.connectors.base import ConnectorError, Cursor, MalformedResponse
+from slotwise.connectors.files import FilesConnector, UnsafeXML, parse_xml
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/" xmlns:content="http://purl.org/rss/1.0/modules/content/">

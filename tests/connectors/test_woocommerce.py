@@ -7,8 +7,8 @@ import httpx
 import pytest
 import respx
 
-from connectors.base import AuthError, ConnectorError, Cursor, MalformedResponse
-from connectors.woocommerce import WooCommerceConnector, map_product, product_price
+from slotwise.connectors.base import AuthError, ConnectorError, Cursor, MalformedResponse
+from slotwise.connectors.woocommerce import WooCommerceConnector, map_product, product_price
 
 SHOP = "https://shop.example"
 PRODUCTS = f"{SHOP}/wp-json/wc/store/v1/products"

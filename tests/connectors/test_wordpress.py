@@ -9,9 +9,9 @@ import httpx
 import pytest
 import respx
 
-from connectors import catalogfile, cli, registry
-from connectors.base import AuthError, ConnectorError, Cursor, MalformedResponse
-from connectors.wordpress import WordPressConnector, map_post, plain_text
+from slotwise.connectors import catalogfile, cli, registry
+from slotwise.connectors.base import AuthError, ConnectorError, Cursor, MalformedResponse
+from slotwise.connectors.wordpress import WordPressConnector, map_post, plain_text
 
 SITE = "https://blog.example"
 POSTS = f"{SITE}/wp-json/wp/v2/posts"

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from gateway.app import create_app
-from gateway.config import Config, parse_config
-from gateway.demo import build_catalog, demo_config
+from slotwise.gateway.http.app import create_app
+from slotwise.gateway.config.loader import Config, parse_config
+from slotwise.gateway.demo.site import build_catalog, demo_config
 
 DESKTOP_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/131.0.0.0 Safari/537.36")

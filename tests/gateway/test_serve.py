@@ -38,7 +38,7 @@ def test_sighup_reload_and_privacy_of_logs(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(path),
+        proc = subprocess.Popen([sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(path),
                                  "--port", str(port)], stdout=out, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from models.cli import main
-from models.simulate import catalog, simulate, write_events, write_items
+from slotwise.models.cli import main
+from slotwise.models.simulate import catalog, simulate, write_events, write_items
 
 
 @pytest.fixture(scope="session")

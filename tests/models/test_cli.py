@@ -11,7 +11,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from models.cli import main
+from slotwise.models.cli import main
 
 
 def _interactions(store: dict[str, Any], path: Path) -> Path:

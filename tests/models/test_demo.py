@@ -5,11 +5,11 @@ import json
 import time
 from pathlib import Path
 
-from gateway.demo import build_catalog
-from gateway.events import event_line
-from gateway.modelruntime import ModelRegistry
-from gateway.simulate import simulate_visitors
-from models.demo import train_demo
+from slotwise.gateway.demo.site import build_catalog
+from slotwise.gateway.visitors.events import event_line
+from slotwise.gateway.recommend.bundles import ModelRegistry
+from slotwise.gateway.demo.simulate import simulate_visitors
+from slotwise.models.demo import train_demo
 
 
 def test_train_demo_on_the_simulated_store(tmp_path: Path) -> None:

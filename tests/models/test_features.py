@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from gateway.events import validate_event
-from gateway.features import FeatureSpec, feature_vector, profiles_from_events
-from gateway.stores import open_store, parse_store_settings
-from models.data import read_events, with_categories
-from models.simulate import write_events
+from slotwise.gateway.visitors.events import validate_event
+from slotwise.gateway.visitors.features import FeatureSpec, feature_vector, profiles_from_events
+from slotwise.gateway.visitors.stores import open_store, parse_store_settings
+from slotwise.models.data import read_events, with_categories
+from slotwise.models.simulate import write_events
 
 
 def test_offline_and_online_features_are_equal(store: dict[str, Any], tmp_path: Path) -> None:

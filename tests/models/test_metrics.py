@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from models.metrics import auc_roc, brier, mae, mean_std, ranking_metrics, rmse
+from slotwise.models.metrics import auc_roc, brier, mae, mean_std, ranking_metrics, rmse
 
 
 def test_ranking_metrics_match_hand_computed_values() -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from models.data import Interactions, Index, user_item_matrix
-from models.evaluate import evaluate_scores
-from models.recommenders import EASE, Popularity, popularity_order
-from models.splits import stratified_split
+from slotwise.models.data import Interactions, Index, user_item_matrix
+from slotwise.models.evaluate import evaluate_scores
+from slotwise.models.recommenders import EASE, Popularity, popularity_order
+from slotwise.models.splits import stratified_split
 from tests.conftest import shared_data
 
 
@@ -34,8 +34,8 @@ def test_ease_beats_popularity_on_movielens_with_the_recommenders_protocol() -> 
 
 
 def test_cli_trains_movielens_bundles_the_gateway_loads(tmp_path: Path) -> None:
-    from gateway.modelruntime import ModelRegistry
-    from models.cli import main
+    from slotwise.gateway.recommend.bundles import ModelRegistry
+    from slotwise.models.cli import main
 
     data = shared_data("ml-latest-small")
     ratings, movies = str(data / "ratings.csv"), str(data / "movies.csv")

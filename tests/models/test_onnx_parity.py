@@ -10,13 +10,13 @@ import onnxruntime as ort
 import pytest
 import scipy.sparse as sp
 
-from gateway.features import FeatureSpec, feature_matrix, profiles_from_events
-from models.data import events_to_interactions, with_categories
-from models.onnxgraph import Scorer
-from models.propensity import train_propensity
-from models.recommenders import EASE, Content, ItemKNN, Popularity, blend
-from models.segments import train_segments
-from models.train_recommender import train_recommender
+from slotwise.gateway.visitors.features import FeatureSpec, feature_matrix, profiles_from_events
+from slotwise.models.data import events_to_interactions, with_categories
+from slotwise.models.onnxgraph import Scorer
+from slotwise.models.propensity import train_propensity
+from slotwise.models.recommenders import EASE, Content, ItemKNN, Popularity, blend
+from slotwise.models.segments import train_segments
+from slotwise.models.train_recommender import train_recommender
 
 
 def _session(model: Any) -> ort.InferenceSession:

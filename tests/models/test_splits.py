@@ -1,7 +1,7 @@
 import numpy as np
 
-from models.data import Interactions
-from models.splits import kfold_users, stratified_split, temporal_split
+from slotwise.models.data import Interactions
+from slotwise.models.splits import kfold_users, stratified_split, temporal_split
 
 
 def _inter(n: int = 2000, seed: int = 0) -> Interactions:

@@ -69,7 +69,7 @@ def main() -> int:
     gw = None
     token = secrets.token_hex(16)
     try:
-        subprocess.run([sys.executable, "-m", "connectors.cli", "sync", "--connector", "wordpress", "--url",
+        subprocess.run([sys.executable, "-m", "slotwise.connectors.cli", "sync", "--connector", "wordpress", "--url",
                         f"http://127.0.0.1:{WP_PORT}", "--out", str(tmp / "items.jsonl")],
                        check=True, capture_output=True, cwd=ROOT)
         gw = wpenv.start_gateway(wpenv.gateway_config(tmp, WP_PORT), GW_PORT, tmp / "gateway.log")

@@ -53,7 +53,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     wp = wpenv.start_wordpress(WP_PORT, tmp / "php.log")
     gw = None
     try:
-        sync = subprocess.run([sys.executable, "-m", "connectors.cli", "sync", "--connector", "wordpress",
+        sync = subprocess.run([sys.executable, "-m", "slotwise.connectors.cli", "sync", "--connector", "wordpress",
                                "--url", WP, "--out", str(tmp / "items.jsonl"), "--full"],
                               capture_output=True, text=True, timeout=120, cwd=wpenv.ROOT)
         assert sync.returncode == 0, sync.stderr
@@ -120,7 +120,7 @@ def test_recommendations_name_real_posts_of_the_site(site: Site) -> None:
 
 
 def test_wordpress_connector_passes_the_conformance_kit_against_the_real_site(site: Site) -> None:
-    proc = subprocess.run([sys.executable, "-m", "gateway.cli", "conformance", "--connector", "wordpress",
+    proc = subprocess.run([sys.executable, "-m", "slotwise.gateway.cli", "conformance", "--connector", "wordpress",
                            "--url", WP], capture_output=True, text=True, timeout=300, cwd=wpenv.ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "FAIL" not in proc.stdout

@@ -128,7 +128,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 3
 
 def start_gateway(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:   # the child keeps its own descriptor
-        proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
+        proc = subprocess.Popen([sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(config),
                                  "--port", str(port), "--log-level", "warning"],
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     _wait(f"http://127.0.0.1:{port}/healthz", proc, "the gateway")

@@ -1,0 +1,1 @@
+"""Rendering: block types in the Jinja2 sandbox, one page's slots under budgets, caches."""

@@ -1,0 +1,187 @@
+"""Render one page's slots: decide, fetch data, render; each slot in its own time budget.
+
+A slot whose strategy, store or template fails or runs late gets its default block (and that
+is counted), while the other slots render as usual: one bad slot never fails the page.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+from typing import Any
+
+from slotwise.gateway.config.loader import SiteConfig, Slot
+from slotwise.gateway.decisions.decide import Decision, decide
+from slotwise.gateway.rules.expr import Env, in_segment
+from slotwise.gateway.ops.metrics import Metrics
+from slotwise.gateway.recommend.strategies import STRATEGIES
+
+log = logging.getLogger("slotwise.render")
+
+
+def memberships(env: Env) -> list[str]:
+    """The rule segments the visitor is in. Results are memoized for the slots' decisions,
+    and reading them here does not shorten any block's ttl (the probe's boundary is dropped)."""
+    probe = env.fork()
+    return [name for name in env.runtime.segments if _safe(in_segment, probe, name)]
+
+
+def _safe(fn: Any, env: Env, name: str) -> bool:
+    try:
+        return bool(fn(env, name))
+    except Exception:  # a failing profile term must not break the page
+        log.exception("segment %s failed", name)
+        return False
+
+
+async def _items_for(block: dict[str, Any], env: Env) -> tuple[list[dict[str, Any]], str | None]:
+    catalog = env.runtime.catalog
+    if block["type"] == "items":
+        return [it for i in block["items"] if (it := catalog.get(str(i)))], None
+    if block["type"] != "recommendations":
+        return [], None
+    count = int(block["count"])
+    strategy = block["strategy"]
+    ids = await STRATEGIES[strategy](env, block, count)
+    used = strategy
+    if len(ids) < count:
+        # Cold start or a thin result: top up with popular items.
+        extra = catalog.popular(count, exclude=[*ids, env.ctx.item_id or ""], category=block.get("category"))
+        if not ids:
+            used = "popular"
+        ids = [*ids, *extra][:count]
+    return [it for i in ids if (it := catalog.get(i))], used
+
+
+def _variables(env: Env, visitor_id: str | None, strategy: str | None) -> dict[str, Any]:
+    ctx = env.ctx
+    profile = env.profile
+    return {
+        "visitor": {"id": visitor_id, "returning": bool(getattr(profile, "sessions", 0) and profile.sessions > 1),
+                    "attributes": env.attributes},
+        "context": {"device": ctx.device.cls, "country": ctx.geo.country, "language": ctx.language,
+                    "daypart": ctx.local.daypart, "weekday": ctx.local.weekday, "hour": ctx.local.hour,
+                    "referrer": ctx.referrer.cls, "utm": ctx.utm},
+        "strategy": strategy,
+    }
+
+
+def _cache_key(block: dict[str, Any], slot: Slot, variant: str, env: Env, site: SiteConfig,
+               variables: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    scope = block["cache"]
+    if scope is None or (block.get("strategy") == "similar" and not env.ctx.item_id):
+        return None
+    key: tuple[Any, ...] = (site.name, slot.name, variant, block["id"], env.ctx.item_id)
+    if scope == "context" and variables is not None:
+        ctx = variables["context"]
+        key += tuple((k, v if k != "utm" else tuple(sorted(v.items()))) for k, v in ctx.items())
+    return key
+
+
+async def _render_block(decision: Decision, slot: Slot, env: Env, site: SiteConfig,
+                        visitor_id: str | None) -> tuple[str, str | None]:
+    """The block's HTML and, when it came from the cache, that HTML already JSON-encoded."""
+    block = decision.block
+    runtime = env.runtime
+    # Template variables are only built when the cache key or the template needs them.
+    variables = _variables(env, visitor_id, None) if block["cache"] != "config" else None
+    cache_key = _cache_key(block, slot, decision.variant, env, site, variables)
+    if cache_key is not None:
+        cached = runtime.block_cache.get(cache_key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+    if variables is None:
+        variables = _variables(env, visitor_id, None)
+    items, variables["strategy"] = await _items_for(block, env)
+    html = runtime.renderer.render(block, slot=slot.name, variant=decision.variant, items=items,
+                                   variables=variables)
+    if cache_key is not None:
+        runtime.block_cache.put(cache_key, (html, json.dumps(html, ensure_ascii=False)))
+    return html, None
+
+
+async def _fallback(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | None) -> str:
+    """The default block; if even that fails, an empty block so the page keeps its own fallback."""
+    try:
+        async with asyncio.timeout(0.05):
+            return (await _render_block(Decision("default", slot.default), slot, env, site, visitor_id))[0]
+    except Exception:
+        log.exception("default block of slot %s failed", slot.name)
+        return ""
+
+
+def _ttl(env: Env, max_ttl: int) -> int:
+    if math.isinf(env.boundary):
+        return max_ttl
+    return max(0, min(max_ttl, int(env.boundary - env.ctx.now)))
+
+
+async def render_slot(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | None,
+                      segments: list[str], metrics: Metrics) -> dict[str, Any]:
+    config = env.runtime.config
+    budget = (slot.budget_ms or config.gateway.slot_budget_ms) / 1000.0
+    max_ttl = slot.ttl if slot.ttl is not None else config.gateway.default_ttl
+    reason = None
+    html_json = None
+    decision = Decision("default", slot.default)
+    try:
+        decision = decide(slot, env, visitor_id)
+        if slot.name in env.runtime.concurrent_slots:
+            async with asyncio.timeout(budget):
+                html, html_json = await _render_block(decision, slot, env, site, visitor_id)
+        else:
+            # Nothing here waits, so a timer could never fire: render straight through.
+            html, html_json = await _render_block(decision, slot, env, site, visitor_id)
+    except TimeoutError:
+        reason = "timeout"
+    except Exception:
+        log.exception("slot %s failed", slot.name)
+        reason = "error"
+    if reason is not None:
+        metrics.fallbacks.labels(slot.name, reason).inc()
+        env.bound(env.now + 30)  # retry soon once the failing part recovers
+        decision = Decision("default", slot.default, decision.experiment)
+        html = await _fallback(slot, env, site, visitor_id)
+    metrics.slot_outcomes[reason or "ok"] += 1
+    result = {"html": html, "variant": decision.variant, "segments": segments,
+              "experiment": decision.experiment, "ttl": _ttl(env, max_ttl)}
+    if reason:
+        result["fallback"] = reason
+    if html_json is not None:
+        result[HTML_JSON] = html_json
+    return result
+
+
+HTML_JSON = "_html_json"
+"""Key of a block's pre-encoded HTML; `encode_page` uses and drops it."""
+
+
+def encode_page(head: dict[str, Any], blocks: dict[str, dict[str, Any]]) -> bytes:
+    """The render response as JSON, reusing cached blocks' pre-encoded HTML (most of the bytes)."""
+    dumps = json.dumps
+    parts = []
+    for name, block in blocks.items():
+        html_json = block.pop(HTML_JSON, None) or dumps(block["html"], ensure_ascii=False)
+        rest = dumps({k: v for k, v in block.items() if k != "html"}, ensure_ascii=False)
+        parts.append(f'{dumps(name)}:{{"html":{html_json},{rest[1:]}')
+    head_json = dumps(head, ensure_ascii=False)
+    return f'{head_json[:-1]}{"," if head else ""}"blocks":{{{",".join(parts)}}}}}'.encode()
+
+
+async def render_page(env: Env, site: SiteConfig, slots: list[Slot], visitor_id: str | None,
+                      metrics: Metrics) -> dict[str, dict[str, Any]]:
+    segments = memberships(env)
+    results: dict[str, dict[str, Any]] = {}
+    concurrent = [s for s in slots if s.name in env.runtime.concurrent_slots]
+    for slot in slots:
+        if slot not in concurrent:
+            results[slot.name] = await render_slot(slot, env.fork(), site, visitor_id, segments, metrics)
+    if len(concurrent) == 1:
+        slot = concurrent[0]
+        results[slot.name] = await render_slot(slot, env.fork(), site, visitor_id, segments, metrics)
+    elif concurrent:
+        done = await asyncio.gather(*(render_slot(s, env.fork(), site, visitor_id, segments, metrics)
+                                      for s in concurrent))
+        results.update(zip((s.name for s in concurrent), done))
+    return {slot.name: results[slot.name] for slot in slots}

@@ -1,0 +1,1 @@
+"""Shared building blocks with no dependencies inside the gateway: types, vocabulary, JSON, items, text."""

@@ -1,0 +1,1 @@
+"""The configuration: schema of slotwise.yaml, loading with path-named errors."""

@@ -1,0 +1,1 @@
+"""Variant choice per slot: rules, experiments, ttl bounds."""

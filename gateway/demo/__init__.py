@@ -1,0 +1,1 @@
+"""The demo shop: catalog, simulated visitors, config and page (composition root: may train models)."""

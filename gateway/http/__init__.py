@@ -1,0 +1,1 @@
+"""HTTP: the Starlette app factory, routes, errors and the OpenAPI document. May import every other gateway subpackage."""

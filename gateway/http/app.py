@@ -1,0 +1,146 @@
+"""The Starlette application: routes, error handling, CORS preflight, lifespan."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import logging
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from slotwise.gateway.http import admin_routes as admin
+from slotwise.gateway.http import render_routes as api
+from slotwise.gateway.http import event_routes as eventroutes
+from slotwise.gateway.config.loader import Config, ConfigError, load_config
+from slotwise.gateway.http.errors import ApiError, error_response
+from slotwise.gateway.ops.metrics import Metrics
+from slotwise.gateway.http.openapi import openapi_route
+from slotwise.gateway.serving.runtime import build_runtime
+from slotwise.gateway.serving.services import Services, build_services, close_services
+
+log = logging.getLogger("slotwise")
+
+
+def reload_config(app: Starlette) -> tuple[bool, list[str]]:
+    """Load the config file again; on any error the running configuration keeps serving."""
+    path = app.state.config_path
+    metrics: Metrics = app.state.metrics
+    if path is None:
+        return False, ["this gateway was started without a configuration file"]
+    try:
+        config = load_config(path)
+        runtime = build_runtime(config, metrics)
+    except ConfigError as exc:
+        metrics.config_reloads.labels("failed").inc()
+        log.error("configuration reload refused, old configuration keeps serving:\n%s", exc)
+        return False, exc.errors
+    except (OSError, ValueError) as exc:
+        metrics.config_reloads.labels("failed").inc()
+        log.error("configuration reload refused: %s", exc)
+        return False, [str(exc)]
+    app.state.runtime = runtime
+    metrics.config_reloads.labels("ok").inc()
+    return True, []
+
+
+def _route_label(path: str) -> str:
+    """A bounded label for metrics: route templates, never raw ids."""
+    parts = path.split("/")
+    if path.startswith("/v1/slots/") and len(parts) > 3:
+        return "/v1/slots/{slot}/fragment"
+    if path.startswith("/v1/visitors/") and len(parts) > 3:
+        return "/v1/visitors/{id}" + ("/consent" if path.endswith("/consent") else "")
+    if path.startswith("/v1/admin/"):
+        return "/v1/admin"
+    return path if path in KNOWN_PATHS else "other"
+
+
+KNOWN_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/render", "/v1/slots",
+               "/v1/client.js", "/v1/events", "/admin", "/demo"}
+
+
+class GatewayMiddleware:
+    """Counts requests per route and status, and answers CORS preflights for /v1/ routes
+    (each route then checks the request's origin against its own site's origins)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        counter = state.metrics.requests
+        label = _route_label(scope["path"])
+        if scope["method"] == "OPTIONS" and scope["path"].startswith("/v1/"):
+            headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            origin = headers.get("origin")
+            sites = state.runtime.config.sites.values()
+            allowed = origin is not None and any(origin in s.origins or "*" in s.origins for s in sites)
+            out = {"Vary": "Origin"}
+            if allowed and origin is not None:
+                out.update({"Access-Control-Allow-Origin": origin,
+                            "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+                            "Access-Control-Allow-Headers": "Content-Type, X-Slotwise-Key, Authorization",
+                            "Access-Control-Max-Age": "600"})
+            status = 204 if allowed else 403
+            counter[(label, str(status))] += 1
+            await Response(status_code=status, headers=out)(scope, receive, send)
+            return
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                counter[(label, str(message["status"]))] += 1
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    return error_response(exc.status_code, codes.get(exc.status_code, "http_error"),
+                          str(exc.detail), dict(exc.headers or {}))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s", request.url.path)
+    return error_response(500, "internal_error", "internal error")
+
+
+def create_app(config: Config, config_path: str | Path | None = None,
+               extra_routes: list[Any] | None = None) -> Starlette:
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.services = await build_services(config)
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            # SIGHUP reloads the configuration (only possible when serving from the main thread).
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload_config, app)
+        try:
+            yield
+        finally:
+            await close_services(app.state.services)
+
+    routes = [*api.ROUTES, *eventroutes.ROUTES, *admin.ROUTES, openapi_route(), *(extra_routes or [])]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+        ApiError: _api_error, HTTPException: _http_error, Exception: _server_error})
+    app.state.metrics = metrics
+    app.state.config_path = Path(config_path) if config_path else config.source
+    app.state.runtime = build_runtime(config, metrics)
+    app.state.services = Services()  # replaced by the lifespan's services
+    app.add_middleware(GatewayMiddleware)
+    return app

@@ -1,0 +1,339 @@
+"""Event ingestion and visitor rights: POST /v1/events, GET/DELETE /v1/visitors/{id}, consent.
+
+Validation is per event: the response lists accepted event_ids (retries of known ones
+included, counted once) and rejected ones with a reason; one bad event never drops the good.
+Without profiling consent (level below `full`, or `Sec-GPC: 1`) and for bots, events are
+acknowledged but not kept (`ignored`), so no profile is ever built for them.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from slotwise.gateway.http.render_routes import check_key, cors_headers, get_site, peer_of, read_json, visitor_id_of
+from slotwise.gateway.config.loader import SiteConfig
+from slotwise.gateway.context.request import client_address, daypart, resolve_context, zone
+from slotwise.gateway.http.errors import ApiError
+from slotwise.gateway.visitors.events import EVENT_TYPES, Invalid, Limits, event_line, safe_text, validate_event
+from slotwise.gateway.ops.ratelimit import RateLimiter
+from slotwise.gateway.serving.runtime import Runtime
+from slotwise.gateway.visitors.stores import Store, StoreSettings
+from slotwise.gateway.visitors.stores.base import CONSENT_LEVELS
+
+EXPIRE_EVERY = 3600.0
+log = logging.getLogger("slotwise.events")
+
+
+def _store(request: Request) -> tuple[Store, StoreSettings]:
+    store = getattr(request.app.state.services, "store", None)
+    if store is None:
+        raise ApiError(503, "store_disabled", "events and profiles are off (no 'store' configured)")
+    return store, getattr(store, "settings", None) or StoreSettings()
+
+
+def _limiters(request: Request, settings: StoreSettings) -> tuple[RateLimiter, RateLimiter]:
+    state = request.app.state
+    lim = getattr(state, "event_limiters", None)
+    if lim is None:
+        lim = (RateLimiter(settings.rate_limit["visitor_per_minute"]),
+               RateLimiter(settings.rate_limit["client_per_minute"]))
+        state.event_limiters = lim
+    return lim
+
+
+def _enrich(event: dict[str, Any], runtime: Runtime, site: SiteConfig, device: str | None,
+            country: str | None) -> None:
+    """Fill page context the client left out, so profiles can be rebuilt from the log alone."""
+    ctx = event.setdefault("context", {})
+    if device and "device" not in ctx:
+        ctx["device"] = device
+    if country and "country" not in ctx:
+        ctx["country"] = country
+    if "daypart" not in ctx:
+        tz = zone(ctx.get("timezone") if isinstance(ctx.get("timezone"), str) else None) or zone(site.timezone)
+        ctx["daypart"] = daypart(datetime.fromtimestamp(event["ts"], tz).hour)
+    item_id = event.get("item_id")
+    props = event.get("properties") or {}
+    if item_id and "categories" not in props and "tags" not in props:
+        item = runtime.catalog.get(item_id)
+        if item:
+            extra = {k: list(item.get(k) or [])[:10] for k in ("categories", "tags") if item.get(k)}
+            if extra:
+                event["properties"] = {**props, **extra}
+
+
+async def post_events(request: Request) -> Response:
+    state = request.app.state
+    runtime: Runtime = state.runtime
+    store, settings = _store(request)
+    body = await read_json(request, settings.max_batch_bytes)
+    site = get_site(runtime, body.get("site"))
+    check_key(site, request.headers.get("x-slotwise-key") or _str(body.get("key")))
+    headers = cors_headers(request, site)
+    raw_events = body.get("events")
+    if not isinstance(raw_events, list):
+        raise ApiError(400, "invalid_request", "'events' must be a list of events")
+    if len(raw_events) > settings.max_batch:
+        raise ApiError(413, "too_many_events", f"at most {settings.max_batch} events per batch, got {len(raw_events)}")
+    _, client_limit = _limiters(request, settings)
+    client = client_address(peer_of(request), request.headers, runtime.config.trusted_proxies)
+    wait = client_limit.take(f"{site.name}|{client}", max(1, len(raw_events)))  # in memory only
+    if wait:
+        raise ApiError(429, "rate_limited", "too many events from this client",
+                       {"Retry-After": str(int(wait) + 1), **headers})
+    raw_ctx = body.get("context") if isinstance(body.get("context"), dict) else {}
+    ctx = resolve_context(body_context={**raw_ctx, **({"consent": body["consent"]} if "consent" in body else {})},
+                          headers=request.headers, peer=peer_of(request), config=runtime.config,
+                          site=site, allow_simulation=False)
+    now = time.time()
+    limits = Limits(max_future_s=settings.max_future_seconds, retention_days=settings.retention_days)
+    accepted: list[str] = []
+    rejected: list[dict[str, Any]] = []
+    valid: list[dict[str, Any]] = []
+    visitor_limit, _ = _limiters(request, settings)
+    for index, raw in enumerate(raw_events):
+        event_id = raw.get("event_id") if isinstance(raw, dict) else None
+        shown = safe_text(event_id[:128]) if isinstance(event_id, str) else None
+        try:
+            event = validate_event(raw, now, limits)
+        except Invalid as exc:
+            rejected.append({"index": index, "event_id": shown, "reason": str(exc)})
+            continue
+        if visitor_limit.take(f"{site.name}|{event['visitor_id']}"):
+            rejected.append({"index": index, "event_id": shown, "reason": "rate limit for this visitor; retry later"})
+            continue
+        valid.append(event)
+    ignored_reason = None
+    if ctx.device.is_bot:
+        ignored_reason = "bot traffic builds no profile"
+    elif not ctx.consent.profiling_allowed:
+        ignored_reason = "no profiling consent (consent level below 'full' or Sec-GPC)"
+    result_ignored: list[str] = []
+    duplicates: list[str] = []
+    if ignored_reason is not None:
+        result_ignored = [e["event_id"] for e in valid]
+        valid = []
+    opted_out = [e["event_id"] for e in valid if _event_opts_out(e)]
+    if opted_out:
+        # An event may carry its own consent (e.g. sent just after the banner's "no").
+        result_ignored, ignored_reason = opted_out, "no profiling consent in the event's context"
+        valid = [e for e in valid if not _event_opts_out(e)]
+    if valid:
+        device = ctx.device.cls if not ctx.device.is_bot else None
+        for e in valid:
+            _enrich(e, runtime, site, device, ctx.geo.country)
+        try:
+            result = await store.ingest(site.name, valid)
+        except Exception:
+            # Nothing of this batch was acknowledged: the client keeps it and retries.
+            log.exception("event store write failed")
+            raise ApiError(503, "store_unavailable", "the event store is unavailable; retry the batch",
+                           {"Retry-After": "1", **headers}) from None
+        accepted = result.stored + result.duplicates
+        duplicates = result.duplicates
+        if result.ignored:
+            result_ignored = result_ignored + result.ignored
+            ignored_reason = "the visitor withdrew profiling consent"
+        _maybe_expire(request, store, now)
+    payload: dict[str, Any] = {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
+    if result_ignored:
+        payload["ignored"] = {"event_ids": result_ignored, "reason": ignored_reason}
+    if body.get("segments") is True and accepted:
+        payload["segments"] = await _memberships(store, runtime, site, ctx, {e["visitor_id"] for e in valid})
+    return JSONResponse(payload, headers=headers)
+
+
+async def _memberships(store: Store, runtime: Runtime, site: SiteConfig, ctx: Any,
+                       visitors: set[str]) -> dict[str, list[str]]:
+    """Rule segments of each visitor right after the batch (opt-in: `"segments": true`),
+    so a browser can update the page at once, without another render call."""
+    from slotwise.gateway.rules.expr import Env
+    from slotwise.gateway.blocks.page import memberships
+    out = {}
+    for visitor in sorted(visitors)[:100]:
+        profile, attributes = await store.load_for_render(site.name, visitor)
+        env = Env(ctx, site=site, runtime=runtime, profile=profile, attributes=attributes)
+        out[visitor] = memberships(env)
+    return out
+
+
+def _event_opts_out(event: dict[str, Any]) -> bool:
+    ctx = event.get("context") or {}
+    return ctx.get("consent") in ("none", "anonymous") or ctx.get("gpc") is True
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _maybe_expire(request: Request, store: Store, now: float) -> None:
+    state = request.app.state
+    if now - getattr(state, "events_last_expire", 0.0) < EXPIRE_EVERY:
+        return
+    state.events_last_expire = now
+
+    async def expire() -> None:
+        try:
+            await store.expire(now)
+        except Exception:  # e.g. the store closed during shutdown: retried in an hour
+            log.warning("event retention run failed", exc_info=True)
+    state.events_expire_task = asyncio.get_running_loop().create_task(expire())  # keep a reference
+
+
+# --- visitor rights ---------------------------------------------------------------------------
+
+def visitor_token(site: SiteConfig, visitor_id: str, ttl: float = 3600.0, now: float | None = None) -> str:
+    """A token that lets the visitor read or erase their own data (signed with the secret key)."""
+    expires = int((time.time() if now is None else now) + ttl)
+    sig = hmac.new(site.secret_key.encode(), f"{site.name}\x00{visitor_id}\x00{expires}".encode(),
+                   hashlib.sha256).hexdigest()
+    return f"{expires}.{sig}"
+
+
+def _token_ok(site: SiteConfig, visitor_id: str, token: str) -> bool:
+    expires, _, sig = token.partition(".")
+    if not expires.isdigit() or int(expires) < time.time():
+        return False
+    want = hmac.new(site.secret_key.encode(), f"{site.name}\x00{visitor_id}\x00{expires}".encode(),
+                    hashlib.sha256).hexdigest()
+    return hmac.compare_digest(sig, want)
+
+
+def _visitor_auth(request: Request, allow_publishable: bool = False) -> tuple[SiteConfig, str, dict[str, str]]:
+    runtime: Runtime = request.app.state.runtime
+    site = get_site(runtime, request.query_params.get("site"))
+    visitor_id = visitor_id_of(request.path_params["visitor_id"])
+    assert visitor_id is not None
+    headers = cors_headers(request, site)
+    auth = request.headers.get("authorization", "")
+    bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+    key = bearer or request.headers.get("x-slotwise-key")
+    token = request.headers.get("x-slotwise-visitor-token") or request.query_params.get("token")
+    if key and hmac.compare_digest(key.encode(), site.secret_key.encode()):
+        return site, visitor_id, headers
+    if token and _token_ok(site, visitor_id, token):
+        return site, visitor_id, headers
+    if allow_publishable and key and not check_key(site, key):
+        return site, visitor_id, headers
+    if not key and not token:
+        raise ApiError(401, "missing_key", "send the secret key (Authorization: Bearer) or a visitor token")
+    raise ApiError(403, "forbidden", "the key or visitor token is not valid for this visitor")
+
+
+async def get_visitor(request: Request) -> Response:
+    store, _ = _store(request)
+    site, visitor_id, headers = _visitor_auth(request)
+    profile, attributes = await store.load_for_render(site.name, visitor_id)
+    events = await store.events(site.name, visitor_id)
+    return JSONResponse({
+        "site": site.name, "visitor_id": visitor_id, "consent": await store.consent(site.name, visitor_id),
+        "profile": profile.describe(time.time()) if profile else None, "attributes": attributes,
+        "events": [json.loads(event_line(e)) for e in events],
+        "experiments": _assignments(request.app.state.runtime, visitor_id),
+    }, headers={"Cache-Control": "private, no-store", **headers})
+
+
+def _assignments(runtime: Runtime, visitor_id: str) -> dict[str, str]:
+    """Experiment arms, computed from the visitor id (never stored, so nothing to erase)."""
+    from slotwise.gateway.decisions.experiments import assign
+    out = {}
+    for slot in runtime.config.slots.values():
+        for variant in slot.variants:
+            if variant.experiment is not None:
+                arm = assign(variant.experiment, visitor_id)
+                out[variant.experiment.key] = arm.name if arm else "holdout"
+    return out
+
+
+async def delete_visitor(request: Request) -> Response:
+    store, _ = _store(request)
+    site, visitor_id, headers = _visitor_auth(request)
+    erased = await store.erase(site.name, visitor_id)
+    return JSONResponse({"site": site.name, "visitor_id": visitor_id, "erased": True, "events": erased},
+                        headers=headers)
+
+
+async def put_consent(request: Request) -> Response:
+    """Consent from the site's banner (publishable key) or the visitor's own token."""
+    store, _ = _store(request)
+    site, visitor_id, headers = _visitor_auth(request, allow_publishable=True)
+    body = await read_json(request, 4096)
+    level = body.get("level")
+    if level not in CONSENT_LEVELS:
+        raise ApiError(400, "invalid_consent", f"'level' must be one of {', '.join(CONSENT_LEVELS)}")
+    await store.set_consent(site.name, visitor_id, str(level))
+    return JSONResponse({"site": site.name, "visitor_id": visitor_id, "level": level,
+                         "profiling": level == "full"}, headers=headers)
+
+
+ROUTES = [
+    Route("/v1/events", post_events, methods=["POST"]),
+    Route("/v1/visitors/{visitor_id}", get_visitor, methods=["GET"]),
+    Route("/v1/visitors/{visitor_id}", delete_visitor, methods=["DELETE"]),
+    Route("/v1/visitors/{visitor_id}/consent", put_consent, methods=["PUT"]),
+]
+
+
+def _spec() -> dict[str, dict[str, Any]]:
+    from slotwise.gateway.http.openapi import KEY, ADMIN, _errors, _json
+    event = {"type": "object", "required": ["event_id", "visitor_id", "type", "ts"], "properties": {
+        "event_id": {"type": "string"}, "visitor_id": {"type": "string"},
+        "type": {"type": "string", "enum": sorted(EVENT_TYPES)},
+        "ts": {"type": "string", "format": "date-time"}, "item_id": {"type": "string"},
+        "value": {"type": "number"}, "currency": {"type": "string"}, "quantity": {"type": "integer"},
+        "properties": {"type": "object"}, "context": {"type": "object"}}}
+    ids = {"type": "array", "items": {"type": "string"}}
+    visitor = [{"name": "visitor_id", "in": "path", "required": True, "schema": {"type": "string"}},
+               {"name": "site", "in": "query", "required": True, "schema": {"type": "string"}},
+               {"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
+                "description": "signed visitor token, instead of the secret key"}]
+    return {
+        "/v1/events": {"post": {
+            "summary": "Ingest a batch of events (idempotent by event_id)", "security": KEY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["site", "events"], "properties": {
+                    "site": {"type": "string"}, "key": {"type": "string"},
+                    "consent": {"type": "string", "enum": ["none", "anonymous", "full"]},
+                    "context": {"type": "object"}, "events": {"type": "array", "items": event},
+                    "segments": {"type": "boolean", "description": "return each visitor's segments"}}}}}},
+            "responses": {**_json({"type": "object", "properties": {
+                "accepted": ids, "duplicates": ids,
+                "rejected": {"type": "array", "items": {"type": "object", "properties": {
+                    "index": {"type": "integer"}, "event_id": {"type": ["string", "null"]},
+                    "reason": {"type": "string"}}}},
+                "ignored": {"type": "object", "properties": {"event_ids": ids, "reason": {"type": "string"}}},
+                "segments": {"type": "object", "additionalProperties": ids}}}),
+                **_errors(400, 401, 403, 404, 413, 429, 503)}}},
+        "/v1/visitors/{visitor_id}": {
+            "get": {"summary": "The visitor's own data: profile, events, attributes, consent",
+                    "security": ADMIN, "parameters": visitor,
+                    "responses": {**_json({"type": "object"}), **_errors(400, 401, 403, 404, 503)}},
+            "delete": {"summary": "Erase the visitor's profile, events, attributes and consent",
+                       "security": ADMIN, "parameters": visitor,
+                       "responses": {**_json({"type": "object"}), **_errors(400, 401, 403, 404, 503)}}},
+        "/v1/visitors/{visitor_id}/consent": {"put": {
+            "summary": "Set consent (none, anonymous, full); below full erases the profile",
+            "security": KEY, "parameters": visitor,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["level"], "properties": {
+                    "level": {"type": "string", "enum": ["none", "anonymous", "full"]}}}}}},
+            "responses": {**_json({"type": "object"}), **_errors(400, 401, 403, 404, 503)}}},
+    }
+
+
+def _register_spec() -> None:
+    from slotwise.gateway.http.openapi import register_paths
+    register_paths(_spec())
+
+
+_register_spec()

@@ -1,0 +1,246 @@
+"""Public routes: render, fragment, slot list, client script, health."""
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import secrets
+import time
+from importlib import resources
+from typing import Any, Mapping
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from slotwise.gateway.config.loader import SiteConfig, Slot
+from slotwise.gateway.context.request import RequestContext, resolve_context
+from slotwise.gateway.http.errors import ApiError
+from slotwise.gateway.rules.expr import Env
+from slotwise.gateway.blocks.page import HTML_JSON, encode_page, render_page
+from slotwise.gateway.serving.runtime import Runtime
+
+VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+PERSONALIZED = {"Cache-Control": "private, no-store", "Vary": "Origin"}
+
+
+async def read_json(request: Request, limit: int) -> dict[str, Any]:
+    """The request body as a JSON object, within `limit` bytes (413 beyond it)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise ApiError(413, "body_too_large", f"request body over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "body_too_large", f"request body over {limit} bytes")
+        chunks.append(chunk)
+    try:
+        data = json.loads(b"".join(chunks))
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_request", "request body must be a JSON object")
+    return data
+
+
+def get_site(runtime: Runtime, name: Any) -> SiteConfig:
+    if not isinstance(name, str) or not name:
+        raise ApiError(400, "invalid_request", "'site' must be a non-empty string")
+    site = runtime.config.sites.get(name)
+    if site is None:
+        raise ApiError(404, "unknown_site", f"unknown site '{name[:100]}'")
+    return site
+
+
+def check_key(site: SiteConfig, key: str | None) -> bool:
+    """Publishable or secret key of `site`; returns True when it was the secret key."""
+    if not key:
+        raise ApiError(401, "missing_key", "send the site's publishable key in X-Slotwise-Key")
+    if hmac.compare_digest(key.encode(), site.secret_key.encode()):
+        return True
+    if hmac.compare_digest(key.encode(), site.publishable_key.encode()):
+        return False
+    raise ApiError(403, "invalid_key", f"key is not valid for site '{site.name}'")
+
+
+def cors_headers(request: Request, site: SiteConfig) -> dict[str, str]:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return {}
+    if origin in site.origins or "*" in site.origins:
+        return {"Access-Control-Allow-Origin": origin}
+    raise ApiError(403, "origin_not_allowed", f"origin {origin[:200]} is not allowed for site '{site.name}'")
+
+
+def visitor_id_of(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or not VISITOR_ID.match(raw):
+        raise ApiError(400, "invalid_visitor_id", "visitor_id must be 1-128 characters of A-Z a-z 0-9 _ . : -")
+    return raw
+
+
+def slots_of(runtime: Runtime, raw: Any) -> tuple[list[Slot], list[str]]:
+    """The known slots asked for, and the unknown names. Only when none is known is it a 404:
+    a page that still names a slot removed from the configuration keeps its other slots."""
+    if not isinstance(raw, list) or not raw or not all(isinstance(s, str) for s in raw):
+        raise ApiError(400, "invalid_request", "'slots' must be a non-empty list of slot names")
+    limit = runtime.config.gateway.max_slots
+    names = list(dict.fromkeys(raw))
+    if len(names) > limit:
+        raise ApiError(422, "too_many_slots", f"at most {limit} slots per request, got {len(names)}")
+    known = [runtime.config.slots[n] for n in names if n in runtime.config.slots]
+    unknown = [n for n in names if n not in runtime.config.slots]
+    if not known:
+        raise ApiError(404, "unknown_slot", f"unknown slot '{unknown[0][:100]}'")
+    return known, unknown
+
+
+def headers_of(request: Request) -> dict[str, str]:
+    """Request headers as a plain dict with lower-case names (one pass, cheap look-ups);
+    repeated headers are joined with commas, as HTTP defines (X-Forwarded-For may repeat)."""
+    out: dict[str, str] = {}
+    for raw_name, raw_value in request.scope["headers"]:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+def peer_of(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def build_env(request: Request, runtime: Runtime, site: SiteConfig, ctx: RequestContext,
+                    visitor_id: str | None) -> Env:
+    services = request.app.state.services
+    env = Env(ctx, site=site, runtime=runtime, services=services)
+    store = services.store
+    if store is not None and visitor_id and ctx.consent.profiling_allowed and not ctx.device.is_bot:
+        env.profile, env.attributes = await store.load_for_render(site.name, visitor_id)
+    return env
+
+
+def assign_visitor(raw: Any, ctx: RequestContext) -> str | None:
+    visitor_id = visitor_id_of(raw)
+    if not ctx.consent.identifier_allowed or ctx.device.is_bot:
+        return None
+    return visitor_id or secrets.token_hex(16)
+
+
+async def render(request: Request) -> Response:
+    state = request.app.state
+    runtime: Runtime = state.runtime
+    started = time.perf_counter()
+    body = await read_json(request, runtime.config.gateway.max_body_bytes)
+    site = get_site(runtime, body.get("site"))
+    is_secret = check_key(site, request.headers.get("x-slotwise-key"))
+    headers = cors_headers(request, site)
+    slots, unknown = slots_of(runtime, body.get("slots"))
+    raw_context = body.get("context", {})
+    if not isinstance(raw_context, dict):
+        raise ApiError(400, "invalid_request", "'context' must be a JSON object")
+    ctx = resolve_context(body_context=raw_context, headers=headers_of(request), peer=peer_of(request),
+                          config=runtime.config, site=site, allow_simulation=site.allow_simulation or is_secret)
+    visitor_id = assign_visitor(body.get("visitor_id"), ctx)
+    env = await build_env(request, runtime, site, ctx, visitor_id)
+    blocks = await render_page(env, site, slots, visitor_id, state.metrics)
+    head: dict[str, Any] = {"visitor_id": visitor_id}
+    if unknown:
+        head["errors"] = {name[:100]: {"code": "unknown_slot", "message": f"unknown slot '{name[:100]}'"}
+                          for name in unknown}
+    if body.get("debug") is True and is_secret:
+        head["context"] = ctx.describe()
+    content = encode_page(head, blocks)
+    state.metrics.render_seconds.observe(time.perf_counter() - started)
+    return Response(content, media_type="application/json", headers={**PERSONALIZED, **headers})
+
+
+def _query_context(query: Mapping[str, str]) -> dict[str, Any]:
+    keys = {"tz": "timezone", "url": "url", "ref": "referrer", "item_id": "item_id",
+            "consent": "consent", "lang": "language"}
+    return {target: query[src] for src, target in keys.items() if query.get(src)}
+
+
+async def fragment(request: Request) -> Response:
+    """One slot as text/html, for simple fetches and ESI (key in header or `key` parameter)."""
+    state = request.app.state
+    runtime: Runtime = state.runtime
+    query = request.query_params
+    site = get_site(runtime, query.get("site"))
+    is_secret = check_key(site, request.headers.get("x-slotwise-key") or query.get("key"))
+    headers = cors_headers(request, site)
+    slot = slots_of(runtime, [request.path_params["slot"]])[0][0]
+    ctx = resolve_context(body_context=_query_context(query), headers=headers_of(request),
+                          peer=peer_of(request), config=runtime.config, site=site,
+                          allow_simulation=is_secret)
+    visitor_id = assign_visitor(query.get("visitor_id"), ctx)
+    env = await build_env(request, runtime, site, ctx, visitor_id)
+    block = (await render_page(env, site, [slot], visitor_id, state.metrics))[slot.name]
+    block.pop(HTML_JSON, None)
+    headers.update({
+        "Cache-Control": f"private, max-age={block['ttl']}",
+        "Vary": "Origin, User-Agent, Sec-CH-UA-Mobile, Accept-Language, Cookie",
+        "X-Slotwise-Variant": block["variant"],
+    })
+    if visitor_id:
+        headers["X-Slotwise-Visitor"] = visitor_id
+    return Response(block["html"], media_type="text/html; charset=utf-8", headers=headers)
+
+
+async def list_slots(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    site = get_site(runtime, request.query_params.get("site"))
+    check_key(site, request.headers.get("x-slotwise-key") or request.query_params.get("key"))
+    slots = [{"name": s.name, "description": s.description, "type": s.default["type"]}
+             for s in runtime.config.slots.values()]
+    return JSONResponse({"slots": slots}, headers=cors_headers(request, site))
+
+
+_CLIENT_JS: bytes | None = None
+
+
+async def client_js(request: Request) -> Response:
+    global _CLIENT_JS
+    if _CLIENT_JS is None:
+        _CLIENT_JS = resources.files("slotwise.gateway").joinpath("static/client.js").read_bytes()
+    return Response(_CLIENT_JS, media_type="application/javascript; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"})
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    state = request.app.state
+    problems = []
+    if getattr(state, "runtime", None) is None:
+        problems.append("configuration not loaded")
+    for name in ("store", "models"):
+        part = getattr(state.services, name, None) if getattr(state, "services", None) else None
+        ready = getattr(part, "ready", True)
+        if part is not None and not (ready() if callable(ready) else ready):
+            problems.append(f"{name} not ready")
+    if problems:
+        raise ApiError(503, "not_ready", "; ".join(problems))
+    runtime: Runtime = state.runtime
+    return JSONResponse({"status": "ready", "sites": len(runtime.config.sites),
+                         "slots": len(runtime.config.slots), "catalog_items": len(runtime.catalog)})
+
+
+async def metrics(request: Request) -> Response:
+    from slotwise.gateway.ops.metrics import CONTENT_TYPE
+    return Response(request.app.state.metrics.export(), media_type=CONTENT_TYPE)
+
+
+ROUTES = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+    Route("/v1/render", render, methods=["POST"]),
+    Route("/v1/slots", list_slots, methods=["GET"]),
+    Route("/v1/slots/{slot}/fragment", fragment, methods=["GET"]),
+    Route("/v1/client.js", client_js, methods=["GET"]),
+]

@@ -1,0 +1,1 @@
+"""Recommendations: catalog, strategies, ONNX model bundles and the strategies that use them."""

@@ -1,0 +1,44 @@
+"""Recommendation strategies: name → async function giving item ids, best first.
+
+The models part registers its strategies (cf, content, hybrid, similar from ONNX models) with
+`register_strategy`; the ones here need only the catalog and the visitor's profile.
+"""
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from slotwise.gateway.rules.expr import Env
+
+Strategy = Callable[[Env, dict[str, Any], int], Awaitable[list[str]]]
+STRATEGIES: dict[str, Strategy] = {}
+
+
+def register_strategy(name: str, fn: Strategy) -> None:
+    STRATEGIES[name] = fn
+
+
+def seen_items(env: Env) -> list[str]:
+    profile = env.profile
+    return list(getattr(profile, "recent_items", None) or []) if profile is not None else []
+
+
+async def popular(env: Env, block: dict[str, Any], count: int) -> list[str]:
+    exclude = [env.ctx.item_id] if env.ctx.item_id else []
+    return env.runtime.catalog.popular(count, exclude, block.get("category"))
+
+
+async def recently_viewed(env: Env, block: dict[str, Any], count: int) -> list[str]:
+    catalog = env.runtime.catalog
+    return [i for i in seen_items(env) if i != env.ctx.item_id and catalog.get(i)][:count]
+
+
+async def similar(env: Env, block: dict[str, Any], count: int) -> list[str]:
+    anchor = env.ctx.item_id or next(iter(seen_items(env)), None)
+    if anchor is None:
+        return []
+    return env.runtime.catalog.similar(anchor, count)
+
+
+register_strategy("popular", popular)
+register_strategy("recently_viewed", recently_viewed)
+register_strategy("similar", similar)

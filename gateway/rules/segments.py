@@ -1,0 +1,88 @@
+"""Rule segments and the context names editors' expressions can read.
+
+Every name that depends on the clock calls `env.bound(t)` with the moment its value next
+changes, so a rendered block's ttl never outlives the decision it was based on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slotwise.gateway.context.request import WEEKDAYS, next_business_change, next_local
+from slotwise.gateway.rules.expr import Compiled, Env, register_name
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    rule: Compiled
+    description: str = ""
+
+    def evaluate(self, env: Env) -> bool:
+        return self.rule.evaluate(env)
+
+
+def _ctx(getter: Any) -> Any:
+    return lambda env, wild, args: getter(env.ctx)
+
+
+def _hour(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> int:
+    env.bound(next_local(env.ctx.local.dt, hour=True))
+    return int(env.ctx.local.hour)
+
+
+def _minute(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> int:
+    env.bound(next_local(env.ctx.local.dt, minute=True))
+    return int(env.ctx.local.minute)
+
+
+def _day_value(attr: str) -> Any:
+    def resolve(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> Any:
+        env.bound(next_local(env.ctx.local.dt, day=True))
+        return getattr(env.ctx.local, attr)
+    return resolve
+
+
+def _month(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> int:
+    env.bound(next_local(env.ctx.local.dt, day=True))
+    return int(env.ctx.local.dt.month)
+
+
+def _daypart(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> str:
+    env.bound(next_local(env.ctx.local.dt, hour=True))
+    return str(env.ctx.local.daypart)
+
+
+def _business(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> bool:
+    env.bound(next_business_change(env.ctx.local, env.site))
+    return bool(env.ctx.local.business_hours)
+
+
+def _attr(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> Any:
+    return env.attributes.get(wild[0])
+
+
+register_name("device.class", "str", _ctx(lambda c: c.device.cls), doc="mobile, tablet, desktop or bot")
+register_name("device.os", "str", _ctx(lambda c: c.device.os), doc="operating system family, e.g. iOS")
+register_name("device.browser", "str", _ctx(lambda c: c.device.browser), doc="browser family")
+register_name("device.bot", "bool", _ctx(lambda c: c.device.is_bot), doc="a crawler or bot")
+register_name("local.hour", "num", _hour, doc="visitor's local hour, 0-23")
+register_name("local.minute", "num", _minute, doc="visitor's local minute, 0-59")
+register_name("local.weekday", "str", _day_value("weekday"), doc=f"one of {', '.join(WEEKDAYS)}")
+register_name("local.date", "str", _day_value("date"), doc="local date, YYYY-MM-DD")
+register_name("local.month", "num", _month, doc="local month, 1-12")
+register_name("local.daypart", "str", _daypart, doc="night (0-5), morning (6-11), afternoon (12-17), evening (18-23)")
+register_name("local.business_hours", "bool", _business, doc="within the site's business hours")
+register_name("geo.country", "str", _ctx(lambda c: c.geo.country), doc="ISO 3166-1 alpha-2, from trusted sources only")
+register_name("geo.region", "str", _ctx(lambda c: c.geo.region), doc="region code from a trusted CDN header")
+register_name("referrer.class", "str", _ctx(lambda c: c.referrer.cls), doc="search, social, email, internal, direct or other")
+register_name("referrer.host", "str", _ctx(lambda c: c.referrer.host), doc="referring host name")
+for _key in ("source", "medium", "campaign", "term", "content"):
+    register_name(f"utm.{_key}", "str", _ctx(lambda c, k=_key: c.utm.get(k)), doc=f"utm_{_key} of the page URL")
+register_name("language", "str", _ctx(lambda c: c.language), doc="primary language subtag, e.g. de")
+register_name("page.url", "str", _ctx(lambda c: c.url), doc="the page URL")
+register_name("page.path", "str", _ctx(lambda c: c.path), doc="the page path")
+register_name("page.item_id", "str", _ctx(lambda c: c.item_id), doc="the catalog item of the page")
+register_name("consent.level", "str", _ctx(lambda c: c.consent.level), doc="none, anonymous or full")
+register_name("consent.gpc", "bool", _ctx(lambda c: c.consent.gpc), doc="Global Privacy Control signal")
+register_name("attr.*", "any", _attr, doc="an attribute declared under `attributes` (CRM data)")

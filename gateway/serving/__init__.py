@@ -1,0 +1,1 @@
+"""What a running gateway holds: the site runtime built from one config, and long-lived services."""

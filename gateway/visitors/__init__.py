@@ -1,0 +1,1 @@
+"""Visitors: event validation, profiles, the shared feature definition, stores, visitor rights."""

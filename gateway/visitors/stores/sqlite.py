@@ -1,0 +1,320 @@
+"""SQLite store (WAL): the embedded default, one file, no server.
+
+Writes go through one writer thread that commits whatever jobs are waiting in one
+transaction (group commit): a request is answered only after the commit that holds its
+events, so an acknowledged event survives `kill -9` (WAL with synchronous=NORMAL is durable
+against a process crash; `synchronous: full` also against power loss). Reads use their own
+connection, which WAL never blocks.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import sqlite3
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from cachetools import LRUCache
+
+from slotwise.gateway.visitors.profiles import Profile, dumps, rebuild
+from slotwise.gateway.visitors.stores.base import IngestResult, Store, group_by_visitor
+
+T = TypeVar("T")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (site TEXT NOT NULL, event_id TEXT NOT NULL,
+  visitor_id TEXT NOT NULL, ts REAL NOT NULL, body TEXT NOT NULL, PRIMARY KEY (site, event_id));
+CREATE INDEX IF NOT EXISTS events_visitor ON events (site, visitor_id);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE TABLE IF NOT EXISTS profiles (site TEXT NOT NULL, visitor_id TEXT NOT NULL,
+  body TEXT NOT NULL, PRIMARY KEY (site, visitor_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attributes (site TEXT NOT NULL, key TEXT NOT NULL,
+  body TEXT NOT NULL, PRIMARY KEY (site, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS consent (site TEXT NOT NULL, visitor_id TEXT NOT NULL,
+  level TEXT NOT NULL, PRIMARY KEY (site, visitor_id)) WITHOUT ROWID;
+"""
+
+
+def _connect(path: str, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the hot part of the indexes stays in memory
+    conn.execute("PRAGMA temp_store=MEMORY")
+    return conn
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: str | Path, *, retention_days: float = 365.0, synchronous: str = "normal"):
+        self.path = str(path)
+        self.retention_days = retention_days
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._write = _connect(self.path, synchronous)
+        self._write.executescript(SCHEMA)
+        # Checkpoints run in their own thread, so a commit never waits for one.
+        self._write.execute("PRAGMA wal_autocheckpoint=0")
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, args=(synchronous,),
+                                              name="slotwise-sqlite-checkpoint", daemon=True)
+        self._read = _connect(self.path, synchronous)
+        self._jobs: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._writer, name="slotwise-sqlite-writer", daemon=True)
+        self._thread.start()
+        self._checkpointer.start()
+        self._closed = False
+        # Profiles the writer last wrote; dropped whenever another connection has committed
+        # (PRAGMA data_version moves), e.g. a CLI rebuild while the gateway runs.
+        self._cache: LRUCache[tuple[str, str], Profile] = LRUCache(maxsize=5000)  # ~10 KiB each
+        self._data_version = -1
+
+    # --- the writer thread: group commit -----------------------------------------------------
+
+    def _writer(self) -> None:
+        conn = self._write
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            batch = [job]
+            while len(batch) < 256:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._jobs.put(None)
+                    break
+                batch.append(nxt)
+            results: list[tuple[Future[Any], Any, BaseException | None]] = []
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                version = conn.execute("PRAGMA data_version").fetchone()[0]
+                if version != self._data_version:
+                    self._cache.clear()
+                    self._data_version = version
+                for fn, fut in batch:
+                    conn.execute("SAVEPOINT job")
+                    try:
+                        results.append((fut, fn(conn), None))
+                        conn.execute("RELEASE job")
+                    except Exception as exc:  # one failing job must not undo the others
+                        self._cache.clear()  # it may have folded into cached profiles
+                        conn.execute("ROLLBACK TO job")
+                        conn.execute("RELEASE job")
+                        results.append((fut, None, exc))
+                conn.execute("COMMIT")
+            except Exception as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                self._cache.clear()
+                results = [(fut, None, exc) for _, fut in batch]
+            for fut, value, error in results:
+                if error is not None:
+                    fut.set_exception(error)
+                else:
+                    fut.set_result(value)
+
+    def _checkpoint_loop(self, synchronous: str) -> None:
+        if self.path == ":memory:":
+            return
+        conn = _connect(self.path, synchronous)
+        try:
+            while not self._stop.wait(0.5):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed:
+            raise RuntimeError("store is closed")
+        fut: Future[T] = Future()
+        self._jobs.put((fn, fut))
+        return await asyncio.wrap_future(fut)
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    async def ingest(self, site: str, events: list[dict[str, Any]]) -> IngestResult:
+        return await self._run(lambda conn: self._ingest(conn, site, events))
+
+    def _ingest(self, conn: sqlite3.Connection, site: str, events: list[dict[str, Any]]) -> IngestResult:
+        result = IngestResult()
+        groups = group_by_visitor(events)
+        visitors = list(groups)
+        marks = ",".join("?" * len(visitors))
+        blocked = {v for v, level in conn.execute(
+            f"SELECT visitor_id, level FROM consent WHERE site=? AND visitor_id IN ({marks})", (site, *visitors))
+            if level != "full"}
+        ids = [e["event_id"] for e in events]
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            known.update(r[0] for r in conn.execute(
+                f"SELECT event_id FROM events WHERE site=? AND event_id IN ({','.join('?' * len(chunk))})",
+                (site, *chunk)))
+        rows, fresh = [], {}
+        for visitor, evs in groups.items():
+            if visitor in blocked:
+                result.ignored.extend(e["event_id"] for e in evs)
+                continue
+            for e in evs:
+                if e["event_id"] in known:
+                    result.duplicates.append(e["event_id"])
+                    continue
+                known.add(e["event_id"])
+                result.stored.append(e["event_id"])
+                rows.append((site, e["event_id"], visitor, e["ts"], dumps(e)))
+                fresh.setdefault(visitor, []).append(e)
+        if not rows:
+            return result
+        conn.executemany("INSERT INTO events VALUES (?,?,?,?,?)", rows)
+        profiles = self._profiles(conn, site, list(fresh))
+        out = []
+        for visitor, new in fresh.items():
+            profile = profiles.get(visitor) or Profile()
+            for e in new:
+                profile.fold(e)
+            out.append((site, visitor, profile.to_json()))
+            self._cache_put((site, visitor), profile)
+        conn.executemany("INSERT OR REPLACE INTO profiles VALUES (?,?,?)", out)
+        return result
+
+    def _profiles(self, conn: sqlite3.Connection, site: str, visitors: list[str]) -> dict[str, Profile]:
+        """Profiles from the writer's cache, the rest from the table (one query)."""
+        found: dict[str, Profile] = {}
+        missing = []
+        for v in visitors:
+            hit = self._cache.get((site, v))
+            if hit is not None:
+                found[v] = hit
+            else:
+                missing.append(v)
+        for start in range(0, len(missing), 500):
+            chunk = missing[start:start + 500]
+            for v, body in conn.execute(f"SELECT visitor_id, body FROM profiles WHERE site=? AND visitor_id IN "
+                                        f"({','.join('?' * len(chunk))})", (site, *chunk)):
+                found[v] = Profile.from_json(body)
+        return found
+
+    def _cache_put(self, key: tuple[str, str], profile: Profile | None) -> None:
+        if profile is None:
+            self._cache.pop(key, None)
+        else:
+            self._cache[key] = profile
+
+    async def replace_profile(self, site: str, visitor_id: str, profile: Profile | None) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            self._cache.pop((site, visitor_id), None)
+            if profile is None:
+                conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
+            else:
+                conn.execute("INSERT OR REPLACE INTO profiles VALUES (?,?,?)", (site, visitor_id, profile.to_json()))
+        await self._run(job)
+
+    async def rebuild_profile(self, site: str, visitor_id: str) -> Profile | None:
+        # Read and write in one writer job, so no event can slip in between.
+        def job(conn: sqlite3.Connection) -> Profile | None:
+            self._cache.pop((site, visitor_id), None)
+            rows = conn.execute("SELECT body FROM events WHERE site=? AND visitor_id=?", (site, visitor_id))
+            events = [json.loads(r[0]) for r in rows]
+            profile = rebuild(events) if events else None
+            if profile is None:
+                conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
+            else:
+                conn.execute("INSERT OR REPLACE INTO profiles VALUES (?,?,?)", (site, visitor_id, profile.to_json()))
+            return profile
+        return await self._run(job)
+
+    async def put_attributes(self, site: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany("INSERT OR REPLACE INTO attributes VALUES (?,?,?)",
+                             [(site, key, json.dumps(attrs, separators=(",", ":"))) for key, attrs in rows])
+        await self._run(job)
+
+    async def set_consent(self, site: str, visitor_id: str, level: str) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            self._cache.pop((site, visitor_id), None)
+            conn.execute("INSERT OR REPLACE INTO consent VALUES (?,?,?)", (site, visitor_id, level))
+            if level != "full":
+                conn.execute("DELETE FROM events WHERE site=? AND visitor_id=?", (site, visitor_id))
+                conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
+        await self._run(job)
+
+    async def erase(self, site: str, visitor_id: str) -> int:
+        def job(conn: sqlite3.Connection) -> int:
+            self._cache.pop((site, visitor_id), None)
+            row = conn.execute("SELECT body FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id)).fetchone()
+            email = Profile.from_json(row[0]).email_sha256 if row else None
+            n = conn.execute("DELETE FROM events WHERE site=? AND visitor_id=?", (site, visitor_id)).rowcount
+            conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
+            conn.execute("DELETE FROM consent WHERE site=? AND visitor_id=?", (site, visitor_id))
+            keys = ["visitor:" + visitor_id] + ([f"email:{email}"] if email else [])
+            conn.executemany("DELETE FROM attributes WHERE site=? AND key=?", [(site, k) for k in keys])
+            return int(n)
+        return await self._run(job)
+
+    async def expire(self, now: float) -> int:
+        cutoff = now - self.retention_days * 86400
+
+        def job(conn: sqlite3.Connection) -> tuple[int, list[tuple[str, str]]]:
+            touched = conn.execute("SELECT DISTINCT site, visitor_id FROM events WHERE ts < ?", (cutoff,)).fetchall()
+            n = conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,)).rowcount
+            return int(n), touched
+
+        n, touched = await self._run(job)
+        for site, visitor in touched:
+            await self.rebuild_profile(site, visitor)
+        return n
+
+    # --- reads (own connection, never blocked by the writer in WAL mode) -------------------------
+
+    def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
+        row = self._read.execute(sql, args).fetchone()
+        return row[0] if row else None
+
+    async def profile(self, site: str, visitor_id: str) -> Profile | None:
+        body = self._one("SELECT body FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
+        return Profile.from_json(body) if body else None
+
+    async def events(self, site: str, visitor_id: str) -> list[dict[str, Any]]:
+        rows = self._read.execute("SELECT body FROM events WHERE site=? AND visitor_id=? ORDER BY ts, event_id",
+                                  (site, visitor_id)).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    async def attributes(self, site: str, keys: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in keys:
+            body = self._one("SELECT body FROM attributes WHERE site=? AND key=?", (site, key))
+            if body:
+                out.update(json.loads(body))
+        return out
+
+    async def consent(self, site: str, visitor_id: str) -> str | None:
+        value = self._one("SELECT level FROM consent WHERE site=? AND visitor_id=?", (site, visitor_id))
+        return str(value) if value else None
+
+    async def visitors(self, site: str) -> list[str]:
+        rows = self._read.execute("SELECT visitor_id FROM events WHERE site=? UNION "
+                                  "SELECT visitor_id FROM profiles WHERE site=?", (site, site)).fetchall()
+        return sorted(r[0] for r in rows)
+
+    async def count_events(self, site: str) -> int:
+        return int(self._one("SELECT count(*) FROM events WHERE site=?", (site,)) or 0)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._jobs.put(None)
+        await asyncio.to_thread(self._thread.join, 10)
+        self._stop.set()
+        await asyncio.to_thread(self._checkpointer.join, 30)
+        self._write.close()
+        self._read.close()
+
+    def ready(self) -> bool:
+        return not self._closed and self._thread.is_alive()

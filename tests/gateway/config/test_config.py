@@ -1,0 +1,142 @@
+"""Configuration: every error with its path; invalid files refused; failed reloads keep serving."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from starlette.testclient import TestClient
+
+from slotwise.gateway.http.app import create_app
+from slotwise.gateway.cli import main
+from slotwise.gateway.config.loader import ConfigError, load_config, parse_config
+from tests.gateway.conftest import minimal_config
+
+
+def errors_of(data: dict) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        parse_config(data)
+    return err.value.errors
+
+
+def test_unknown_segment_in_a_variant_names_the_path() -> None:
+    data = minimal_config()
+    data["slots"]["hero"]["variants"] += [
+        {"when": "device.class == 'desktop'", "block": {"type": "banner", "title": "D"}},
+        {"when": "segment('vip')", "block": {"type": "banner", "title": "V"}},
+    ]
+    assert errors_of(data) == ["slots.hero.variants[2].when: unknown segment 'vip' at column 1"]
+
+
+def test_many_errors_are_reported_at_once() -> None:
+    data = minimal_config()
+    data["sites"]["shop"]["timezone"] = "Mars/Olympus"
+    data["sites"]["shop"]["origins"] = ["shop.example"]
+    data["segments"]["bad"] = "device.class =="
+    data["slots"]["hero"]["default"] = {"type": "carousel"}
+    data["slots"]["recs"] = {"default": {"type": "recommendations", "strategy": "magic", "count": 99}}
+    data["slots"]["promo"] = {"default": {"type": "offer", "title": "x", "expires": "next week"},
+                              "variants": [{"when": "cart-abandoner", "block": {"type": "html", "html": "{{ x"}}]}
+    data["bogus"] = 1
+    errs = errors_of(data)
+    expected = [
+        "bogus: unknown key",
+        "sites.shop.origins[0]: expected an origin like https://example.com",
+        "sites.shop.timezone: unknown IANA time zone 'Mars/Olympus'",
+        "segments.bad: unexpected 'end of expression' at column 16",
+        "slots.hero.default.type: unknown block type 'carousel'",
+        "slots.recs.default.strategy: unknown strategy 'magic'",
+        "slots.recs.default.count: must be between 1 and 50",
+        "slots.promo.default.expires: expected a date",
+        "slots.promo.variants[0].when: unknown segment 'cart-abandoner'",
+        "slots.promo.variants[0].block.html: template error",
+    ]
+    for fragment in expected:
+        assert any(e.startswith(fragment) for e in errs), (fragment, errs)
+
+
+def test_required_parts_and_types() -> None:
+    errs = errors_of({"sites": {"s": {"publishable_key": "k", "secret_key": "k"}},
+                      "slots": {"a": {"variants": "nope"}}, "gateway": {"slot_budget_ms": "fast"}})
+    assert "sites.s.secret_key: must differ from the publishable key" in errs
+    assert "slots.a.default: is required" in errs
+    assert "slots.a.variants: expected list, got str" in errs
+    assert "gateway.slot_budget_ms: expected float, got str" in errs
+
+
+def test_segment_cycles_are_rejected() -> None:
+    data = minimal_config(segments={"a": "segment('b')", "b": "segment('a') or device.bot"})
+    errs = errors_of(data)
+    assert any("cycle: a -> b -> a" in e for e in errs)
+
+
+def test_experiment_validation() -> None:
+    data = minimal_config()
+    data["slots"]["hero"]["variants"] = [{"experiment": {"key": "k", "holdout": 1.5, "arms": [
+        {"name": "a", "weight": 0, "block": {"type": "banner", "title": "A"}}]}}]
+    errs = errors_of(data)
+    assert any(e.startswith("slots.hero.variants[0].experiment.holdout: must be between") for e in errs)
+    assert "slots.hero.variants[0].experiment.arms: weights must add up to more than 0" in errs
+
+
+def test_environment_variables_supply_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = minimal_config()
+    data["sites"]["shop"]["secret_key"] = "${SLOTWISE_TEST_SECRET}"
+    assert any("environment variable" in e for e in errors_of(copy.deepcopy(data)))
+    monkeypatch.setenv("SLOTWISE_TEST_SECRET", "sk_from_env")
+    assert parse_config(data).sites["shop"].secret_key == "sk_from_env"
+
+
+def test_yaml_syntax_errors_give_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "slotwise.yaml"
+    path.write_text("sites:\n  a: [unclosed\n")
+    with pytest.raises(ConfigError, match="line 3"):
+        load_config(path)
+
+
+def test_check_config_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(minimal_config()))
+    assert main(["check-config", str(good)]) == 0
+    assert "ok: 1 site(s), 1 segment(s), 1 slot(s)" in capsys.readouterr().out
+    data = minimal_config()
+    data["slots"]["hero"]["variants"][0]["when"] = "vip"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    assert main(["check-config", "--config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "slots.hero.variants[0].when: unknown name 'vip' at column 1" in err
+    assert main(["serve", "--config", str(bad)]) == 2
+
+
+def test_failed_reload_keeps_the_old_configuration(tmp_path: Path) -> None:
+    path = tmp_path / "slotwise.yaml"
+    path.write_text(yaml.safe_dump(minimal_config()))
+    app = create_app(load_config(path), path)
+    auth = {"Authorization": "Bearer sk_shop"}
+    body = {"site": "shop", "slots": ["hero"]}
+    with TestClient(app) as client:
+        path.write_text("sites: {shop: {publishable_key: pk_shop}}\n")
+        r = client.post("/v1/admin/reload", headers=auth)
+        assert r.status_code == 422 and "sites.shop.secret_key: is required" in r.json()["error"]["message"]
+        r = client.post("/v1/render", json=body, headers={"X-Slotwise-Key": "pk_shop"})
+        assert r.status_code == 200 and "Default" in r.json()["blocks"]["hero"]["html"]
+        changed = minimal_config()
+        changed["slots"]["hero"]["default"]["title"] = "Reloaded"
+        path.write_text(yaml.safe_dump(changed))
+        assert client.post("/v1/admin/reload", headers=auth).status_code == 200
+        r = client.post("/v1/render", json=body, headers={"X-Slotwise-Key": "pk_shop"})
+        assert "Reloaded" in r.json()["blocks"]["hero"]["html"]
+
+
+def test_template_overrides_by_file(tmp_path: Path) -> None:
+    (tmp_path / "tpl" / "blocks").mkdir(parents=True)
+    (tmp_path / "tpl" / "blocks" / "banner.html").write_text("<aside class='mine'>{{ block.title }}</aside>")
+    data = minimal_config(gateway={"templates_dir": "tpl"})
+    config = parse_config(data, base_dir=tmp_path)
+    with TestClient(create_app(config)) as client:
+        r = client.post("/v1/render", json={"site": "shop", "slots": ["hero"]}, headers={"X-Slotwise-Key": "pk_shop"})
+    assert r.json()["blocks"]["hero"]["html"] == "<aside class='mine'>Default</aside>"
+    errs = errors_of(minimal_config(gateway={"templates_dir": "missing"}))
+    assert errs[0].startswith("gateway.templates_dir: no such directory")
