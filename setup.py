@@ -2,6 +2,7 @@
 """Maps the top-level folders gateway/, models/ and connectors/ to slotwise.gateway, slotwise.models
 and slotwise.connectors, so that one import package `slotwise` installs and nothing generic lands
 at the top of site-packages. Metadata lives in pyproject.toml."""
+
 from setuptools import find_packages, setup
 
 ROOTS = ("gateway", "models", "connectors")

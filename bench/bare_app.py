@@ -1,4 +1,5 @@
 """Baseline for bench/render_bench.py: a bare Starlette app that reads a JSON body and answers small JSON."""
+
 from __future__ import annotations
 
 import json

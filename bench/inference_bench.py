@@ -7,6 +7,7 @@ One request = one visitor row (at most the 200 items a profile keeps), one threa
 (intra_op_threads=1), as the gateway runs it.
 Last line: one JSON object with our figures and the baseline's (numpy / scikit-learn).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -24,13 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from slotwise.gateway.recommend.bundles import load_bundle  # noqa: E402
-from slotwise.gateway.visitors.profiles import ITEMS_MAX as PROFILE_ITEMS  # noqa: E402
-from slotwise.models.data import Interactions  # noqa: E402
-from slotwise.models.propensity import train_propensity  # noqa: E402
-from slotwise.models.segments import train_segments  # noqa: E402
-from slotwise.models.simulate import catalog, simulate  # noqa: E402
-from slotwise.models.train_recommender import train_recommender  # noqa: E402
+from slotwise.gateway.recommend.bundles import load_bundle
+from slotwise.gateway.visitors.profiles import ITEMS_MAX as PROFILE_ITEMS
+from slotwise.models.data import Interactions
+from slotwise.models.propensity import train_propensity
+from slotwise.models.segments import train_segments
+from slotwise.models.simulate import catalog, simulate
+from slotwise.models.train_recommender import train_recommender
 
 
 def latency(fn: Callable[[np.ndarray], Any], rows: list[np.ndarray], repeat: int) -> dict[str, float]:
@@ -47,16 +49,20 @@ def latency(fn: Callable[[np.ndarray], Any], rows: list[np.ndarray], repeat: int
     # Wall-clock p99 on a shared machine includes time the thread was not scheduled; the CPU
     # time of this thread (onnxruntime computes on the caller's thread with 1 intra-op thread)
     # shows what the request itself costs.
-    return {"p50_ms": round(float(p50), 4), "p99_ms": round(float(p99), 4),
-            "cpu_p99_ms": round(float(np.percentile(cpu, 99) * 1000), 4)}
+    return {
+        "p50_ms": round(float(p50), 4),
+        "p99_ms": round(float(p99), 4),
+        "cpu_p99_ms": round(float(np.percentile(cpu, 99) * 1000), 4),
+    }
 
 
 def bundle_mb(path: Path) -> float:
     return round(sum(f.stat().st_size for f in path.iterdir()) / 1e6, 1)
 
 
-def recommender_case(name: str, inter: Interactions, items: list[dict[str, Any]], tmp: Path,
-                     repeat: int, numpy_repeat: int) -> dict[str, Any]:
+def recommender_case(
+    name: str, inter: Interactions, items: list[dict[str, Any]], tmp: Path, repeat: int, numpy_repeat: int
+) -> dict[str, Any]:
     t0 = time.time()
     res = train_recommender(inter, items, tmp / name, lam=200.0, content_weight=0.02, progress=lambda m: None)
     train_s = time.time() - t0
@@ -70,15 +76,22 @@ def recommender_case(name: str, inter: Interactions, items: list[dict[str, Any]]
         if len(nz) > PROFILE_ITEMS:  # a request carries at most the profile's items
             row[0, rng.choice(nz, len(nz) - PROFILE_ITEMS, replace=False)] = 0.0
         rows.append(row)
-    out: dict[str, Any] = {"items": len(res["items"]), "train_s": round(train_s, 1), "bundle_mb": bundle_mb(tmp / name),
-                           "models": {}}
+    out: dict[str, Any] = {
+        "items": len(res["items"]),
+        "train_s": round(train_s, 1),
+        "bundle_mb": bundle_mb(tmp / name),
+        "models": {},
+    }
     for model, scorer in res["scorers"].items():
         onnx_model = bundle.models[model]
         ours = latency(onnx_model.run, rows, repeat)
         base = latency(scorer.predict, rows, numpy_repeat)
         out["models"][model] = {"onnx": ours, "numpy": base, "speedup_p50": round(base["p50_ms"] / ours["p50_ms"], 1)}
-        print(f"{name:<10}{model:<12} onnx p50 {ours['p50_ms']:.3f} ms p99 {ours['p99_ms']:.3f} ms | numpy "
-              f"p50 {base['p50_ms']:.3f} ms p99 {base['p99_ms']:.3f} ms", file=sys.stderr)
+        print(
+            f"{name:<10}{model:<12} onnx p50 {ours['p50_ms']:.3f} ms p99 {ours['p99_ms']:.3f} ms | numpy "
+            f"p50 {base['p50_ms']:.3f} ms p99 {base['p99_ms']:.3f} ms",
+            file=sys.stderr,
+        )
     return out
 
 
@@ -87,6 +100,7 @@ def movielens(tmp: Path, repeat: int) -> dict[str, Any] | None:
     if not data.exists():
         return None
     from movielens_bench import load
+
     inter, items = load(data)
     return recommender_case("ml-small", inter, items, tmp, repeat, 50)
 
@@ -95,14 +109,24 @@ def synthetic(n_items: int, n_users: int, per_user: int, seed: int = 0) -> tuple
     rng = np.random.default_rng(seed)
     cats = [f"cat{c}" for c in range(200)]
     words = [f"w{k}" for k in range(3000)]
-    items = [{"item_id": f"sku{k}", "title": " ".join(rng.choice(words, 4)), "categories": [cats[k % 200]],
-              "tags": [str(t) for t in rng.choice(words[:500], 2)]} for k in range(n_items)]
+    items = [
+        {
+            "item_id": f"sku{k}",
+            "title": " ".join(rng.choice(words, 4)),
+            "categories": [cats[k % 200]],
+            "tags": [str(t) for t in rng.choice(words[:500], 2)],
+        }
+        for k in range(n_items)
+    ]
     pop = 1.0 / np.arange(1, n_items + 1) ** 0.8
     pop /= pop.sum()
     users = np.repeat(np.arange(n_users), per_user)
     chosen = rng.choice(n_items, size=len(users), p=pop)
-    return Interactions(np.array([f"u{u}" for u in users], dtype=object),
-                        np.array([f"sku{i}" for i in chosen], dtype=object), np.ones(len(users))), items
+    return Interactions(
+        np.array([f"u{u}" for u in users], dtype=object),
+        np.array([f"sku{i}" for i in chosen], dtype=object),
+        np.ones(len(users)),
+    ), items
 
 
 def sklearn_cases(tmp: Path, repeat: int) -> dict[str, Any]:
@@ -111,15 +135,20 @@ def sklearn_cases(tmp: Path, repeat: int) -> dict[str, Any]:
     seg = train_segments(events, items, tmp / "seg", range(2, 7), progress=lambda m: None)
     prop = train_propensity(events, items, tmp / "prop", progress=lambda m: None)
     out = {}
-    for name, model, X, onnx_dir in (("segments", seg["pipeline"].predict, seg["F"], "seg"),
-                                     ("propensity", prop["model"].predict_proba, prop["X"], "prop")):
+    for name, model, X, onnx_dir in (
+        ("segments", seg["pipeline"].predict, seg["F"], "seg"),
+        ("propensity", prop["model"].predict_proba, prop["X"], "prop"),
+    ):
         b = load_bundle(tmp / onnx_dir)
-        rows = [X[k:k + 1] for k in range(min(50, len(X)))]
+        rows = [X[k : k + 1] for k in range(min(50, len(X)))]
         ours = latency(b.models[b.default].run, rows, repeat)
         base = latency(model, rows, max(repeat // 4, 50))
         out[name] = {"onnx": ours, "sklearn": base, "speedup_p50": round(base["p50_ms"] / ours["p50_ms"], 1)}
-        print(f"{name:<22} onnx p50 {ours['p50_ms']:.3f} ms p99 {ours['p99_ms']:.3f} ms | scikit-learn "
-              f"p50 {base['p50_ms']:.3f} ms p99 {base['p99_ms']:.3f} ms", file=sys.stderr)
+        print(
+            f"{name:<22} onnx p50 {ours['p50_ms']:.3f} ms p99 {ours['p99_ms']:.3f} ms | scikit-learn "
+            f"p50 {base['p50_ms']:.3f} ms p99 {base['p99_ms']:.3f} ms",
+            file=sys.stderr,
+        )
     return out
 
 
@@ -137,9 +166,11 @@ def main() -> None:
         inter, items = synthetic(100_000, 4_000 if args.quick else 20_000, 30)
         result["synthetic_100k"] = recommender_case("100k", inter, items, tmp, repeat, 10 if args.quick else 30)
     big = result["synthetic_100k"]
-    result["targets"] = {"bundle_under_500mb": big["bundle_mb"] < 500,
-                         "p99_under_5ms": all(m["onnx"]["p99_ms"] < 5 for m in big["models"].values()),
-                         "cpu_p99_under_5ms": all(m["onnx"]["cpu_p99_ms"] < 5 for m in big["models"].values())}
+    result["targets"] = {
+        "bundle_under_500mb": big["bundle_mb"] < 500,
+        "p99_under_5ms": all(m["onnx"]["p99_ms"] < 5 for m in big["models"].values()),
+        "cpu_p99_under_5ms": all(m["onnx"]["cpu_p99_ms"] < 5 for m in big["models"].values()),
+    }
     result["load_average_1m"] = round(os.getloadavg()[0], 2)  # p99 on a shared machine depends on it
     print(json.dumps(result))
 

@@ -10,6 +10,7 @@ batches and concurrency (no HTTP, no validation): its ceiling. Then profile-deri
 evaluation per visitor is timed (profile already loaded, and loaded from the store).
 The last line printed is one JSON object with all figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,15 +33,18 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from slotwise.gateway.visitors.events import format_ts  # noqa: E402
-from slotwise.gateway.rules.expr import Env, compile_expr  # noqa: E402
+from slotwise.gateway.rules.expr import Env, compile_expr
+from slotwise.gateway.visitors.events import format_ts
 
 PORT = 18555
 REDIS_URL = "redis://127.0.0.1:6379/6"
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
-RULES = ["events.add_to_cart.within(24h) >= 1 and events.purchase.within(24h) == 0",
-         "rfm.recency_days <= 7 and visitor.returning", "affinity.category('shoes') > 0.3",
-         "events.item_view.within(1h) >= 3 or rfm.monetary > 100"]
+RULES = [
+    "events.add_to_cart.within(24h) >= 1 and events.purchase.within(24h) == 0",
+    "rfm.recency_days <= 7 and visitor.returning",
+    "affinity.category('shoes') > 0.3",
+    "events.item_view.within(1h) >= 3 or rfm.monetary > 100",
+]
 
 
 def make_events(n: int, visitors: int, seed: int, wire: bool, mix: str = "mixed") -> list[dict[str, Any]]:
@@ -53,11 +57,15 @@ def make_events(n: int, visitors: int, seed: int, wire: bool, mix: str = "mixed"
     for i in range(n):
         ts = now - rnd.random() * 120  # events are posted as they happen
         visitor = (i // 100) % visitors if mix == "session" else rnd.randrange(visitors)
-        e: dict[str, Any] = {"event_id": f"{seed}-{mix}-{i}", "visitor_id": f"v{visitor}",
-                             "type": rnd.choice(types), "ts": format_ts(ts) if wire else round(ts, 3),
-                             "item_id": f"sku{rnd.randrange(500)}",
-                             "properties": {"categories": [rnd.choice(["shoes", "bags", "shirts", "boots"])]},
-                             "context": {"device": "mobile", "daypart": "evening"}}
+        e: dict[str, Any] = {
+            "event_id": f"{seed}-{mix}-{i}",
+            "visitor_id": f"v{visitor}",
+            "type": rnd.choice(types),
+            "ts": format_ts(ts) if wire else round(ts, 3),
+            "item_id": f"sku{rnd.randrange(500)}",
+            "properties": {"categories": [rnd.choice(["shoes", "bags", "shirts", "boots"])]},
+            "context": {"device": "mobile", "daypart": "evening"},
+        }
         if e["type"] == "purchase":
             e["value"] = 49.9
         out.append(e)
@@ -70,8 +78,11 @@ def config_for(backend: str, tmp: Path, prefix: str) -> Path:
         store["path"] = "bench.db"
     else:
         store.update(url=REDIS_URL, prefix=prefix)
-    data = {"sites": {"bench": {"publishable_key": "pk_bench", "secret_key": "sk_bench"}},
-            "slots": {"x": {"default": {"type": "banner", "title": "x"}}}, "store": store}
+    data = {
+        "sites": {"bench": {"publishable_key": "pk_bench", "secret_key": "sk_bench"}},
+        "slots": {"x": {"default": {"type": "banner", "title": "x"}}},
+        "store": store,
+    }
     path = tmp / f"{backend}.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -103,9 +114,23 @@ async def post_all(batches: list[bytes], clients: int) -> tuple[float, list[floa
 
 def start_gateway(config: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(config),
-                                 "--port", str(PORT), "--log-level", "warning"], cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "slotwise.gateway.cli",
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                str(PORT),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{PORT}/readyz", timeout=1).status_code == 200:
@@ -119,8 +144,10 @@ def start_gateway(config: Path, log: Path) -> subprocess.Popen[bytes]:
 def open_raw(backend: str, tmp: Path, prefix: str) -> Any:
     if backend == "sqlite":
         from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
+
         return SQLiteStore(tmp / "raw.db")
     from slotwise.gateway.visitors.stores.redis import RedisStore
+
     return RedisStore(REDIS_URL, prefix=prefix + "raw:")
 
 
@@ -130,15 +157,17 @@ async def raw_rate(store: Any, batches: list[list[dict[str, Any]]], clients: int
     async def worker() -> None:
         while queue:
             await store.ingest("bench", queue.pop())
+
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
     return sum(len(b) for b in batches) / (time.perf_counter() - start)
 
 
 async def segment_eval(store: Any, visitors: int) -> dict[str, float]:
-    import slotwise.gateway.rules.profile_names  # noqa: F401  (registers the names)
+    import slotwise.gateway.rules.profile_names
     from slotwise.gateway.config.loader import parse_config
     from slotwise.gateway.context.request import resolve_context
+
     config = parse_config({"sites": {"bench": {"publishable_key": "a", "secret_key": "b"}}})
     site = config.sites["bench"]
     ctx = resolve_context(body_context={}, headers={}, peer=None, config=config, site=site, allow_simulation=False)
@@ -160,16 +189,20 @@ async def segment_eval(store: Any, visitors: int) -> dict[str, float]:
         for rule in rules:
             rule.evaluate(env)
     load_us = (time.perf_counter() - start) / len(ids) * 1e6
-    return {"segment_eval_us_per_visitor": round(eval_us, 1), "load_and_eval_us_per_visitor": round(load_us, 1),
-            "rules_per_visitor": len(rules)}
+    return {
+        "segment_eval_us_per_visitor": round(eval_us, 1),
+        "load_and_eval_us_per_visitor": round(load_us, 1),
+        "rules_per_visitor": len(rules),
+    }
 
 
 def cleanup_redis(prefix: str) -> None:
     import redis
+
     r = redis.Redis.from_url(REDIS_URL)
     keys = list(r.scan_iter(match=prefix + "*", count=1000))
     for i in range(0, len(keys), 1000):
-        r.delete(*keys[i:i + 1000])
+        r.delete(*keys[i : i + 1000])
     r.close()
 
 
@@ -182,12 +215,14 @@ def run_backend(backend: str, n: int, visitors: int, clients: int, tmp: Path) ->
         try:
             for mix in mixes:
                 wire = make_events(n, visitors, 1, wire=True, mix=mix)
-                bodies = [json.dumps({"site": "bench", "events": wire[i:i + 100]}).encode() for i in range(0, n, 100)]
+                bodies = [json.dumps({"site": "bench", "events": wire[i : i + 100]}).encode() for i in range(0, n, 100)]
                 elapsed, lat, accepted = asyncio.run(post_all(bodies, clients))
                 lat.sort()
-                result[mix] = {"http_events_per_s": round(accepted / elapsed),
-                               "http_p50_ms": round(lat[len(lat) // 2] * 1000, 1),
-                               "http_p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1)}
+                result[mix] = {
+                    "http_events_per_s": round(accepted / elapsed),
+                    "http_p50_ms": round(lat[len(lat) // 2] * 1000, 1),
+                    "http_p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1),
+                }
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
@@ -197,12 +232,13 @@ def run_backend(backend: str, n: int, visitors: int, clients: int, tmp: Path) ->
             try:
                 for mix in mixes:
                     events = make_events(n, visitors, 2, wire=False, mix=mix)
-                    rate = await raw_rate(store, [events[i:i + 100] for i in range(0, n, 100)], clients)
+                    rate = await raw_rate(store, [events[i : i + 100] for i in range(0, n, 100)], clients)
                     result[mix]["baseline_raw_store_events_per_s"] = round(rate)
                     result[mix]["http_share_of_raw"] = round(result[mix]["http_events_per_s"] / rate, 2)
                 return await segment_eval(store, min(visitors, 2000))
             finally:
                 await store.close()
+
         result.update(asyncio.run(raw()))
     finally:
         if backend == "redis":
@@ -213,6 +249,7 @@ def run_backend(backend: str, n: int, visitors: int, clients: int, tmp: Path) ->
 def redis_up() -> bool:
     try:
         import redis
+
         return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
     except Exception:
         return False
@@ -228,9 +265,15 @@ def main() -> None:
     args = parser.parse_args()
     n = args.events or (20_000 if args.quick else 100_000)
     from slotwise.gateway.visitors.profiles import dumps
-    figures: dict[str, Any] = {"events": n, "batch": 100, "clients": args.clients, "cpus": os.cpu_count(),
-                               "json_codec": "orjson" if "orjson" in dumps.__code__.co_names else "json",
-                               "load_average": os.getloadavg()[0]}
+
+    figures: dict[str, Any] = {
+        "events": n,
+        "batch": 100,
+        "clients": args.clients,
+        "cpus": os.cpu_count(),
+        "json_codec": "orjson" if "orjson" in dumps.__code__.co_names else "json",
+        "load_average": os.getloadavg()[0],
+    }
     with tempfile.TemporaryDirectory(prefix="slotwise-bench-") as tmp:
         for backend in args.backends.split(","):
             if backend == "redis" and not redis_up():
@@ -239,8 +282,10 @@ def main() -> None:
             figures[backend] = run_backend(backend, n, args.visitors, args.clients, Path(tmp))
             print(f"{backend}: {figures[backend]}", flush=True)
     figures["targets"] = {"sqlite_http_events_per_s": 20000, "segment_eval_us_per_visitor": 50}
-    figures["mixes"] = {"session": "each batch is one visitor's 100 events (the browser client's batching)",
-                        "mixed": f"each event from a random one of {args.visitors} visitors (worst case)"}
+    figures["mixes"] = {
+        "session": "each batch is one visitor's 100 events (the browser client's batching)",
+        "mixed": f"each event from a random one of {args.visitors} visitors (worst case)",
+    }
     print(json.dumps(figures))
 
 

@@ -7,6 +7,7 @@ Prints requests/s and p50/p99 latency of both and the ratio render/bare; the las
 
     python bench/render_bench.py [--quick] [--connections 32] [--duration 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,16 +46,25 @@ def population(n: int, seed: int = 1) -> list[dict]:
     rng = random.Random(seed)
     bodies = []
     for i in range(n):
-        context = {"user_agent": rng.choice(UAS), "url": "http://127.0.0.1/demo",
-                   "simulate": {"country": rng.choice(["DE", "US", "FR", "JP"])}}
-        if (tz := rng.choice(ZONES)):
+        context = {
+            "user_agent": rng.choice(UAS),
+            "url": "http://127.0.0.1/demo",
+            "simulate": {"country": rng.choice(["DE", "US", "FR", "JP"])},
+        }
+        if tz := rng.choice(ZONES):
             context["timezone"] = tz
-        if (ref := rng.choice(REFERRERS)):
+        if ref := rng.choice(REFERRERS):
             context["referrer"] = ref
         if rng.random() < 0.3:
             context["item_id"] = f"sho-{rng.randint(1, 32):03d}"
-        bodies.append({"site": "demo", "visitor_id": f"bench-{i}",
-                       "slots": ["home-hero", "welcome", "recommendations", "offer"], "context": context})
+        bodies.append(
+            {
+                "site": "demo",
+                "visitor_id": f"bench-{i}",
+                "slots": ["home-hero", "welcome", "recommendations", "offer"],
+                "context": context,
+            }
+        )
     return bodies
 
 
@@ -79,7 +89,10 @@ def wait_ready(url: str, proc: subprocess.Popen) -> None:
         if proc.poll() is not None:
             raise SystemExit(f"server exited with {proc.returncode}")
         try:
-            if httpx.post(url, json=population(1)[0], headers={"X-Slotwise-Key": "pk_demo"}, timeout=1).status_code == 200:
+            if (
+                httpx.post(url, json=population(1)[0], headers={"X-Slotwise-Key": "pk_demo"}, timeout=1).status_code
+                == 200
+            ):
                 return
         except httpx.HTTPError:
             pass
@@ -97,15 +110,21 @@ def measure(cmd: list[str], port: int, lua: Path, connections: int, duration: in
         wait_ready(f"http://127.0.0.1:{port}/v1/render", proc)
         base = ["wrk", "-t1", f"-c{connections}", "-s", str(lua), f"http://127.0.0.1:{port}"]
         subprocess.run(taskset(1) + base[:3] + ["-d2s"] + base[3:], capture_output=True, check=True)  # warm-up
-        out = subprocess.run(taskset(1) + base[:3] + [f"-d{duration}s"] + base[3:], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            taskset(1) + base[:3] + [f"-d{duration}s"] + base[3:], capture_output=True, text=True, check=True
+        ).stdout
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     line = next(l for l in out.splitlines() if l.startswith("RESULT"))
     reqs, micros, errors, p50, p99, _ = line.split()[1:]
-    return {"rps": round(int(reqs) / (int(micros) / 1e6), 1), "p50_ms": round(float(p50), 3),
-            "p99_ms": round(float(p99), 3), "errors": int(errors), "requests": int(reqs)}
+    return {
+        "rps": round(int(reqs) / (int(micros) / 1e6), 1),
+        "p50_ms": round(float(p50), 3),
+        "p99_ms": round(float(p99), 3),
+        "errors": int(errors),
+        "requests": int(reqs),
+    }
 
 
 def main() -> None:
@@ -113,9 +132,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5 s per server (under a minute in all)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="alternate the servers this many times and keep each one's best round "
-                             "(other load on a shared machine only ever slows a round down)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="alternate the servers this many times and keep each one's best round "
+        "(other load on a shared machine only ever slows a round down)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -132,10 +155,33 @@ def main() -> None:
         lua.write_text(LUA % bodies)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         servers = {
-            "render": lambda port: [sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(config),
-                                    "--port", str(port), "--log-level", "warning"],
-            "bare": lambda port: [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
-                                  "--loop", "auto", "--http", "auto", "--no-access-log", "--log-level", "warning"],
+            "render": lambda port: [
+                sys.executable,
+                "-m",
+                "slotwise.gateway.cli",
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            "bare": lambda port: [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.bare_app:app",
+                "--port",
+                str(port),
+                "--loop",
+                "auto",
+                "--http",
+                "auto",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
         }
         best: dict[str, dict] = {}
         for _ in range(args.rounds):
@@ -146,15 +192,28 @@ def main() -> None:
                     best[name] = result
         render, bare = best["render"], best["bare"]
     ratio = round(render["rps"] / bare["rps"], 3)
-    print(f"connections {args.connections}, {duration}s each, best of {args.rounds} alternating rounds, "
-          "server on core 0, wrk on core 1")
+    print(
+        f"connections {args.connections}, {duration}s each, best of {args.rounds} alternating rounds, "
+        "server on core 0, wrk on core 1"
+    )
     print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for name, r in (("render", render), ("bare", bare)):
         print(f"{name:10}{r['rps']:>10}{r['p50_ms']:>10}{r['p99_ms']:>10}{r['errors']:>8}")
     print(f"ratio render/bare: {ratio}  (target >= 0.5; render p99 target < 10 ms)")
-    print(json.dumps({"bench": "render", "connections": args.connections, "duration_s": duration,
-                      "rounds": args.rounds, "load_average": os.getloadavg()[0],
-                      "render": render, "bare": bare, "ratio": ratio}))
+    print(
+        json.dumps(
+            {
+                "bench": "render",
+                "connections": args.connections,
+                "duration_s": duration,
+                "rounds": args.rounds,
+                "load_average": os.getloadavg()[0],
+                "render": render,
+                "bare": bare,
+                "ratio": ratio,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

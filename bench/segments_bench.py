@@ -7,6 +7,7 @@ against the planted groups, with its silhouette and Dunn index; the baseline is 
 rule (tertiles of spend) scored the same way in the same run.
 Last line: one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,9 @@ from sklearn.metrics import adjusted_rand_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from slotwise.gateway.visitors.features import BASE_FEATURES  # noqa: E402
-from slotwise.models.segments import train_segments  # noqa: E402
-from slotwise.models.simulate import catalog, simulate  # noqa: E402
+from slotwise.gateway.visitors.features import BASE_FEATURES
+from slotwise.models.segments import train_segments
+from slotwise.models.simulate import catalog, simulate
 
 
 def main() -> None:
@@ -38,24 +39,48 @@ def main() -> None:
         events, planted, _ = simulate(items, visitors=600 if args.quick else 1500, seed=seed)
         t0 = time.time()
         with tempfile.TemporaryDirectory() as d:
-            res = train_segments(events, items, Path(d) / "seg", range(2, 9), seed=seed,
-                                 progress=lambda m: print(m, file=sys.stderr))
+            res = train_segments(
+                events, items, Path(d) / "seg", range(2, 9), seed=seed, progress=lambda m: print(m, file=sys.stderr)
+            )
         truth = [planted[v] for v in res["visitors"]]
         chosen = next(c for c in res["report"]["candidates"] if c["k"] == res["report"]["k"])
         spend = res["F"][:, BASE_FEATURES.index("monetary_log")]
         rfm = np.digitize(spend, np.quantile(spend, [1 / 3, 2 / 3]))
-        runs.append({"seed": seed, "k": res["report"]["k"], "elbow_k": res["report"]["elbow_k"],
-                     "ari": adjusted_rand_score(truth, res["labels"]), "silhouette": chosen["silhouette"],
-                     "dunn": chosen["dunn"], "davies_bouldin": chosen["davies_bouldin"],
-                     "baseline_rfm_ari": adjusted_rand_score(truth, rfm), "seconds": time.time() - t0})
+        runs.append(
+            {
+                "seed": seed,
+                "k": res["report"]["k"],
+                "elbow_k": res["report"]["elbow_k"],
+                "ari": adjusted_rand_score(truth, res["labels"]),
+                "silhouette": chosen["silhouette"],
+                "dunn": chosen["dunn"],
+                "davies_bouldin": chosen["davies_bouldin"],
+                "baseline_rfm_ari": adjusted_rand_score(truth, rfm),
+                "seconds": time.time() - t0,
+            }
+        )
         r = runs[-1]
-        print(f"seed {seed}: k={r['k']} (elbow {r['elbow_k']}), ARI {r['ari']:.3f} vs RFM tertiles "
-              f"{r['baseline_rfm_ari']:.3f}; silhouette {r['silhouette']:.3f}, Dunn {r['dunn']:.3f}")
-    mean = lambda key: round(float(np.mean([r[key] for r in runs])), 4)  # noqa: E731
-    print(json.dumps({"bench": "segments", "planted_groups": 4, "runs": len(runs), "ari": mean("ari"),
-                      "silhouette": mean("silhouette"), "dunn": mean("dunn"), "davies_bouldin": mean("davies_bouldin"),
-                      "baseline_rfm_ari": mean("baseline_rfm_ari"), "k": [r["k"] for r in runs],
-                      "seconds": mean("seconds")}))
+        print(
+            f"seed {seed}: k={r['k']} (elbow {r['elbow_k']}), ARI {r['ari']:.3f} vs RFM tertiles "
+            f"{r['baseline_rfm_ari']:.3f}; silhouette {r['silhouette']:.3f}, Dunn {r['dunn']:.3f}"
+        )
+    mean = lambda key: round(float(np.mean([r[key] for r in runs])), 4)
+    print(
+        json.dumps(
+            {
+                "bench": "segments",
+                "planted_groups": 4,
+                "runs": len(runs),
+                "ari": mean("ari"),
+                "silhouette": mean("silhouette"),
+                "dunn": mean("dunn"),
+                "davies_bouldin": mean("davies_bouldin"),
+                "baseline_rfm_ari": mean("baseline_rfm_ari"),
+                "k": [r["k"] for r in runs],
+                "seconds": mean("seconds"),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ Targets (issue 5): server mode at most 1.15x the plain page, client mode at most
 
     python bench/wordpress_bench.py [--quick] [--requests 300] [--no-opcache]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.wordpress import wpenv  # noqa: E402  (shared with the end-to-end tests)
+from tests.wordpress import wpenv
 
 WP_PORT, GW_PORT = 18620, 18621
 UAS = [wpenv.MOBILE_UA, wpenv.DESKTOP_UA]
@@ -85,8 +86,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="80 requests per mode (under a minute)")
     parser.add_argument("--requests", type=int, default=300, help="requests per mode")
-    parser.add_argument("--no-opcache", action="store_true",
-                        help="compile PHP on every request (PHP CLI's default; production PHP caches it)")
+    parser.add_argument(
+        "--no-opcache",
+        action="store_true",
+        help="compile PHP on every request (PHP CLI's default; production PHP caches it)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.requests = 80
@@ -100,18 +104,34 @@ def main() -> int:
     wp = wpenv.start_wordpress(WP_PORT, tmp / "php.log", opcache=not args.no_opcache)
     gw = None
     try:
-        subprocess.run([sys.executable, "-m", "slotwise.connectors.cli", "sync", "--connector", "wordpress", "--url",
-                        f"http://127.0.0.1:{WP_PORT}", "--out", str(tmp / "items.jsonl")],
-                       check=True, capture_output=True, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "slotwise.connectors.cli",
+                "sync",
+                "--connector",
+                "wordpress",
+                "--url",
+                f"http://127.0.0.1:{WP_PORT}",
+                "--out",
+                str(tmp / "items.jsonl"),
+            ],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
         gw = wpenv.start_gateway(wpenv.gateway_config(tmp, WP_PORT), GW_PORT, tmp / "gateway.log")
         wpenv.configure(GW_PORT, "server")
         MU_PLUGIN.parent.mkdir(exist_ok=True)
         MU_PLUGIN.write_text(MU_CODE, encoding="utf-8")
         with httpx.Client(timeout=30) as client:
-            measure(client, url, 5)                               # warm every cache first
+            measure(client, url, 5)  # warm every cache first
             samples, generation = measure(client, url, args.requests)
-            ready = {m: client.get(url, headers={"X-Slotwise-Bench": m}).text.count('data-slotwise-state="ready"')
-                     for m in ("plain", "server")}
+            ready = {
+                m: client.get(url, headers={"X-Slotwise-Bench": m}).text.count('data-slotwise-state="ready"')
+                for m in ("plain", "server")
+            }
     finally:
         MU_PLUGIN.unlink(missing_ok=True)
         if gw is not None:
@@ -121,8 +141,10 @@ def main() -> int:
     med = {m: statistics.median(v) for m, v in samples.items()}
     gen = {m: statistics.median(v) for m, v in generation.items()}
     for mode in MODES:
-        print(f"{mode:>16}: generation median {gen[mode]:6.2f} ms (ratio {gen[mode] / gen['plain']:.3f}), "
-              f"client-observed median {med[mode]:6.2f} ms (ratio {med[mode] / med['plain']:.3f})")
+        print(
+            f"{mode:>16}: generation median {gen[mode]:6.2f} ms (ratio {gen[mode] / gen['plain']:.3f}), "
+            f"client-observed median {med[mode]:6.2f} ms (ratio {med[mode] / med['plain']:.3f})"
+        )
     result = {
         "bench": "wordpress_page",
         "requests_per_mode": args.requests,

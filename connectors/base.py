@@ -11,21 +11,22 @@ retry on 429, 5xx and transport errors with exponential backoff honouring `Retry
 timeout per request, `If-None-Match` for URLs whose ETag the cursor remembers, and errors that
 name the URL and status at fault.
 """
+
 from __future__ import annotations
 
 import email.utils
 import json
 import random
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, ClassVar, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 import httpx
 
 Item = dict[str, Any]
-ITEM_FIELDS = ("item_id", "title", "url", "image", "price", "currency", "categories", "tags",
-               "text", "updated_at")
+ITEM_FIELDS = ("item_id", "title", "url", "image", "price", "currency", "categories", "tags", "text", "updated_at")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -52,8 +53,9 @@ class NotModified(Exception):
 @dataclass
 class Cursor:
     """What an incremental sync resumes from; JSON-serializable through to_dict/from_dict."""
-    modified_after: str | None = None       # RFC 3339, the newest `updated_at` seen so far
-    etags: dict[str, str] = field(default_factory=dict)   # request key -> ETag
+
+    modified_after: str | None = None  # RFC 3339, the newest `updated_at` seen so far
+    etags: dict[str, str] = field(default_factory=dict)  # request key -> ETag
 
     def to_dict(self) -> dict[str, Any]:
         return {"modified_after": self.modified_after, "etags": dict(self.etags)}
@@ -63,24 +65,32 @@ class Cursor:
         if not data:
             return cls()
         etags = data.get("etags") or {}
-        return cls(data.get("modified_after") or None,
-                   {str(k): str(v) for k, v in etags.items()} if isinstance(etags, dict) else {})
+        return cls(
+            data.get("modified_after") or None,
+            {str(k): str(v) for k, v in etags.items()} if isinstance(etags, dict) else {},
+        )
 
 
 @dataclass
 class SyncStats:
-    items: int = 0            # items yielded
-    skipped: int = 0          # raw items without id/title, or unusable
-    pages: int = 0            # 2xx pages read
-    not_modified: int = 0     # 304 answers (nothing new behind that URL)
+    items: int = 0  # items yielded
+    skipped: int = 0  # raw items without id/title, or unusable
+    pages: int = 0  # 2xx pages read
+    not_modified: int = 0  # 304 answers (nothing new behind that URL)
     retries: int = 0
     requests: int = 0
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"items": self.items, "skipped": self.skipped, "pages": self.pages,
-                "not_modified": self.not_modified, "retries": self.retries,
-                "requests": self.requests, "warnings": list(self.warnings)}
+        return {
+            "items": self.items,
+            "skipped": self.skipped,
+            "pages": self.pages,
+            "not_modified": self.not_modified,
+            "retries": self.retries,
+            "requests": self.requests,
+            "warnings": list(self.warnings),
+        }
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -97,7 +107,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
@@ -110,8 +120,8 @@ def to_rfc3339(value: Any) -> str | None:
     except ValueError:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def normalize(raw: Mapping[str, Any]) -> Item | None:
@@ -121,7 +131,7 @@ def normalize(raw: Mapping[str, Any]) -> Item | None:
     if item_id in (None, "") or not isinstance(title, str) or not title.strip():
         return None
     item: Item = {k: raw.get(k) for k in ITEM_FIELDS}
-    item.update({k: v for k, v in raw.items() if k not in item})   # extra fields are kept
+    item.update({k: v for k, v in raw.items() if k not in item})  # extra fields are kept
     item["item_id"] = str(item_id)
     item["title"] = title.strip()
     for key in ("categories", "tags"):
@@ -142,12 +152,22 @@ class Connector:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
 
-    def __init__(self, url: str, *, timeout: float = 10.0, retries: int = 4,
-                 backoff: float = 0.5, max_backoff: float = 30.0, page_size: int = 100,
-                 max_pages: int = 10_000, headers: Mapping[str, str] | None = None,
-                 auth: tuple[str, str] | None = None, options: Mapping[str, Any] | None = None,
-                 client: httpx.Client | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        page_size: int = 100,
+        max_pages: int = 10_000,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ConnectorError(f"url must start with http:// or https://, got {url!r}")
         self.url = url.rstrip("/")
@@ -161,12 +181,14 @@ class Connector:
         self._sleep = sleep
         self._own_client = client is None
         self.client = client or httpx.Client(
-            timeout=httpx.Timeout(timeout), follow_redirects=True, auth=auth,
-            headers={"User-Agent": "slotwise-connector/0.1", "Accept": "application/json",
-                     **dict(headers or {})})
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=True,
+            auth=auth,
+            headers={"User-Agent": "slotwise-connector/0.1", "Accept": "application/json", **dict(headers or {})},
+        )
         self.cursor = Cursor()
         self.stats = SyncStats()
-        self.last_response: httpx.Response | None = None   # of the latest get_json()
+        self.last_response: httpx.Response | None = None  # of the latest get_json()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -219,8 +241,14 @@ class Connector:
     def absolute(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.url}/{path.lstrip('/')}"
 
-    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                headers: Mapping[str, str] | None = None) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """One request with retries on 429/5xx/transport errors; raises ConnectorError otherwise."""
         url = self.absolute(path)
         attempt = 0
@@ -236,8 +264,9 @@ class Connector:
             else:
                 status = response.status_code
                 if status in (401, 403):
-                    raise AuthError(f"{url}: HTTP {status} — check the credentials "
-                                    f"(this endpoint refused them or needs some)")
+                    raise AuthError(
+                        f"{url}: HTTP {status} — check the credentials (this endpoint refused them or needs some)"
+                    )
                 if status not in RETRY_STATUSES:
                     if status == 304 or 200 <= status < 300:
                         return response
@@ -251,8 +280,9 @@ class Connector:
             self.stats.retries += 1
             self._sleep(min(wait, self.max_backoff))
 
-    def get_json(self, path: str, params: Mapping[str, Any] | None = None,
-                 *, etag_key: str | None = None) -> tuple[Any, httpx.Response]:
+    def get_json(
+        self, path: str, params: Mapping[str, Any] | None = None, *, etag_key: str | None = None
+    ) -> tuple[Any, httpx.Response]:
         """GET and decode JSON. With `etag_key`, a remembered ETag is sent as If-None-Match and
         a 304 raises NotModified; the response's ETag is remembered for the next run."""
         headers: dict[str, str] = {}
@@ -269,16 +299,18 @@ class Connector:
         try:
             data = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise NotJSON(f"{response.request.url}: not JSON ({exc.__class__.__name__}: "
-                                    f"{exc}) {_snippet(response)}") from None
+            raise NotJSON(
+                f"{response.request.url}: not JSON ({exc.__class__.__name__}: {exc}) {_snippet(response)}"
+            ) from None
         etag = response.headers.get("ETag")
         if etag_key and etag:
             self.cursor.etags[etag_key] = etag
         self.stats.pages += 1
         return data, response
 
-    def paginate(self, path: str, params: Mapping[str, Any] | None = None,
-                 *, etag_key: str | None = None) -> Iterator[list[Any]]:
+    def paginate(
+        self, path: str, params: Mapping[str, Any] | None = None, *, etag_key: str | None = None
+    ) -> Iterator[list[Any]]:
         """Pages of a `page`/`per_page` list endpoint (WordPress style: `X-WP-TotalPages`).
 
         Stops at the announced total, at a short or empty page, or at the out-of-range 400 that
@@ -296,12 +328,10 @@ class Connector:
                     return
                 raise
             if not isinstance(data, list):
-                raise MalformedResponse(f"{response.request.url}: expected a JSON list, got "
-                                        f"{type(data).__name__}")
+                raise MalformedResponse(f"{response.request.url}: expected a JSON list, got {type(data).__name__}")
             yield data
             total = _int_header(response, "X-WP-TotalPages")
-            if not data or (total is not None and page >= total) or \
-                    (total is None and len(data) < self.page_size):
+            if not data or (total is not None and page >= total) or (total is None and len(data) < self.page_size):
                 return
             page += 1
         self.stats.warnings.append(f"{path}: stopped after max_pages={self.max_pages}")
@@ -310,7 +340,7 @@ class Connector:
 def shift(rfc3339: str, seconds: float) -> str:
     """An RFC 3339 UTC time moved by `seconds` (overlap windows for modified-after queries)."""
     dt = datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp() + seconds
-    return datetime.fromtimestamp(dt, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(dt, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def http_date_to_rfc3339(value: str | None) -> str | None:
@@ -320,7 +350,7 @@ def http_date_to_rfc3339(value: str | None) -> str | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:

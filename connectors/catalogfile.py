@@ -5,14 +5,16 @@ temporary file in the same directory and moved over the old one with `os.replace
 the old or the new file, never half of one). Items remember their `source` (connector and URL):
 a full sync removes that source's items it no longer saw, and leaves other sources alone.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from slotwise.connectors.base import Cursor, Item
 
@@ -86,8 +88,7 @@ def merge(path: Path, synced: Iterable[Item], *, source: str, full: bool = False
             del existing[iid]
             result.removed += 1
     result.total = len(existing)
-    write_atomic(path, "".join(json.dumps(it, ensure_ascii=False, sort_keys=True) + "\n"
-                               for it in existing.values()))
+    write_atomic(path, "".join(json.dumps(it, ensure_ascii=False, sort_keys=True) + "\n" for it in existing.values()))
     return result
 
 

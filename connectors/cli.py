@@ -1,9 +1,10 @@
 """`slotwise sync`: pull a catalog through a connector into the catalog file.
 
-    slotwise sync --connector wordpress --url https://example.com --out items.jsonl [--full]
-    slotwise sync --connector woocommerce --url https://shop.example --config slotwise.yaml
-    slotwise sync --list
+slotwise sync --connector wordpress --url https://example.com --out items.jsonl [--full]
+slotwise sync --connector woocommerce --url https://shop.example --config slotwise.yaml
+slotwise sync --list
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,8 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from slotwise.connectors import catalogfile
-from slotwise.connectors import registry
+from slotwise.connectors import catalogfile, registry
 from slotwise.connectors.base import ConnectorError
 
 
@@ -23,18 +23,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--out", type=Path, help="catalog JSON-lines file to merge into")
     where.add_argument("--config", type=Path, help="slotwise.yaml whose catalog.path is the file")
-    parser.add_argument("--full", action="store_true",
-                        help="ignore the saved cursor and drop this source's items no longer present")
+    parser.add_argument(
+        "--full", action="store_true", help="ignore the saved cursor and drop this source's items no longer present"
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
     parser.add_argument("--retries", type=int, default=4, help="retries on 429/5xx/timeouts (default 4)")
-    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                        help="connector option, e.g. types=posts,pages,products or types=auto")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="connector option, e.g. types=posts,pages,products or types=auto",
+    )
     parser.add_argument("--list", action="store_true", help="list the available connectors")
     return parser.parse_args(argv)
 
 
 def catalog_from_config(path: Path) -> Path:
     from slotwise.gateway.config.loader import ConfigError, load_config
+
     try:
         config = load_config(path)
     except ConfigError as exc:
@@ -68,15 +75,19 @@ def run(args: argparse.Namespace) -> int:
     source = f"{args.connector} {args.url.rstrip('/')}"
     cursor = catalogfile.Cursor() if args.full else catalogfile.load_cursor(out, source)
     with cls(args.url, timeout=args.timeout, retries=args.retries, options=options(args.option)) as conn:
-        items = list(conn.sync(cursor))     # all or nothing: a failed run leaves the file as it was
+        items = list(conn.sync(cursor))  # all or nothing: a failed run leaves the file as it was
         stats = conn.stats
         result = catalogfile.merge(out, items, source=source, full=args.full)
         catalogfile.save_cursor(out, source, conn.cursor)
     mode = "full" if args.full else ("incremental" if cursor.modified_after or cursor.etags else "first")
-    print(f"{args.connector}: {stats.items} item(s) fetched ({mode} sync), {stats.skipped} skipped, "
-          f"{stats.pages} page(s), {stats.not_modified} not modified, {stats.retries} retry(ies)")
-    print(f"{out}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
-          f"{result.removed} removed, {result.total} total")
+    print(
+        f"{args.connector}: {stats.items} item(s) fetched ({mode} sync), {stats.skipped} skipped, "
+        f"{stats.pages} page(s), {stats.not_modified} not modified, {stats.retries} retry(ies)"
+    )
+    print(
+        f"{out}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
+        f"{result.removed} removed, {result.total} total"
+    )
     for warning in stats.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if result.bad_lines:

@@ -11,6 +11,7 @@ classmethod, or the kit's for the built-ins (connectors/conformance_sites.py). W
 runs against the real site, faults injected around the real transport; checks that need to
 change the site are skipped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,13 +19,13 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 
-from slotwise.connectors import conformance_sites
-from slotwise.connectors import registry
+from slotwise.connectors import conformance_sites, registry
 from slotwise.connectors.base import AuthError, Connector, ConnectorError, Cursor, Item
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -34,7 +35,7 @@ Fault = Callable[[int, httpx.Request, Callable[[], httpx.Response]], httpx.Respo
 @dataclass
 class Check:
     name: str
-    ok: bool | None          # None: skipped
+    ok: bool | None  # None: skipped
     detail: str = ""
 
 
@@ -65,6 +66,7 @@ class FaultTransport(httpx.BaseTransport):
             response = self.inner.handle_request(request)
             response.read()
             return response
+
         return self.fault(n, request, forward) if self.fault else forward()
 
 
@@ -102,8 +104,9 @@ class Kit:
     def __init__(self, name: str, cls: type[Connector], url: str | None, options: dict[str, Any]) -> None:
         self.name, self.cls = name, cls
         factory = getattr(cls, "conformance_site", None)
-        self.make_site: Callable[[int], conformance_sites.SimSite | None] = \
+        self.make_site: Callable[[int], conformance_sites.SimSite | None] = (
             factory if callable(factory) else (lambda n: conformance_sites.site_for(name, n))
+        )
         self.site = None if url else self.make_site(4)
         self.url = url or (self.site.url if self.site else None)
         self.options = {**(self.site.options if self.site else {}), **options}
@@ -113,14 +116,26 @@ class Kit:
         site = site or self.site
         return httpx.MockTransport(site.handler) if site else httpx.HTTPTransport()
 
-    def sync(self, fault: Fault | None = None, cursor: Cursor | None = None,
-             site: conformance_sites.SimSite | None = None, page_size: int = 2) -> tuple[list[Item], Connector]:
+    def sync(
+        self,
+        fault: Fault | None = None,
+        cursor: Cursor | None = None,
+        site: conformance_sites.SimSite | None = None,
+        page_size: int = 2,
+    ) -> tuple[list[Item], Connector]:
         target = site or self.site
         client = httpx.Client(transport=FaultTransport(self.transport(target), fault), timeout=10)
         with client:
-            conn = self.cls(target.url if target else str(self.url), client=client, options=self.options,
-                            retries=2, backoff=0.01, max_backoff=5.0, page_size=page_size,
-                            sleep=self.sleeps.append)
+            conn = self.cls(
+                target.url if target else str(self.url),
+                client=client,
+                options=self.options,
+                retries=2,
+                backoff=0.01,
+                max_backoff=5.0,
+                page_size=page_size,
+                sleep=self.sleeps.append,
+            )
             with conn:
                 return list(conn.sync(cursor)), conn
 
@@ -134,7 +149,7 @@ class Kit:
         yield self.contract()
         try:
             items, conn = self.sync()
-        except Exception as exc:  # noqa: BLE001 - the kit reports whatever went wrong
+        except Exception as exc:
             yield Check("full sync", False, f"{type(exc).__name__}: {exc}")
             return
         ids = [i["item_id"] for i in items]
@@ -145,21 +160,37 @@ class Kit:
             problems.append(f"ids {sorted(ids)} != site's {sorted(self.site.expected_ids())}")
         if conn.stats.items != len(items):
             problems.append(f"stats.items {conn.stats.items} != {len(items)} items")
-        yield Check("full sync: catalog shape, unique ids, paging", not problems and bool(items),
-                    "; ".join(problems[:5]) or f"{len(items)} items, {conn.stats.pages} page(s)")
+        yield Check(
+            "full sync: catalog shape, unique ids, paging",
+            not problems and bool(items),
+            "; ".join(problems[:5]) or f"{len(items)} items, {conn.stats.pages} page(s)",
+        )
         yield self.guard("cursor survives JSON", lambda: self.cursor_roundtrip(conn.cursor))
         yield self.guard("incremental sync picks up a change", lambda: self.incremental(conn.cursor))
         expected = set(ids)
-        yield self.guard("retries a 503", lambda: self.recovers(expected, lambda n, r, f: httpx.Response(503) if n == 0 else f()))
+        yield self.guard(
+            "retries a 503", lambda: self.recovers(expected, lambda n, r, f: httpx.Response(503) if n == 0 else f())
+        )
         yield self.guard("honours Retry-After on 429", lambda: self.retry_after(expected))
         yield self.guard("retries a timeout", lambda: self.recovers(expected, _timeout_once))
-        yield self.guard("gives up on persistent 503 with a ConnectorError", lambda: self.fails(
-            lambda n, r, f: httpx.Response(503, text="down"), ConnectorError, must_name_host=True))
-        yield self.guard("401 raises AuthError, not retried", lambda: self.fails(
-            lambda n, r, f: httpx.Response(401, json={"message": "no"}), AuthError, max_requests=2))
-        yield self.guard("HTML instead of data: ConnectorError", lambda: self.fails(
-            lambda n, r, f: httpx.Response(200, text="<html><body>Maintenance</body></html>",
-                                           headers={"Content-Type": "text/html"}), ConnectorError, lenient=True))
+        yield self.guard(
+            "gives up on persistent 503 with a ConnectorError",
+            lambda: self.fails(lambda n, r, f: httpx.Response(503, text="down"), ConnectorError, must_name_host=True),
+        )
+        yield self.guard(
+            "401 raises AuthError, not retried",
+            lambda: self.fails(lambda n, r, f: httpx.Response(401, json={"message": "no"}), AuthError, max_requests=2),
+        )
+        yield self.guard(
+            "HTML instead of data: ConnectorError",
+            lambda: self.fails(
+                lambda n, r, f: httpx.Response(
+                    200, text="<html><body>Maintenance</body></html>", headers={"Content-Type": "text/html"}
+                ),
+                ConnectorError,
+                lenient=True,
+            ),
+        )
         yield self.guard("truncated body: ConnectorError", lambda: self.fails(_truncate, ConnectorError, lenient=True))
         yield self.guard("empty site: no items, no error", self.empty)
 
@@ -170,7 +201,7 @@ class Kit:
             return Check(name, None, str(skip))
         except AssertionError as exc:
             return Check(name, False, str(exc))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return Check(name, False, f"unexpected {type(exc).__name__}: {exc}")
         return Check(name, True, detail or "")
 
@@ -200,7 +231,7 @@ class Kit:
         assert site is not None
         first, conn = self.sync(site=site)
         changed = site.touch()
-        again, conn2 = self.sync(site=site, cursor=conn.cursor)
+        again, _conn2 = self.sync(site=site, cursor=conn.cursor)
         got = {i["item_id"]: i for i in again}
         assert changed in got, f"changed item {changed} missing from the incremental sync ({sorted(got)})"
         assert got[changed]["title"].endswith("(updated)"), "incremental sync returned the old version"
@@ -219,20 +250,29 @@ class Kit:
         assert 3.0 in self.sleeps, f"waited {self.sleeps} instead of the 3 s Retry-After"
         return detail
 
-    def fails(self, fault: Fault, error: type[Exception], *, must_name_host: bool = False,
-              max_requests: int | None = None, lenient: bool = False) -> str:
+    def fails(
+        self,
+        fault: Fault,
+        error: type[Exception],
+        *,
+        must_name_host: bool = False,
+        max_requests: int | None = None,
+        lenient: bool = False,
+    ) -> str:
         transport_count: list[int] = []
 
         def counting(n: int, r: httpx.Request, f: Callable[[], httpx.Response]) -> httpx.Response:
             transport_count.append(n)
             return fault(n, r, f)
+
         try:
             items, conn = self.sync(counting)
         except error as exc:
             host = httpx.URL(str(self.url)).host
             assert not must_name_host or host in str(exc), f"message does not name {host}: {exc}"
-            assert max_requests is None or len(transport_count) <= max_requests, \
+            assert max_requests is None or len(transport_count) <= max_requests, (
                 f"{len(transport_count)} requests: it was retried"
+            )
             return f"{type(exc).__name__}: {str(exc)[:100]}"
         assert lenient and not items, f"no {error.__name__} raised ({len(items)} item(s))"
         return f"no items, {len(conn.stats.warnings)} warning(s)"
@@ -261,17 +301,19 @@ def _truncate(n: int, request: httpx.Request, forward: Callable[[], httpx.Respon
     response = forward()
     body = response.content
     cut = max(1, len(body) // 2)
-    while cut > 1 and body[cut - 1:cut] in (b"\n", b"}", b"]", b">"):
-        cut -= 1     # cut inside a token, as a dropped connection does
+    while cut > 1 and body[cut - 1 : cut] in (b"\n", b"}", b"]", b">"):
+        cut -= 1  # cut inside a token, as a dropped connection does
     headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-encoding")}
     return httpx.Response(response.status_code, content=body[:cut], headers=headers)
 
 
-def run_kit(name: str, url: str | None = None, options: dict[str, Any] | None = None,
-            cls: type[Connector] | None = None) -> Report:
+def run_kit(
+    name: str, url: str | None = None, options: dict[str, Any] | None = None, cls: type[Connector] | None = None
+) -> Report:
     """Run every check for connector `name` (or `cls`); see the module docstring."""
-    if cls is None and ":" in name:     # an unregistered class, e.g. while writing it
+    if cls is None and ":" in name:  # an unregistered class, e.g. while writing it
         import importlib
+
         module, _, attr = name.partition(":")
         try:
             cls = getattr(importlib.import_module(module), attr)
@@ -281,9 +323,17 @@ def run_kit(name: str, url: str | None = None, options: dict[str, Any] | None = 
     cls = cls or registry.get(name)
     kit = Kit(name, cls, url, dict(options or {}))
     if kit.url is None:
-        return Report(name, "-", [Check("simulated site", False,
-                                        f"no simulated site for {name!r}: pass --url, or give the class "
-                                        f"a conformance_site(n) classmethod")])
+        return Report(
+            name,
+            "-",
+            [
+                Check(
+                    "simulated site",
+                    False,
+                    f"no simulated site for {name!r}: pass --url, or give the class a conformance_site(n) classmethod",
+                )
+            ],
+        )
     return kit.run()
 
 
@@ -292,8 +342,10 @@ def format_report(report: Report) -> str:
     lines = [f"conformance: {report.connector} against {report.target}"]
     lines += [f"  {marks[c.ok]}  {c.name}" + (f" — {c.detail}" if c.detail else "") for c in report.checks]
     failed = len(report.failures())
-    lines.append(f"{len(report.checks) - failed} of {len(report.checks)} check(s) passed" +
-                 ("" if not failed else f", {failed} failed"))
+    lines.append(
+        f"{len(report.checks) - failed} of {len(report.checks)} check(s) passed"
+        + ("" if not failed else f", {failed} failed")
+    )
     return "\n".join(lines)
 
 

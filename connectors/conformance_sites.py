@@ -5,17 +5,19 @@ does (paging headers or links, modified-since filters, includes), so the kit can
 a record (`touch`) and sync again, with faults injected around it. A third-party connector
 ships its own site the same way: a `conformance_site(n)` classmethod returning a `SimSite`.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
-START = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Record:
 @dataclass
 class SimSite:
     """A fake site: `handler` answers httpx requests; `touch()` changes one record."""
+
     url: str
     render: Callable[[SimSite, httpx.Request], httpx.Response]
     records: list[Record] = field(default_factory=list)
@@ -58,9 +61,9 @@ def _since(value: str | None) -> datetime | None:
     if not value:
         return None
     if value.isdigit():
-        return datetime.fromtimestamp(int(value), timezone.utc)
+        return datetime.fromtimestamp(int(value), UTC)
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _iso(dt: datetime) -> str:
@@ -70,7 +73,7 @@ def _iso(dt: datetime) -> str:
 def _page(site: SimSite, request: httpx.Request, rows: list[Record]) -> tuple[list[Record], int]:
     per = int(request.url.params.get("per_page", 10))
     page = int(request.url.params.get("page", 1))
-    return rows[(page - 1) * per: page * per], max(1, -(-len(rows) // per))
+    return rows[(page - 1) * per : page * per], max(1, -(-len(rows) // per))
 
 
 def wordpress(site: SimSite, request: httpx.Request) -> httpx.Response:
@@ -79,9 +82,18 @@ def wordpress(site: SimSite, request: httpx.Request) -> httpx.Response:
     since = _since(request.url.params.get("modified_after"))
     rows = sorted((r for r in site.records if since is None or r.modified > since), key=lambda r: r.modified)
     chunk, total = _page(site, request, rows)
-    posts = [{"id": r.id, "type": "post", "link": f"{site.url}/?p={r.id}", "title": {"rendered": r.title},
-              "excerpt": {"rendered": f"<p>About {r.title}</p>"}, "modified_gmt": _iso(r.modified),
-              "_embedded": {"wp:term": [[{"taxonomy": "category", "name": "News"}]]}} for r in chunk]
+    posts = [
+        {
+            "id": r.id,
+            "type": "post",
+            "link": f"{site.url}/?p={r.id}",
+            "title": {"rendered": r.title},
+            "excerpt": {"rendered": f"<p>About {r.title}</p>"},
+            "modified_gmt": _iso(r.modified),
+            "_embedded": {"wp:term": [[{"taxonomy": "category", "name": "News"}]]},
+        }
+        for r in chunk
+    ]
     return httpx.Response(200, json=posts, headers={"X-WP-TotalPages": str(total), "X-WP-Total": str(len(rows))})
 
 
@@ -91,35 +103,62 @@ def woocommerce(site: SimSite, request: httpx.Request) -> httpx.Response:
     since = _since(request.url.params.get("after"))
     rows = sorted((r for r in site.records if since is None or r.modified > since), key=lambda r: r.id)
     chunk, total = _page(site, request, rows)
-    products = [{"id": r.id, "name": r.title, "permalink": f"{site.url}/product/{r.id}",
-                 "prices": {"price": str(1000 + r.id), "currency_code": "EUR", "currency_minor_unit": 2},
-                 "categories": [{"name": "Shoes"}], "images": [{"src": f"{site.url}/img/{r.id}.jpg"}]}
-                for r in chunk]
+    products = [
+        {
+            "id": r.id,
+            "name": r.title,
+            "permalink": f"{site.url}/product/{r.id}",
+            "prices": {"price": str(1000 + r.id), "currency_code": "EUR", "currency_minor_unit": 2},
+            "categories": [{"name": "Shoes"}],
+            "images": [{"src": f"{site.url}/img/{r.id}.jpg"}],
+        }
+        for r in chunk
+    ]
     # Products carry no date: the connector's cursor is the server clock, just after the last change.
     now = max((r.modified for r in site.records), default=START) + timedelta(minutes=1)
-    return httpx.Response(200, json=products, headers={
-        "X-WP-TotalPages": str(total), "Date": now.strftime("%a, %d %b %Y %H:%M:%S GMT")})
+    return httpx.Response(
+        200, json=products, headers={"X-WP-TotalPages": str(total), "Date": now.strftime("%a, %d %b %Y %H:%M:%S GMT")}
+    )
 
 
 def drupal(site: SimSite, request: httpx.Request) -> httpx.Response:
     if request.url.path != "/jsonapi/node/article":
-        return httpx.Response(404, json={"errors": [{"status": "404", "title": "Not Found"}]},
-                              headers={"Content-Type": "application/vnd.api+json"})
+        return httpx.Response(
+            404,
+            json={"errors": [{"status": "404", "title": "Not Found"}]},
+            headers={"Content-Type": "application/vnd.api+json"},
+        )
     params = request.url.params
     since = _since(params.get("filter[since][condition][value]"))
     rows = sorted((r for r in site.records if since is None or r.modified >= since), key=lambda r: r.modified)
     limit = int(params.get("page[limit]", 50))
     offset = int(params.get("page[offset]", 0))
-    chunk = rows[offset: offset + limit]
-    data = [{"type": "node--article", "id": f"uuid-{r.id}",
-             "attributes": {"drupal_internal__nid": r.id, "title": r.title, "status": True,
-                            "changed": r.modified.isoformat(), "path": {"alias": f"/articles/{r.id}"},
-                            "body": {"value": f"<p>About {r.title}</p>", "summary": ""}},
-             "relationships": {"field_tags": {"data": [{"type": "taxonomy_term--tags", "id": "t1"}]},
-                               "field_image": {"data": None}}} for r in chunk]
-    doc: dict[str, Any] = {"jsonapi": {"version": "1.0"}, "data": data,
-                           "included": [{"type": "taxonomy_term--tags", "id": "t1", "attributes": {"name": "Wool"}}],
-                           "links": {"self": {"href": str(request.url)}}}
+    chunk = rows[offset : offset + limit]
+    data = [
+        {
+            "type": "node--article",
+            "id": f"uuid-{r.id}",
+            "attributes": {
+                "drupal_internal__nid": r.id,
+                "title": r.title,
+                "status": True,
+                "changed": r.modified.isoformat(),
+                "path": {"alias": f"/articles/{r.id}"},
+                "body": {"value": f"<p>About {r.title}</p>", "summary": ""},
+            },
+            "relationships": {
+                "field_tags": {"data": [{"type": "taxonomy_term--tags", "id": "t1"}]},
+                "field_image": {"data": None},
+            },
+        }
+        for r in chunk
+    ]
+    doc: dict[str, Any] = {
+        "jsonapi": {"version": "1.0"},
+        "data": data,
+        "included": [{"type": "taxonomy_term--tags", "id": "t1", "attributes": {"name": "Wool"}}],
+        "links": {"self": {"href": str(request.url)}},
+    }
     if offset + limit < len(rows):
         query = {k: v for k, v in params.items() if k != "page[offset]"}
         query["page[offset]"] = str(offset + limit)
@@ -130,9 +169,19 @@ def drupal(site: SimSite, request: httpx.Request) -> httpx.Response:
 def files(site: SimSite, request: httpx.Request) -> httpx.Response:
     if request.url.path != "/export/items.jsonl":
         return httpx.Response(404, text="not found")
-    body = "".join(json.dumps({"item_id": f"sku-{r.id}", "title": r.title, "url": f"{site.url}/p/{r.id}",
-                               "categories": ["Shoes"], "updated_at": r.modified.isoformat()}) + "\n"
-                   for r in site.records)
+    body = "".join(
+        json.dumps(
+            {
+                "item_id": f"sku-{r.id}",
+                "title": r.title,
+                "url": f"{site.url}/p/{r.id}",
+                "categories": ["Shoes"],
+                "updated_at": r.modified.isoformat(),
+            }
+        )
+        + "\n"
+        for r in site.records
+    )
     etag = f'"{abs(hash(body))}"'
     if request.headers.get("If-None-Match") == etag:
         return httpx.Response(304)

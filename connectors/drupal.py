@@ -14,12 +14,14 @@ the /jsonapi index lists), `include` (relationship fields, default `field_image,
 a bundle without one of them is retried without `include`), `price_field`, `prefix`
 (JSON:API path prefix, default `/jsonapi`).
 """
+
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, Iterator, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from slotwise.connectors.base import Connector, ConnectorError, Cursor, Item, MalformedResponse
@@ -45,8 +47,11 @@ def _identifiers(relationship: Any) -> list[tuple[str, str]]:
         return []
     data = relationship.get("data")
     refs = data if isinstance(data, list) else [data]
-    return [(r["type"], r["id"]) for r in refs
-            if isinstance(r, dict) and isinstance(r.get("type"), str) and isinstance(r.get("id"), str)]
+    return [
+        (r["type"], r["id"])
+        for r in refs
+        if isinstance(r, dict) and isinstance(r.get("type"), str) and isinstance(r.get("id"), str)
+    ]
 
 
 def _image_url(resource: Mapping[str, Any], index: Mapping[tuple[str, str], Any], depth: int = 0) -> str | None:
@@ -56,7 +61,7 @@ def _image_url(resource: Mapping[str, Any], index: Mapping[tuple[str, str], Any]
         uri = attrs.get("uri")
         url = uri.get("url") if isinstance(uri, dict) else None
         return url if isinstance(url, str) and url else None
-    if depth < 2:   # media--image -> field_media_image -> file--file
+    if depth < 2:  # media--image -> field_media_image -> file--file
         for rel in (resource.get("relationships") or {}).values():
             for ref in _identifiers(rel):
                 target = index.get(ref)
@@ -70,7 +75,7 @@ def _image_url(resource: Mapping[str, Any], index: Mapping[tuple[str, str], Any]
 def _price(value: Any) -> tuple[float | None, str | None]:
     if isinstance(value, list):
         value = value[0] if value else None
-    if isinstance(value, dict):   # commerce_price: {"number": "19.90", "currency_code": "EUR"}
+    if isinstance(value, dict):  # commerce_price: {"number": "19.90", "currency_code": "EUR"}
         number, currency = value.get("number"), value.get("currency_code")
     else:
         number, currency = value, None
@@ -80,8 +85,13 @@ def _price(value: Any) -> tuple[float | None, str | None]:
         return None, None
 
 
-def map_node(node: Any, index: Mapping[tuple[str, str], Any], base: str,
-             price_field: str | None = None, origin: str | None = None) -> Item | None:
+def map_node(
+    node: Any,
+    index: Mapping[tuple[str, str], Any],
+    base: str,
+    price_field: str | None = None,
+    origin: str | None = None,
+) -> Item | None:
     """A JSON:API node resource as a catalog item; None when it is not one or is unpublished.
 
     `base` is the site's URL (path aliases are relative to it), `origin` its scheme and host
@@ -108,7 +118,7 @@ def map_node(node: Any, index: Mapping[tuple[str, str], Any], base: str,
         for ref in _identifiers(rel):
             target = index.get(ref)
             if not isinstance(target, dict):
-                continue   # not included: no access, deleted, or not asked for
+                continue  # not included: no access, deleted, or not asked for
             kind = ref[0]
             if kind.startswith("taxonomy_term--"):
                 name = plain_text((target.get("attributes") or {}).get("name"))
@@ -172,16 +182,22 @@ class DrupalConnector(Connector):
     def fetch(self, cursor: Cursor) -> Iterator[Item]:
         include = str(self.options.get("include", "field_image,field_tags"))
         price_field = self.options.get("price_field") or None
-        params: dict[str, Any] = {"filter[status]": 1, "sort": "changed",
-                                  "page[limit]": min(self.page_size, 50)}
+        params: dict[str, Any] = {"filter[status]": 1, "sort": "changed", "page[limit]": min(self.page_size, 50)}
         if cursor.modified_after:
-            params.update({"filter[since][condition][path]": "changed",
-                           "filter[since][condition][operator]": ">=",
-                           "filter[since][condition][value]": unix_time(cursor.modified_after)})
+            params.update(
+                {
+                    "filter[since][condition][path]": "changed",
+                    "filter[since][condition][operator]": ">=",
+                    "filter[since][condition][value]": unix_time(cursor.modified_after),
+                }
+            )
         for bundle in self.bundles():
             for document in self.documents(f"{self.prefix()}/node/{bundle}", params, include):
-                index = {(r["type"], r["id"]): r for r in document.get("included") or []
-                         if isinstance(r, dict) and isinstance(r.get("type"), str) and isinstance(r.get("id"), str)}
+                index = {
+                    (r["type"], r["id"]): r
+                    for r in document.get("included") or []
+                    if isinstance(r, dict) and isinstance(r.get("type"), str) and isinstance(r.get("id"), str)
+                }
                 for node in document["data"]:
                     item = map_node(node, index, self.url, price_field, self.origin)
                     if item is None:
@@ -204,8 +220,9 @@ class DrupalConnector(Connector):
         pages = 0
         while True:
             if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-                raise MalformedResponse(f"{response.request.url}: expected a JSON:API document with a "
-                                        f"'data' list, got {_describe(data)}")
+                raise MalformedResponse(
+                    f"{response.request.url}: expected a JSON:API document with a 'data' list, got {_describe(data)}"
+                )
             yield data
             pages += 1
             next_url = _next_href(data)

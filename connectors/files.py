@@ -10,6 +10,7 @@ Feeds are parsed with the standard library's expat under rules that refuse entit
 declarations (the "billion laughs" and external-entity attacks) and never fetch anything
 a document refers to. An unchanged file (same ETag, or same size and mtime) is not re-read.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,9 +20,10 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from datetime import timezone
+from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from xml.parsers import expat
 
@@ -34,8 +36,15 @@ MAX_BYTES = 50 * 1024 * 1024
 ATOM = "{http://www.w3.org/2005/Atom}"
 MEDIA = "{http://search.yahoo.com/mrss/}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
-EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
-              ".rss": "feed", ".atom": "feed", ".xml": "feed"}
+EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".rss": "feed",
+    ".atom": "feed",
+    ".xml": "feed",
+}
 
 
 class UnsafeXML(MalformedResponse):
@@ -67,8 +76,9 @@ def parse_xml(data: bytes, where: str = "feed") -> ET.Element:
     try:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
-        raise MalformedResponse(f"{where}: not well-formed XML ({expat.errors.messages[exc.code]}, "
-                                f"line {exc.lineno})") from None
+        raise MalformedResponse(
+            f"{where}: not well-formed XML ({expat.errors.messages[exc.code]}, line {exc.lineno})"
+        ) from None
     return builder.close()
 
 
@@ -89,8 +99,8 @@ def _date(value: str | None) -> str | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _media_image(el: ET.Element) -> str | None:
@@ -108,25 +118,41 @@ def feed_items(root: ET.Element) -> Iterator[Item]:
     """Items of an RSS 2.0 (or 0.9x) or Atom document."""
     if root.tag == f"{ATOM}feed":
         for entry in root.iter(f"{ATOM}entry"):
-            link = next((a.get("href") for a in entry.findall(f"{ATOM}link")
-                         if a.get("rel", "alternate") == "alternate" and a.get("href")), None)
+            link = next(
+                (
+                    a.get("href")
+                    for a in entry.findall(f"{ATOM}link")
+                    if a.get("rel", "alternate") == "alternate" and a.get("href")
+                ),
+                None,
+            )
             summary = entry.findtext(f"{ATOM}summary") or entry.findtext(f"{ATOM}content")
-            yield {"item_id": (entry.findtext(f"{ATOM}id") or link or "").strip(),
-                   "title": plain_text(entry.findtext(f"{ATOM}title")), "url": link,
-                   "image": _media_image(entry),
-                   "categories": [c.get("term") or "" for c in entry.findall(f"{ATOM}category")],
-                   "tags": [], "text": plain_text(summary)[:TEXT_LIMIT],
-                   "updated_at": _date(entry.findtext(f"{ATOM}updated") or entry.findtext(f"{ATOM}published"))}
+            yield {
+                "item_id": (entry.findtext(f"{ATOM}id") or link or "").strip(),
+                "title": plain_text(entry.findtext(f"{ATOM}title")),
+                "url": link,
+                "image": _media_image(entry),
+                "categories": [c.get("term") or "" for c in entry.findall(f"{ATOM}category")],
+                "tags": [],
+                "text": plain_text(summary)[:TEXT_LIMIT],
+                "updated_at": _date(entry.findtext(f"{ATOM}updated") or entry.findtext(f"{ATOM}published")),
+            }
         return
     if root.tag not in ("rss", "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF"):
         raise MalformedResponse(f"expected an RSS or Atom document, got <{root.tag}>")
     for it in root.iter("item"):
         link = (it.findtext("link") or "").strip() or None
         text = it.findtext("description") or it.findtext(f"{CONTENT}encoded")
-        yield {"item_id": (it.findtext("guid") or link or "").strip(), "title": plain_text(it.findtext("title")),
-               "url": link, "image": _media_image(it),
-               "categories": [plain_text(c.text) for c in it.findall("category")], "tags": [],
-               "text": plain_text(text)[:TEXT_LIMIT], "updated_at": _date(it.findtext("pubDate"))}
+        yield {
+            "item_id": (it.findtext("guid") or link or "").strip(),
+            "title": plain_text(it.findtext("title")),
+            "url": link,
+            "image": _media_image(it),
+            "categories": [plain_text(c.text) for c in it.findall("category")],
+            "tags": [],
+            "text": plain_text(text)[:TEXT_LIMIT],
+            "updated_at": _date(it.findtext("pubDate")),
+        }
 
 
 def csv_items(text: str, columns: dict[str, str]) -> Iterator[Item]:
@@ -151,7 +177,7 @@ def csv_items(text: str, columns: dict[str, str]) -> Iterator[Item]:
 
 def jsonl_items(text: str, where: str, warnings: list[str]) -> Iterator[Item]:
     stripped = text.lstrip()
-    if stripped.startswith("["):     # a JSON array is accepted too
+    if stripped.startswith("["):  # a JSON array is accepted too
         try:
             data = json.loads(stripped)
         except json.JSONDecodeError as exc:
@@ -167,8 +193,9 @@ def jsonl_items(text: str, where: str, warnings: list[str]) -> Iterator[Item]:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             if number == len(lines) and not text.endswith("\n"):
-                raise MalformedResponse(f"{where}:{number}: last line is cut off ({exc.msg}); "
-                                        f"truncated download?") from None
+                raise MalformedResponse(
+                    f"{where}:{number}: last line is cut off ({exc.msg}); truncated download?"
+                ) from None
             warnings.append(f"{where}:{number}: not JSON ({exc.msg}), line skipped")
             continue
         if isinstance(data, dict):

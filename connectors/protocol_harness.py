@@ -16,6 +16,7 @@ the render/events protocol of docs/connectors.md:
 
     python -m slotwise.connectors.protocol_harness --page http://cms.test/slots --port 18750 --fallback "Our picks"
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,16 +33,19 @@ import httpx
 from slotwise.connectors.conformance import Check, Report, format_report
 
 VISITOR_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) SlotwiseHarness/1"
-VISITOR_HEADERS = {"User-Agent": VISITOR_UA, "CF-IPCountry": "NZ", "Accept-Language": "fr-FR,fr;q=0.9",
-                   "Referer": "https://www.google.com/"}
+VISITOR_HEADERS = {
+    "User-Agent": VISITOR_UA,
+    "CF-IPCountry": "NZ",
+    "Accept-Language": "fr-FR,fr;q=0.9",
+    "Referer": "https://www.google.com/",
+}
 VISITOR_ID = "harnessvisitor01"
 
 
 class StubGateway:
     """A recording gateway on 127.0.0.1:port. `mode`: ok, error, garbage, reset or slow."""
 
-    def __init__(self, port: int, site: str = "harness", key: str = "pk_harness",
-                 slow_seconds: float = 3.0) -> None:
+    def __init__(self, port: int, site: str = "harness", key: str = "pk_harness", slow_seconds: float = 3.0) -> None:
         self.site, self.key, self.slow_seconds = site, key, slow_seconds
         self.mode = "ok"
         self.requests: list[dict[str, Any]] = []
@@ -78,7 +82,7 @@ def _handler(stub: StubGateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, *args: Any) -> None:   # keep test output clean
+        def log_message(self, *args: Any) -> None:  # keep test output clean
             pass
 
         def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
@@ -124,9 +128,19 @@ def _handler(stub: StubGateway) -> type[BaseHTTPRequestHandler]:
                     time.sleep(stub.slow_seconds)
                 slots = body.get("slots", []) if isinstance(body, dict) else []
                 vid = body.get("visitor_id") if isinstance(body, dict) else None
-                blocks = {s: {"html": f'<div class="harness-block">harness-token-{n}-{s}</div>', "variant": "stub",
-                              "segments": [], "experiment": None, "ttl": 60} for s in slots if isinstance(s, str)}
+                blocks = {
+                    s: {
+                        "html": f'<div class="harness-block">harness-token-{n}-{s}</div>',
+                        "variant": "stub",
+                        "segments": [],
+                        "experiment": None,
+                        "ttl": 60,
+                    }
+                    for s in slots
+                    if isinstance(s, str)
+                }
                 self._send(200, json.dumps({"visitor_id": vid, "blocks": blocks}).encode())
+
     return Handler
 
 
@@ -137,14 +151,23 @@ def _lower(headers: Any) -> dict[str, str]:
 def _fetch(url: str, headers: dict[str, str], cookies: dict[str, str]) -> tuple[httpx.Response, float]:
     started = time.perf_counter()
     cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
-    response = httpx.get(url, headers={**headers, **({"Cookie": cookie} if cookie else {})},
-                         timeout=30, follow_redirects=False)
+    response = httpx.get(
+        url, headers={**headers, **({"Cookie": cookie} if cookie else {})}, timeout=30, follow_redirects=False
+    )
     return response, time.perf_counter() - started
 
 
-def check_page(page_url: str, stub: StubGateway, *, fallback: str, budget_ms: int = 150,
-               slack_seconds: float = 1.5, slots: list[str] | None = None,
-               secrets: tuple[str, ...] = (), consent_cookie: bool = True) -> Report:
+def check_page(
+    page_url: str,
+    stub: StubGateway,
+    *,
+    fallback: str,
+    budget_ms: int = 150,
+    slack_seconds: float = 1.5,
+    slots: list[str] | None = None,
+    secrets: tuple[str, ...] = (),
+    consent_cookie: bool = True,
+) -> Report:
     """Run the protocol checks on `page_url` (a page whose plugin talks to `stub`)."""
     report = Report("protocol", page_url)
     add = report.checks.append
@@ -163,45 +186,71 @@ def check_page(page_url: str, stub: StubGateway, *, fallback: str, budget_ms: in
             good = f'data-site="{stub.site}"' in tag and f'data-key="{stub.key}"' in tag
             add(Check("client mode: data-site and publishable data-key", good, tag[:160]))
         holders = re.findall(r'data-slotwise-slot="([^"]+)"', page.text)
-        add(Check("client mode: placeholders with fallback", bool(holders) and fallback in page.text,
-                  f"slots {holders}"))
+        add(
+            Check(
+                "client mode: placeholders with fallback", bool(holders) and fallback in page.text, f"slots {holders}"
+            )
+        )
         return report
     add(Check("one render call per page", len(renders) == 1, f"{len(renders)} call(s)"))
     body = renders[0].get("body") or {}
     asked = body.get("slots") if isinstance(body, dict) else None
-    add(Check("all slots in that call", isinstance(asked, list) and bool(asked) and (slots is None or sorted(asked) == sorted(slots)),
-              f"slots {asked}"))
+    add(
+        Check(
+            "all slots in that call",
+            isinstance(asked, list) and bool(asked) and (slots is None or sorted(asked) == sorted(slots)),
+            f"slots {asked}",
+        )
+    )
     headers = renders[0]["headers"]
     ctx = body.get("context") if isinstance(body.get("context"), dict) else {}
-    shape = body.get("site") == stub.site and headers.get("x-slotwise-key") not in (None, "") \
+    shape = (
+        body.get("site") == stub.site
+        and headers.get("x-slotwise-key") not in (None, "")
         and isinstance(body.get("context"), dict)
+    )
     add(Check("request shape: site, key, context object", shape, f"site={body.get('site')!r}"))
     sent_ua = ctx.get("user_agent") or headers.get("user-agent")
-    passed = {"user agent": sent_ua == VISITOR_UA, "url": str(ctx.get("url", "")).endswith(httpx.URL(page_url).path),
-              "referrer": ctx.get("referrer") == VISITOR_HEADERS["Referer"],
-              "language": "fr" in str(ctx.get("language") or headers.get("accept-language") or ""),
-              "X-Forwarded-For": bool(headers.get("x-forwarded-for")),
-              "CF-IPCountry": headers.get("cf-ipcountry") == "NZ",
-              "visitor id": body.get("visitor_id") == VISITOR_ID}
+    passed = {
+        "user agent": sent_ua == VISITOR_UA,
+        "url": str(ctx.get("url", "")).endswith(httpx.URL(page_url).path),
+        "referrer": ctx.get("referrer") == VISITOR_HEADERS["Referer"],
+        "language": "fr" in str(ctx.get("language") or headers.get("accept-language") or ""),
+        "X-Forwarded-For": bool(headers.get("x-forwarded-for")),
+        "CF-IPCountry": headers.get("cf-ipcountry") == "NZ",
+        "visitor id": body.get("visitor_id") == VISITOR_ID,
+    }
     missing = [k for k, ok in passed.items() if not ok]
     add(Check("visitor context and headers passed on", not missing, f"missing or wrong: {missing}" if missing else ""))
     add(Check("the block is in the page", "harness-token-" in page.text, ""))
     cache = page.headers.get("Cache-Control", "").lower()
-    add(Check("personalized page is not publicly cacheable", "public" not in cache and "s-maxage" not in cache,
-              f"Cache-Control: {cache or '(none)'}"))
+    add(
+        Check(
+            "personalized page is not publicly cacheable",
+            "public" not in cache and "s-maxage" not in cache,
+            f"Cache-Control: {cache or '(none)'}",
+        )
+    )
     if consent_cookie:
         stub.clear()
         page, _ = _fetch(page_url, VISITOR_HEADERS, {"slotwise_vid": VISITOR_ID, "slotwise_consent": "none"})
         call = (stub.renders() or [{}])[0].get("body") or {}
-        ok = call.get("visitor_id") in (None, "") and (call.get("context") or {}).get("consent") == "none" \
+        ok = (
+            call.get("visitor_id") in (None, "")
+            and (call.get("context") or {}).get("consent") == "none"
             and "slotwise_vid=" not in page.headers.get("set-cookie", "")
+        )
         add(Check("consent none: no visitor id, consent passed on", ok, f"visitor_id={call.get('visitor_id')!r}"))
     stub.clear()
     _fetch(page_url, {**VISITOR_HEADERS, "Sec-GPC": "1"}, {})
     gpc = [r for r in stub.renders() if r["headers"].get("sec-gpc") == "1"]
     add(Check("Sec-GPC passed on", bool(gpc) or not stub.renders(), ""))
-    failures = {"error": "errs (HTTP 500)", "garbage": "answers HTML instead of JSON",
-                "reset": "drops the connection", "slow": f"is slower than the {budget_ms} ms budget"}
+    failures = {
+        "error": "errs (HTTP 500)",
+        "garbage": "answers HTML instead of JSON",
+        "reset": "drops the connection",
+        "slow": f"is slower than the {budget_ms} ms budget",
+    }
     for mode, what in failures.items():
         stub.mode = mode
         page, elapsed = _fetch(page_url, VISITOR_HEADERS, {"slotwise_vid": VISITOR_ID})
@@ -215,13 +264,17 @@ def check_page(page_url: str, stub: StubGateway, *, fallback: str, budget_ms: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m slotwise.connectors.protocol_harness",
-                                     description="Check a CMS page against the render protocol.")
+    parser = argparse.ArgumentParser(
+        prog="python -m slotwise.connectors.protocol_harness",
+        description="Check a CMS page against the render protocol.",
+    )
     parser.add_argument("--page", required=True, help="URL of a page with slots, its plugin pointed at the stub")
     parser.add_argument("--port", type=int, default=18750, help="port of the stub gateway")
     parser.add_argument("--fallback", required=True, help="fallback text the page shows without the gateway")
     parser.add_argument("--budget-ms", type=int, default=150)
-    parser.add_argument("--wait", type=float, default=0.0, help="seconds to wait before fetching (to configure the CMS)")
+    parser.add_argument(
+        "--wait", type=float, default=0.0, help="seconds to wait before fetching (to configure the CMS)"
+    )
     args = parser.parse_args(argv)
     with StubGateway(args.port) as stub:
         print(f"stub gateway at {stub.url} (site {stub.site}, key {stub.key})", file=sys.stderr)

@@ -8,6 +8,7 @@ A third-party package adds a connector by declaring, in its pyproject.toml,
 where the target is a `connectors.base.Connector` subclass. Targets are imported only when
 asked for, so one broken plugin cannot stop the others from loading.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -5,9 +5,11 @@ The Store API is public (no keys) and read-only. Prices come in minor units
 cursor's high-water mark is the server's `Date` at the start of the run; incremental runs ask
 for `after=<cursor - 1h>&date_column=modified_gmt` and merge by id.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from slotwise.connectors.base import Cursor, Item, http_date_to_rfc3339, shift
 from slotwise.connectors.wordpress import OVERLAP_SECONDS, TEXT_LIMIT, RestConnector, plain_text
@@ -21,7 +23,7 @@ def product_price(prices: Any) -> tuple[float | None, str | None]:
     raw = prices.get("price")
     try:
         minor = int(prices.get("currency_minor_unit", 2))
-        return (int(str(raw)) / (10 ** minor) if raw not in (None, "") else None), currency
+        return (int(str(raw)) / (10**minor) if raw not in (None, "") else None), currency
     except (TypeError, ValueError):
         return None, currency
 

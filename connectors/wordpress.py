@@ -9,19 +9,22 @@ items merge by id. Deleted or unpublished posts are only noticed by a full sync 
 Sites with plain permalinks have no `/wp-json/` route: when the first page there is not JSON
 (or a 404), the connector switches to `/?rest_route=/wp/v2/...`, which every site answers.
 """
+
 from __future__ import annotations
 
 import html
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from slotwise.connectors.base import Connector, ConnectorError, Cursor, Item, MalformedResponse, NotJSON, shift
 
 TAG_RE = re.compile(r"<[^>]+>")
 SPACE_RE = re.compile(r"\s+")
 # Post types that are not content a visitor would be recommended.
-SKIP_TYPES = frozenset({"attachment", "wp_block", "wp_template", "wp_template_part",
-                        "wp_navigation", "nav_menu_item", "wp_global_styles"})
+SKIP_TYPES = frozenset(
+    {"attachment", "wp_block", "wp_template", "wp_template_part", "wp_navigation", "nav_menu_item", "wp_global_styles"}
+)
 OVERLAP_SECONDS = 3600.0
 TEXT_LIMIT = 2000
 
@@ -78,7 +81,7 @@ def no_rest_route(exc: ConnectorError) -> bool:
 class RestConnector(Connector):
     """Shared by WordPress-hosted APIs: `/wp-json/<route>`, or `?rest_route=` on plain permalinks."""
 
-    plain_permalinks: bool | None = None   # None until the first request tells
+    plain_permalinks: bool | None = None  # None until the first request tells
 
     def rest(self, route: str) -> tuple[str, dict[str, Any]]:
         if self.plain_permalinks or self.options.get("rest_route") in (True, "1", "true", "yes"):
@@ -142,8 +145,12 @@ class WordPressConnector(RestConnector):
         return bases
 
     def fetch(self, cursor: Cursor) -> Iterator[Item]:
-        params: dict[str, Any] = {"_embed": "wp:featuredmedia,wp:term", "status": "publish",
-                                  "orderby": "modified", "order": "asc"}
+        params: dict[str, Any] = {
+            "_embed": "wp:featuredmedia,wp:term",
+            "status": "publish",
+            "orderby": "modified",
+            "order": "asc",
+        }
         if cursor.modified_after:
             params["modified_after"] = shift(cursor.modified_after, -OVERLAP_SECONDS)
         for base in self.rest_bases():

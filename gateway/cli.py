@@ -1,4 +1,5 @@
 """The `slotwise` console script."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,23 +12,29 @@ from typing import Any
 
 # Sub-commands that live in other packages: name -> module with `main(argv) -> int`.
 DELEGATED = {
-    "train": "slotwise.models.cli", "evaluate": "slotwise.models.cli",
-    "sync": "slotwise.connectors.cli", "conformance": "slotwise.connectors.conformance",
-    "rebuild-profiles": "slotwise.gateway.visitors.store_cli", "import-attributes": "slotwise.gateway.visitors.store_cli",
+    "train": "slotwise.models.cli",
+    "evaluate": "slotwise.models.cli",
+    "sync": "slotwise.connectors.cli",
+    "conformance": "slotwise.connectors.conformance",
+    "rebuild-profiles": "slotwise.gateway.visitors.store_cli",
+    "import-attributes": "slotwise.gateway.visitors.store_cli",
 }
 
 
 def _serve(app: Any, host: str, port: int, log_level: str) -> None:
     import uvicorn
+
     # No access log and no proxy-header rewriting: the gateway never logs raw IP addresses and
     # decides itself which forwarding headers to trust.
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, proxy_headers=False,
-                server_header=False)
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level, access_log=False, proxy_headers=False, server_header=False
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from slotwise.gateway.http.app import create_app
     from slotwise.gateway.config.loader import ConfigError, load_config
+    from slotwise.gateway.http.app import create_app
+
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -39,6 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from slotwise.gateway.config.loader import ConfigError, load_config
+
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -51,9 +59,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from slotwise.gateway.config.loader import load_config
     from slotwise.gateway.demo import site as demo
     from slotwise.gateway.http.app import create_app
-    from slotwise.gateway.config.loader import load_config
+
     data_dir = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="slotwise-demo-"))
     config_path = demo.prepare_data(data_dir, args.port)
     for hook in demo.prepare_hooks():

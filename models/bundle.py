@@ -3,6 +3,7 @@
 The manifest is written last (through a temporary name and a rename), so a reader that finds
 `manifest.json` finds every file it lists complete.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,9 +30,14 @@ def new_version() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{os.getpid() % 10000:04d}"
 
 
-def write_bundle(out: Path, kind: str, models: dict[str, tuple[onnx.ModelProto | None, dict[str, Any]]],
-                 default: str, files: dict[str, Any] | None = None,
-                 meta: dict[str, Any] | None = None) -> Path:
+def write_bundle(
+    out: Path,
+    kind: str,
+    models: dict[str, tuple[onnx.ModelProto | None, dict[str, Any]]],
+    default: str,
+    files: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Path:
     """Write `models` (name → (graph, manifest entry without 'file'), or (None, entry naming
     another model's 'file')) and the JSON or raw `files` to `out`."""
     if default not in models:
@@ -53,9 +59,13 @@ def write_bundle(out: Path, kind: str, models: dict[str, tuple[onnx.ModelProto |
             path.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
     listed = sorted({e["file"] for e in entries.values()} | set(files or {}))
     manifest = {
-        "format": FORMAT, "kind": kind, "version": new_version(),
+        "format": FORMAT,
+        "kind": kind,
+        "version": new_version(),
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "models": entries, "default": default, **(meta or {}),
+        "models": entries,
+        "default": default,
+        **(meta or {}),
         "sha256": {f: sha256_file(out / f) for f in listed},
     }
     tmp = out / ".manifest.json.tmp"

@@ -1,11 +1,13 @@
 """Training inputs: interactions CSV, items CSV / JSON lines, events JSON lines."""
+
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,9 +29,10 @@ class Interactions:
         return len(self.users)
 
     def subset(self, mask: np.ndarray) -> Interactions:
-        pick = lambda a: None if a is None else a[mask]  # noqa: E731
-        return Interactions(self.users[mask], self.items[mask], self.weights[mask],
-                            pick(self.timestamps), pick(self.ratings))
+        pick = lambda a: None if a is None else a[mask]
+        return Interactions(
+            self.users[mask], self.items[mask], self.weights[mask], pick(self.timestamps), pick(self.ratings)
+        )
 
 
 # MovieLens spellings, so its files train without conversion.
@@ -50,8 +53,10 @@ def read_interactions(path: Path) -> Interactions:
         cols = set(reader.fieldnames or [])
         missing = {"user_id", "item_id"} - cols
         if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))} "
-                             f"(header has {', '.join(sorted(cols)) or 'nothing'})")
+            raise ValueError(
+                f"{path}: missing column(s) {', '.join(sorted(missing))} "
+                f"(header has {', '.join(sorted(cols)) or 'nothing'})"
+            )
         rows = list(reader)
     users = np.array([r["user_id"] for r in rows], dtype=object)
     items = np.array([r["item_id"] for r in rows], dtype=object)
@@ -66,8 +71,9 @@ def read_interactions(path: Path) -> Interactions:
 
     weights = column("weight")
     ratings = column("rating")
-    return Interactions(users, items, weights if weights is not None else np.ones(len(rows)),
-                        column("timestamp"), ratings)
+    return Interactions(
+        users, items, weights if weights is not None else np.ones(len(rows)), column("timestamp"), ratings
+    )
 
 
 def read_items(path: Path) -> list[dict[str, Any]]:
@@ -85,8 +91,11 @@ def read_items(path: Path) -> list[dict[str, Any]]:
         for key in ("categories", "tags"):
             value = item.get(key) or []
             if isinstance(value, str):
-                value = [v.strip() for v in value.replace("|", ",").split(",")
-                         if v.strip() and v.strip() != "(no genres listed)"]
+                value = [
+                    v.strip()
+                    for v in value.replace("|", ",").split(",")
+                    if v.strip() and v.strip() != "(no genres listed)"
+                ]
             item[key] = [str(v) for v in value]
         out.append(item)
     return out
@@ -112,18 +121,24 @@ def read_events(path: Path) -> list[dict[str, Any]]:
 
 
 # Implicit strength of each event type when events become interactions.
-EVENT_WEIGHTS = {"item_view": 1.0, "click": 1.0, "add_to_cart": 3.0, "purchase": 5.0,
-                 "conversion": 5.0}
+EVENT_WEIGHTS = {"item_view": 1.0, "click": 1.0, "add_to_cart": 3.0, "purchase": 5.0, "conversion": 5.0}
 
 
 def events_to_interactions(events: list[dict[str, Any]]) -> Interactions:
-    rows = [(e["visitor_id"], e["item_id"], EVENT_WEIGHTS[e["type"]], e["ts"])
-            for e in events if e.get("item_id") and e["type"] in EVENT_WEIGHTS]
+    rows = [
+        (e["visitor_id"], e["item_id"], EVENT_WEIGHTS[e["type"]], e["ts"])
+        for e in events
+        if e.get("item_id") and e["type"] in EVENT_WEIGHTS
+    ]
     if not rows:
         raise ValueError("no item interactions (item_view, click, add_to_cart, purchase) in events")
-    u, i, w, t = zip(*rows)
-    return Interactions(np.array(u, dtype=object), np.array(i, dtype=object),
-                        np.array(w, dtype=np.float64), np.array(t, dtype=np.float64))
+    u, i, w, t = zip(*rows, strict=False)
+    return Interactions(
+        np.array(u, dtype=object),
+        np.array(i, dtype=object),
+        np.array(w, dtype=np.float64),
+        np.array(t, dtype=np.float64),
+    )
 
 
 @dataclass
@@ -153,13 +168,11 @@ def item_index(inter: Interactions, items: list[dict[str, Any]] | None = None) -
     return Index(ids)
 
 
-def user_item_matrix(inter: Interactions, users: Index, items: Index,
-                     binary: bool = True) -> sp.csr_matrix:
+def user_item_matrix(inter: Interactions, users: Index, items: Index, binary: bool = True) -> sp.csr_matrix:
     """Users × items, duplicates summed (or 1 where any interaction exists, if binary)."""
     u, i = users.encode(inter.users), items.encode(inter.items)
     keep = (u >= 0) & (i >= 0)
-    m = sp.csr_matrix((inter.weights[keep], (u[keep], i[keep])), shape=(len(users), len(items)),
-                      dtype=np.float64)
+    m = sp.csr_matrix((inter.weights[keep], (u[keep], i[keep])), shape=(len(users), len(items)), dtype=np.float64)
     m.sum_duplicates()
     if binary:
         m.data[:] = 1.0
@@ -192,5 +205,7 @@ def interactions_to_events(inter: Interactions) -> list[dict[str, Any]]:
     """Each interaction as an `item_view` event (for segmenting rating or click logs)."""
     if inter.timestamps is None:
         raise ValueError("segments from interactions need a 'timestamp' column")
-    return [{"event_id": f"i{n}", "visitor_id": str(u), "type": "item_view", "item_id": str(i), "ts": float(t)}
-            for n, (u, i, t) in enumerate(zip(inter.users, inter.items, inter.timestamps))]
+    return [
+        {"event_id": f"i{n}", "visitor_id": str(u), "type": "item_view", "item_id": str(i), "ts": float(t)}
+        for n, (u, i, t) in enumerate(zip(inter.users, inter.items, inter.timestamps, strict=False))
+    ]

@@ -4,6 +4,7 @@ Bundles go to `DATA/models/<kind>/<version>/`, which the gateway's registry (con
 `models: {dir: models}`) loads; a later start on the same data directory keeps them unless
 the events file has changed since they were trained.
 """
+
 from __future__ import annotations
 
 import shutil

@@ -1,7 +1,9 @@
 """Scoring users with a model (numpy or onnxruntime) and turning scores into ranking metrics."""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,23 +32,29 @@ def top_k(score: ScoreFn, X: sp.spmatrix, k: int = 10, batch: int = 256) -> np.n
     X = sp.csr_matrix(X)
     out = np.zeros((X.shape[0], k), dtype=np.int64)
     for start in range(0, X.shape[0], batch):
-        xb = X[start:start + batch].toarray().astype(np.float32)
+        xb = X[start : start + batch].toarray().astype(np.float32)
         s = score(xb)
         s = np.where(xb > 0, -np.inf, s)
         part = np.argpartition(-s, k - 1, axis=1)[:, :k]
         rows = np.arange(len(s))[:, None]
         order = np.argsort(-s[rows, part], axis=1, kind="stable")
-        out[start:start + batch] = part[rows, order]
+        out[start : start + batch] = part[rows, order]
     return out
 
 
-def evaluate_scores(score: ScoreFn, X_train: sp.spmatrix, X_test: sp.spmatrix, item_ids: Sequence[str],
-                    k: int = 10, popularity: np.ndarray | None = None) -> dict[str, float]:
+def evaluate_scores(
+    score: ScoreFn,
+    X_train: sp.spmatrix,
+    X_test: sp.spmatrix,
+    item_ids: Sequence[str],
+    k: int = 10,
+    popularity: np.ndarray | None = None,
+) -> dict[str, float]:
     """Ranking metrics over users with test items; items seen in training are never counted."""
     X_test = sp.csr_matrix(X_test)
     users = np.where(np.diff(X_test.indptr) > 0)[0]
     top = top_k(score, sp.csr_matrix(X_train)[users], k)
-    recs = {str(u): [item_ids[i] for i in row] for u, row in zip(users, top)}
+    recs = {str(u): [item_ids[i] for i in row] for u, row in zip(users, top, strict=False)}
     rel = {str(u): [item_ids[i] for i in X_test[u].indices] for u in users}
     pop = None
     if popularity is not None and popularity.sum() > 0:
@@ -55,9 +63,16 @@ def evaluate_scores(score: ScoreFn, X_train: sp.spmatrix, X_test: sp.spmatrix, i
     return ranking_metrics(recs, rel, k, n_items=len(item_ids), popularity=pop)
 
 
-def evaluate_split(inter: Interactions, items: list[dict[str, Any]] | None, train: np.ndarray, test: np.ndarray,
-                   lam: float = 200.0, content_weight: float | None = None, k: int = 10,
-                   via_onnx: bool = True) -> dict[str, dict[str, float]]:
+def evaluate_split(
+    inter: Interactions,
+    items: list[dict[str, Any]] | None,
+    train: np.ndarray,
+    test: np.ndarray,
+    lam: float = 200.0,
+    content_weight: float | None = None,
+    k: int = 10,
+    via_onnx: bool = True,
+) -> dict[str, dict[str, float]]:
     """Fit every served model on `train` rows and score `test` rows, popularity included.
 
     Scores come from onnxruntime running the exported graphs (`via_onnx`), so the figures are
@@ -86,18 +101,19 @@ def evaluate_split(inter: Interactions, items: list[dict[str, Any]] | None, trai
     return out
 
 
-def bias_baseline(ratings_train: tuple[np.ndarray, np.ndarray, np.ndarray], reg: float = 10.0
-                  ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def bias_baseline(
+    ratings_train: tuple[np.ndarray, np.ndarray, np.ndarray], reg: float = 10.0
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Rating predictor: global mean + regularized user and item biases (for RMSE/MAE)."""
     u, i, r = ratings_train
     mu = float(r.mean())
     ib: dict[Any, float] = {}
     sums: dict[Any, list[float]] = {}
-    for item, val in zip(i, r):
+    for item, val in zip(i, r, strict=False):
         sums.setdefault(item, []).append(val - mu)
     ib = {k: sum(v) / (len(v) + reg) for k, v in sums.items()}
     su: dict[Any, list[float]] = {}
-    for user, item, val in zip(u, i, r):
+    for user, item, val in zip(u, i, r, strict=False):
         su.setdefault(user, []).append(val - mu - ib.get(item, 0.0))
     ub = {k: sum(v) / (len(v) + reg) for k, v in su.items()}
-    return lambda us, its: np.array([mu + ub.get(a, 0.0) + ib.get(b, 0.0) for a, b in zip(us, its)])
+    return lambda us, its: np.array([mu + ub.get(a, 0.0) + ib.get(b, 0.0) for a, b in zip(us, its, strict=False)])

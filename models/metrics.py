@@ -1,15 +1,20 @@
 """Ranking, rating and classification metrics, written out so tests can check them by hand."""
+
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
 
-def ranking_metrics(recommended: Mapping[str, Sequence[str]], relevant: Mapping[str, Iterable[str]],
-                    k: int = 10, n_items: int | None = None,
-                    popularity: Mapping[str, float] | None = None) -> dict[str, float]:
+def ranking_metrics(
+    recommended: Mapping[str, Sequence[str]],
+    relevant: Mapping[str, Iterable[str]],
+    k: int = 10,
+    n_items: int | None = None,
+    popularity: Mapping[str, float] | None = None,
+) -> dict[str, float]:
     """Mean over users with relevant items, binary gain, as Microsoft Recommenders computes them.
 
     MAP@k divides the sum of precisions at each hit by the number of relevant items (the
@@ -33,8 +38,14 @@ def ranking_metrics(recommended: Mapping[str, Sequence[str]], relevant: Mapping[
         if popularity:
             nov += float(np.mean([-math.log2(max(popularity.get(i, 0.0), 1e-12)) for i in recs])) if recs else 0.0
     n = max(len(users), 1)
-    out = {"map": ap / n, f"ndcg@{k}": ndcg / n, f"precision@{k}": p / n, f"recall@{k}": r / n,
-           f"hit@{k}": hit / n, "users": float(len(users))}
+    out = {
+        "map": ap / n,
+        f"ndcg@{k}": ndcg / n,
+        f"precision@{k}": p / n,
+        f"recall@{k}": r / n,
+        f"hit@{k}": hit / n,
+        "users": float(len(users)),
+    }
     if n_items:
         out["coverage"] = len(shown) / n_items
     if popularity:
@@ -65,7 +76,7 @@ def auc_roc(y_true: np.ndarray, score: np.ndarray) -> float:
         j = i
         while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
             j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
+        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
         i = j + 1
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 

@@ -11,6 +11,7 @@ Columns are ordered so each term covers a prefix of them (the most popular items
 request reads a few rows instead of the whole matrix: this keeps single requests fast on
 large catalogs where a dense MatMul would be bound by memory bandwidth.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,15 +54,15 @@ class Scorer:
         if self.bias is not None:
             s += self.bias.astype(np.float32)
         for t in self.terms:
-            part = xc[:, :t.width_in] @ t.first.astype(np.float32)
+            part = xc[:, : t.width_in] @ t.first.astype(np.float32)
             if t.second is not None:
                 part = part @ t.second.astype(np.float32)
-            s[:, :t.width_out] += part
+            s[:, : t.width_out] += part
         return np.where(x > 0, SEEN, s).astype(np.float32)
 
     def halved(self) -> Scorer:
         """The same scorer with float16 weights (what the bundle stores)."""
-        half = lambda a: None if a is None else a.astype(np.float16)  # noqa: E731
+        half = lambda a: None if a is None else a.astype(np.float16)
         return Scorer(self.n_items, [Term(half(t.first), half(t.second)) for t in self.terms], self.bias)
 
     def to_onnx(self, name: str = "recommender") -> onnx.ModelProto:
@@ -91,17 +92,25 @@ class Scorer:
         total = None
         for k, t in enumerate(self.terms):
             p = f"t{k}_"
-            xm = node("Slice", [xc, const(p + "start", np.array([0], np.int64)),
-                                const(p + "end", np.array([t.width_in], np.int64)),
-                                const(p + "axes", np.array([1], np.int64))], p + "x")
+            xm = node(
+                "Slice",
+                [
+                    xc,
+                    const(p + "start", np.array([0], np.int64)),
+                    const(p + "end", np.array([t.width_in], np.int64)),
+                    const(p + "axes", np.array([1], np.int64)),
+                ],
+                p + "x",
+            )
             nz = node("NonZero", [xm], p + "nz")
             rows = node("Gather", [nz, const(p + "r", np.array(0, np.int64))], p + "rows", axis=0)
             cols = node("Gather", [nz, const(p + "c", np.array(1, np.int64))], p + "cols", axis=0)
             vals = node("GatherND", [xm, node("Transpose", [nz], p + "nzT", perm=[1, 0])], p + "vals")
             w = weights(p + "W", t.first)
             g = node("Gather", [w, cols], p + "g", axis=0)
-            gv = node("Mul", [g, node("Unsqueeze", [vals, const(p + "ax1", np.array([1], np.int64))],
-                                      p + "vcol")], p + "gv")
+            gv = node(
+                "Mul", [g, node("Unsqueeze", [vals, const(p + "ax1", np.array([1], np.int64))], p + "vcol")], p + "gv"
+            )
             oh = node("OneHot", [rows, batch, onehot_values], p + "oh", axis=0)  # [batch, nnz]
             part = node("MatMul", [oh, gv], p + "part")
             if t.second is not None:
@@ -118,11 +127,13 @@ class Scorer:
         seen = node("Greater", ["interactions", zero], "seen")
         node("Where", [seen, const("seen_score", np.array(SEEN, np.float32)), s], "scores")
         graph = helper.make_graph(
-            nodes, name,
+            nodes,
+            name,
             [helper.make_tensor_value_info("interactions", TensorProto.FLOAT, ["batch", n])],
-            [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", n])], inits)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                                  producer_name="slotwise")
+            [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", n])],
+            inits,
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="slotwise")
         model.ir_version = 8  # readable by every onnxruntime since 1.10
         onnx.checker.check_model(model)
         return model

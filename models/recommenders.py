@@ -5,6 +5,7 @@ Columns of `X` (users × items) must be ordered most-popular first (see `popular
 collaborative terms then cover a prefix of the columns and leave the long tail to the content
 term and the popularity prior.
 """
+
 from __future__ import annotations
 
 import re
@@ -90,8 +91,8 @@ class ItemKNN:
         S = (Xa.T @ Xa).toarray() / norms[:, None] / norms[None, :]
         S[np.diag_indices(m)] = 0.0
         if self.k < m:
-            cut = -np.partition(-S, self.k - 1, axis=1)[:, self.k - 1:self.k]
-            S[S < cut] = 0.0
+            cut = -np.partition(-S, self.k - 1, axis=1)[:, self.k - 1 : self.k]
+            S[cut > S] = 0.0
         self.scorer_ = Scorer(X.shape[1], [Term(S.astype(np.float32))], (POP_PRIOR * _pop(X)).astype(np.float32))
         return self
 

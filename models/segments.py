@@ -4,12 +4,14 @@ K is the elbow of the inertia curve when its silhouette is within 10% of the bes
 best silhouette; every candidate gets inertia, silhouette, Davies–Bouldin and Dunn. Agglomerative and DBSCAN run for
 exploration only: ONNX serves what it can run, the scaler + K-Means pipeline.
 """
+
 from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from skl2onnx import to_onnx
@@ -21,7 +23,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from slotwise.gateway.visitors.features import FeatureSpec, feature_matrix, profiles_from_events
-
 from slotwise.models.bundle import write_bundle
 from slotwise.models.data import with_categories
 
@@ -37,7 +38,7 @@ def dunn_index(Z: np.ndarray, labels: np.ndarray) -> float:
         return float("nan")
     D = np.sqrt(np.maximum(((Z[:, None, :] - Z[None, :, :]) ** 2).sum(-1), 0.0))
     diam = max(float(D[np.ix_(labels == c, labels == c)].max()) for c in ids)
-    sep = min(float(D[np.ix_(labels == a, labels == b)].min()) for i, a in enumerate(ids) for b in ids[i + 1:])
+    sep = min(float(D[np.ix_(labels == a, labels == b)].min()) for i, a in enumerate(ids) for b in ids[i + 1 :])
     return sep / diam if diam > 0 else float("inf")
 
 
@@ -45,9 +46,11 @@ def cluster_scores(Z: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     keep = labels >= 0
     if len(set(labels[keep].tolist())) < 2:
         return {"silhouette": float("nan"), "davies_bouldin": float("nan"), "dunn": float("nan")}
-    return {"silhouette": float(silhouette_score(Z[keep], labels[keep])),
-            "davies_bouldin": float(davies_bouldin_score(Z[keep], labels[keep])),
-            "dunn": dunn_index(Z[keep], labels[keep])}
+    return {
+        "silhouette": float(silhouette_score(Z[keep], labels[keep])),
+        "davies_bouldin": float(davies_bouldin_score(Z[keep], labels[keep])),
+        "dunn": dunn_index(Z[keep], labels[keep]),
+    }
 
 
 def elbow(ks: list[int], inertia: list[float]) -> int:
@@ -71,8 +74,10 @@ def choose_clustering(F: np.ndarray, ks: range, seed: int, progress: Progress) -
             break
         km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(Z)
         row = {"k": k, "inertia": float(km.inertia_), **cluster_scores(Z[sample], km.labels_[sample])}
-        progress(f"  k-means k={k}: silhouette {row['silhouette']:.3f}, Davies-Bouldin "
-                 f"{row['davies_bouldin']:.3f}, Dunn {row['dunn']:.3f}")
+        progress(
+            f"  k-means k={k}: silhouette {row['silhouette']:.3f}, Davies-Bouldin "
+            f"{row['davies_bouldin']:.3f}, Dunn {row['dunn']:.3f}"
+        )
         candidates.append((row, km))
     if not candidates:
         raise ValueError(f"too few visitors ({len(Z)}) to cluster")
@@ -88,13 +93,21 @@ def choose_clustering(F: np.ndarray, ks: range, seed: int, progress: Progress) -
     eps = float(np.quantile(kdist, 0.9)) or 0.5
     db = DBSCAN(eps=eps, min_samples=5).fit(Zs)
     return {
-        "scaler": scaler, "kmeans": best, "k": k, "Z": Z,
+        "scaler": scaler,
+        "kmeans": best,
+        "k": k,
+        "Z": Z,
         "candidates": [r for r, _ in candidates],
         "elbow_k": knee,
         "exploration": {
             "agglomerative_ward": {"k": k, **cluster_scores(Zs, agg.labels_)},
-            "dbscan": {"eps": eps, "min_samples": 5, "clusters": int(len(set(db.labels_)) - (-1 in db.labels_)),
-                       "noise_share": float(np.mean(db.labels_ == -1)), **cluster_scores(Zs, db.labels_)},
+            "dbscan": {
+                "eps": eps,
+                "min_samples": 5,
+                "clusters": int(len(set(db.labels_)) - (-1 in db.labels_)),
+                "noise_share": float(np.mean(db.labels_ == -1)),
+                **cluster_scores(Zs, db.labels_),
+            },
         },
     }
 
@@ -103,8 +116,7 @@ def name_segments(F: np.ndarray, labels: np.ndarray, names: list[str], spec: Fea
     """Mean features and top interests per cluster, and a first name an editor can change."""
     col = {n: i for i, n in enumerate(names)}
     k = int(labels.max()) + 1
-    means = np.vstack([F[labels == c].mean(axis=0) if (labels == c).any() else np.zeros(F.shape[1])
-                       for c in range(k)])
+    means = np.vstack([F[labels == c].mean(axis=0) if (labels == c).any() else np.zeros(F.shape[1]) for c in range(k)])
     out: dict[str, Any] = {}
     used: set[str] = set()
     value_rank = np.argsort(-means[:, col["monetary_log"]])
@@ -122,28 +134,53 @@ def name_segments(F: np.ndarray, labels: np.ndarray, names: list[str], spec: Fea
             base = f"{top[0].lower()}-fans" if top else "browsers"
         name = base if base not in used else f"{base}-{c}"
         used.add(name)
-        out[str(c)] = {"name": name, "size": int((labels == c).sum()), "top_interests": top,
-                       "mean": {n: round(float(v), 4) for n, v in zip(names, m)}}
+        out[str(c)] = {
+            "name": name,
+            "size": int((labels == c).sum()),
+            "top_interests": top,
+            "mean": {n: round(float(v), 4) for n, v in zip(names, m, strict=False)},
+        }
     return out
 
 
 def profile_markdown(profiles: dict[str, Any], report: dict[str, Any]) -> str:
-    lines = ["# Segments", "", f"Chosen k = {report['k']}; the elbow of the inertia curve is at k = {report['elbow_k']}.", "",
-             "| k | inertia | silhouette | Davies-Bouldin | Dunn |", "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['k']} | {r['inertia']:.1f} | {r['silhouette']:.3f} | {r['davies_bouldin']:.3f} | {r['dunn']:.3f} |"
-              for r in report["candidates"]]
-    lines += ["", "Rename a segment by editing `segments` in manifest.json; rules read it as `segment.ml == 'name'`.", ""]
+    lines = [
+        "# Segments",
+        "",
+        f"Chosen k = {report['k']}; the elbow of the inertia curve is at k = {report['elbow_k']}.",
+        "",
+        "| k | inertia | silhouette | Davies-Bouldin | Dunn |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {r['k']} | {r['inertia']:.1f} | {r['silhouette']:.3f} | {r['davies_bouldin']:.3f} | {r['dunn']:.3f} |"
+        for r in report["candidates"]
+    ]
+    lines += [
+        "",
+        "Rename a segment by editing `segments` in manifest.json; rules read it as `segment.ml == 'name'`.",
+        "",
+    ]
     for cid, p in profiles.items():
         m = p["mean"]
-        lines += [f"## {cid}: {p['name']} ({p['size']} visitors)",
-                  f"- top interests: {', '.join(p['top_interests']) or 'none'}",
-                  f"- recency {m['recency_days']:.1f} days, purchases {m['purchases']:.2f}, "
-                  f"engagement {m['engagement']:.2f}, cart {m['cart_size']:.2f}", ""]
+        lines += [
+            f"## {cid}: {p['name']} ({p['size']} visitors)",
+            f"- top interests: {', '.join(p['top_interests']) or 'none'}",
+            f"- recency {m['recency_days']:.1f} days, purchases {m['purchases']:.2f}, "
+            f"engagement {m['engagement']:.2f}, cart {m['cart_size']:.2f}",
+            "",
+        ]
     return "\n".join(lines)
 
 
-def train_segments(events: list[dict[str, Any]], items: list[dict[str, Any]] | None, out: Path,
-                   ks: range = range(2, 9), seed: int = 0, progress: Progress = print) -> dict[str, Any]:
+def train_segments(
+    events: list[dict[str, Any]],
+    items: list[dict[str, Any]] | None,
+    out: Path,
+    ks: range = range(2, 9),
+    seed: int = 0,
+    progress: Progress = print,
+) -> dict[str, Any]:
     t0 = time.time()
     events = with_categories(events, items)
     profiles = profiles_from_events(events)
@@ -156,21 +193,39 @@ def train_segments(events: list[dict[str, Any]], items: list[dict[str, Any]] | N
     pipe = Pipeline([("scaler", result["scaler"]), ("kmeans", result["kmeans"])])
     labels = pipe.predict(F)
     profiles = name_segments(F, labels, spec.names, spec)
-    onx = to_onnx(pipe, initial_types=[("features", FloatTensorType([None, F.shape[1]]))],
-                  target_opset={"": 17, "ai.onnx.ml": 3})
+    onx = to_onnx(
+        pipe, initial_types=[("features", FloatTensorType([None, F.shape[1]]))], target_opset={"": 17, "ai.onnx.ml": 3}
+    )
     report = {k: v for k, v in result.items() if k in {"k", "elbow_k", "candidates", "exploration"}}
-    assignments = "visitor_id,segment\n" + "".join(f"{v},{profiles[str(c)]['name']}\n" for v, c in zip(visitors, labels))
+    assignments = "visitor_id,segment\n" + "".join(
+        f"{v},{profiles[str(c)]['name']}\n" for v, c in zip(visitors, labels, strict=False)
+    )
     entry = {"input": "features", "output": "label", "input_shape": ["batch", F.shape[1]]}
-    write_bundle(out, "segments", {"segments": (onx, entry)}, "segments",
-                 {"profiles.json": profiles, "segments.md": profile_markdown(profiles, report),
-                  "assignments.csv": assignments},
-                 {"features": spec.to_json(), "feature_time": "now",
-                  "segments": {c: p["name"] for c, p in profiles.items()}, "metrics": report,
-                  "training_window": {"from": min(float(e["ts"]) for e in events), "to": now},
-                  "train_seconds": round(time.time() - t0, 2)})
+    write_bundle(
+        out,
+        "segments",
+        {"segments": (onx, entry)},
+        "segments",
+        {"profiles.json": profiles, "segments.md": profile_markdown(profiles, report), "assignments.csv": assignments},
+        {
+            "features": spec.to_json(),
+            "feature_time": "now",
+            "segments": {c: p["name"] for c, p in profiles.items()},
+            "metrics": report,
+            "training_window": {"from": min(float(e["ts"]) for e in events), "to": now},
+            "train_seconds": round(time.time() - t0, 2),
+        },
+    )
     progress(f"segments bundle written to {out} in {time.time() - t0:.1f}s (k={result['k']})")
-    return {"pipeline": pipe, "F": F, "labels": labels, "visitors": visitors, "spec": spec,
-            "profiles": profiles, "report": report}
+    return {
+        "pipeline": pipe,
+        "F": F,
+        "labels": labels,
+        "visitors": visitors,
+        "spec": spec,
+        "profiles": profiles,
+        "report": report,
+    }
 
 
 def read_assignments(path: Path) -> dict[str, str]:

@@ -4,10 +4,11 @@ Each visitor belongs to one planted group (how often, when and how much they buy
 device) and prefers one or two categories, so a model trained on the events can be checked
 against what was planted: segments by adjusted Rand index, recommendations by category.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +32,28 @@ def catalog(per_category: int = 20, seed: int = 0) -> list[dict[str, Any]]:
     for cat in CATEGORIES:
         for n in range(per_category):
             adj = ADJECTIVES[int(rng.integers(len(ADJECTIVES)))]
-            items.append({"item_id": f"{cat}-{n:03d}", "title": f"{adj.title()} {cat[:-1] if cat.endswith('s') else cat} {n}",
-                          "url": f"/p/{cat}-{n:03d}", "image": f"/img/{cat}-{n:03d}.jpg",
-                          "price": round(float(rng.uniform(10, 200)), 2), "categories": [cat],
-                          "tags": [adj], "text": f"{adj} {cat} for every day"})
+            items.append(
+                {
+                    "item_id": f"{cat}-{n:03d}",
+                    "title": f"{adj.title()} {cat[:-1] if cat.endswith('s') else cat} {n}",
+                    "url": f"/p/{cat}-{n:03d}",
+                    "image": f"/img/{cat}-{n:03d}.jpg",
+                    "price": round(float(rng.uniform(10, 200)), 2),
+                    "categories": [cat],
+                    "tags": [adj],
+                    "text": f"{adj} {cat} for every day",
+                }
+            )
     return items
 
 
 def _ts(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def simulate(items: list[dict[str, Any]], visitors: int = 400, now: float = 1_793_500_000.0,
-             seed: int = 0) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
+def simulate(
+    items: list[dict[str, Any]], visitors: int = 400, now: float = 1_793_500_000.0, seed: int = 0
+) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
     """(events, visitor → planted group, visitor → favourite category)."""
     rng = np.random.default_rng(seed)
     by_cat: dict[str, list[str]] = {}
@@ -72,15 +82,35 @@ def simulate(items: list[dict[str, Any]], visitors: int = 400, now: float = 1_79
                 item = pool[min(int(rng.exponential(len(pool) / 4)), len(pool) - 1)]
                 t += float(rng.uniform(20, 120))
                 events.append({"visitor_id": vid, "type": "item_view", "item_id": item, "ts": t, "context": ctx})
-                events.append({"visitor_id": vid, "type": "engagement", "ts": t + 5, "context": ctx,
-                               "properties": {"time_on_page": float(rng.gamma(2.0, 20 if group != "browsers" else 8)),
-                                              "scroll_depth": float(rng.uniform(0.2, 1.0))}})
+                events.append(
+                    {
+                        "visitor_id": vid,
+                        "type": "engagement",
+                        "ts": t + 5,
+                        "context": ctx,
+                        "properties": {
+                            "time_on_page": float(rng.gamma(2.0, 20 if group != "browsers" else 8)),
+                            "scroll_depth": float(rng.uniform(0.2, 1.0)),
+                        },
+                    }
+                )
                 if rng.random() < cart_p:
                     cart.append(item)
-                    events.append({"visitor_id": vid, "type": "add_to_cart", "item_id": item, "ts": t + 10, "context": ctx})
+                    events.append(
+                        {"visitor_id": vid, "type": "add_to_cart", "item_id": item, "ts": t + 10, "context": ctx}
+                    )
             if cart and rng.random() < buy_p:
-                events.append({"visitor_id": vid, "type": "purchase", "item_id": cart[0], "ts": t + 60,
-                               "value": round(float(rng.gamma(4.0, value / 4)), 2), "currency": "EUR", "context": ctx})
+                events.append(
+                    {
+                        "visitor_id": vid,
+                        "type": "purchase",
+                        "item_id": cart[0],
+                        "ts": t + 60,
+                        "value": round(float(rng.gamma(4.0, value / 4)), 2),
+                        "currency": "EUR",
+                        "context": ctx,
+                    }
+                )
     events.sort(key=lambda e: e["ts"])
     for n, ev in enumerate(events):
         ev["event_id"] = f"e{n:07d}"

@@ -1,4 +1,5 @@
 """Train/test splits: stratified (Microsoft Recommenders protocol), temporal, per-user, k-fold."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,9 @@ import numpy as np
 from slotwise.models.data import Interactions
 
 
-def stratified_split(inter: Interactions, ratio: float = 0.75, filter_by: str = "item",
-                     seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    inter: Interactions, ratio: float = 0.75, filter_by: str = "item", seed: int = 42
+) -> tuple[np.ndarray, np.ndarray]:
     """Masks (train, test) like `python_stratified_split`: per group, a random `ratio` to train.
 
     Each row gets a uniform draw from `np.random.seed(seed)`; rows are ranked inside their
@@ -30,8 +32,9 @@ def stratified_split(inter: Interactions, ratio: float = 0.75, filter_by: str = 
     return train, ~train
 
 
-def temporal_split(inter: Interactions, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def temporal_split(
+    inter: Interactions, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Global time cut: everything in validation/test happens after all of training."""
     if inter.timestamps is None:
         raise ValueError("a temporal split needs a 'timestamp' column")
@@ -40,15 +43,14 @@ def temporal_split(inter: Interactions, fractions: tuple[float, float, float] = 
     t = inter.timestamps
     order = np.argsort(t, kind="stable")
     n = len(t)
-    a, b = int(round(n * fractions[0])), int(round(n * (fractions[0] + fractions[1])))
+    a, b = round(n * fractions[0]), round(n * (fractions[0] + fractions[1]))
     # Ties at a cut go to the earlier part so no row shares a timestamp with a later split.
     cut1 = t[order[a - 1]] if a > 0 else -np.inf
     cut2 = t[order[b - 1]] if b > 0 else -np.inf
     return t <= cut1, (t > cut1) & (t <= cut2), t > cut2
 
 
-def per_user_random_split(inter: Interactions, ratio: float = 0.75, seed: int = 42
-                          ) -> tuple[np.ndarray, np.ndarray]:
+def per_user_random_split(inter: Interactions, ratio: float = 0.75, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
     return stratified_split(inter, ratio, "user", seed)
 
 

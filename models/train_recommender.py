@@ -1,9 +1,11 @@
 """`slotwise train recommender`: fit CF, content, hybrid and similar-items models, export a bundle."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,8 +25,9 @@ CONTENT_WEIGHTS = (0.0005, 0.002, 0.02, 0.1)
 DEFAULT_CONTENT_WEIGHT = 0.0005  # untuned: content only orders what CF leaves tied (cold items)
 
 
-def prepare(inter: Interactions, items: list[dict[str, Any]] | None
-            ) -> tuple[Index, Index, sp.csr_matrix, list[dict[str, Any]]]:
+def prepare(
+    inter: Interactions, items: list[dict[str, Any]] | None
+) -> tuple[Index, Index, sp.csr_matrix, list[dict[str, Any]]]:
     """Users, items ordered most-popular first, the binary matrix, and item rows in that order."""
     users = Index(sorted(set(inter.users.tolist())))
     base = item_index(inter, items)
@@ -38,15 +41,15 @@ def prepare(inter: Interactions, items: list[dict[str, Any]] | None
 
 def _holdout(X: sp.csr_matrix, seed: int = 7) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     coo = X.tocoo()
-    inter = Interactions(coo.row.astype(str).astype(object), coo.col.astype(str).astype(object),
-                         coo.data)
+    inter = Interactions(coo.row.astype(str).astype(object), coo.col.astype(str).astype(object), coo.data)
     tr, te = stratified_split(inter, 0.8, "item", seed)
-    mk = lambda m: sp.csr_matrix((coo.data[m], (coo.row[m], coo.col[m])), shape=X.shape)  # noqa: E731
+    mk = lambda m: sp.csr_matrix((coo.data[m], (coo.row[m], coo.col[m])), shape=X.shape)
     return mk(tr), mk(te)
 
 
-def fit_models(X: sp.csr_matrix, rows: list[dict[str, Any]], lam: float, content_weight: float,
-               has_content: bool) -> dict[str, Scorer]:
+def fit_models(
+    X: sp.csr_matrix, rows: list[dict[str, Any]], lam: float, content_weight: float, has_content: bool
+) -> dict[str, Scorer]:
     """Served scorers, float16 weights as exported. `similar` reads one item's row of the
     (rescaled) EASE matrix plus content similarity, so it also covers items without history."""
     n = X.shape[1]
@@ -68,8 +71,11 @@ def fit_models(X: sp.csr_matrix, rows: list[dict[str, Any]], lam: float, content
     sim_parts = [(cf, scale)] + ([(content, 1.0)] if content is not None else [])
     out["similar"] = blend(n, sim_parts, prior, 1e-4)
     return {name: s.halved() for name, s in out.items()}
-def tune(X: sp.csr_matrix, rows: list[dict[str, Any]], ids: list[str], has_content: bool,
-         progress: Progress) -> tuple[float, float, dict[str, Any]]:
+
+
+def tune(
+    X: sp.csr_matrix, rows: list[dict[str, Any]], ids: list[str], has_content: bool, progress: Progress
+) -> tuple[float, float, dict[str, Any]]:
     """λ for EASE and the content weight of the hybrid, by NDCG@10 on a held-out 20% per item."""
     tr, va = _holdout(X)
     results: dict[str, Any] = {}
@@ -87,8 +93,12 @@ def tune(X: sp.csr_matrix, rows: list[dict[str, Any]], ids: list[str], has_conte
         content = Content().fit(tr, rows).scorer_
         best_w = (best[0], 0.0)
         for w in CONTENT_WEIGHTS:
-            s = blend(X.shape[1], [(cf, 1.0), (content, w)], cf.bias / 1e4 if cf.bias is not None
-                      else np.zeros(X.shape[1], np.float32), 1e-4)
+            s = blend(
+                X.shape[1],
+                [(cf, 1.0), (content, w)],
+                cf.bias / 1e4 if cf.bias is not None else np.zeros(X.shape[1], np.float32),
+                1e-4,
+            )
             ndcg = evaluate_scores(s.predict, tr, va, ids)["ndcg@10"]
             results[f"content_weight={w:g}"] = round(ndcg, 4)
             progress(f"  tune hybrid content weight {w:g}: validation NDCG@10 {ndcg:.4f}")
@@ -97,10 +107,16 @@ def tune(X: sp.csr_matrix, rows: list[dict[str, Any]], ids: list[str], has_conte
     return lam, weight, results
 
 
-def train_recommender(inter: Interactions, items: list[dict[str, Any]] | None, out: Path,
-                      lam: float | None = None, content_weight: float | None = None,
-                      progress: Progress = print, extra_meta: dict[str, Any] | None = None,
-                      force_tune: bool = False) -> dict[str, Any]:
+def train_recommender(
+    inter: Interactions,
+    items: list[dict[str, Any]] | None,
+    out: Path,
+    lam: float | None = None,
+    content_weight: float | None = None,
+    progress: Progress = print,
+    extra_meta: dict[str, Any] | None = None,
+    force_tune: bool = False,
+) -> dict[str, Any]:
     t0 = time.time()
     users, index, X, rows = prepare(inter, items)
     has_content = bool(items) and any(r.get("title") or r.get("categories") for r in rows)
@@ -115,19 +131,28 @@ def train_recommender(inter: Interactions, items: list[dict[str, Any]] | None, o
     progress(f"fitting models (EASE lambda={lam:g}, content weight {content_weight:g})")
     scorers = fit_models(X, rows, lam, content_weight, has_content)
     n = len(index)
-    entry = {"input": "interactions", "output": "scores", "input_shape": ["batch", n],
-             "output_shape": ["batch", n]}
+    entry = {"input": "interactions", "output": "scores", "input_shape": ["batch", n], "output_shape": ["batch", n]}
     models: dict[str, Any] = {name: (s.to_onnx(name), dict(entry)) for name, s in scorers.items()}
     if "hybrid" not in scorers:  # validation gave content no weight: the hybrid is EASE itself
         models["hybrid"] = (None, {"file": "ease.onnx", **entry, "alias_of": "ease"})
         scorers["hybrid"] = scorers["ease"]
-    roles = {"cf": "ease", "content": "content" if "content" in scorers else "ease",
-             "hybrid": "hybrid", "similar": "similar", "popular": "popularity"}
+    roles = {
+        "cf": "ease",
+        "content": "content" if "content" in scorers else "ease",
+        "hybrid": "hybrid",
+        "similar": "similar",
+        "popular": "popularity",
+    }
     ts = inter.timestamps
-    meta = {"n_items": n, "roles": roles, "masks_seen": True,
-            "params": {"lambda": lam, "content_weight": content_weight, "tuning": tuning},
-            "training_window": {"from": float(ts.min()), "to": float(ts.max())} if ts is not None and len(ts) else None,
-            "train_seconds": round(time.time() - t0, 2), **(extra_meta or {})}
+    meta = {
+        "n_items": n,
+        "roles": roles,
+        "masks_seen": True,
+        "params": {"lambda": lam, "content_weight": content_weight, "tuning": tuning},
+        "training_window": {"from": float(ts.min()), "to": float(ts.max())} if ts is not None and len(ts) else None,
+        "train_seconds": round(time.time() - t0, 2),
+        **(extra_meta or {}),
+    }
     write_bundle(out, "recommender", models, "hybrid", {"items.json": index.ids}, meta)
     progress(f"bundle written to {out} in {time.time() - t0:.1f}s")
     return {"scorers": scorers, "items": index.ids, "X": X, "users": users, "meta": meta}

@@ -7,6 +7,7 @@ everything: a green CI must never hide a skipped suite.
 Tests run with `--import-mode=importlib` from the repository root (`python -m pytest`), so
 test files may share names across folders; import helpers as `from tests.conftest import need`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -15,11 +16,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
-
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +53,7 @@ def shared_data(name: str) -> Path:
 
 def free_port() -> int:
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -63,8 +64,12 @@ def running_gateway(args: list[str], port: int, log_path: Path, ready: str = "/h
     """Run `slotwise ARGS` as a process until its `ready` route answers 200; yield its base URL."""
     base = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "slotwise.gateway.cli", *args, "--port", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "slotwise.gateway.cli", *args, "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
         try:
             deadline = time.monotonic() + 120
             while True:

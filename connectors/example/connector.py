@@ -5,9 +5,11 @@ simulated site in site.py, and run `slotwise conformance --connector yourpkg:You
 until every check passes. Everything HTTP (retries, backoff, Retry-After, timeouts, errors
 naming the URL) comes from `Connector.get_json`; never call httpx directly.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from slotwise.connectors.base import Connector, Cursor, Item, MalformedResponse, shift
 from slotwise.connectors.example.site import strapi_site
@@ -23,8 +25,11 @@ def map_entry(entry: Any, base: str) -> Item | None:
         return None
     a = entry["attributes"]
     image = (((a.get("cover") or {}).get("data") or {}).get("attributes") or {}).get("url")
-    categories = [c["attributes"]["name"] for c in ((a.get("categories") or {}).get("data") or [])
-                  if isinstance(c, dict) and isinstance(c.get("attributes"), dict) and c["attributes"].get("name")]
+    categories = [
+        c["attributes"]["name"]
+        for c in ((a.get("categories") or {}).get("data") or [])
+        if isinstance(c, dict) and isinstance(c.get("attributes"), dict) and c["attributes"].get("name")
+    ]
     return {
         "item_id": str(entry["id"]),
         "title": a.get("title"),
@@ -35,7 +40,7 @@ def map_entry(entry: Any, base: str) -> Item | None:
         "categories": categories,
         "tags": [],
         "text": a.get("description") or "",
-        "updated_at": a.get("updatedAt"),     # the base class turns it into RFC 3339 UTC
+        "updated_at": a.get("updatedAt"),  # the base class turns it into RFC 3339 UTC
     }
 
 
@@ -45,8 +50,7 @@ class ExampleConnector(Connector):
 
     def fetch(self, cursor: Cursor) -> Iterator[Item]:
         collection = str(self.options.get("collection", "articles"))
-        params: dict[str, Any] = {"populate": "*", "sort": "updatedAt:asc",
-                                  "pagination[pageSize]": self.page_size}
+        params: dict[str, Any] = {"populate": "*", "sort": "updatedAt:asc", "pagination[pageSize]": self.page_size}
         if cursor.modified_after:
             # A small overlap: items changed in the same second are read again, and merge by id.
             params["filters[updatedAt][$gte]"] = shift(cursor.modified_after, -OVERLAP_SECONDS)
@@ -61,7 +65,7 @@ class ExampleConnector(Connector):
                     self.stats.skipped += 1
                     continue
                 yield item
-            pagination = ((data.get("meta") or {}).get("pagination") or {})
+            pagination = (data.get("meta") or {}).get("pagination") or {}
             if not data["data"] or page >= int(pagination.get("pageCount") or 1):
                 return
             page += 1

@@ -1,8 +1,10 @@
 """Caches with hit/miss counters: rendered blocks that depend on no visitor data."""
+
 from __future__ import annotations
 
 import time
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 from cachetools import LRUCache
 

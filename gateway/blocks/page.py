@@ -3,6 +3,7 @@
 A slot whose strategy, store or template fails or runs late gets its default block (and that
 is counted), while the other slots render as usual: one bad slot never fails the page.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,9 +14,9 @@ from typing import Any
 
 from slotwise.gateway.config.loader import SiteConfig, Slot
 from slotwise.gateway.decisions.decide import Decision, decide
-from slotwise.gateway.rules.expr import Env, in_segment
 from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.recommend.strategies import STRATEGIES
+from slotwise.gateway.rules.expr import Env, in_segment
 
 log = logging.getLogger("slotwise.render")
 
@@ -58,17 +59,28 @@ def _variables(env: Env, visitor_id: str | None, strategy: str | None) -> dict[s
     ctx = env.ctx
     profile = env.profile
     return {
-        "visitor": {"id": visitor_id, "returning": bool(getattr(profile, "sessions", 0) and profile.sessions > 1),
-                    "attributes": env.attributes},
-        "context": {"device": ctx.device.cls, "country": ctx.geo.country, "language": ctx.language,
-                    "daypart": ctx.local.daypart, "weekday": ctx.local.weekday, "hour": ctx.local.hour,
-                    "referrer": ctx.referrer.cls, "utm": ctx.utm},
+        "visitor": {
+            "id": visitor_id,
+            "returning": bool(getattr(profile, "sessions", 0) and profile.sessions > 1),
+            "attributes": env.attributes,
+        },
+        "context": {
+            "device": ctx.device.cls,
+            "country": ctx.geo.country,
+            "language": ctx.language,
+            "daypart": ctx.local.daypart,
+            "weekday": ctx.local.weekday,
+            "hour": ctx.local.hour,
+            "referrer": ctx.referrer.cls,
+            "utm": ctx.utm,
+        },
         "strategy": strategy,
     }
 
 
-def _cache_key(block: dict[str, Any], slot: Slot, variant: str, env: Env, site: SiteConfig,
-               variables: dict[str, Any] | None) -> tuple[Any, ...] | None:
+def _cache_key(
+    block: dict[str, Any], slot: Slot, variant: str, env: Env, site: SiteConfig, variables: dict[str, Any] | None
+) -> tuple[Any, ...] | None:
     scope = block["cache"]
     if scope is None or (block.get("strategy") == "similar" and not env.ctx.item_id):
         return None
@@ -79,8 +91,9 @@ def _cache_key(block: dict[str, Any], slot: Slot, variant: str, env: Env, site: 
     return key
 
 
-async def _render_block(decision: Decision, slot: Slot, env: Env, site: SiteConfig,
-                        visitor_id: str | None) -> tuple[str, str | None]:
+async def _render_block(
+    decision: Decision, slot: Slot, env: Env, site: SiteConfig, visitor_id: str | None
+) -> tuple[str, str | None]:
     """The block's HTML and, when it came from the cache, that HTML already JSON-encoded."""
     block = decision.block
     runtime = env.runtime
@@ -94,8 +107,7 @@ async def _render_block(decision: Decision, slot: Slot, env: Env, site: SiteConf
     if variables is None:
         variables = _variables(env, visitor_id, None)
     items, variables["strategy"] = await _items_for(block, env)
-    html = runtime.renderer.render(block, slot=slot.name, variant=decision.variant, items=items,
-                                   variables=variables)
+    html = runtime.renderer.render(block, slot=slot.name, variant=decision.variant, items=items, variables=variables)
     if cache_key is not None:
         runtime.block_cache.put(cache_key, (html, json.dumps(html, ensure_ascii=False)))
     return html, None
@@ -117,8 +129,9 @@ def _ttl(env: Env, max_ttl: int) -> int:
     return max(0, min(max_ttl, int(env.boundary - env.ctx.now)))
 
 
-async def render_slot(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | None,
-                      segments: list[str], metrics: Metrics) -> dict[str, Any]:
+async def render_slot(
+    slot: Slot, env: Env, site: SiteConfig, visitor_id: str | None, segments: list[str], metrics: Metrics
+) -> dict[str, Any]:
     config = env.runtime.config
     budget = (slot.budget_ms or config.gateway.slot_budget_ms) / 1000.0
     max_ttl = slot.ttl if slot.ttl is not None else config.gateway.default_ttl
@@ -144,8 +157,13 @@ async def render_slot(slot: Slot, env: Env, site: SiteConfig, visitor_id: str | 
         decision = Decision("default", slot.default, decision.experiment)
         html = await _fallback(slot, env, site, visitor_id)
     metrics.slot_outcomes[reason or "ok"] += 1
-    result = {"html": html, "variant": decision.variant, "segments": segments,
-              "experiment": decision.experiment, "ttl": _ttl(env, max_ttl)}
+    result = {
+        "html": html,
+        "variant": decision.variant,
+        "segments": segments,
+        "experiment": decision.experiment,
+        "ttl": _ttl(env, max_ttl),
+    }
     if reason:
         result["fallback"] = reason
     if html_json is not None:
@@ -169,8 +187,9 @@ def encode_page(head: dict[str, Any], blocks: dict[str, dict[str, Any]]) -> byte
     return f'{head_json[:-1]}{"," if head else ""}"blocks":{{{",".join(parts)}}}}}'.encode()
 
 
-async def render_page(env: Env, site: SiteConfig, slots: list[Slot], visitor_id: str | None,
-                      metrics: Metrics) -> dict[str, dict[str, Any]]:
+async def render_page(
+    env: Env, site: SiteConfig, slots: list[Slot], visitor_id: str | None, metrics: Metrics
+) -> dict[str, dict[str, Any]]:
     segments = memberships(env)
     results: dict[str, dict[str, Any]] = {}
     concurrent = [s for s in slots if s.name in env.runtime.concurrent_slots]
@@ -181,7 +200,8 @@ async def render_page(env: Env, site: SiteConfig, slots: list[Slot], visitor_id:
         slot = concurrent[0]
         results[slot.name] = await render_slot(slot, env.fork(), site, visitor_id, segments, metrics)
     elif concurrent:
-        done = await asyncio.gather(*(render_slot(s, env.fork(), site, visitor_id, segments, metrics)
-                                      for s in concurrent))
-        results.update(zip((s.name for s in concurrent), done))
+        done = await asyncio.gather(
+            *(render_slot(s, env.fork(), site, visitor_id, segments, metrics) for s in concurrent)
+        )
+        results.update(zip((s.name for s in concurrent), done, strict=False))
     return {slot.name: results[slot.name] for slot in slots}

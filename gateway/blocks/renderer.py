@@ -4,13 +4,15 @@ Catalog text is data, never markup: templates autoescape, and links pass `safe_u
 drops `javascript:` and other active schemes. Editors' own strings (a welcome message, an
 html block) are sandboxed templates too, so they can use variables but not reach Python.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, TemplateError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -18,16 +20,34 @@ from markupsafe import Markup
 
 _STR, _INT, _LIST = (str,), (int,), (list,)
 FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
-    "banner": {"title": (_STR, True), "text": (_STR, False), "image": (_STR, False),
-               "url": (_STR, False), "cta": (_STR, False), "theme": (_STR, False)},
-    "offer": {"title": (_STR, True), "text": (_STR, False), "code": (_STR, False),
-              "discount": (_STR, False), "expires": (_STR, False), "conditions": (_STR, False),
-              "url": (_STR, False), "cta": (_STR, False)},
+    "banner": {
+        "title": (_STR, True),
+        "text": (_STR, False),
+        "image": (_STR, False),
+        "url": (_STR, False),
+        "cta": (_STR, False),
+        "theme": (_STR, False),
+    },
+    "offer": {
+        "title": (_STR, True),
+        "text": (_STR, False),
+        "code": (_STR, False),
+        "discount": (_STR, False),
+        "expires": (_STR, False),
+        "conditions": (_STR, False),
+        "url": (_STR, False),
+        "cta": (_STR, False),
+    },
     "welcome": {"message": (_STR, True), "title": (_STR, False)},
     "items": {"items": (_LIST, True), "title": (_STR, False)},
     "html": {"html": (_STR, True)},
-    "recommendations": {"strategy": (_STR, True), "count": (_INT, False), "title": (_STR, False),
-                        "category": (_STR, False), "fallback": (_STR, False)},
+    "recommendations": {
+        "strategy": (_STR, True),
+        "count": (_INT, False),
+        "title": (_STR, False),
+        "category": (_STR, False),
+        "fallback": (_STR, False),
+    },
 }
 COMMON = {"type", "template", "id"}
 _SAFE_SCHEME = re.compile(r"^(https?:|mailto:|/|#|\?|\.{0,2}/|[^:/?#]*(?:[/?#]|$))", re.I)
@@ -47,9 +67,9 @@ def make_environment(templates_dir: Path | None) -> ImmutableSandboxedEnvironmen
     loaders: list[Any] = [PackageLoader("slotwise.gateway.blocks", "templates")]
     if templates_dir is not None:
         loaders.insert(0, FileSystemLoader(str(templates_dir)))
-    env = ImmutableSandboxedEnvironment(loader=ChoiceLoader(loaders), autoescape=True,
-                                        trim_blocks=True, lstrip_blocks=True,
-                                        auto_reload=False)  # no stat() per render; reload builds anew
+    env = ImmutableSandboxedEnvironment(
+        loader=ChoiceLoader(loaders), autoescape=True, trim_blocks=True, lstrip_blocks=True, auto_reload=False
+    )  # no stat() per render; reload builds anew
     env.filters["safe_url"] = safe_url
     env.filters["money"] = lambda v, cur="": f"{float(v):,.2f} {cur}".strip() if v not in (None, "") else ""
     return env
@@ -63,17 +83,18 @@ def parse_expiry(value: str) -> float | None:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             day = dt.date.fromisoformat(value)
-            return dt.datetime.combine(day, dt.time.max, dt.timezone.utc).timestamp()
+            return dt.datetime.combine(day, dt.time.max, dt.UTC).timestamp()
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
+            moment = moment.replace(tzinfo=dt.UTC)
         return moment.timestamp()
     except ValueError:
         return None
 
 
-def validate_block(raw: Any, path: str, error: Callable[[str, str], None], ctx: dict[str, Any],
-                   required: bool = False) -> dict[str, Any] | None:
+def validate_block(
+    raw: Any, path: str, error: Callable[[str, str], None], ctx: dict[str, Any], required: bool = False
+) -> dict[str, Any] | None:
     """Check one block's configuration; return a normalized copy or None (errors reported)."""
     from slotwise.gateway.recommend.strategies import STRATEGIES
 
@@ -127,8 +148,10 @@ def validate_block(raw: Any, path: str, error: Callable[[str, str], None], ctx: 
         ok = False
     if kind == "recommendations":
         if block["strategy"] not in STRATEGIES:
-            error(f"{path}.strategy", f"unknown strategy {block['strategy']!r} "
-                                      f"(available: {', '.join(sorted(STRATEGIES))})")
+            error(
+                f"{path}.strategy",
+                f"unknown strategy {block['strategy']!r} (available: {', '.join(sorted(STRATEGIES))})",
+            )
             ok = False
         count = block.setdefault("count", 4)
         if not 1 <= count <= 50:
@@ -177,13 +200,13 @@ class Renderer:
             tpl = self._strings[source] = self.env.from_string(source)
         return tpl
 
-    def render(self, block: dict[str, Any], *, slot: str, variant: str, items: list[dict[str, Any]],
-               variables: dict[str, Any]) -> str:
+    def render(
+        self, block: dict[str, Any], *, slot: str, variant: str, items: list[dict[str, Any]], variables: dict[str, Any]
+    ) -> str:
         extra: dict[str, Any] = {}
         if block["type"] == "welcome":
             extra["message"] = Markup(self._string(block["message"]).render(**variables))
         elif block["type"] == "html":
             extra["html"] = Markup(self._string(block["html"]).render(**variables))
         tpl = self.env.get_template(block["template"])
-        return str(tpl.render(block=block, slot=slot, variant=variant, items=items, **variables,
-                              **extra)).strip()
+        return str(tpl.render(block=block, slot=slot, variant=variant, items=items, **variables, **extra)).strip()

@@ -1,4 +1,5 @@
 """Type aliases shared across the gateway."""
+
 from __future__ import annotations
 
 from typing import Any

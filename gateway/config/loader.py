@@ -1,16 +1,18 @@
 """Load and validate `slotwise.yaml`; every error names its path in the file.
 
-    slots.home-hero.variants[2].when: unknown segment 'vip' at column 9
+slots.home-hero.variants[2].when: unknown segment 'vip' at column 9
 """
+
 from __future__ import annotations
 
 import importlib
 import ipaddress
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -173,12 +175,21 @@ class _Checker:
         if allowed is not None:
             for key in value:
                 if key not in allowed:
-                    self.error(f"{path}.{key}" if path else str(key),
-                               f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+                    self.error(
+                        f"{path}.{key}" if path else str(key),
+                        f"unknown key (expected one of: {', '.join(sorted(allowed))})",
+                    )
         return value
 
-    def get(self, data: dict[str, Any], key: str, path: str, kind: type | tuple[type, ...],
-            default: Any = None, required: bool = False) -> Any:
+    def get(
+        self,
+        data: dict[str, Any],
+        key: str,
+        path: str,
+        kind: type | tuple[type, ...],
+        default: Any = None,
+        required: bool = False,
+    ) -> Any:
         where = f"{path}.{key}" if path else key
         if key not in data or data[key] is None:
             if required:
@@ -196,8 +207,7 @@ class _Checker:
             return default
         return value
 
-    def number(self, data: dict[str, Any], key: str, path: str, default: float,
-               low: float, high: float) -> float:
+    def number(self, data: dict[str, Any], key: str, path: str, default: float, low: float, high: float) -> float:
         value = self.get(data, key, path, float, default)
         if not (low <= value <= high):
             self.error(f"{path}.{key}", f"must be between {low:g} and {high:g}, got {value:g}")
@@ -232,9 +242,21 @@ def _days(value: Any) -> frozenset[str] | None:
 
 def _parse_site(c: _Checker, name: str, raw: Any) -> SiteConfig | None:
     path = f"sites.{name}"
-    data = c.mapping(raw, path, {"publishable_key", "secret_key", "origins", "timezone",
-                                 "business_hours", "default_consent", "honour_dnt",
-                                 "allow_simulation", "internal_hosts"})
+    data = c.mapping(
+        raw,
+        path,
+        {
+            "publishable_key",
+            "secret_key",
+            "origins",
+            "timezone",
+            "business_hours",
+            "default_consent",
+            "honour_dnt",
+            "allow_simulation",
+            "internal_hosts",
+        },
+    )
     pk = c.get(data, "publishable_key", path, str, required=True)
     sk = c.get(data, "secret_key", path, str, required=True)
     if pk and sk and pk == sk:
@@ -269,13 +291,21 @@ def _parse_site(c: _Checker, name: str, raw: Any) -> SiteConfig | None:
     hosts = tuple(str(h).lower() for h in c.get(data, "internal_hosts", path, list, []))
     if not (pk and sk):
         return None
-    return SiteConfig(name, pk, sk, tuple(origins), tz, bh, consent,
-                      c.get(data, "honour_dnt", path, bool, False),
-                      c.get(data, "allow_simulation", path, bool, False), hosts)
+    return SiteConfig(
+        name,
+        pk,
+        sk,
+        tuple(origins),
+        tz,
+        bh,
+        consent,
+        c.get(data, "honour_dnt", path, bool, False),
+        c.get(data, "allow_simulation", path, bool, False),
+        hosts,
+    )
 
 
-def _compile_when(c: _Checker, raw: Any, path: str, segments: set[str],
-                  attributes: set[str]) -> Compiled | None:
+def _compile_when(c: _Checker, raw: Any, path: str, segments: set[str], attributes: set[str]) -> Compiled | None:
     if raw is None:
         return None
     if isinstance(raw, list):
@@ -373,9 +403,9 @@ def _find_cycle(graph: dict[str, frozenset[str]]) -> list[str] | None:
         state[node] = 1
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return trail + [node, nxt]
+                return [*trail, node, nxt]
             if nxt not in state:
-                found = visit(nxt, trail + [node])
+                found = visit(nxt, [*trail, node])
                 if found:
                     return found
         state[node] = 2
@@ -392,8 +422,23 @@ def _find_cycle(graph: dict[str, frozenset[str]]) -> list[str] | None:
 def parse_config(data: Any, base_dir: Path = Path("."), source: Path | None = None) -> Config:
     load_extensions()
     c = _Checker()
-    top = c.mapping(data, "", {"sites", "gateway", "geo", "trusted_proxies", "cache", "catalog",
-                               "attributes", "segments", "slots", "store", "models"})
+    top = c.mapping(
+        data,
+        "",
+        {
+            "sites",
+            "gateway",
+            "geo",
+            "trusted_proxies",
+            "cache",
+            "catalog",
+            "attributes",
+            "segments",
+            "slots",
+            "store",
+            "models",
+        },
+    )
     sites: dict[str, SiteConfig] = {}
     for name, raw in c.mapping(top.get("sites"), "sites").items():
         if not _NAME.fullmatch(str(name)):
@@ -408,8 +453,9 @@ def parse_config(data: Any, base_dir: Path = Path("."), source: Path | None = No
     if len(keys) != len(set(keys)):
         c.error("sites", "every key must be unique across sites")
 
-    gw = c.mapping(top.get("gateway"), "gateway",
-                   {"slot_budget_ms", "max_body_bytes", "max_slots", "default_ttl", "templates_dir"})
+    gw = c.mapping(
+        top.get("gateway"), "gateway", {"slot_budget_ms", "max_body_bytes", "max_slots", "default_ttl", "templates_dir"}
+    )
     templates = c.get(gw, "templates_dir", "gateway", str)
     templates_dir = (base_dir / templates) if templates else None
     if templates_dir is not None and not templates_dir.is_dir():
@@ -423,8 +469,10 @@ def parse_config(data: Any, base_dir: Path = Path("."), source: Path | None = No
     )
 
     geo_raw = c.mapping(top.get("geo"), "geo", {"country_headers", "region_headers", "maxmind_db"})
-    geo = GeoSettings(tuple(str(h) for h in c.get(geo_raw, "country_headers", "geo", list, [])),
-                      tuple(str(h) for h in c.get(geo_raw, "region_headers", "geo", list, [])))
+    geo = GeoSettings(
+        tuple(str(h) for h in c.get(geo_raw, "country_headers", "geo", list, [])),
+        tuple(str(h) for h in c.get(geo_raw, "region_headers", "geo", list, [])),
+    )
     mmdb = c.get(geo_raw, "maxmind_db", "geo", str)
     if mmdb:
         geo = _with_maxmind(c, geo, base_dir / mmdb)
@@ -439,10 +487,12 @@ def parse_config(data: Any, base_dir: Path = Path("."), source: Path | None = No
     cache_raw = c.mapping(top.get("cache"), "cache", {"catalog", "blocks"})
     cat_c = c.mapping(cache_raw.get("catalog"), "cache.catalog", {"size", "ttl"})
     blk_c = c.mapping(cache_raw.get("blocks"), "cache.blocks", {"size", "ttl"})
-    cache = CacheSettings(int(c.number(cat_c, "size", "cache.catalog", 10000, 0, 10_000_000)),
-                          c.number(cat_c, "ttl", "cache.catalog", 300, 0, 86400),
-                          int(c.number(blk_c, "size", "cache.blocks", 5000, 0, 10_000_000)),
-                          c.number(blk_c, "ttl", "cache.blocks", 60, 0, 86400))
+    cache = CacheSettings(
+        int(c.number(cat_c, "size", "cache.catalog", 10000, 0, 10_000_000)),
+        c.number(cat_c, "ttl", "cache.catalog", 300, 0, 86400),
+        int(c.number(blk_c, "size", "cache.blocks", 5000, 0, 10_000_000)),
+        c.number(blk_c, "ttl", "cache.blocks", 60, 0, 86400),
+    )
 
     catalog_raw = c.mapping(top.get("catalog"), "catalog", {"path"})
     catalog_rel = c.get(catalog_raw, "path", "catalog", str)
@@ -489,8 +539,20 @@ def parse_config(data: Any, base_dir: Path = Path("."), source: Path | None = No
     models = c.mapping(top.get("models"), "models")
     if c.errors:
         raise ConfigError(c.errors)
-    return Config(sites, gateway, geo, tuple(proxies), cache, catalog_path, frozenset(attributes),
-                  segments, slots, dict(store), dict(models), source)
+    return Config(
+        sites,
+        gateway,
+        geo,
+        tuple(proxies),
+        cache,
+        catalog_path,
+        frozenset(attributes),
+        segments,
+        slots,
+        dict(store),
+        dict(models),
+        source,
+    )
 
 
 def _with_maxmind(c: _Checker, geo: GeoSettings, path: Path) -> GeoSettings:

@@ -3,13 +3,15 @@
 Raw IP addresses are used only to pick the trusted client address for an optional geo
 look-up and are never stored, logged or returned.
 """
+
 from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,15 +26,53 @@ DAYPARTS = ((0, "night"), (6, "morning"), (12, "afternoon"), (18, "evening"))
 CONSENT_LEVELS = ("none", "anonymous", "full")
 UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 
-_SEARCH = ("google.", "bing.com", "duckduckgo.com", "search.yahoo.", "yandex.", "baidu.com",
-           "ecosia.org", "qwant.com", "search.brave.com", "startpage.com")
-_SOCIAL = ("facebook.com", "fb.me", "t.co", "twitter.com", "x.com", "linkedin.com", "lnkd.in",
-           "instagram.com", "pinterest.", "reddit.com", "tiktok.com", "youtube.com", "threads.net",
-           "mastodon.", "bsky.app", "whatsapp.com", "vk.com")
-_EMAIL = ("mail.google.com", "outlook.live.com", "outlook.office.com", "mail.yahoo.com",
-          "webmail.", "mail.proton.me")
-_BOT_WORDS = ("bot", "crawler", "spider", "slurp", "facebookexternalhit", "preview", "monitor",
-              "lighthouse", "curl/", "wget/", "python-requests", "httpx", "go-http-client")
+_SEARCH = (
+    "google.",
+    "bing.com",
+    "duckduckgo.com",
+    "search.yahoo.",
+    "yandex.",
+    "baidu.com",
+    "ecosia.org",
+    "qwant.com",
+    "search.brave.com",
+    "startpage.com",
+)
+_SOCIAL = (
+    "facebook.com",
+    "fb.me",
+    "t.co",
+    "twitter.com",
+    "x.com",
+    "linkedin.com",
+    "lnkd.in",
+    "instagram.com",
+    "pinterest.",
+    "reddit.com",
+    "tiktok.com",
+    "youtube.com",
+    "threads.net",
+    "mastodon.",
+    "bsky.app",
+    "whatsapp.com",
+    "vk.com",
+)
+_EMAIL = ("mail.google.com", "outlook.live.com", "outlook.office.com", "mail.yahoo.com", "webmail.", "mail.proton.me")
+_BOT_WORDS = (
+    "bot",
+    "crawler",
+    "spider",
+    "slurp",
+    "facebookexternalhit",
+    "preview",
+    "monitor",
+    "lighthouse",
+    "curl/",
+    "wget/",
+    "python-requests",
+    "httpx",
+    "go-http-client",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +144,32 @@ class RequestContext:
         """JSON view for the debug route and the render response (no IPs, no raw headers)."""
         loc = self.local
         return {
-            "device": {"class": self.device.cls, "os": self.device.os,
-                       "browser": self.device.browser, "bot": self.device.is_bot},
-            "local": {"timezone": loc.tz, "timezone_source": loc.tz_source, "hour": loc.hour,
-                      "minute": loc.minute, "weekday": loc.weekday, "daypart": loc.daypart,
-                      "business_hours": loc.business_hours, "date": loc.date},
+            "device": {
+                "class": self.device.cls,
+                "os": self.device.os,
+                "browser": self.device.browser,
+                "bot": self.device.is_bot,
+            },
+            "local": {
+                "timezone": loc.tz,
+                "timezone_source": loc.tz_source,
+                "hour": loc.hour,
+                "minute": loc.minute,
+                "weekday": loc.weekday,
+                "daypart": loc.daypart,
+                "business_hours": loc.business_hours,
+                "date": loc.date,
+            },
             "geo": {"country": self.geo.country, "region": self.geo.region, "source": self.geo.source},
             "referrer": {"class": self.referrer.cls, "host": self.referrer.host},
             "utm": self.utm,
             "language": self.language,
-            "consent": {"level": self.consent.level, "gpc": self.consent.gpc, "dnt": self.consent.dnt,
-                        "profiling": self.consent.profiling_allowed},
+            "consent": {
+                "level": self.consent.level,
+                "gpc": self.consent.gpc,
+                "dnt": self.consent.dnt,
+                "profiling": self.consent.profiling_allowed,
+            },
             "page": {"url": self.url, "path": self.path, "item_id": self.item_id},
             "simulated": list(self.simulated),
         }
@@ -137,8 +192,13 @@ def _parse_device(ua: str) -> tuple[str, str, str, bool]:
     is_bot = dev == "Spider" or any(w in low for w in _BOT_WORDS)
     if is_bot:
         cls = "bot"
-    elif "ipad" in low or "tablet" in low or "kindle" in low or "silk/" in low or (
-            "android" in low and "mobile" not in low):
+    elif (
+        "ipad" in low
+        or "tablet" in low
+        or "kindle" in low
+        or "silk/" in low
+        or ("android" in low and "mobile" not in low)
+    ):
         cls = "tablet"
     elif "mobi" in low or "iphone" in low or "ipod" in low or "android" in low or "windows phone" in low:
         cls = "mobile"
@@ -198,8 +258,9 @@ def resolve_local(now: float, tz_name: str | None, site: SiteConfig) -> LocalTim
     minutes = dt.hour * 60 + dt.minute
     bh = site.business_hours
     in_hours = weekday in bh.days and bh.start <= minutes < bh.end
-    return LocalTime(str(tz.key), source, dt.hour, dt.minute, weekday, daypart(dt.hour), in_hours,
-                     dt.date().isoformat(), dt)
+    return LocalTime(
+        str(tz.key), source, dt.hour, dt.minute, weekday, daypart(dt.hour), in_hours, dt.date().isoformat(), dt
+    )
 
 
 def next_local(dt: datetime, *, minute: bool = False, hour: bool = False, day: bool = False) -> float:
@@ -227,6 +288,7 @@ def next_business_change(loc: LocalTime, site: SiteConfig) -> float:
 
 
 # --- geo ----------------------------------------------------------------------------------------
+
 
 def _in_networks(addr: str | None, networks: tuple[Any, ...]) -> bool:
     if not addr or not networks:
@@ -275,6 +337,7 @@ def resolve_geo(peer: str | None, headers: Mapping[str, str], config: Config) ->
 
 # --- page: referrer, UTM --------------------------------------------------------------------
 
+
 def _host(url: str | None) -> str | None:
     if not url:
         return None
@@ -295,8 +358,9 @@ def _matches(host: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
-def classify_referrer(referrer: str | None, page_host: str | None, utm: dict[str, str],
-                      internal_hosts: tuple[str, ...]) -> Referrer:
+def classify_referrer(
+    referrer: str | None, page_host: str | None, utm: dict[str, str], internal_hosts: tuple[str, ...]
+) -> Referrer:
     host = _host(referrer)
     medium = utm.get("medium", "").lower()
     if medium in {"email", "e-mail", "newsletter"}:
@@ -333,6 +397,7 @@ def parse_language(value: str | None) -> str | None:
 
 
 # --- putting it together ------------------------------------------------------------------------
+
 
 def _text(data: Mapping[str, Any], key: str, limit: int = 2048) -> str | None:
     value = data.get(key)
@@ -403,5 +468,6 @@ def resolve_context(
         gpc = True
     item = body_context.get("item_id")
     item_id = str(item)[:200] if isinstance(item, (str, int)) and not isinstance(item, bool) else None
-    return RequestContext(now, device, local, geo, ref, utm, language, Consent(str(level), gpc, dnt),
-                          url, path, item_id, tuple(simulated))
+    return RequestContext(
+        now, device, local, geo, ref, utm, language, Consent(str(level), gpc, dnt), url, path, item_id, tuple(simulated)
+    )

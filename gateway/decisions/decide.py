@@ -1,4 +1,5 @@
 """Which variant of a slot a visitor gets: first matching variant wins, else the default."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,10 +47,8 @@ def decide(slot: Slot, env: Env, visitor_id: str | None) -> Decision:
             continue  # no identifier, no sticky assignment: fall through to later variants
         arm = assign(exp, visitor_id)
         if arm is None:
-            return Decision(f"{variant.id}:holdout", slot.default,
-                            {"key": exp.key, "arm": "holdout", "holdout": True})
+            return Decision(f"{variant.id}:holdout", slot.default, {"key": exp.key, "arm": "holdout", "holdout": True})
         if not _available(arm.block, env):
             continue
-        return Decision(f"{variant.id}:{arm.name}", arm.block,
-                        {"key": exp.key, "arm": arm.name, "holdout": False})
+        return Decision(f"{variant.id}:{arm.name}", arm.block, {"key": exp.key, "arm": arm.name, "holdout": False})
     return Decision("default", slot.default)

@@ -2,6 +2,7 @@
 
 No assignment is stored: the same visitor always lands in the same bucket, on every replica.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -5,12 +5,13 @@ Seeded, so two runs make the same shop history (relative to "now"). Three well-k
 visitors make the behavioural segments easy to see on the demo page:
 `demo-cart-abandoner`, `demo-returning` and `demo-shoe-fan`.
 """
+
 from __future__ import annotations
 
 import asyncio
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +20,54 @@ from slotwise.gateway.visitors.events import event_line
 from slotwise.gateway.visitors.stores import Store
 
 SITE = "demo"
-_TZ = zone("Europe/Berlin") or timezone.utc
+_TZ = zone("Europe/Berlin") or UTC
 BEHAVIOUR_SEGMENTS = {
-    "cart-abandoner": {"when": "events.add_to_cart.within(24h) >= 1 and events.purchase.within(24h) == 0 "
-                               "and cart.size >= 1",
-                       "description": "put items in the cart in the last 24 h but did not buy"},
+    "cart-abandoner": {
+        "when": "events.add_to_cart.within(24h) >= 1 and events.purchase.within(24h) == 0 and cart.size >= 1",
+        "description": "put items in the cart in the last 24 h but did not buy",
+    },
     "returning": {"when": "visitor.returning", "description": "more than one visit"},
-    "shoe-fan": {"when": "affinity.category('shoes') > 0.3 or affinity.category('boots') > 0.3",
-                 "description": "most of their recent interest is footwear"},
-    "big-spender": {"when": "rfm.monetary >= 300 and rfm.recency_days <= 30",
-                    "description": "spent 300 EUR or more, seen in the last 30 days"},
+    "shoe-fan": {
+        "when": "affinity.category('shoes') > 0.3 or affinity.category('boots') > 0.3",
+        "description": "most of their recent interest is footwear",
+    },
+    "big-spender": {
+        "when": "rfm.monetary >= 300 and rfm.recency_days <= 30",
+        "description": "spent 300 EUR or more, seen in the last 30 days",
+    },
 }
 BEHAVIOUR_VARIANTS = {
-    "offer": {"id": "cart-abandoner", "when": "cart-abandoner", "block": {
-        "type": "offer", "title": "Still thinking it over?", "discount": "-15% on your cart",
-        "code": "COMEBACK15", "conditions": "Valid for 24 hours."}},
-    "welcome": {"id": "returning", "when": "returning", "block": {
-        "type": "welcome", "message": "Welcome back! Good {{ context.daypart }}, here is what is new since your last visit."}},
+    "offer": {
+        "id": "cart-abandoner",
+        "when": "cart-abandoner",
+        "block": {
+            "type": "offer",
+            "title": "Still thinking it over?",
+            "discount": "-15% on your cart",
+            "code": "COMEBACK15",
+            "conditions": "Valid for 24 hours.",
+        },
+    },
+    "welcome": {
+        "id": "returning",
+        "when": "returning",
+        "block": {
+            "type": "welcome",
+            "message": "Welcome back! Good {{ context.daypart }}, here is what is new since your last visit.",
+        },
+    },
     # Not on phones: there the hero stays device-specific, so mobile and desktop always differ.
-    "home-hero": {"id": "shoe-fan", "when": "segment('shoe-fan') and device.class != 'mobile'", "block": {
-        "type": "banner", "title": "New in: footwear you will love", "text": "Fresh sneakers and boots, picked for you.",
-        "url": "/demo?category=shoes", "cta": "See the shoes"}},
+    "home-hero": {
+        "id": "shoe-fan",
+        "when": "segment('shoe-fan') and device.class != 'mobile'",
+        "block": {
+            "type": "banner",
+            "title": "New in: footwear you will love",
+            "text": "Fresh sneakers and boots, picked for you.",
+            "url": "/demo?category=shoes",
+            "cta": "See the shoes",
+        },
+    },
 }
 
 
@@ -66,10 +94,17 @@ class _Visitor:
         self.events: list[dict[str, Any]] = []
 
     def event(self, etype: str, ts: float, item: dict[str, Any] | None = None, **extra: Any) -> None:
-        e: dict[str, Any] = {"event_id": f"sim-{self.id}-{len(self.events)}", "visitor_id": self.id, "type": etype,
-                             "ts": round(min(ts, self.now - 1), 3),
-                             "context": {"device": self.device, "country": self.country,
-                                         "daypart": daypart(datetime.fromtimestamp(ts, _TZ).hour)}}
+        e: dict[str, Any] = {
+            "event_id": f"sim-{self.id}-{len(self.events)}",
+            "visitor_id": self.id,
+            "type": etype,
+            "ts": round(min(ts, self.now - 1), 3),
+            "context": {
+                "device": self.device,
+                "country": self.country,
+                "daypart": daypart(datetime.fromtimestamp(ts, _TZ).hour),
+            },
+        }
         if item is not None:
             e["item_id"] = item["item_id"]
             e["properties"] = {k: list(item.get(k) or [])[:10] for k in ("categories", "tags") if item.get(k)}
@@ -77,8 +112,14 @@ class _Visitor:
         self.events.append(e)
 
 
-def _session(v: _Visitor, start: float, by_cat: dict[str, list[dict[str, Any]]], all_items: list[dict[str, Any]],
-             buy: bool, cart: bool) -> float:
+def _session(
+    v: _Visitor,
+    start: float,
+    by_cat: dict[str, list[dict[str, Any]]],
+    all_items: list[dict[str, Any]],
+    buy: bool,
+    cart: bool,
+) -> float:
     rnd, t = v.rnd, start
     v.event("page_view", t)
     carted: list[dict[str, Any]] = []
@@ -88,8 +129,12 @@ def _session(v: _Visitor, start: float, by_cat: dict[str, list[dict[str, Any]]],
         item = rnd.choice(pool)
         v.event("item_view", t, item)
         if rnd.random() < 0.5:
-            v.event("engagement", t + 5, item, properties={"time_on_page": round(rnd.uniform(5, 180), 1),
-                                                          "scroll_depth": rnd.randint(10, 100)})
+            v.event(
+                "engagement",
+                t + 5,
+                item,
+                properties={"time_on_page": round(rnd.uniform(5, 180), 1), "scroll_depth": rnd.randint(10, 100)},
+            )
         if cart and rnd.random() < 0.35:
             t += rnd.uniform(5, 60)
             v.event("add_to_cart", t, item, quantity=1, value=item.get("price"), currency="EUR")
@@ -104,8 +149,9 @@ def _session(v: _Visitor, start: float, by_cat: dict[str, list[dict[str, Any]]],
     return t
 
 
-def simulate_visitors(items: list[dict[str, Any]], now: float, visitors: int = 300,
-                      seed: int = 11) -> list[dict[str, Any]]:
+def simulate_visitors(
+    items: list[dict[str, Any]], now: float, visitors: int = 300, seed: int = 11
+) -> list[dict[str, Any]]:
     """Events of `visitors` simulated shoppers over the last 30 days, plus the three demo visitors."""
     rnd = random.Random(seed)
     by_cat: dict[str, list[dict[str, Any]]] = {}
@@ -148,12 +194,11 @@ def _scripted(items: list[dict[str, Any]], by_cat: dict[str, list[dict[str, Any]
     return out
 
 
-async def write_events(store: Store, events: list[dict[str, Any]], events_path: Path | None,
-                       site: str = SITE) -> int:
+async def write_events(store: Store, events: list[dict[str, Any]], events_path: Path | None, site: str = SITE) -> int:
     """Ingest through the store (idempotent) and append the JSON lines file; returns events stored."""
     stored = 0
     for start in range(0, len(events), 500):
-        stored += len((await store.ingest(site, events[start:start + 500])).stored)
+        stored += len((await store.ingest(site, events[start : start + 500])).stored)
     if events_path is not None:
         tmp = events_path.with_suffix(".tmp")
         tmp.write_text("".join(event_line(e) + "\n" for e in sorted(events, key=lambda e: e["ts"])), encoding="utf-8")
@@ -167,6 +212,7 @@ def demo_hook(data_dir: Path, config_path: Path) -> None:
 
     from slotwise.gateway.config.loader import load_config
     from slotwise.gateway.visitors.stores import open_store, parse_store_settings
+
     events_path = data_dir / "events.jsonl"
     if events_path.exists():
         return
@@ -175,7 +221,9 @@ def demo_hook(data_dir: Path, config_path: Path) -> None:
         return
     items = []
     if config.catalog_path and config.catalog_path.exists():
-        items = [json.loads(line) for line in config.catalog_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        items = [
+            json.loads(line) for line in config.catalog_path.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
     if not items:
         return
 
@@ -185,5 +233,6 @@ def demo_hook(data_dir: Path, config_path: Path) -> None:
             return await write_events(store, simulate_visitors(items, time.time()), events_path)
         finally:
             await store.close()
+
     stored = asyncio.run(run())
     print(f"simulated visitors: {stored} events in the store, {events_path}")

@@ -3,15 +3,15 @@
 Everything is generated from a fixed seed, so two runs show the same shop. With `--data DIR`
 the store lives in DIR and a later run goes on with what is there.
 """
+
 from __future__ import annotations
 
 import json
+import logging
 import random
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-
-import logging
 
 import yaml
 from starlette.requests import Request
@@ -25,25 +25,55 @@ SITE, PUBLISHABLE, SECRET = "demo", "pk_demo", "sk_demo"
 SLOTS = ("home-hero", "welcome", "recommendations", "offer")
 
 _CATEGORIES = {
-    "dresses": ("Dress", (39, 189)), "shoes": ("Sneaker", (49, 229)), "boots": ("Boot", (79, 299)),
-    "jackets": ("Jacket", (69, 349)), "shirts": ("Shirt", (19, 89)), "jeans": ("Jeans", (39, 149)),
-    "knitwear": ("Sweater", (35, 159)), "bags": ("Bag", (29, 259)), "accessories": ("Scarf", (9, 79)),
+    "dresses": ("Dress", (39, 189)),
+    "shoes": ("Sneaker", (49, 229)),
+    "boots": ("Boot", (79, 299)),
+    "jackets": ("Jacket", (69, 349)),
+    "shirts": ("Shirt", (19, 89)),
+    "jeans": ("Jeans", (39, 149)),
+    "knitwear": ("Sweater", (35, 159)),
+    "bags": ("Bag", (29, 259)),
+    "accessories": ("Scarf", (9, 79)),
     "sportswear": ("Running Top", (19, 119)),
 }
-_COLOURS = {"black": "#222", "navy": "#1f3a68", "sand": "#d8c3a5", "red": "#b3262e", "olive": "#6b7a3a",
-            "white": "#f4f4f0", "grey": "#8a8d91", "camel": "#b5835a", "green": "#2f7d5b", "pink": "#e59ab0"}
-_ADJECTIVES = ("Classic", "Relaxed", "Slim", "Organic", "Vintage", "Urban", "Essential", "Lightweight",
-               "Cosy", "Tailored", "Weekend", "Studio")
+_COLOURS = {
+    "black": "#222",
+    "navy": "#1f3a68",
+    "sand": "#d8c3a5",
+    "red": "#b3262e",
+    "olive": "#6b7a3a",
+    "white": "#f4f4f0",
+    "grey": "#8a8d91",
+    "camel": "#b5835a",
+    "green": "#2f7d5b",
+    "pink": "#e59ab0",
+}
+_ADJECTIVES = (
+    "Classic",
+    "Relaxed",
+    "Slim",
+    "Organic",
+    "Vintage",
+    "Urban",
+    "Essential",
+    "Lightweight",
+    "Cosy",
+    "Tailored",
+    "Weekend",
+    "Studio",
+)
 _MATERIALS = ("cotton", "wool", "linen", "leather", "denim", "recycled polyester", "cashmere", "suede")
 _STYLES = ("casual", "formal", "sporty", "outdoor", "minimal", "boho")
 
 
 def _svg(colour: str, label: str) -> str:
-    svg = (f"<svg xmlns='http://www.w3.org/2000/svg' width='160' height='160' viewBox='0 0 160 160'>"
-           f"<rect width='160' height='160' fill='{colour}'/>"
-           f"<circle cx='80' cy='70' r='38' fill='rgba(255,255,255,0.35)'/>"
-           f"<text x='80' y='138' font-family='sans-serif' font-size='15' text-anchor='middle' "
-           f"fill='#111'>{label}</text></svg>")
+    svg = (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='160' height='160' viewBox='0 0 160 160'>"
+        f"<rect width='160' height='160' fill='{colour}'/>"
+        f"<circle cx='80' cy='70' r='38' fill='rgba(255,255,255,0.35)'/>"
+        f"<text x='80' y='138' font-family='sans-serif' font-size='15' text-anchor='middle' "
+        f"fill='#111'>{label}</text></svg>"
+    )
     return "data:image/svg+xml," + quote(svg)
 
 
@@ -59,99 +89,209 @@ def build_catalog(n_per_category: int = 32, seed: int = 7) -> list[dict[str, Any
             season = rng.choice(("spring", "summer", "autumn", "winter"))
             item_id = f"{cat[:3]}-{k + 1:03d}"
             title = f"{adjective} {colour.title()} {noun}"
-            items.append({
-                "item_id": item_id, "title": title, "url": f"/demo?item={item_id}",
-                "image": _svg(_COLOURS[colour], noun), "price": round(rng.uniform(low, high), 2) - 0.01,
-                "currency": "EUR", "categories": [cat], "tags": [colour, material, style, season],
-                "text": f"{adjective} {noun.lower()} in {colour} {material}, a {style} piece for {season}.",
-                "popularity": round(1000 / (1 + rng.random() * 60), 2),
-            })
+            items.append(
+                {
+                    "item_id": item_id,
+                    "title": title,
+                    "url": f"/demo?item={item_id}",
+                    "image": _svg(_COLOURS[colour], noun),
+                    "price": round(rng.uniform(low, high), 2) - 0.01,
+                    "currency": "EUR",
+                    "categories": [cat],
+                    "tags": [colour, material, style, season],
+                    "text": f"{adjective} {noun.lower()} in {colour} {material}, a {style} piece for {season}.",
+                    "popularity": round(1000 / (1 + rng.random() * 60), 2),
+                }
+            )
     return items
 
 
 def demo_config(port: int) -> dict[str, Any]:
     origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
     return {
-        "sites": {SITE: {"publishable_key": PUBLISHABLE, "secret_key": SECRET, "origins": origins,
-                         "timezone": "Europe/Berlin", "allow_simulation": True,
-                         "business_hours": {"days": "mon..fri", "start": "09:00", "end": "17:00"}}},
+        "sites": {
+            SITE: {
+                "publishable_key": PUBLISHABLE,
+                "secret_key": SECRET,
+                "origins": origins,
+                "timezone": "Europe/Berlin",
+                "allow_simulation": True,
+                "business_hours": {"days": "mon..fri", "start": "09:00", "end": "17:00"},
+            }
+        },
         "gateway": {"slot_budget_ms": 50},
         "geo": {"country_headers": ["CF-IPCountry", "CloudFront-Viewer-Country"]},
         "catalog": {"path": "items.jsonl"},
         "models": {"dir": "models", "watch_seconds": 5},
         "segments": {
             "mobile": {"when": "device.class == 'mobile'", "description": "phones"},
-            "night-owl": {"when": "local.daypart == 'night' or local.hour >= 22",
-                          "description": "browsing late at night"},
+            "night-owl": {
+                "when": "local.daypart == 'night' or local.hour >= 22",
+                "description": "browsing late at night",
+            },
             "business-hours": {"when": "local.business_hours", "description": "weekday office hours"},
-            "mobile-business": {"when": "device.class == 'mobile' and local.business_hours",
-                                "description": "phones during business hours"},
-            "abroad": {"when": "geo.country != null and geo.country not in ['DE', 'AT']",
-                       "description": "visitors from outside the home market"},
+            "mobile-business": {
+                "when": "device.class == 'mobile' and local.business_hours",
+                "description": "phones during business hours",
+            },
+            "abroad": {
+                "when": "geo.country != null and geo.country not in ['DE', 'AT']",
+                "description": "visitors from outside the home market",
+            },
             "from-search": {"when": "referrer.class == 'search'", "description": "arrived from a search engine"},
         },
         "slots": {
             "home-hero": {
                 "description": "Hero banner at the top of the home page",
                 "variants": [
-                    {"id": "mobile-night", "when": ["mobile", "night-owl"], "block": {
-                        "type": "banner", "title": "Late-night picks, one thumb away",
-                        "text": "Save them now, they ship first thing tomorrow.", "theme": "dark",
-                        "url": "/demo?category=knitwear", "cta": "Cosy up"}},
-                    {"id": "mobile", "when": "mobile", "block": {
-                        "type": "banner", "title": "Swipe the new season",
-                        "text": "Made for your phone: quick looks, one-tap checkout.", "theme": "mobile",
-                        "url": "/demo?category=sportswear", "cta": "Start swiping"}},
-                    {"id": "abroad", "when": "abroad", "block": {
-                        "type": "banner", "title": "We ship worldwide",
-                        "text": "Free international delivery on orders over 100 EUR.", "theme": "world",
-                        "url": "/demo?category=bags"}},
-                    {"id": "desktop-office", "when": "business-hours", "block": {
-                        "type": "banner", "title": "Order before 3 pm, wear it tomorrow",
-                        "text": "Same-day dispatch on weekdays.", "theme": "office",
-                        "url": "/demo?category=shirts", "cta": "Shop workwear"}},
+                    {
+                        "id": "mobile-night",
+                        "when": ["mobile", "night-owl"],
+                        "block": {
+                            "type": "banner",
+                            "title": "Late-night picks, one thumb away",
+                            "text": "Save them now, they ship first thing tomorrow.",
+                            "theme": "dark",
+                            "url": "/demo?category=knitwear",
+                            "cta": "Cosy up",
+                        },
+                    },
+                    {
+                        "id": "mobile",
+                        "when": "mobile",
+                        "block": {
+                            "type": "banner",
+                            "title": "Swipe the new season",
+                            "text": "Made for your phone: quick looks, one-tap checkout.",
+                            "theme": "mobile",
+                            "url": "/demo?category=sportswear",
+                            "cta": "Start swiping",
+                        },
+                    },
+                    {
+                        "id": "abroad",
+                        "when": "abroad",
+                        "block": {
+                            "type": "banner",
+                            "title": "We ship worldwide",
+                            "text": "Free international delivery on orders over 100 EUR.",
+                            "theme": "world",
+                            "url": "/demo?category=bags",
+                        },
+                    },
+                    {
+                        "id": "desktop-office",
+                        "when": "business-hours",
+                        "block": {
+                            "type": "banner",
+                            "title": "Order before 3 pm, wear it tomorrow",
+                            "text": "Same-day dispatch on weekdays.",
+                            "theme": "office",
+                            "url": "/demo?category=shirts",
+                            "cta": "Shop workwear",
+                        },
+                    },
                 ],
-                "default": {"type": "banner", "title": "The new season is here",
-                            "text": "Fresh colours, honest materials.", "url": "/demo?category=jackets"},
+                "default": {
+                    "type": "banner",
+                    "title": "The new season is here",
+                    "text": "Fresh colours, honest materials.",
+                    "url": "/demo?category=jackets",
+                },
             },
             "welcome": {
                 "description": "A greeting under the hero",
                 "variants": [
-                    {"id": "abroad", "when": "abroad", "block": {
-                        "type": "welcome",
-                        "message": "Hello to {{ context.country }}! Prices include delivery to your door."}},
-                    {"id": "search", "when": "from-search", "block": {
-                        "type": "welcome", "message": "Found us on {{ 'search' }}? Here is what others love."}},
+                    {
+                        "id": "abroad",
+                        "when": "abroad",
+                        "block": {
+                            "type": "welcome",
+                            "message": "Hello to {{ context.country }}! Prices include delivery to your door.",
+                        },
+                    },
+                    {
+                        "id": "search",
+                        "when": "from-search",
+                        "block": {
+                            "type": "welcome",
+                            "message": "Found us on {{ 'search' }}? Here is what others love.",
+                        },
+                    },
                 ],
                 "default": {"type": "welcome", "message": "Good {{ context.daypart }}, welcome to Slotwise Fashion."},
             },
             "recommendations": {
                 "description": "Product recommendations",
                 "variants": [
-                    {"id": "similar", "when": "page.item_id != null", "block": {
-                        "type": "recommendations", "strategy": "similar", "count": 4,
-                        "title": "You may also like"}},
-                    {"id": "for-you", "when": "visitor.known", "block": {
-                        "type": "recommendations", "strategy": "hybrid", "count": 4,
-                        "title": "Picked for you"}},
+                    {
+                        "id": "similar",
+                        "when": "page.item_id != null",
+                        "block": {
+                            "type": "recommendations",
+                            "strategy": "similar",
+                            "count": 4,
+                            "title": "You may also like",
+                        },
+                    },
+                    {
+                        "id": "for-you",
+                        "when": "visitor.known",
+                        "block": {
+                            "type": "recommendations",
+                            "strategy": "hybrid",
+                            "count": 4,
+                            "title": "Picked for you",
+                        },
+                    },
                 ],
-                "default": {"type": "recommendations", "strategy": "popular", "count": 4,
-                            "title": "Popular right now"},
+                "default": {"type": "recommendations", "strategy": "popular", "count": 4, "title": "Popular right now"},
             },
             "offer": {
                 "description": "Offer box",
                 "variants": [
-                    {"id": "international", "when": "abroad", "block": {
-                        "type": "offer", "title": "Your first international order", "discount": "Free shipping",
-                        "code": "WORLDWIDE", "conditions": "Orders over 100 EUR."}},
-                    {"id": "test", "experiment": {"key": "offer-2026", "holdout": 0.1, "arms": [
-                        {"name": "percent", "weight": 1, "block": {
-                            "type": "offer", "title": "10% off your next order", "discount": "-10%",
-                            "code": "SAVE10", "conditions": "One use per customer."}},
-                        {"name": "shipping", "weight": 1, "block": {
-                            "type": "offer", "title": "Free express shipping", "discount": "Express for free",
-                            "code": "FASTFREE", "conditions": "Orders over 50 EUR."}},
-                    ]}},
+                    {
+                        "id": "international",
+                        "when": "abroad",
+                        "block": {
+                            "type": "offer",
+                            "title": "Your first international order",
+                            "discount": "Free shipping",
+                            "code": "WORLDWIDE",
+                            "conditions": "Orders over 100 EUR.",
+                        },
+                    },
+                    {
+                        "id": "test",
+                        "experiment": {
+                            "key": "offer-2026",
+                            "holdout": 0.1,
+                            "arms": [
+                                {
+                                    "name": "percent",
+                                    "weight": 1,
+                                    "block": {
+                                        "type": "offer",
+                                        "title": "10% off your next order",
+                                        "discount": "-10%",
+                                        "code": "SAVE10",
+                                        "conditions": "One use per customer.",
+                                    },
+                                },
+                                {
+                                    "name": "shipping",
+                                    "weight": 1,
+                                    "block": {
+                                        "type": "offer",
+                                        "title": "Free express shipping",
+                                        "discount": "Express for free",
+                                        "code": "FASTFREE",
+                                        "conditions": "Orders over 50 EUR.",
+                                    },
+                                },
+                            ],
+                        },
+                    },
                 ],
                 "default": {"type": "offer", "title": "Join our newsletter", "text": "News and offers once a month."},
             },
@@ -169,8 +309,11 @@ def prepare_data(data_dir: Path, port: int) -> Path:
         tmp.replace(items_path)
     config_path = data_dir / "slotwise.yaml"
     if not config_path.exists():
-        config_path.write_text("# Generated by `slotwise demo`; edit and POST /v1/admin/reload.\n"
-                               + yaml.safe_dump(add_behaviour(demo_config(port)), sort_keys=False), encoding="utf-8")
+        config_path.write_text(
+            "# Generated by `slotwise demo`; edit and POST /v1/admin/reload.\n"
+            + yaml.safe_dump(add_behaviour(demo_config(port)), sort_keys=False),
+            encoding="utf-8",
+        )
     return config_path
 
 
@@ -183,8 +326,8 @@ _SWITCHES = {
 
 
 async def demo_page(request: Request) -> Response:
-    from importlib import resources
     from html import escape
+    from importlib import resources
 
     query = request.query_params
     simulate: dict[str, Any] = {}
@@ -194,23 +337,31 @@ async def demo_page(request: Request) -> Response:
             simulate[key] = int(value) if key == "hour" else value
     controls = []
     for key, options in _SWITCHES.items():
-        opts = "".join(f'<option value="{escape(v)}"{" selected" if str(simulate.get(key, "")) == v else ""}>'
-                       f"{escape(label)}</option>" for v, label in options)
+        opts = "".join(
+            f'<option value="{escape(v)}"{" selected" if str(simulate.get(key, "")) == v else ""}>'
+            f"{escape(label)}</option>"
+            for v, label in options
+        )
         controls.append(f'<label>{key} <select name="{key}">{opts}</select></label>')
     item = query.get("item", "")
     runtime = request.app.state.runtime
     product = runtime.catalog.get(item) if item else None
     product_html = ""
     if product:
-        product_html = (f'<section class="product" data-slotwise-item-id="{escape(product["item_id"])}">'
-                        f'<img src="{escape(product["image"])}" alt=""><div><h1>{escape(product["title"])}</h1>'
-                        f'<p>{escape(product["text"])}</p><p class="price">{product["price"]:.2f} EUR</p>'
-                        f'<button id="add-to-cart" data-item="{escape(product["item_id"])}">Add to cart</button>'
-                        f"</div></section>")
+        product_html = (
+            f'<section class="product" data-slotwise-item-id="{escape(product["item_id"])}">'
+            f'<img src="{escape(product["image"])}" alt=""><div><h1>{escape(product["title"])}</h1>'
+            f'<p>{escape(product["text"])}</p><p class="price">{product["price"]:.2f} EUR</p>'
+            f'<button id="add-to-cart" data-item="{escape(product["item_id"])}">Add to cart</button>'
+            f"</div></section>"
+        )
     page = resources.files("slotwise.gateway").joinpath("static/demo.html").read_text(encoding="utf-8")
-    page = (page.replace("{{controls}}", "".join(controls)).replace("{{product}}", product_html)
-            .replace("{{item}}", escape(item))
-            .replace("{{simulate}}", json.dumps(simulate).replace("<", "\\u003c")))
+    page = (
+        page.replace("{{controls}}", "".join(controls))
+        .replace("{{product}}", product_html)
+        .replace("{{item}}", escape(item))
+        .replace("{{simulate}}", json.dumps(simulate).replace("<", "\\u003c"))
+    )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
@@ -223,12 +374,14 @@ def prepare_hooks() -> list[Any]:
     Each is `hook(data_dir, config_path)`; parts that are not installed add nothing.
     """
     from slotwise.gateway.demo.simulate import demo_hook  # first: it writes events.jsonl, the models' training input
+
     hooks = [demo_hook]
     try:
         from slotwise.models.demo import demo_hook as train_models  # needs the `train` extra
     except ImportError:
-        log.warning("scikit-learn is not installed: the demo serves without trained models "
-                    "(pip install 'slotwise[train]')")
+        log.warning(
+            "scikit-learn is not installed: the demo serves without trained models (pip install 'slotwise[train]')"
+        )
     else:
         hooks.append(train_models)
     return hooks

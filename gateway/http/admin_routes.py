@@ -1,4 +1,5 @@
 """Admin routes (secret key as `Authorization: Bearer <key>`): debug context, config, reload."""
+
 from __future__ import annotations
 
 import base64
@@ -9,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from slotwise.gateway.http.render_routes import _query_context, headers_of, peer_of
 from slotwise.gateway.config.loader import SiteConfig
 from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.http.errors import ApiError
+from slotwise.gateway.http.render_routes import _query_context, headers_of, peer_of
 from slotwise.gateway.rules.expr import describe_names
 from slotwise.gateway.serving.runtime import Runtime
 
@@ -31,8 +32,12 @@ def admin_site(request: Request) -> SiteConfig:
     elif scheme.lower() != "bearer":
         key = ""
     if not key:
-        raise ApiError(401, "missing_key", "admin routes need 'Authorization: Bearer <secret key>'",
-                       {"WWW-Authenticate": 'Basic realm="Slotwise admin"'})
+        raise ApiError(
+            401,
+            "missing_key",
+            "admin routes need 'Authorization: Bearer <secret key>'",
+            {"WWW-Authenticate": 'Basic realm="Slotwise admin"'},
+        )
     for site in runtime.config.sites.values():
         if hmac.compare_digest(key.encode(), site.secret_key.encode()):
             return site
@@ -43,17 +48,29 @@ async def debug_context(request: Request) -> Response:
     """How the gateway resolved this request's context: device, geo and its source, time zone, consent."""
     site = admin_site(request)
     runtime: Runtime = request.app.state.runtime
-    ctx = resolve_context(body_context=_query_context(request.query_params), headers=headers_of(request),
-                          peer=peer_of(request), config=runtime.config, site=site, allow_simulation=False)
+    ctx = resolve_context(
+        body_context=_query_context(request.query_params),
+        headers=headers_of(request),
+        peer=peer_of(request),
+        config=runtime.config,
+        site=site,
+        allow_simulation=False,
+    )
     peer = peer_of(request)
     trusted = any(_in(peer, net) for net in runtime.config.trusted_proxies)
-    return JSONResponse({"site": site.name, "context": ctx.describe(),
-                         "peer_is_trusted_proxy": trusted,
-                         "geo_headers_configured": list(runtime.config.geo.country_headers)})
+    return JSONResponse(
+        {
+            "site": site.name,
+            "context": ctx.describe(),
+            "peer_is_trusted_proxy": trusted,
+            "geo_headers_configured": list(runtime.config.geo.country_headers),
+        }
+    )
 
 
 def _in(addr: str | None, net: Any) -> bool:
     import ipaddress
+
     try:
         return addr is not None and ipaddress.ip_address(addr) in net
     except ValueError:
@@ -64,28 +81,45 @@ async def config_summary(request: Request) -> Response:
     site = admin_site(request)
     runtime: Runtime = request.app.state.runtime
     cfg = runtime.config
-    return JSONResponse({
-        "site": site.name,
-        "slots": [{"name": s.name, "description": s.description, "default": s.default["type"],
-                   "variants": [{"id": v.id, "when": v.when.source if v.when else None,
-                                 "experiment": v.experiment.key if v.experiment else None}
-                                for v in s.variants]} for s in cfg.slots.values()],
-        "segments": [{"name": s.name, "when": s.rule.source, "description": s.description}
-                     for s in cfg.segments.values()],
-        "names": describe_names(),
-        "catalog_items": len(runtime.catalog),
-    })
+    return JSONResponse(
+        {
+            "site": site.name,
+            "slots": [
+                {
+                    "name": s.name,
+                    "description": s.description,
+                    "default": s.default["type"],
+                    "variants": [
+                        {
+                            "id": v.id,
+                            "when": v.when.source if v.when else None,
+                            "experiment": v.experiment.key if v.experiment else None,
+                        }
+                        for v in s.variants
+                    ],
+                }
+                for s in cfg.slots.values()
+            ],
+            "segments": [
+                {"name": s.name, "when": s.rule.source, "description": s.description} for s in cfg.segments.values()
+            ],
+            "names": describe_names(),
+            "catalog_items": len(runtime.catalog),
+        }
+    )
 
 
 async def reload(request: Request) -> Response:
     admin_site(request)
     from slotwise.gateway.http.app import reload_config
+
     ok, errors = reload_config(request.app)
     if not ok:
         raise ApiError(422, "invalid_config", "; ".join(errors[:20]))
     runtime: Runtime = request.app.state.runtime
-    return JSONResponse({"status": "reloaded", "slots": len(runtime.config.slots),
-                         "catalog_items": len(runtime.catalog)})
+    return JSONResponse(
+        {"status": "reloaded", "slots": len(runtime.config.slots), "catalog_items": len(runtime.catalog)}
+    )
 
 
 async def reload_models(request: Request) -> Response:
@@ -102,6 +136,7 @@ async def dashboard(request: Request) -> Response:
     """The admin page (HTTP Basic: the browser asks for the secret key and reuses it for the API)."""
     admin_site(request)
     from importlib import resources
+
     page = resources.files("slotwise.gateway").joinpath("static/admin.html").read_text(encoding="utf-8")
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 

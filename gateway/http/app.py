@@ -1,12 +1,14 @@
 """The Starlette application: routes, error handling, CORS preflight, lifespan."""
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import logging
+import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -14,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from slotwise.gateway.http import admin_routes as admin
-from slotwise.gateway.http import render_routes as api
-from slotwise.gateway.http import event_routes as eventroutes
 from slotwise.gateway.config.loader import Config, ConfigError, load_config
+from slotwise.gateway.http import admin_routes as admin
+from slotwise.gateway.http import event_routes as eventroutes
+from slotwise.gateway.http import render_routes as api
 from slotwise.gateway.http.errors import ApiError, error_response
-from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.http.openapi import openapi_route
+from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.serving.runtime import build_runtime
 from slotwise.gateway.serving.services import Services, build_services, close_services
 
@@ -61,8 +63,18 @@ def _route_label(path: str) -> str:
     return path if path in KNOWN_PATHS else "other"
 
 
-KNOWN_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/render", "/v1/slots",
-               "/v1/client.js", "/v1/events", "/admin", "/demo"}
+KNOWN_PATHS = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/v1/render",
+    "/v1/slots",
+    "/v1/client.js",
+    "/v1/events",
+    "/admin",
+    "/demo",
+}
 
 
 class GatewayMiddleware:
@@ -86,10 +98,14 @@ class GatewayMiddleware:
             allowed = origin is not None and any(origin in s.origins or "*" in s.origins for s in sites)
             out = {"Vary": "Origin"}
             if allowed and origin is not None:
-                out.update({"Access-Control-Allow-Origin": origin,
-                            "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
-                            "Access-Control-Allow-Headers": "Content-Type, X-Slotwise-Key, Authorization",
-                            "Access-Control-Max-Age": "600"})
+                out.update(
+                    {
+                        "Access-Control-Allow-Origin": origin,
+                        "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+                        "Access-Control-Allow-Headers": "Content-Type, X-Slotwise-Key, Authorization",
+                        "Access-Control-Max-Age": "600",
+                    }
+                )
             status = 204 if allowed else 403
             counter[(label, str(status))] += 1
             await Response(status_code=status, headers=out)(scope, receive, send)
@@ -111,8 +127,9 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
-    return error_response(exc.status_code, codes.get(exc.status_code, "http_error"),
-                          str(exc.detail), dict(exc.headers or {}))
+    return error_response(
+        exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), dict(exc.headers or {})
+    )
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -120,8 +137,9 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "internal error")
 
 
-def create_app(config: Config, config_path: str | Path | None = None,
-               extra_routes: list[Any] | None = None) -> Starlette:
+def create_app(
+    config: Config, config_path: str | Path | None = None, extra_routes: list[Any] | None = None
+) -> Starlette:
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
@@ -136,8 +154,11 @@ def create_app(config: Config, config_path: str | Path | None = None,
             await close_services(app.state.services)
 
     routes = [*api.ROUTES, *eventroutes.ROUTES, *admin.ROUTES, openapi_route(), *(extra_routes or [])]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
-        ApiError: _api_error, HTTPException: _http_error, Exception: _server_error})
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _server_error},
+    )
     app.state.metrics = metrics
     app.state.config_path = Path(config_path) if config_path else config.source
     app.state.runtime = build_runtime(config, metrics)

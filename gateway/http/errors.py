@@ -1,4 +1,5 @@
 """The one error shape of the HTTP API: {"error": {"code", "message"}}."""
+
 from __future__ import annotations
 
 from starlette.responses import JSONResponse
@@ -18,9 +19,5 @@ class ApiError(Exception):
         return error_response(self.status, self.code, self.message, self.headers)
 
 
-def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
-    )
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)

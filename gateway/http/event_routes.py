@@ -5,6 +5,7 @@ included, counted once) and rejected ones with a reason; one bad event never dro
 Without profiling consent (level below `full`, or `Sec-GPC: 1`) and for bots, events are
 acknowledged but not kept (`ignored`), so no profile is ever built for them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,13 +21,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from slotwise.gateway.http.render_routes import check_key, cors_headers, get_site, peer_of, read_json, visitor_id_of
 from slotwise.gateway.config.loader import SiteConfig
 from slotwise.gateway.context.request import client_address, daypart, resolve_context, zone
 from slotwise.gateway.http.errors import ApiError
-from slotwise.gateway.visitors.events import EVENT_TYPES, Invalid, Limits, event_line, safe_text, validate_event
+from slotwise.gateway.http.render_routes import check_key, cors_headers, get_site, peer_of, read_json, visitor_id_of
 from slotwise.gateway.ops.ratelimit import RateLimiter
 from slotwise.gateway.serving.runtime import Runtime
+from slotwise.gateway.visitors.events import EVENT_TYPES, Invalid, Limits, event_line, safe_text, validate_event
 from slotwise.gateway.visitors.stores import Store, StoreSettings
 from slotwise.gateway.visitors.stores.base import CONSENT_LEVELS
 
@@ -45,14 +46,15 @@ def _limiters(request: Request, settings: StoreSettings) -> tuple[RateLimiter, R
     state = request.app.state
     lim = getattr(state, "event_limiters", None)
     if lim is None:
-        lim = (RateLimiter(settings.rate_limit["visitor_per_minute"]),
-               RateLimiter(settings.rate_limit["client_per_minute"]))
+        lim = (
+            RateLimiter(settings.rate_limit["visitor_per_minute"]),
+            RateLimiter(settings.rate_limit["client_per_minute"]),
+        )
         state.event_limiters = lim
     return lim
 
 
-def _enrich(event: dict[str, Any], runtime: Runtime, site: SiteConfig, device: str | None,
-            country: str | None) -> None:
+def _enrich(event: dict[str, Any], runtime: Runtime, site: SiteConfig, device: str | None, country: str | None) -> None:
     """Fill page context the client left out, so profiles can be rebuilt from the log alone."""
     ctx = event.setdefault("context", {})
     if device and "device" not in ctx:
@@ -89,12 +91,18 @@ async def post_events(request: Request) -> Response:
     client = client_address(peer_of(request), request.headers, runtime.config.trusted_proxies)
     wait = client_limit.take(f"{site.name}|{client}", max(1, len(raw_events)))  # in memory only
     if wait:
-        raise ApiError(429, "rate_limited", "too many events from this client",
-                       {"Retry-After": str(int(wait) + 1), **headers})
+        raise ApiError(
+            429, "rate_limited", "too many events from this client", {"Retry-After": str(int(wait) + 1), **headers}
+        )
     raw_ctx = body.get("context") if isinstance(body.get("context"), dict) else {}
-    ctx = resolve_context(body_context={**raw_ctx, **({"consent": body["consent"]} if "consent" in body else {})},
-                          headers=request.headers, peer=peer_of(request), config=runtime.config,
-                          site=site, allow_simulation=False)
+    ctx = resolve_context(
+        body_context={**raw_ctx, **({"consent": body["consent"]} if "consent" in body else {})},
+        headers=request.headers,
+        peer=peer_of(request),
+        config=runtime.config,
+        site=site,
+        allow_simulation=False,
+    )
     now = time.time()
     limits = Limits(max_future_s=settings.max_future_seconds, retention_days=settings.retention_days)
     accepted: list[str] = []
@@ -137,8 +145,12 @@ async def post_events(request: Request) -> Response:
         except Exception:
             # Nothing of this batch was acknowledged: the client keeps it and retries.
             log.exception("event store write failed")
-            raise ApiError(503, "store_unavailable", "the event store is unavailable; retry the batch",
-                           {"Retry-After": "1", **headers}) from None
+            raise ApiError(
+                503,
+                "store_unavailable",
+                "the event store is unavailable; retry the batch",
+                {"Retry-After": "1", **headers},
+            ) from None
         accepted = result.stored + result.duplicates
         duplicates = result.duplicates
         if result.ignored:
@@ -153,12 +165,14 @@ async def post_events(request: Request) -> Response:
     return JSONResponse(payload, headers=headers)
 
 
-async def _memberships(store: Store, runtime: Runtime, site: SiteConfig, ctx: Any,
-                       visitors: set[str]) -> dict[str, list[str]]:
+async def _memberships(
+    store: Store, runtime: Runtime, site: SiteConfig, ctx: Any, visitors: set[str]
+) -> dict[str, list[str]]:
     """Rule segments of each visitor right after the batch (opt-in: `"segments": true`),
     so a browser can update the page at once, without another render call."""
-    from slotwise.gateway.rules.expr import Env
     from slotwise.gateway.blocks.page import memberships
+    from slotwise.gateway.rules.expr import Env
+
     out = {}
     for visitor in sorted(visitors)[:100]:
         profile, attributes = await store.load_for_render(site.name, visitor)
@@ -187,16 +201,19 @@ def _maybe_expire(request: Request, store: Store, now: float) -> None:
             await store.expire(now)
         except Exception:  # e.g. the store closed during shutdown: retried in an hour
             log.warning("event retention run failed", exc_info=True)
+
     state.events_expire_task = asyncio.get_running_loop().create_task(expire())  # keep a reference
 
 
 # --- visitor rights ---------------------------------------------------------------------------
 
+
 def visitor_token(site: SiteConfig, visitor_id: str, ttl: float = 3600.0, now: float | None = None) -> str:
     """A token that lets the visitor read or erase their own data (signed with the secret key)."""
     expires = int((time.time() if now is None else now) + ttl)
-    sig = hmac.new(site.secret_key.encode(), f"{site.name}\x00{visitor_id}\x00{expires}".encode(),
-                   hashlib.sha256).hexdigest()
+    sig = hmac.new(
+        site.secret_key.encode(), f"{site.name}\x00{visitor_id}\x00{expires}".encode(), hashlib.sha256
+    ).hexdigest()
     return f"{expires}.{sig}"
 
 
@@ -204,8 +221,9 @@ def _token_ok(site: SiteConfig, visitor_id: str, token: str) -> bool:
     expires, _, sig = token.partition(".")
     if not expires.isdigit() or int(expires) < time.time():
         return False
-    want = hmac.new(site.secret_key.encode(), f"{site.name}\x00{visitor_id}\x00{expires}".encode(),
-                    hashlib.sha256).hexdigest()
+    want = hmac.new(
+        site.secret_key.encode(), f"{site.name}\x00{visitor_id}\x00{expires}".encode(), hashlib.sha256
+    ).hexdigest()
     return hmac.compare_digest(sig, want)
 
 
@@ -235,17 +253,24 @@ async def get_visitor(request: Request) -> Response:
     site, visitor_id, headers = _visitor_auth(request)
     profile, attributes = await store.load_for_render(site.name, visitor_id)
     events = await store.events(site.name, visitor_id)
-    return JSONResponse({
-        "site": site.name, "visitor_id": visitor_id, "consent": await store.consent(site.name, visitor_id),
-        "profile": profile.describe(time.time()) if profile else None, "attributes": attributes,
-        "events": [json.loads(event_line(e)) for e in events],
-        "experiments": _assignments(request.app.state.runtime, visitor_id),
-    }, headers={"Cache-Control": "private, no-store", **headers})
+    return JSONResponse(
+        {
+            "site": site.name,
+            "visitor_id": visitor_id,
+            "consent": await store.consent(site.name, visitor_id),
+            "profile": profile.describe(time.time()) if profile else None,
+            "attributes": attributes,
+            "events": [json.loads(event_line(e)) for e in events],
+            "experiments": _assignments(request.app.state.runtime, visitor_id),
+        },
+        headers={"Cache-Control": "private, no-store", **headers},
+    )
 
 
 def _assignments(runtime: Runtime, visitor_id: str) -> dict[str, str]:
     """Experiment arms, computed from the visitor id (never stored, so nothing to erase)."""
     from slotwise.gateway.decisions.experiments import assign
+
     out = {}
     for slot in runtime.config.slots.values():
         for variant in slot.variants:
@@ -259,8 +284,9 @@ async def delete_visitor(request: Request) -> Response:
     store, _ = _store(request)
     site, visitor_id, headers = _visitor_auth(request)
     erased = await store.erase(site.name, visitor_id)
-    return JSONResponse({"site": site.name, "visitor_id": visitor_id, "erased": True, "events": erased},
-                        headers=headers)
+    return JSONResponse(
+        {"site": site.name, "visitor_id": visitor_id, "erased": True, "events": erased}, headers=headers
+    )
 
 
 async def put_consent(request: Request) -> Response:
@@ -272,8 +298,9 @@ async def put_consent(request: Request) -> Response:
     if level not in CONSENT_LEVELS:
         raise ApiError(400, "invalid_consent", f"'level' must be one of {', '.join(CONSENT_LEVELS)}")
     await store.set_consent(site.name, visitor_id, str(level))
-    return JSONResponse({"site": site.name, "visitor_id": visitor_id, "level": level,
-                         "profiling": level == "full"}, headers=headers)
+    return JSONResponse(
+        {"site": site.name, "visitor_id": visitor_id, "level": level, "profiling": level == "full"}, headers=headers
+    )
 
 
 ROUTES = [
@@ -285,54 +312,130 @@ ROUTES = [
 
 
 def _spec() -> dict[str, dict[str, Any]]:
-    from slotwise.gateway.http.openapi import KEY, ADMIN, _errors, _json
-    event = {"type": "object", "required": ["event_id", "visitor_id", "type", "ts"], "properties": {
-        "event_id": {"type": "string"}, "visitor_id": {"type": "string"},
-        "type": {"type": "string", "enum": sorted(EVENT_TYPES)},
-        "ts": {"type": "string", "format": "date-time"}, "item_id": {"type": "string"},
-        "value": {"type": "number"}, "currency": {"type": "string"}, "quantity": {"type": "integer"},
-        "properties": {"type": "object"}, "context": {"type": "object"}}}
+    from slotwise.gateway.http.openapi import ADMIN, KEY, _errors, _json
+
+    event = {
+        "type": "object",
+        "required": ["event_id", "visitor_id", "type", "ts"],
+        "properties": {
+            "event_id": {"type": "string"},
+            "visitor_id": {"type": "string"},
+            "type": {"type": "string", "enum": sorted(EVENT_TYPES)},
+            "ts": {"type": "string", "format": "date-time"},
+            "item_id": {"type": "string"},
+            "value": {"type": "number"},
+            "currency": {"type": "string"},
+            "quantity": {"type": "integer"},
+            "properties": {"type": "object"},
+            "context": {"type": "object"},
+        },
+    }
     ids = {"type": "array", "items": {"type": "string"}}
-    visitor = [{"name": "visitor_id", "in": "path", "required": True, "schema": {"type": "string"}},
-               {"name": "site", "in": "query", "required": True, "schema": {"type": "string"}},
-               {"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
-                "description": "signed visitor token, instead of the secret key"}]
+    visitor = [
+        {"name": "visitor_id", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "site", "in": "query", "required": True, "schema": {"type": "string"}},
+        {
+            "name": "token",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "signed visitor token, instead of the secret key",
+        },
+    ]
     return {
-        "/v1/events": {"post": {
-            "summary": "Ingest a batch of events (idempotent by event_id)", "security": KEY,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["site", "events"], "properties": {
-                    "site": {"type": "string"}, "key": {"type": "string"},
-                    "consent": {"type": "string", "enum": ["none", "anonymous", "full"]},
-                    "context": {"type": "object"}, "events": {"type": "array", "items": event},
-                    "segments": {"type": "boolean", "description": "return each visitor's segments"}}}}}},
-            "responses": {**_json({"type": "object", "properties": {
-                "accepted": ids, "duplicates": ids,
-                "rejected": {"type": "array", "items": {"type": "object", "properties": {
-                    "index": {"type": "integer"}, "event_id": {"type": ["string", "null"]},
-                    "reason": {"type": "string"}}}},
-                "ignored": {"type": "object", "properties": {"event_ids": ids, "reason": {"type": "string"}}},
-                "segments": {"type": "object", "additionalProperties": ids}}}),
-                **_errors(400, 401, 403, 404, 413, 429, 503)}}},
+        "/v1/events": {
+            "post": {
+                "summary": "Ingest a batch of events (idempotent by event_id)",
+                "security": KEY,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["site", "events"],
+                                "properties": {
+                                    "site": {"type": "string"},
+                                    "key": {"type": "string"},
+                                    "consent": {"type": "string", "enum": ["none", "anonymous", "full"]},
+                                    "context": {"type": "object"},
+                                    "events": {"type": "array", "items": event},
+                                    "segments": {"type": "boolean", "description": "return each visitor's segments"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    **_json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "accepted": ids,
+                                "duplicates": ids,
+                                "rejected": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "index": {"type": "integer"},
+                                            "event_id": {"type": ["string", "null"]},
+                                            "reason": {"type": "string"},
+                                        },
+                                    },
+                                },
+                                "ignored": {
+                                    "type": "object",
+                                    "properties": {"event_ids": ids, "reason": {"type": "string"}},
+                                },
+                                "segments": {"type": "object", "additionalProperties": ids},
+                            },
+                        }
+                    ),
+                    **_errors(400, 401, 403, 404, 413, 429, 503),
+                },
+            }
+        },
         "/v1/visitors/{visitor_id}": {
-            "get": {"summary": "The visitor's own data: profile, events, attributes, consent",
-                    "security": ADMIN, "parameters": visitor,
-                    "responses": {**_json({"type": "object"}), **_errors(400, 401, 403, 404, 503)}},
-            "delete": {"summary": "Erase the visitor's profile, events, attributes and consent",
-                       "security": ADMIN, "parameters": visitor,
-                       "responses": {**_json({"type": "object"}), **_errors(400, 401, 403, 404, 503)}}},
-        "/v1/visitors/{visitor_id}/consent": {"put": {
-            "summary": "Set consent (none, anonymous, full); below full erases the profile",
-            "security": KEY, "parameters": visitor,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["level"], "properties": {
-                    "level": {"type": "string", "enum": ["none", "anonymous", "full"]}}}}}},
-            "responses": {**_json({"type": "object"}), **_errors(400, 401, 403, 404, 503)}}},
+            "get": {
+                "summary": "The visitor's own data: profile, events, attributes, consent",
+                "security": ADMIN,
+                "parameters": visitor,
+                "responses": {**_json({"type": "object"}), **_errors(400, 401, 403, 404, 503)},
+            },
+            "delete": {
+                "summary": "Erase the visitor's profile, events, attributes and consent",
+                "security": ADMIN,
+                "parameters": visitor,
+                "responses": {**_json({"type": "object"}), **_errors(400, 401, 403, 404, 503)},
+            },
+        },
+        "/v1/visitors/{visitor_id}/consent": {
+            "put": {
+                "summary": "Set consent (none, anonymous, full); below full erases the profile",
+                "security": KEY,
+                "parameters": visitor,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["level"],
+                                "properties": {"level": {"type": "string", "enum": ["none", "anonymous", "full"]}},
+                            }
+                        }
+                    },
+                },
+                "responses": {**_json({"type": "object"}), **_errors(400, 401, 403, 404, 503)},
+            }
+        },
     }
 
 
 def _register_spec() -> None:
     from slotwise.gateway.http.openapi import register_paths
+
     register_paths(_spec())
 
 

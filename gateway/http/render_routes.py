@@ -1,4 +1,5 @@
 """Public routes: render, fragment, slot list, client script, health."""
+
 from __future__ import annotations
 
 import hmac
@@ -6,18 +7,19 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from slotwise.gateway.blocks.page import HTML_JSON, encode_page, render_page
 from slotwise.gateway.config.loader import SiteConfig, Slot
 from slotwise.gateway.context.request import RequestContext, resolve_context
 from slotwise.gateway.http.errors import ApiError
 from slotwise.gateway.rules.expr import Env
-from slotwise.gateway.blocks.page import HTML_JSON, encode_page, render_page
 from slotwise.gateway.serving.runtime import Runtime
 
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -112,8 +114,9 @@ def peer_of(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-async def build_env(request: Request, runtime: Runtime, site: SiteConfig, ctx: RequestContext,
-                    visitor_id: str | None) -> Env:
+async def build_env(
+    request: Request, runtime: Runtime, site: SiteConfig, ctx: RequestContext, visitor_id: str | None
+) -> Env:
     services = request.app.state.services
     env = Env(ctx, site=site, runtime=runtime, services=services)
     store = services.store
@@ -141,15 +144,22 @@ async def render(request: Request) -> Response:
     raw_context = body.get("context", {})
     if not isinstance(raw_context, dict):
         raise ApiError(400, "invalid_request", "'context' must be a JSON object")
-    ctx = resolve_context(body_context=raw_context, headers=headers_of(request), peer=peer_of(request),
-                          config=runtime.config, site=site, allow_simulation=site.allow_simulation or is_secret)
+    ctx = resolve_context(
+        body_context=raw_context,
+        headers=headers_of(request),
+        peer=peer_of(request),
+        config=runtime.config,
+        site=site,
+        allow_simulation=site.allow_simulation or is_secret,
+    )
     visitor_id = assign_visitor(body.get("visitor_id"), ctx)
     env = await build_env(request, runtime, site, ctx, visitor_id)
     blocks = await render_page(env, site, slots, visitor_id, state.metrics)
     head: dict[str, Any] = {"visitor_id": visitor_id}
     if unknown:
-        head["errors"] = {name[:100]: {"code": "unknown_slot", "message": f"unknown slot '{name[:100]}'"}
-                          for name in unknown}
+        head["errors"] = {
+            name[:100]: {"code": "unknown_slot", "message": f"unknown slot '{name[:100]}'"} for name in unknown
+        }
     if body.get("debug") is True and is_secret:
         head["context"] = ctx.describe()
     content = encode_page(head, blocks)
@@ -158,8 +168,14 @@ async def render(request: Request) -> Response:
 
 
 def _query_context(query: Mapping[str, str]) -> dict[str, Any]:
-    keys = {"tz": "timezone", "url": "url", "ref": "referrer", "item_id": "item_id",
-            "consent": "consent", "lang": "language"}
+    keys = {
+        "tz": "timezone",
+        "url": "url",
+        "ref": "referrer",
+        "item_id": "item_id",
+        "consent": "consent",
+        "lang": "language",
+    }
     return {target: query[src] for src, target in keys.items() if query.get(src)}
 
 
@@ -172,18 +188,25 @@ async def fragment(request: Request) -> Response:
     is_secret = check_key(site, request.headers.get("x-slotwise-key") or query.get("key"))
     headers = cors_headers(request, site)
     slot = slots_of(runtime, [request.path_params["slot"]])[0][0]
-    ctx = resolve_context(body_context=_query_context(query), headers=headers_of(request),
-                          peer=peer_of(request), config=runtime.config, site=site,
-                          allow_simulation=is_secret)
+    ctx = resolve_context(
+        body_context=_query_context(query),
+        headers=headers_of(request),
+        peer=peer_of(request),
+        config=runtime.config,
+        site=site,
+        allow_simulation=is_secret,
+    )
     visitor_id = assign_visitor(query.get("visitor_id"), ctx)
     env = await build_env(request, runtime, site, ctx, visitor_id)
     block = (await render_page(env, site, [slot], visitor_id, state.metrics))[slot.name]
     block.pop(HTML_JSON, None)
-    headers.update({
-        "Cache-Control": f"private, max-age={block['ttl']}",
-        "Vary": "Origin, User-Agent, Sec-CH-UA-Mobile, Accept-Language, Cookie",
-        "X-Slotwise-Variant": block["variant"],
-    })
+    headers.update(
+        {
+            "Cache-Control": f"private, max-age={block['ttl']}",
+            "Vary": "Origin, User-Agent, Sec-CH-UA-Mobile, Accept-Language, Cookie",
+            "X-Slotwise-Variant": block["variant"],
+        }
+    )
     if visitor_id:
         headers["X-Slotwise-Visitor"] = visitor_id
     return Response(block["html"], media_type="text/html; charset=utf-8", headers=headers)
@@ -193,8 +216,9 @@ async def list_slots(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     site = get_site(runtime, request.query_params.get("site"))
     check_key(site, request.headers.get("x-slotwise-key") or request.query_params.get("key"))
-    slots = [{"name": s.name, "description": s.description, "type": s.default["type"]}
-             for s in runtime.config.slots.values()]
+    slots = [
+        {"name": s.name, "description": s.description, "type": s.default["type"]} for s in runtime.config.slots.values()
+    ]
     return JSONResponse({"slots": slots}, headers=cors_headers(request, site))
 
 
@@ -205,8 +229,11 @@ async def client_js(request: Request) -> Response:
     global _CLIENT_JS
     if _CLIENT_JS is None:
         _CLIENT_JS = resources.files("slotwise.gateway").joinpath("static/client.js").read_bytes()
-    return Response(_CLIENT_JS, media_type="application/javascript; charset=utf-8",
-                    headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"})
+    return Response(
+        _CLIENT_JS,
+        media_type="application/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
 
 
 async def healthz(request: Request) -> Response:
@@ -226,12 +253,19 @@ async def readyz(request: Request) -> Response:
     if problems:
         raise ApiError(503, "not_ready", "; ".join(problems))
     runtime: Runtime = state.runtime
-    return JSONResponse({"status": "ready", "sites": len(runtime.config.sites),
-                         "slots": len(runtime.config.slots), "catalog_items": len(runtime.catalog)})
+    return JSONResponse(
+        {
+            "status": "ready",
+            "sites": len(runtime.config.sites),
+            "slots": len(runtime.config.slots),
+            "catalog_items": len(runtime.catalog),
+        }
+    )
 
 
 async def metrics(request: Request) -> Response:
     from slotwise.gateway.ops.metrics import CONTENT_TYPE
+
     return Response(request.app.state.metrics.export(), media_type=CONTENT_TYPE)
 
 

@@ -3,6 +3,7 @@
 Each gateway replica limits on its own: with N replicas behind a balancer a client gets at
 most N times the rate, which is what this protection is for (floods, runaway clients).
 """
+
 from __future__ import annotations
 
 import time

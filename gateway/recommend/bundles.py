@@ -5,6 +5,7 @@ maps (`items.json`). `load_bundle` refuses a bundle whose manifest, checksums, g
 smoke inference is wrong, naming the file and the fault; `ModelRegistry.reload` swaps only good
 bundles in, so a bad upload is logged and the previous version keeps serving.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+import contextlib
 
 log = logging.getLogger("slotwise.models")
 FORMATS = {"slotwise-bundle/1"}
@@ -72,9 +74,16 @@ class Bundle:
         return row
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "kind": self.kind, "path": str(self.path),
-                "models": sorted(self.models), "default": self.default,
-                "items": len(self.items) or None, "loaded_at": round(self.loaded_at, 3)}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind,
+            "path": str(self.path),
+            "models": sorted(self.models),
+            "default": self.default,
+            "items": len(self.items) or None,
+            "loaded_at": round(self.loaded_at, 3),
+        }
 
 
 def session_options(threads: int) -> ort.SessionOptions:
@@ -116,13 +125,14 @@ def _verified_bytes(path: Path, fname: str, sums: dict[str, str]) -> bytes:
         raise BundleError(f"{path}/{fname}: unreadable ({exc.strerror})") from None
     got = hashlib.sha256(data).hexdigest()
     if got != want:
-        raise BundleError(f"{path}/{fname}: sha256 mismatch (manifest {want[:12]}…, file {got[:12]}…, "
-                          f"{len(data)} bytes): corrupt or truncated")
+        raise BundleError(
+            f"{path}/{fname}: sha256 mismatch (manifest {want[:12]}…, file {got[:12]}…, "
+            f"{len(data)} bytes): corrupt or truncated"
+        )
     return data
 
 
-def _load_model(path: Path, name: str, entry: Any, data: bytes, width: int | None,
-                threads: int) -> LoadedModel:
+def _load_model(path: Path, name: str, entry: Any, data: bytes, width: int | None, threads: int) -> LoadedModel:
     where = f"{path}/{entry.get('file') if isinstance(entry, dict) else '?'}"
     try:
         sess = ort.InferenceSession(data, session_options(threads), providers=[PROVIDER])
@@ -179,9 +189,16 @@ def load_bundle(path: Path, threads: int = 1, name: str | None = None) -> Bundle
         data = _verified_bytes(path, entry["file"], sums)
         width = len(items) if items and entry.get("input") == "interactions" else None
         models[mname] = by_file[key] = _load_model(path, mname, entry, data, width, threads)
-    return Bundle(name or path.name, str(manifest.get("version") or path.name), path,
-                  str(manifest.get("kind") or "unknown"), manifest, models, items,
-                  {item: k for k, item in enumerate(items)})
+    return Bundle(
+        name or path.name,
+        str(manifest.get("version") or path.name),
+        path,
+        str(manifest.get("kind") or "unknown"),
+        manifest,
+        models,
+        items,
+        {item: k for k, item in enumerate(items)},
+    )
 
 
 def bundle_candidates(root: Path) -> dict[str, list[Path]]:
@@ -194,8 +211,15 @@ def bundle_candidates(root: Path) -> dict[str, list[Path]]:
             out[d.name] = [d]
         else:
             # A version without manifest.json is still being written (the manifest comes last).
-            versions = sorted((v for v in d.iterdir() if v.is_dir() and not v.name.startswith(".")
-                               and (v / "manifest.json").exists()), key=lambda v: v.name, reverse=True)
+            versions = sorted(
+                (
+                    v
+                    for v in d.iterdir()
+                    if v.is_dir() and not v.name.startswith(".") and (v / "manifest.json").exists()
+                ),
+                key=lambda v: v.name,
+                reverse=True,
+            )
             if versions:
                 out[d.name] = versions
     return out
@@ -250,9 +274,12 @@ class ModelRegistry:
                     except BundleError as exc:
                         reason = str(exc)
                         if self._refused.get(str(path)) != reason:
-                            log.error("model bundle %s refused, %s: %s", name,
-                                      f"keeping version {current.version}" if current else "nothing to serve",
-                                      reason)
+                            log.error(
+                                "model bundle %s refused, %s: %s",
+                                name,
+                                f"keeping version {current.version}" if current else "nothing to serve",
+                                reason,
+                            )
                         self._refused[str(path)] = reason
                         report["refused"].append({"name": name, "path": str(path), "error": reason})
                         if current is not None:
@@ -284,10 +311,8 @@ class ModelRegistry:
     async def close(self) -> None:
         if self._watcher is not None:
             self._watcher.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
-            except asyncio.CancelledError:
-                pass
             self._watcher = None
 
 
@@ -296,8 +321,11 @@ def _same_manifest(bundle: Bundle) -> bool:
         data = json.loads((bundle.path / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return True  # unreadable now: keep serving what was verified
-    return isinstance(data, dict) and data.get("version") == bundle.manifest.get("version") and \
-        data.get("sha256") == bundle.manifest.get("sha256")
+    return (
+        isinstance(data, dict)
+        and data.get("version") == bundle.manifest.get("version")
+        and data.get("sha256") == bundle.manifest.get("sha256")
+    )
 
 
 Job = tuple[np.ndarray, "asyncio.Future[np.ndarray]"]
@@ -340,7 +368,7 @@ class Batcher:
             self.runs += 1
             self.rows += len(live)
             for k, (_, f) in enumerate(live):
-                f.set_result(out[k:k + 1])
+                f.set_result(out[k : k + 1])
 
 
 def build_registry(section: dict[str, Any], base_dir: Path = Path(".")) -> ModelRegistry | None:
@@ -361,6 +389,7 @@ def build_registry(section: dict[str, Any], base_dir: Path = Path(".")) -> Model
         errors.append(f"models.watch_seconds: must be a number >= 0, not {watch!r}")
     if errors:
         from slotwise.gateway.config.loader import ConfigError
+
         raise ConfigError(errors)
     root = Path(str(d))
     return ModelRegistry(root if root.is_absolute() else base_dir / root, int(threads), float(watch))

@@ -1,14 +1,14 @@
 """The item catalog: look-ups, popularity order, and content overlap for "similar items"."""
+
 from __future__ import annotations
 
 import csv
 import json
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
-
-from collections import Counter
+from typing import Any
 
 from cachetools import TTLCache
 
@@ -62,8 +62,14 @@ def _json_line(line: str, number: int) -> Any:
 
 
 class Catalog:
-    def __init__(self, items: Iterable[dict[str, Any]], cache_size: int = 10000, cache_ttl: float = 300.0,
-                 hits: Counter[str] | None = None, misses: Counter[str] | None = None):
+    def __init__(
+        self,
+        items: Iterable[dict[str, Any]],
+        cache_size: int = 10000,
+        cache_ttl: float = 300.0,
+        hits: Counter[str] | None = None,
+        misses: Counter[str] | None = None,
+    ):
         self.by_id: dict[str, dict[str, Any]] = {}
         for item in items:
             self.by_id[item["item_id"]] = item
@@ -74,8 +80,7 @@ class Catalog:
         self._features: dict[str, frozenset[str]] = {}
         self._index: dict[str, list[str]] = defaultdict(list)
         for iid, item in self.by_id.items():
-            feats = frozenset([f"c:{c.lower()}" for c in item["categories"]] +
-                              [f"t:{t.lower()}" for t in item["tags"]])
+            feats = frozenset([f"c:{c.lower()}" for c in item["categories"]] + [f"t:{t.lower()}" for t in item["tags"]])
             self._features[iid] = feats
             for f in feats:
                 self._index[f].append(iid)

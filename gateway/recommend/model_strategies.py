@@ -7,6 +7,7 @@ batched into one inference. Names `segment.ml` (the K-Means segment's editable n
 Without a loaded bundle every strategy returns nothing (the render tops up with popular
 items) and `similar` falls back to the catalog's content overlap.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from slotwise.gateway.recommend import strategies as recommend
+from slotwise.gateway.recommend.bundles import Bundle, ModelRegistry
 from slotwise.gateway.rules.expr import Env, register_name
 from slotwise.gateway.visitors.features import FeatureSpec, feature_vector
-from slotwise.gateway.recommend.bundles import Bundle, ModelRegistry
 
 log = logging.getLogger("slotwise.models")
 CART_WEIGHT = 2.0  # items in the cart say more about intent than a view
@@ -47,8 +48,9 @@ def visitor_weights(env: Env) -> dict[str, float]:
     return weights
 
 
-def rank(bundle: Bundle, scores: np.ndarray, env: Env, block: dict[str, Any], count: int,
-         exclude: set[str]) -> list[str]:
+def rank(
+    bundle: Bundle, scores: np.ndarray, env: Env, block: dict[str, Any], count: int, exclude: set[str]
+) -> list[str]:
     """Best-scoring catalog items, skipping masked (seen) ones and other categories."""
     catalog = env.runtime.catalog
     category = block.get("category")
@@ -65,8 +67,7 @@ def rank(bundle: Bundle, scores: np.ndarray, env: Env, block: dict[str, Any], co
             if item_id in exclude:
                 continue
             item = catalog.get(item_id)
-            if item is None or (category and category.lower() not in
-                                {c.lower() for c in item.get("categories", [])}):
+            if item is None or (category and category.lower() not in {c.lower() for c in item.get("categories", [])}):
                 continue
             out.append(item_id)
             if len(out) == count:
@@ -101,6 +102,7 @@ def _strategy(role: str) -> recommend.Strategy:
             return []
         env.bound(env.now + TTL_S)
         return rank(bundle, scores, env, block, count, set(weights))
+
     strategy.__name__ = f"model_{role}"
     return strategy
 
@@ -156,7 +158,12 @@ def _propensity(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> float
     return env.memo[key]  # type: ignore[no-any-return]
 
 
-register_name("segment.ml", "str", _segment_ml,
-              doc="name of the visitor's machine-learned segment (K-Means bundle; null without a profile)")
-register_name("propensity", "num", _propensity,
-              doc="probability 0..1 that this session ends in a purchase (propensity bundle)")
+register_name(
+    "segment.ml",
+    "str",
+    _segment_ml,
+    doc="name of the visitor's machine-learned segment (K-Means bundle; null without a profile)",
+)
+register_name(
+    "propensity", "num", _propensity, doc="probability 0..1 that this session ends in a purchase (propensity bundle)"
+)

@@ -3,9 +3,11 @@
 The models part registers its strategies (cf, content, hybrid, similar from ONNX models) with
 `register_strategy`; the ones here need only the catalog and the visitor's profile.
 """
+
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slotwise.gateway.rules.expr import Env
 

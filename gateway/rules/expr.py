@@ -9,12 +9,14 @@ Source text is tokenized and parsed by hand into closures; nothing is ever passe
 and no attribute of a Python object is reachable: a name resolves only through the registry
 below, and an unregistered name is an error at load time, never a silent false.
 """
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 MAX_SOURCE = 2000
 MAX_DEPTH = 40
@@ -35,11 +37,28 @@ class ExprError(ValueError):
 class Env:
     """Everything an expression may read for one request. Built per render, cheap."""
 
-    __slots__ = ("ctx", "profile", "attributes", "site", "runtime", "services", "now",
-                 "boundary", "memo")
+    __slots__ = (
+        "attributes",
+        "boundary",
+        "ctx",
+        "memo",
+        "now",
+        "profile",
+        "runtime",
+        "services",
+        "site",
+    )
 
-    def __init__(self, ctx: Any, *, site: Any = None, runtime: Any = None, services: Any = None,
-                 profile: Any = None, attributes: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        ctx: Any,
+        *,
+        site: Any = None,
+        runtime: Any = None,
+        services: Any = None,
+        profile: Any = None,
+        attributes: dict[str, Any] | None = None,
+    ):
         self.ctx = ctx
         self.site = site
         self.runtime = runtime
@@ -85,8 +104,14 @@ class NameSpec:
 NAMES: dict[tuple[str, ...], NameSpec] = {}
 
 
-def register_name(pattern: str, kind: str, resolver: Resolver, params: tuple[str, ...] = (),
-                  wild: dict[int, set[str] | frozenset[str]] | None = None, doc: str = "") -> None:
+def register_name(
+    pattern: str,
+    kind: str,
+    resolver: Resolver,
+    params: tuple[str, ...] = (),
+    wild: dict[int, set[str] | frozenset[str]] | None = None,
+    doc: str = "",
+) -> None:
     """Make `pattern` (dotted, `*` for a wildcard part) usable in expressions."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)}, not {kind!r}")
@@ -94,8 +119,7 @@ def register_name(pattern: str, kind: str, resolver: Resolver, params: tuple[str
         if p not in {"duration", "str", "num"}:
             raise ValueError(f"unknown parameter type {p!r}")
     parts = tuple(pattern.split("."))
-    NAMES[parts] = NameSpec(parts, kind, resolver, params,
-                            {i: frozenset(v) for i, v in (wild or {}).items()}, doc)
+    NAMES[parts] = NameSpec(parts, kind, resolver, params, {i: frozenset(v) for i, v in (wild or {}).items()}, doc)
 
 
 def _lookup(path: tuple[str, ...]) -> tuple[NameSpec, tuple[str, ...]] | None:
@@ -104,7 +128,7 @@ def _lookup(path: tuple[str, ...]) -> tuple[NameSpec, tuple[str, ...]] | None:
         if len(spec.pattern) != len(path):
             continue
         wild_values: list[str] = []
-        for i, (want, got) in enumerate(zip(spec.pattern, path)):
+        for i, (want, got) in enumerate(zip(spec.pattern, path, strict=False)):
             if want == "*":
                 allowed = spec.wild.get(i)
                 if allowed is not None and got not in allowed:
@@ -120,14 +144,17 @@ def _lookup(path: tuple[str, ...]) -> tuple[NameSpec, tuple[str, ...]] | None:
 
 # --- tokenizer -------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<ws>\s+)
   | (?P<dur>\d+(?:\.\d+)?[smhdw]\b)
   | (?P<num>-?\d+(?:\.\d+)?)
   | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<op>==|!=|<=|>=|<|>|\.\.|[()\[\],.])
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 _KEYWORDS = {"and", "or", "not", "in", "between", "true", "false", "null"}
 
 
@@ -431,7 +458,7 @@ class _Parser:
             raise ExprError(f"unknown attribute '{wild[0]}' (declare it under 'attributes')", start)
         if called != bool(spec.params) or len(args) != len(spec.params):
             raise ExprError(f"'{dotted}' is used as {spec.display}", start)
-        for want, got, value in zip(spec.params, arg_kinds, args):
+        for want, got, value in zip(spec.params, arg_kinds, args, strict=False):
             ok = (want == got) or (want == "num" and got in {"num", "duration"})
             if not ok:
                 raise ExprError(f"'{dotted}' expects a {want} argument, got {value!r}", start)
@@ -489,8 +516,7 @@ class Compiled:
         return bool(self.fn(env))
 
 
-def compile_expr(src: str, segments: set[str] | None = None,
-                 attributes: set[str] | None = None) -> Compiled:
+def compile_expr(src: str, segments: set[str] | None = None, attributes: set[str] | None = None) -> Compiled:
     """Parse and check `src`; `segments` and `attributes` list what `segment('x')` and `attr.x` may name."""
     if not isinstance(src, str):
         raise ExprError(f"expected expression text, got {type(src).__name__}", 0)
@@ -501,5 +527,4 @@ def compile_expr(src: str, segments: set[str] | None = None,
 
 def describe_names() -> list[dict[str, str]]:
     """The names editors may use, for docs and the admin UI."""
-    return sorted(({"name": s.display, "kind": s.kind, "doc": s.doc} for s in NAMES.values()),
-                  key=lambda d: d["name"])
+    return sorted(({"name": s.display, "kind": s.kind, "doc": s.doc} for s in NAMES.values()), key=lambda d: d["name"])

@@ -7,12 +7,13 @@ A visitor without a profile (new, no consent, a bot) reads zeros, false and null
 comparisons such as `rfm.recency_days <= 7` are simply false. Windowed counts call
 `env.bound` with the moment the oldest counted event leaves the window.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from slotwise.gateway.visitors.events import EVENT_TYPES
 from slotwise.gateway.rules.expr import Env, register_name
+from slotwise.gateway.visitors.events import EVENT_TYPES
 
 Args = tuple[Any, ...]
 Wild = tuple[str, ...]
@@ -57,6 +58,7 @@ def _engagement(key: str) -> Any:
 
 def _share(attr: str) -> Any:
     """Share of events seen on a device class / in a day part, 0..1."""
+
     def resolve(env: Env, wild: Wild, args: Args) -> float:
         p = env.profile
         if p is None:
@@ -64,35 +66,74 @@ def _share(attr: str) -> Any:
         counts = getattr(p, attr)
         whole = sum(counts.values())
         return counts.get(str(args[0]), 0) / whole if whole else 0.0
+
     return resolve
 
 
-register_name("events.*.within", "num", _within, params=("duration",), wild={1: EVENT_TYPES},
-              doc="events of this type in the last duration, e.g. events.purchase.within(24h)")
+register_name(
+    "events.*.within",
+    "num",
+    _within,
+    params=("duration",),
+    wild={1: EVENT_TYPES},
+    doc="events of this type in the last duration, e.g. events.purchase.within(24h)",
+)
 register_name("events.*.total", "num", _total, wild={1: EVENT_TYPES}, doc="events of this type ever")
 register_name("rfm.recency_days", "num", _recency, doc="whole days since the visitor was last seen (null if never)")
 register_name("rfm.frequency", "num", _attr("frequency", 0), doc="number of purchases")
 register_name("rfm.monetary", "num", _attr("monetary", 0.0), doc="total value of purchases")
-register_name("affinity.category", "num", _affinity("category"), params=("str",),
-              doc="share (0..1) of the visitor's decayed interest in a category")
-register_name("affinity.tag", "num", _affinity("tag"), params=("str",),
-              doc="share (0..1) of the visitor's decayed interest in a tag")
-register_name("visitor.known", "bool", lambda env, w, a: env.profile is not None,
-              doc="a profile exists for this visitor")
+register_name(
+    "affinity.category",
+    "num",
+    _affinity("category"),
+    params=("str",),
+    doc="share (0..1) of the visitor's decayed interest in a category",
+)
+register_name(
+    "affinity.tag",
+    "num",
+    _affinity("tag"),
+    params=("str",),
+    doc="share (0..1) of the visitor's decayed interest in a tag",
+)
+register_name(
+    "visitor.known", "bool", lambda env, w, a: env.profile is not None, doc="a profile exists for this visitor"
+)
 register_name("visitor.sessions", "num", _attr("sessions", 0), doc="visits (30 min of inactivity ends one)")
 register_name("visitor.returning", "bool", _attr("returning", False), doc="more than one visit")
-register_name("visitor.lifetime_value", "num", _attr("lifetime_value", 0.0),
-              doc="value of purchases and conversions")
+register_name("visitor.lifetime_value", "num", _attr("lifetime_value", 0.0), doc="value of purchases and conversions")
 register_name("visitor.last_device", "str", _attr("device", None), doc="device class of the latest event")
 register_name("visitor.last_country", "str", _attr("country", None), doc="country of the latest event")
-register_name("visitor.device_share", "num", _share("devices"), params=("str",),
-              doc="share of events from a device class, e.g. visitor.device_share('mobile')")
-register_name("visitor.daypart_share", "num", _share("dayparts"), params=("str",),
-              doc="share of events in a day part, e.g. visitor.daypart_share('evening')")
-register_name("cart.size", "num", lambda env, w, a: len(env.profile.cart) if env.profile is not None else 0,
-              doc="distinct items in the cart")
+register_name(
+    "visitor.device_share",
+    "num",
+    _share("devices"),
+    params=("str",),
+    doc="share of events from a device class, e.g. visitor.device_share('mobile')",
+)
+register_name(
+    "visitor.daypart_share",
+    "num",
+    _share("dayparts"),
+    params=("str",),
+    doc="share of events in a day part, e.g. visitor.daypart_share('evening')",
+)
+register_name(
+    "cart.size",
+    "num",
+    lambda env, w, a: len(env.profile.cart) if env.profile is not None else 0,
+    doc="distinct items in the cart",
+)
 register_name("cart.contains", "bool", _cart_contains, params=("str",), doc="the cart holds this item id")
-register_name("engagement.avg_time_on_page", "num", _engagement("avg_time_on_page"),
-              doc="mean seconds on page, from engagement events")
-register_name("engagement.avg_scroll_depth", "num", _engagement("avg_scroll_depth"),
-              doc="mean scroll depth in percent, from engagement events")
+register_name(
+    "engagement.avg_time_on_page",
+    "num",
+    _engagement("avg_time_on_page"),
+    doc="mean seconds on page, from engagement events",
+)
+register_name(
+    "engagement.avg_scroll_depth",
+    "num",
+    _engagement("avg_scroll_depth"),
+    doc="mean scroll depth in percent, from engagement events",
+)

@@ -3,6 +3,7 @@
 Every name that depends on the clock calls `env.bound(t)` with the moment its value next
 changes, so a rendered block's ttl never outlives the decision it was based on.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ def _day_value(attr: str) -> Any:
     def resolve(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> Any:
         env.bound(next_local(env.ctx.local.dt, day=True))
         return getattr(env.ctx.local, attr)
+
     return resolve
 
 
@@ -75,7 +77,9 @@ register_name("local.daypart", "str", _daypart, doc="night (0-5), morning (6-11)
 register_name("local.business_hours", "bool", _business, doc="within the site's business hours")
 register_name("geo.country", "str", _ctx(lambda c: c.geo.country), doc="ISO 3166-1 alpha-2, from trusted sources only")
 register_name("geo.region", "str", _ctx(lambda c: c.geo.region), doc="region code from a trusted CDN header")
-register_name("referrer.class", "str", _ctx(lambda c: c.referrer.cls), doc="search, social, email, internal, direct or other")
+register_name(
+    "referrer.class", "str", _ctx(lambda c: c.referrer.cls), doc="search, social, email, internal, direct or other"
+)
 register_name("referrer.host", "str", _ctx(lambda c: c.referrer.host), doc="referring host name")
 for _key in ("source", "medium", "campaign", "term", "content"):
     register_name(f"utm.{_key}", "str", _ctx(lambda c, k=_key: c.utm.get(k)), doc=f"utm_{_key} of the page URL")

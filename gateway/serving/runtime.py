@@ -1,13 +1,14 @@
 """Everything built from one configuration; replaced as a whole on reload."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slotwise.gateway.blocks.renderer import Renderer
 from slotwise.gateway.blocks.caches import CountingCache
-from slotwise.gateway.recommend.catalog import Catalog
+from slotwise.gateway.blocks.renderer import Renderer
 from slotwise.gateway.config.loader import Config, Slot
 from slotwise.gateway.ops.metrics import Metrics
+from slotwise.gateway.recommend.catalog import Catalog
 from slotwise.gateway.rules.segments import Segment
 
 # Strategies that never wait on I/O: their slots render in line, without a task each.
@@ -30,14 +31,26 @@ class Runtime:
 
 def build_runtime(config: Config, metrics: Metrics) -> Runtime:
     cache = config.cache
-    catalog = Catalog.load(config.catalog_path, cache_size=cache.catalog_size, cache_ttl=cache.catalog_ttl,
-                           hits=metrics.cache_hits, misses=metrics.cache_misses)
-    return Runtime(config, catalog, Renderer(config.gateway.templates_dir),
-                   CountingCache("blocks", cache.blocks_size, cache.blocks_ttl, metrics),
-                   frozenset(name for name, slot in config.slots.items() if _awaits(slot)))
+    catalog = Catalog.load(
+        config.catalog_path,
+        cache_size=cache.catalog_size,
+        cache_ttl=cache.catalog_ttl,
+        hits=metrics.cache_hits,
+        misses=metrics.cache_misses,
+    )
+    return Runtime(
+        config,
+        catalog,
+        Renderer(config.gateway.templates_dir),
+        CountingCache("blocks", cache.blocks_size, cache.blocks_ttl, metrics),
+        frozenset(name for name, slot in config.slots.items() if _awaits(slot)),
+    )
 
 
 def _awaits(slot: Slot) -> bool:
-    blocks = [slot.default, *(v.block for v in slot.variants if v.block),
-              *(a.block for v in slot.variants if v.experiment for a in v.experiment.arms)]
+    blocks = [
+        slot.default,
+        *(v.block for v in slot.variants if v.block),
+        *(a.block for v in slot.variants if v.experiment for a in v.experiment.arms),
+    ]
     return any(b["type"] == "recommendations" and b["strategy"] not in INLINE_STRATEGIES for b in blocks)

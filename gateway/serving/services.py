@@ -1,4 +1,5 @@
 """Long-lived services (stores, model registry) built once in the app's lifespan."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,8 +19,9 @@ class Services:
 
 
 async def build_services(config: Config) -> Services:
-    from slotwise.gateway.visitors.stores import build_store
     from slotwise.gateway.recommend.bundles import build_registry
+    from slotwise.gateway.visitors.stores import build_store
+
     services = Services()
     base = config.source.parent if config.source is not None else Path(".")
     services.models = build_registry(config.models, base)  # validates `models:` before anything opens

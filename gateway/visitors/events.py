@@ -4,24 +4,39 @@ An event is `{event_id, visitor_id, type, ts (RFC 3339), item_id?, value?, curre
 quantity?, properties?, context?}`. `validate_event` turns a raw JSON value into a clean,
 normalized dict (ts as unix seconds) or a short reason naming the field at fault.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from slotwise.gateway.visitors.profiles import dumps
 
-EVENT_TYPES = frozenset({"page_view", "item_view", "click", "impression", "add_to_cart",
-                         "remove_from_cart", "purchase", "conversion", "signup", "engagement"})
-FIELDS = frozenset({"event_id", "visitor_id", "type", "ts", "item_id", "value", "currency",
-                    "quantity", "properties", "context"})
+EVENT_TYPES = frozenset(
+    {
+        "page_view",
+        "item_view",
+        "click",
+        "impression",
+        "add_to_cart",
+        "remove_from_cart",
+        "purchase",
+        "conversion",
+        "signup",
+        "engagement",
+    }
+)
+FIELDS = frozenset(
+    {"event_id", "visitor_id", "type", "ts", "item_id", "value", "currency", "quantity", "properties", "context"}
+)
 # No user agent and no address: a device class and a country are all a profile needs.
-CONTEXT_KEYS = frozenset({"device", "country", "url", "referrer", "timezone", "daypart", "hour",
-                          "language", "consent", "gpc"})
+CONTEXT_KEYS = frozenset(
+    {"device", "country", "url", "referrer", "timezone", "daypart", "hour", "language", "consent", "gpc"}
+)
 DEVICES = frozenset({"mobile", "tablet", "desktop"})
 DAYPARTS = frozenset({"night", "morning", "afternoon", "evening"})
 ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -29,8 +44,7 @@ ITEM_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 # RFC 3339 date-time: full date, 'T' (or space), time, optional fraction, mandatory offset.
-RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -64,7 +78,7 @@ def parse_ts(raw: Any) -> float:
     frac = float(m.group(7) or 0.0)
     off = m.group(8).upper()
     try:
-        tz = timezone.utc
+        tz = UTC
         if off != "Z":
             sign = 1 if off[0] == "+" else -1
             oh, om = int(off[1:3]), int(off[4:6])
@@ -78,7 +92,7 @@ def parse_ts(raw: Any) -> float:
 
 
 def format_ts(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def safe_text(text: str) -> str:

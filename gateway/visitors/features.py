@@ -5,12 +5,14 @@ rebuilt from the events file with the same fold (`profiles_from_events`). `featu
 turns a profile into the float32 row the ONNX segment and propensity models read, so the
 two sides cannot drift apart. Pure numpy and stdlib: the gateway never imports scikit-learn.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -19,10 +21,22 @@ from slotwise.gateway.visitors.profiles import SESSION_GAP, WEIGHTS, Profile, re
 DEVICES = ("mobile", "tablet", "desktop")
 DAYPARTS = ("night", "morning", "afternoon", "evening")
 PURCHASES = frozenset({"purchase", "conversion"})
-BASE_FEATURES = ("recency_days", "sessions_log", "events_log", "monetary_log", "purchases",
-                 "time_on_page_log", "scroll_depth", "engagement", "cart_size",
-                 "session_minutes", "session_item_views", "session_add_to_cart",
-                 *(f"device_{d}" for d in DEVICES), *(f"daypart_{d}" for d in DAYPARTS))
+BASE_FEATURES = (
+    "recency_days",
+    "sessions_log",
+    "events_log",
+    "monetary_log",
+    "purchases",
+    "time_on_page_log",
+    "scroll_depth",
+    "engagement",
+    "cart_size",
+    "session_minutes",
+    "session_item_views",
+    "session_add_to_cart",
+    *(f"device_{d}" for d in DEVICES),
+    *(f"daypart_{d}" for d in DAYPARTS),
+)
 NO_HISTORY_DAYS = 365.0
 
 
@@ -111,15 +125,28 @@ def feature_vector(p: Profile | None, spec: FeatureSpec, now: float) -> np.ndarr
     n_dev = sum(p.devices.get(d, 0) for d in DEVICES) or 1
     n_part = sum(p.dayparts.get(d, 0) for d in DAYPARTS) or 1
     base = [
-        max(now - p.last_seen, 0.0) / 86400.0, math.log1p(p.sessions), math.log1p(sum(p.totals.values())),
-        math.log1p(p.monetary), float(p.purchases), math.log1p(mean_top), scroll,
-        math.log1p(p.sessions) + math.log1p(mean_top / 30.0) + scroll, float(len(p.cart)),
-        (end - start) / 60.0 if live else 0.0, in_session("item_view"), in_session("add_to_cart"),
-        *(p.devices.get(d, 0) / n_dev for d in DEVICES), *(p.dayparts.get(d, 0) / n_part for d in DAYPARTS),
+        max(now - p.last_seen, 0.0) / 86400.0,
+        math.log1p(p.sessions),
+        math.log1p(sum(p.totals.values())),
+        math.log1p(p.monetary),
+        float(p.purchases),
+        math.log1p(mean_top),
+        scroll,
+        math.log1p(p.sessions) + math.log1p(mean_top / 30.0) + scroll,
+        float(len(p.cart)),
+        (end - start) / 60.0 if live else 0.0,
+        in_session("item_view"),
+        in_session("add_to_cart"),
+        *(p.devices.get(d, 0) / n_dev for d in DEVICES),
+        *(p.dayparts.get(d, 0) / n_part for d in DAYPARTS),
     ]
     whole = sum(p.cats.values())
-    tfidf = np.array([(p.cats.get(c, 0.0) / whole if whole > 0 else 0.0) * w
-                      for c, w in zip(spec.categories, spec.idf)])
+    tfidf = np.array(
+        [
+            (p.cats.get(c, 0.0) / whole if whole > 0 else 0.0) * w
+            for c, w in zip(spec.categories, spec.idf, strict=False)
+        ]
+    )
     norm = float(np.linalg.norm(tfidf))
     if norm > 0:
         tfidf /= norm

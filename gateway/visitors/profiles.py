@@ -6,12 +6,14 @@ gives the profile a rebuild from the log gives, up to float rounding in the deca
 Duplicates are the store's job: it folds an event only when its event_id is new.
 Pure Python and JSON-serializable, so `models/` can replay event files through it offline.
 """
+
 from __future__ import annotations
 
 import bisect
 import json
 import math
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 try:  # optional C codec (`slotwise[fast]`): profile (de)serialization is the hot path of ingestion
     import orjson
@@ -24,6 +26,7 @@ try:  # optional C codec (`slotwise[fast]`): profile (de)serialization is the ho
 
     loads: Callable[[str | bytes], Any] = orjson.loads
 except ImportError:  # pragma: no cover - exercised where orjson is absent
+
     def dumps(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"))
 
@@ -36,13 +39,22 @@ ITEMS_MAX = 200
 CART_MAX = 200
 # Bucket tiers: (width s, kept at this width while younger than s before last_seen).
 TIERS = ((60, 7200.0), (3600, 32 * 86400.0), (86400, math.inf))
-WEIGHTS = {"page_view": 0.5, "item_view": 1.0, "click": 1.0, "add_to_cart": 3.0,
-           "purchase": 5.0, "conversion": 2.0, "signup": 0.0, "engagement": 0.5,
-           "impression": 0.0, "remove_from_cart": 0.0}
+WEIGHTS = {
+    "page_view": 0.5,
+    "item_view": 1.0,
+    "click": 1.0,
+    "add_to_cart": 3.0,
+    "purchase": 5.0,
+    "conversion": 2.0,
+    "signup": 0.0,
+    "engagement": 0.5,
+    "impression": 0.0,
+    "remove_from_cart": 0.0,
+}
 
 
 def _cents(value: Any) -> int:
-    return int(round(float(value) * 100)) if isinstance(value, (int, float)) else 0
+    return round(float(value) * 100) if isinstance(value, (int, float)) else 0
 
 
 def _strings(value: Any, limit: int = 10) -> list[str]:
@@ -65,8 +77,8 @@ class Profile:
         self.country_at: list[Any] = s.get("country") or [-math.inf, "", None]
         self.totals: dict[str, int] = s.get("totals", {})
         self.buckets: dict[str, list[dict[int, int]]] = {
-            t: [{int(k): v for k, v in tier.items()} for tier in tiers]
-            for t, tiers in s.get("buckets", {}).items()}
+            t: [{int(k): v for k, v in tier.items()} for tier in tiers] for t, tiers in s.get("buckets", {}).items()
+        }
         self.session_list: list[list[float]] = s.get("sessions", [])
         self.cats: dict[str, float] = s.get("cats", {})
         self.tags: dict[str, float] = s.get("tags", {})
@@ -74,7 +86,8 @@ class Profile:
         self.recent: dict[str, float] = s.get("recent", {})
         # JSON has no -inf: state() writes null, read back here.
         self.cart_lines: dict[str, list[float]] = {
-            k: [-math.inf if a is None else a, -math.inf if r is None else r] for k, (a, r) in s.get("cart", {}).items()}
+            k: [-math.inf if a is None else a, -math.inf if r is None else r] for k, (a, r) in s.get("cart", {}).items()
+        }
         pts = s.get("purchase_ts")
         self.purchase_ts: float = -math.inf if pts is None else pts
         self.purchases: int = s.get("purchases", 0)
@@ -194,9 +207,9 @@ class Profile:
         g = self.engagement
         g["n"] += 1
         if isinstance(top, (int, float)) and not isinstance(top, bool) and 0 <= top <= 86400:
-            g["ms"] += int(round(top * 1000))
+            g["ms"] += round(top * 1000)
         if isinstance(depth, (int, float)) and not isinstance(depth, bool) and 0 <= depth <= 100:
-            pct = int(round(depth * 100 if depth <= 1 and isinstance(depth, float) else depth))
+            pct = round(depth * 100 if depth <= 1 and isinstance(depth, float) else depth)
             g["scroll"] += pct
             g["max_scroll"] = max(g["max_scroll"], pct)
 
@@ -218,7 +231,7 @@ class Profile:
         if not tiers:
             return 0, math.inf
         total, nxt = 0, math.inf
-        for (width, _), tier in zip(TIERS, tiers):
+        for (width, _), tier in zip(TIERS, tiers, strict=False):
             for b, n in tier.items():
                 leaves = (b + 1) * width + seconds
                 if now < leaves:
@@ -290,26 +303,41 @@ class Profile:
     def engagement_summary(self) -> dict[str, float]:
         g = self.engagement
         n = max(g["n"], 1)
-        return {"events": g["n"], "avg_time_on_page": g["ms"] / 1000 / n,
-                "avg_scroll_depth": g["scroll"] / n, "max_scroll_depth": g["max_scroll"]}
+        return {
+            "events": g["n"],
+            "avg_time_on_page": g["ms"] / 1000 / n,
+            "avg_scroll_depth": g["scroll"] / n,
+            "max_scroll_depth": g["max_scroll"],
+        }
 
     # --- serialization -----------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
         def inf(x: float) -> float | None:
             return None if math.isinf(x) else x
+
         return {
-            "first_seen": self.first_seen, "last_seen": self.last_seen,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
             "device": self.device_at if self.device_at[2] else None,
-            "country": self.country_at if self.country_at[2] else None, "totals": self.totals,
-            "buckets": {t: [{str(k): v for k, v in tier.items()} for tier in tiers]
-                        for t, tiers in self.buckets.items()},
-            "sessions": self.session_list, "cats": self.cats, "tags": self.tags,
-            "items": self.item_scores, "recent": self.recent,
+            "country": self.country_at if self.country_at[2] else None,
+            "totals": self.totals,
+            "buckets": {
+                t: [{str(k): v for k, v in tier.items()} for tier in tiers] for t, tiers in self.buckets.items()
+            },
+            "sessions": self.session_list,
+            "cats": self.cats,
+            "tags": self.tags,
+            "items": self.item_scores,
+            "recent": self.recent,
             "cart": {k: [inf(a), inf(r)] for k, (a, r) in self.cart_lines.items()},
-            "purchase_ts": inf(self.purchase_ts), "purchases": self.purchases,
-            "monetary_cents": self.monetary_cents, "conversion_cents": self.conversion_cents,
-            "engagement": self.engagement, "devices": self.devices, "dayparts": self.dayparts,
+            "purchase_ts": inf(self.purchase_ts),
+            "purchases": self.purchases,
+            "monetary_cents": self.monetary_cents,
+            "conversion_cents": self.conversion_cents,
+            "engagement": self.engagement,
+            "devices": self.devices,
+            "dayparts": self.dayparts,
             "email": self.email if self.email[2] else None,
         }
 
@@ -322,17 +350,31 @@ class Profile:
 
     def describe(self, now: float) -> dict[str, Any]:
         """The visitor's own view (GET /v1/visitors/{id}) and the admin's."""
-        windows = {t: {w: self.count_within(t, s, now)[0] for w, s in
-                       (("1h", 3600), ("24h", 86400), ("7d", 604800), ("30d", 2592000))}
-                   for t in sorted(self.totals)}
-        return {"first_seen": self.first_seen, "last_seen": self.last_seen,
-                "totals": self.totals, "windows": windows, "sessions": self.sessions,
-                "rfm": {"recency_days": self.recency_days(now)[0], "frequency": self.frequency,
-                        "monetary": self.monetary},
-                "lifetime_value": self.lifetime_value, "categories": self.cats, "tags": self.tags,
-                "recent_items": self.recent_items, "cart": self.cart, "device": self.device,
-                "country": self.country, "devices": self.devices, "dayparts": self.dayparts,
-                "engagement": self.engagement_summary()}
+        windows = {
+            t: {
+                w: self.count_within(t, s, now)[0]
+                for w, s in (("1h", 3600), ("24h", 86400), ("7d", 604800), ("30d", 2592000))
+            }
+            for t in sorted(self.totals)
+        }
+        return {
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "totals": self.totals,
+            "windows": windows,
+            "sessions": self.sessions,
+            "rfm": {"recency_days": self.recency_days(now)[0], "frequency": self.frequency, "monetary": self.monetary},
+            "lifetime_value": self.lifetime_value,
+            "categories": self.cats,
+            "tags": self.tags,
+            "recent_items": self.recent_items,
+            "cart": self.cart,
+            "device": self.device,
+            "country": self.country,
+            "devices": self.devices,
+            "dayparts": self.dayparts,
+            "engagement": self.engagement_summary(),
+        }
 
 
 def rebuild(events: Iterable[dict[str, Any]]) -> Profile:
@@ -349,6 +391,7 @@ def rebuild(events: Iterable[dict[str, Any]]) -> Profile:
 def replay(lines: Iterable[str]) -> dict[str, Profile]:
     """Profiles per visitor from an events JSON-lines file (what `models/` trains on)."""
     from slotwise.gateway.visitors.events import parse_event_line
+
     by_visitor: dict[str, list[dict[str, Any]]] = {}
     for line in lines:
         if line.strip():

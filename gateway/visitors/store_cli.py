@@ -7,6 +7,7 @@ Attribute rows are keyed by `visitor_id`, `email_sha256` or `email` (hashed here
 stored), and kept under 'visitor:<id>' or 'email:<sha256>'; only attributes declared under
 `attributes` in the configuration are kept.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,9 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from slotwise.gateway.visitors.stores import Store, open_store, parse_store_settings
 
@@ -94,6 +96,7 @@ def parse_attribute_rows(path: Path, declared: frozenset[str]) -> tuple[list[tup
 
 def _store_of(args: argparse.Namespace) -> tuple[Any, Store]:
     from slotwise.gateway.config.loader import load_config
+
     config = load_config(args.config)
     settings = parse_store_settings(config.store, Path(args.config).parent)
     return config, open_store(settings)
@@ -120,7 +123,7 @@ async def _import(args: argparse.Namespace) -> int:
     try:
         rows, rejected = parse_attribute_rows(Path(args.file), config.attributes)
         for start in range(0, len(rows), 1000):
-            await store.put_attributes(args.site, rows[start:start + 1000])
+            await store.put_attributes(args.site, rows[start : start + 1000])
     finally:
         await store.close()
     for line in rejected[:50]:
@@ -143,6 +146,7 @@ def main(argv: list[str]) -> int:
     im.add_argument("--site", required=True)
     args = parser.parse_args(argv)
     from slotwise.gateway.config.loader import ConfigError
+
     try:
         if args.command == "rebuild-profiles":
             return asyncio.run(_rebuild(args))

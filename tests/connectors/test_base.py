@@ -1,15 +1,26 @@
 """The connector base class: retries, backoff, Retry-After, timeouts, ETags, paging, cursors."""
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 import respx
 
 from slotwise.connectors import registry
-from slotwise.connectors.base import (AuthError, Connector, ConnectorError, Cursor, MalformedResponse,
-                             NotModified, normalize, parse_retry_after, to_rfc3339)
+from slotwise.connectors.base import (
+    AuthError,
+    Connector,
+    ConnectorError,
+    Cursor,
+    MalformedResponse,
+    NotModified,
+    normalize,
+    parse_retry_after,
+    to_rfc3339,
+)
 
 BASE = "https://cms.example"
 
@@ -31,8 +42,9 @@ def make(**kw: Any) -> tuple[ListConnector, list[float]]:
 
 @respx.mock
 def test_retries_5xx_then_succeeds_with_growing_backoff() -> None:
-    route = respx.get(f"{BASE}/items").mock(side_effect=[
-        httpx.Response(503), httpx.Response(502), httpx.Response(200, json=[{"item_id": 1, "title": "A"}])])
+    route = respx.get(f"{BASE}/items").mock(
+        side_effect=[httpx.Response(503), httpx.Response(502), httpx.Response(200, json=[{"item_id": 1, "title": "A"}])]
+    )
     conn, sleeps = make(backoff=1.0)
     items = list(conn.sync())
     assert [i["item_id"] for i in items] == ["1"]
@@ -42,10 +54,13 @@ def test_retries_5xx_then_succeeds_with_growing_backoff() -> None:
 
 @respx.mock
 def test_429_honours_retry_after_capped_by_max_backoff() -> None:
-    respx.get(f"{BASE}/items").mock(side_effect=[
-        httpx.Response(429, headers={"Retry-After": "7"}),
-        httpx.Response(429, headers={"Retry-After": "999"}),
-        httpx.Response(200, json=[])])
+    respx.get(f"{BASE}/items").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "7"}),
+            httpx.Response(429, headers={"Retry-After": "999"}),
+            httpx.Response(200, json=[]),
+        ]
+    )
     conn, sleeps = make(max_backoff=60)
     assert list(conn.sync()) == []
     assert sleeps == [7.0, 60]
@@ -99,9 +114,12 @@ def test_malformed_json_and_wrong_shape() -> None:
 
 @respx.mock
 def test_pagination_stops_at_short_page_without_total_header() -> None:
-    route = respx.get(f"{BASE}/items").mock(side_effect=[
-        httpx.Response(200, json=[{"item_id": 1, "title": "A"}, {"item_id": 2, "title": "B"}]),
-        httpx.Response(200, json=[{"item_id": 3, "title": "C"}])])
+    route = respx.get(f"{BASE}/items").mock(
+        side_effect=[
+            httpx.Response(200, json=[{"item_id": 1, "title": "A"}, {"item_id": 2, "title": "B"}]),
+            httpx.Response(200, json=[{"item_id": 3, "title": "C"}]),
+        ]
+    )
     conn, _ = make()
     assert [i["item_id"] for i in conn.sync()] == ["1", "2", "3"]
     assert route.call_count == 2 and conn.stats.pages == 2
@@ -109,8 +127,11 @@ def test_pagination_stops_at_short_page_without_total_header() -> None:
 
 @respx.mock
 def test_etag_round_trip_gives_not_modified() -> None:
-    respx.get(f"{BASE}/items").mock(return_value=httpx.Response(
-        200, json=[{"item_id": 1, "title": "A", "updated_at": "2026-01-02T03:04:05"}], headers={"ETag": '"v1"'}))
+    respx.get(f"{BASE}/items").mock(
+        return_value=httpx.Response(
+            200, json=[{"item_id": 1, "title": "A", "updated_at": "2026-01-02T03:04:05"}], headers={"ETag": '"v1"'}
+        )
+    )
     conn, _ = make()
     list(conn.sync())
     saved = Cursor.from_dict(conn.cursor.to_dict())
@@ -121,7 +142,7 @@ def test_etag_round_trip_gives_not_modified() -> None:
     assert list(conn2.sync(saved)) == []
     assert route.calls.last.request.headers["If-None-Match"] == '"v1"'
     assert conn2.stats.not_modified == 1
-    assert conn2.cursor.etags == {"items": '"v1"'}        # kept for the run after
+    assert conn2.cursor.etags == {"items": '"v1"'}  # kept for the run after
 
 
 def test_get_json_raises_not_modified_signal() -> None:

@@ -1,12 +1,14 @@
 """The conformance kit (catalog connectors) and the protocol harness (CMS plugins)."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -37,18 +39,25 @@ def test_the_worked_example_passes_the_kit() -> None:
 
 class Sloppy(Connector):
     """Everything a connector can get wrong: its own HTTP, no retries, KeyErrors, markup."""
+
     name = "sloppy"
     description = "broken on purpose"
 
     def fetch(self, cursor: Cursor) -> Iterator[Item]:
         response = self.client.get(self.absolute("/wp-json/wp/v2/posts"), params={"per_page": 100})
         for post in response.json():
-            yield {"item_id": post["id"], "title": post["title"]["rendered"], "url": "/relative",
-                   "text": post["excerpt"]["rendered"], "updated_at": "yesterday"}
+            yield {
+                "item_id": post["id"],
+                "title": post["title"]["rendered"],
+                "url": "/relative",
+                "text": post["excerpt"]["rendered"],
+                "updated_at": "yesterday",
+            }
 
     @classmethod
     def conformance_site(cls, n: int) -> Any:
         from slotwise.connectors.conformance_sites import site_for
+
         return site_for("wordpress", n)
 
 
@@ -57,8 +66,10 @@ def test_the_kit_catches_a_sloppy_connector() -> None:
     failed = {c.name: c.detail for c in report.failures()}
     assert not report.ok
     assert "full sync: catalog shape, unique ids, paging" in failed
-    assert "relative" in failed["full sync: catalog shape, unique ids, paging"] or \
-        "markup" in failed["full sync: catalog shape, unique ids, paging"]
+    assert (
+        "relative" in failed["full sync: catalog shape, unique ids, paging"]
+        or "markup" in failed["full sync: catalog shape, unique ids, paging"]
+    )
     assert "retries a 503" in failed and "honours Retry-After on 429" in failed
     assert "unexpected" in failed["HTML instead of data: ConnectorError"]
 
@@ -102,11 +113,16 @@ def test_live_mode_injects_faults_around_a_real_transport() -> None:
 
 # -- protocol harness -----------------------------------------------------------------------------
 
+
 def php_page(stub: StubGateway, mode: str) -> subprocess.Popen[bytes]:
     php = need_tool("php")
     env = {**os.environ, "SLOTWISE_GATEWAY": stub.url, "SLOTWISE_MODE": mode}
-    proc = subprocess.Popen([php, "-S", f"127.0.0.1:{PAGE_PORT}", str(ROOT / "tests/drupal/stub_page.php")],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [php, "-S", f"127.0.0.1:{PAGE_PORT}", str(ROOT / "tests/drupal/stub_page.php")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(100):
         try:
             httpx.get(f"http://127.0.0.1:{PAGE_PORT}/ready", timeout=1)
@@ -127,8 +143,13 @@ def stub() -> Iterator[StubGateway]:
 def test_drupal_module_pages_pass_the_protocol_harness(stub: StubGateway, mode: str) -> None:
     proc = php_page(stub, mode)
     try:
-        report = check_page(f"http://127.0.0.1:{PAGE_PORT}/shop", stub, fallback="Fallback hero",
-                            slots=["hero", "recs"], secrets=("sk_never_printed",))
+        report = check_page(
+            f"http://127.0.0.1:{PAGE_PORT}/shop",
+            stub,
+            fallback="Fallback hero",
+            slots=["hero", "recs"],
+            secrets=("sk_never_printed",),
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -136,12 +157,13 @@ def test_drupal_module_pages_pass_the_protocol_harness(stub: StubGateway, mode: 
     names = [c.name for c in report.checks]
     if mode == "server":
         assert "one render call per page" in names and len(names) == 14
-    else:   # auto: an anonymous visitor on a site with the Internal Page Cache
+    else:  # auto: an anonymous visitor on a site with the Internal Page Cache
         assert "client mode: the gateway's client.js" in names
 
 
 def test_the_harness_catches_a_naive_plugin(stub: StubGateway) -> None:
     """A page that asks per slot, with no time budget and no fallback on errors."""
+
     class NaivePage(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
             pass
@@ -150,10 +172,14 @@ def test_the_harness_catches_a_naive_plugin(stub: StubGateway) -> None:
             html = ""
             for slot in ("hero", "recs"):
                 try:
-                    r = httpx.post(f"{stub.url}/v1/render", json={"site": stub.site, "slots": [slot]},
-                                   headers={"X-Slotwise-Key": stub.key}, timeout=30)
+                    r = httpx.post(
+                        f"{stub.url}/v1/render",
+                        json={"site": stub.site, "slots": [slot]},
+                        headers={"X-Slotwise-Key": stub.key},
+                        timeout=30,
+                    )
                     html += r.json()["blocks"][slot]["html"]
-                except Exception:  # noqa: BLE001
+                except Exception:
                     html += "oops"
             body = html.encode()
             self.send_response(200)
@@ -172,6 +198,10 @@ def test_the_harness_catches_a_naive_plugin(stub: StubGateway) -> None:
         server.shutdown()
         server.server_close()
     failed = {c.name for c in report.failures()}
-    assert {"one render call per page", "visitor context and headers passed on",
-            "personalized page is not publicly cacheable", "fallback when the gateway errs (HTTP 500)",
-            "fallback when the gateway is slower than the 150 ms budget"} <= failed
+    assert {
+        "one render call per page",
+        "visitor context and headers passed on",
+        "personalized page is not publicly cacheable",
+        "fallback when the gateway errs (HTTP 500)",
+        "fallback when the gateway is slower than the 150 ms budget",
+    } <= failed

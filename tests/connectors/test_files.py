@@ -1,4 +1,5 @@
 """File and feed connector: JSON lines, CSV, RSS and Atom, local and over HTTP (respx)."""
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,10 @@ def sync(path: Any, **options: Any) -> tuple[list[dict[str, Any]], FilesConnecto
 
 def test_json_lines_with_a_bad_line_in_the_middle(tmp_path: Path) -> None:
     f = tmp_path / "items.jsonl"
-    f.write_text('{"item_id": 1, "title": "A", "categories": ["x"], "price": "9.5"}\n'
-                 'not json\n[1]\n\n{"item_id": "b", "title": "B", "updated_at": "2026-05-01T10:00:00+02:00"}\n')
+    f.write_text(
+        '{"item_id": 1, "title": "A", "categories": ["x"], "price": "9.5"}\n'
+        'not json\n[1]\n\n{"item_id": "b", "title": "B", "updated_at": "2026-05-01T10:00:00+02:00"}\n'
+    )
     items, c = sync(f)
     assert [(i["item_id"], i["price"]) for i in items] == [("1", 9.5), ("b", None)]
     assert items[1]["updated_at"] == "2026-05-01T08:00:00Z"
@@ -66,9 +69,11 @@ def test_json_array_is_accepted(tmp_path: Path) -> None:
 
 def test_csv_with_lists_and_renamed_columns(tmp_path: Path) -> None:
     f = tmp_path / "export.csv"
-    f.write_text("\ufeffsku,name,price,categories,tags,url\n"
-                 'S1,"Socks, wool",12.00,Winter|Knitwear,"soft, warm",https://shop.example/s1\n'
-                 "S2,Shirt,,,,\n,Nameless,1,,,\n")
+    f.write_text(
+        "\ufeffsku,name,price,categories,tags,url\n"
+        'S1,"Socks, wool",12.00,Winter|Knitwear,"soft, warm",https://shop.example/s1\n'
+        "S2,Shirt,,,,\n,Nameless,1,,,\n"
+    )
     items, c = sync(f, columns="item_id=sku,title=name")
     assert [i["item_id"] for i in items] == ["S1", "S2"]
     assert items[0]["title"] == "Socks, wool" and items[0]["price"] == 12.0
@@ -94,22 +99,31 @@ def test_atom_feed(tmp_path: Path) -> None:
     f = tmp_path / "feed.atom"
     f.write_text(ATOM)
     [item], _ = sync(f)
-    assert item == {**item, "item_id": "urn:uuid:1225c695", "title": "Trail guide",
-                    "url": "https://blog.example/trail", "categories": ["Outdoors"],
-                    "updated_at": "2026-05-02T08:30:00Z", "text": "Where to hike"}
+    assert item == {
+        **item,
+        "item_id": "urn:uuid:1225c695",
+        "title": "Trail guide",
+        "url": "https://blog.example/trail",
+        "categories": ["Outdoors"],
+        "updated_at": "2026-05-02T08:30:00Z",
+        "text": "Where to hike",
+    }
 
 
-@pytest.mark.parametrize("doc", [
-    # billion laughs
-    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;">'
-    '<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">]><rss><channel><item><title>&lol2;</title>'
-    '<link>https://x/1</link></item></channel></rss>',
-    # external entity (XXE)
-    '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-    '<rss><channel><item><title>&x;</title><link>https://x/1</link></item></channel></rss>',
-    # external parameter entity
-    '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "http://127.0.0.1:1/evil.dtd"> %p;]><rss/>',
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        # billion laughs
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;">'
+        '<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">]><rss><channel><item><title>&lol2;</title>'
+        "<link>https://x/1</link></item></channel></rss>",
+        # external entity (XXE)
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        "<rss><channel><item><title>&x;</title><link>https://x/1</link></item></channel></rss>",
+        # external parameter entity
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "http://127.0.0.1:1/evil.dtd"> %p;]><rss/>',
+    ],
+)
 def test_entity_declarations_are_refused(tmp_path: Path, doc: str) -> None:
     f = tmp_path / "feed.xml"
     f.write_text(doc)
@@ -118,9 +132,11 @@ def test_entity_declarations_are_refused(tmp_path: Path, doc: str) -> None:
 
 
 def test_plain_doctype_without_entities_still_parses() -> None:
-    root = parse_xml(b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
-                     b'"http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel>'
-                     b'<item><title>A &amp; B</title></item></channel></rss>')
+    root = parse_xml(
+        b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+        b'"http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel>'
+        b"<item><title>A &amp; B</title></item></channel></rss>"
+    )
     assert root.findtext(".//title") == "A & B"
 
 
@@ -164,9 +180,13 @@ def test_missing_file_and_bad_options(tmp_path: Path) -> None:
 @respx.mock
 def test_feed_over_http_with_etag_and_retries() -> None:
     url = "https://shop.example/feed"
-    route = respx.get(url).mock(side_effect=[
-        httpx.Response(503), httpx.Response(200, text=RSS, headers={"ETag": '"v1"', "Content-Type": "application/rss+xml"}),
-        httpx.Response(304)])
+    route = respx.get(url).mock(
+        side_effect=[
+            httpx.Response(503),
+            httpx.Response(200, text=RSS, headers={"ETag": '"v1"', "Content-Type": "application/rss+xml"}),
+            httpx.Response(304),
+        ]
+    )
     c = FilesConnector(url, sleep=lambda s: None)
     assert len(list(c.sync())) == 2 and c.stats.retries == 1
     assert list(c.sync(c.cursor)) == [] and c.stats.not_modified == 1
@@ -175,8 +195,9 @@ def test_feed_over_http_with_etag_and_retries() -> None:
 
 @respx.mock
 def test_format_from_content_type_or_first_byte() -> None:
-    respx.get("https://cms.example/export").mock(return_value=httpx.Response(
-        200, text="item_id,title\n1,A\n", headers={"Content-Type": "text/csv"}))
+    respx.get("https://cms.example/export").mock(
+        return_value=httpx.Response(200, text="item_id,title\n1,A\n", headers={"Content-Type": "text/csv"})
+    )
     respx.get("https://cms.example/data").mock(return_value=httpx.Response(200, text='{"item_id":1,"title":"A"}\n'))
     assert sync("https://cms.example/export")[0][0]["title"] == "A"
     assert sync("https://cms.example/data")[0][0]["title"] == "A"
@@ -186,8 +207,17 @@ def test_sync_cli_with_a_local_csv(tmp_path: Path, capsys: pytest.CaptureFixture
     src = tmp_path / "export.csv"
     src.write_text("sku,name\nS1,Socks\nS2,Shirt\n")
     out = tmp_path / "catalog.jsonl"
-    args = ["sync", "--connector", "files", "--url", str(src), "--out", str(out),
-            "--option", "columns=item_id=sku,title=name"]
+    args = [
+        "sync",
+        "--connector",
+        "files",
+        "--url",
+        str(src),
+        "--out",
+        str(out),
+        "--option",
+        "columns=item_id=sku,title=name",
+    ]
     assert cli.main(args) == 0
     assert "files: 2 item(s) fetched" in capsys.readouterr().out
     assert [json.loads(line)["item_id"] for line in out.read_text().splitlines()] == ["S1", "S2"]

@@ -1,4 +1,5 @@
 """WooCommerce Store API connector against respx-mocked endpoints."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,12 +17,20 @@ DATE = "Thu, 26 Nov 2026 12:00:00 GMT"
 
 
 def product(pid: int, price: str = "1999", **extra: Any) -> dict[str, Any]:
-    return {"id": pid, "name": f"Boot &#8211; {pid}", "permalink": f"{SHOP}/?product={pid}",
-            "images": [{"src": f"{SHOP}/img/{pid}.jpg"}],
-            "prices": {"price": price, "currency_code": "EUR", "currency_minor_unit": 2},
-            "categories": [{"id": 1, "name": "Shoes"}], "tags": [{"id": 2, "name": "Winter"}],
-            "short_description": "<p>Warm</p>", "description": "", "is_in_stock": True, "sku": f"B{pid}",
-            **extra}
+    return {
+        "id": pid,
+        "name": f"Boot &#8211; {pid}",
+        "permalink": f"{SHOP}/?product={pid}",
+        "images": [{"src": f"{SHOP}/img/{pid}.jpg"}],
+        "prices": {"price": price, "currency_code": "EUR", "currency_minor_unit": 2},
+        "categories": [{"id": 1, "name": "Shoes"}],
+        "tags": [{"id": 2, "name": "Winter"}],
+        "short_description": "<p>Warm</p>",
+        "description": "",
+        "is_in_stock": True,
+        "sku": f"B{pid}",
+        **extra,
+    }
 
 
 def page(items: list[Any], total: int | None = None) -> httpx.Response:
@@ -49,8 +58,9 @@ def test_mapping_and_prices() -> None:
 
 @respx.mock
 def test_pagination_and_high_water_from_date_header() -> None:
-    route = respx.get(PRODUCTS).mock(side_effect=[page([product(1), product(2)], 3),
-                                                  page([product(3), product(4)], 3), page([product(5)], 3)])
+    route = respx.get(PRODUCTS).mock(
+        side_effect=[page([product(1), product(2)], 3), page([product(3), product(4)], 3), page([product(5)], 3)]
+    )
     c = conn(page_size=2)
     assert [i["item_id"] for i in c.sync()] == ["1", "2", "3", "4", "5"]
     assert route.call_count == 3

@@ -1,4 +1,5 @@
 """WordPress REST connector against respx-mocked endpoints, plus catalog merge and the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -19,13 +20,24 @@ PAGES = f"{SITE}/wp-json/wp/v2/pages"
 
 
 def post(pid: int, title: str = "Hello", modified: str = "2026-05-01T10:00:00", **extra: Any) -> dict[str, Any]:
-    return {"id": pid, "type": "post", "link": f"{SITE}/?p={pid}", "title": {"rendered": title},
-            "excerpt": {"rendered": "<p>Short &amp; sweet</p>\n"}, "content": {"rendered": "<p>Body</p>"},
-            "modified_gmt": modified, "date_gmt": "2026-04-01T00:00:00",
-            "_embedded": {"wp:featuredmedia": [{"source_url": f"{SITE}/img/{pid}.jpg"}],
-                          "wp:term": [[{"taxonomy": "category", "name": "News"}],
-                                      [{"taxonomy": "post_tag", "name": "Hiking &amp; Camping"}]]},
-            **extra}
+    return {
+        "id": pid,
+        "type": "post",
+        "link": f"{SITE}/?p={pid}",
+        "title": {"rendered": title},
+        "excerpt": {"rendered": "<p>Short &amp; sweet</p>\n"},
+        "content": {"rendered": "<p>Body</p>"},
+        "modified_gmt": modified,
+        "date_gmt": "2026-04-01T00:00:00",
+        "_embedded": {
+            "wp:featuredmedia": [{"source_url": f"{SITE}/img/{pid}.jpg"}],
+            "wp:term": [
+                [{"taxonomy": "category", "name": "News"}],
+                [{"taxonomy": "post_tag", "name": "Hiking &amp; Camping"}],
+            ],
+        },
+        **extra,
+    }
 
 
 def page_response(items: list[Any], total_pages: int | None = None, **headers: str) -> httpx.Response:
@@ -52,8 +64,7 @@ def test_mapping_of_a_post() -> None:
 
 @respx.mock
 def test_pages_through_total_pages_header() -> None:
-    route = respx.get(POSTS).mock(side_effect=[
-        page_response([post(1), post(2)], 2), page_response([post(3)], 2)])
+    route = respx.get(POSTS).mock(side_effect=[page_response([post(1), post(2)], 2), page_response([post(3)], 2)])
     c = conn(page_size=2)
     items = list(c.sync())
     assert [i["item_id"] for i in items] == ["1", "2", "3"]
@@ -79,9 +90,12 @@ def test_exact_multiple_without_header_reads_one_empty_page() -> None:
 
 @respx.mock
 def test_page_past_the_end_400_ends_listing() -> None:
-    respx.get(POSTS).mock(side_effect=[
-        page_response([post(1), post(2)]),
-        httpx.Response(400, json={"code": "rest_post_invalid_page_number", "message": "out of range"})])
+    respx.get(POSTS).mock(
+        side_effect=[
+            page_response([post(1), post(2)]),
+            httpx.Response(400, json={"code": "rest_post_invalid_page_number", "message": "out of range"}),
+        ]
+    )
     assert len(list(conn(page_size=2).sync())) == 2
 
 
@@ -112,10 +126,17 @@ def test_posts_and_pages_and_duplicates() -> None:
 
 @respx.mock
 def test_auto_discovers_custom_post_types() -> None:
-    respx.get(f"{SITE}/wp-json/wp/v2/types").mock(return_value=httpx.Response(200, json={
-        "post": {"rest_base": "posts"}, "attachment": {"rest_base": "media"},
-        "recipe": {"rest_base": "recipes", "rest_namespace": "wp/v2"},
-        "wp_block": {"rest_base": "blocks"}}))
+    respx.get(f"{SITE}/wp-json/wp/v2/types").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "post": {"rest_base": "posts"},
+                "attachment": {"rest_base": "media"},
+                "recipe": {"rest_base": "recipes", "rest_namespace": "wp/v2"},
+                "wp_block": {"rest_base": "blocks"},
+            },
+        )
+    )
     respx.get(POSTS).mock(return_value=page_response([post(1)], 1))
     recipes = respx.get(f"{SITE}/wp-json/wp/v2/recipes").mock(return_value=page_response([post(2, type="recipe")], 1))
     items = list(conn(options={"types": "auto"}).sync())
@@ -128,7 +149,7 @@ def test_malformed_json_page() -> None:
     plain = respx.get(f"{SITE}/").mock(return_value=httpx.Response(200, text='[{"id": 1,'))
     with pytest.raises(MalformedResponse, match="not JSON"):
         list(conn().sync())
-    assert plain.called                  # tried ?rest_route= once before giving up
+    assert plain.called  # tried ?rest_route= once before giving up
 
 
 @respx.mock
@@ -153,8 +174,7 @@ def test_redirect_to_home_page_also_means_plain_permalinks() -> None:
 @respx.mock
 def test_plain_permalinks_fall_back_to_rest_route() -> None:
     respx.get(POSTS).mock(return_value=httpx.Response(200, text="<!DOCTYPE html><html>home</html>"))
-    plain = respx.get(f"{SITE}/", params={"rest_route": "/wp/v2/posts"}).mock(
-        return_value=page_response([post(1)], 1))
+    plain = respx.get(f"{SITE}/", params={"rest_route": "/wp/v2/posts"}).mock(return_value=page_response([post(1)], 1))
     c = conn()
     assert [i["item_id"] for i in c.sync()] == ["1"]
     assert plain.calls.last.request.url.params["page"] == "1"
@@ -196,7 +216,7 @@ def test_catalog_merge_is_by_id_and_full_removes_only_own_source(tmp_path: Path)
     assert (r.unchanged, r.removed, r.total) == (1, 1, 2)
     ids = [json.loads(line)["item_id"] for line in path.read_text().splitlines()]
     assert ids == ["x", "1"]
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # no temp files left
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
 
 
 @respx.mock
@@ -230,12 +250,14 @@ def test_cli_failure_is_clear_and_leaves_file(tmp_path: Path, capsys: pytest.Cap
 @respx.mock
 def test_cli_writes_to_the_catalog_path_of_a_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "slotwise.yaml"
-    config.write_text('sites:\n  s: {publishable_key: pk_s, secret_key: sk_s}\ncatalog: {path: data/items.jsonl}\n'
-                      'slots:\n  hero: {default: {type: html, html: "<p>x</p>"}}\n')
+    config.write_text(
+        "sites:\n  s: {publishable_key: pk_s, secret_key: sk_s}\ncatalog: {path: data/items.jsonl}\n"
+        'slots:\n  hero: {default: {type: html, html: "<p>x</p>"}}\n'
+    )
     respx.get(POSTS).mock(return_value=page_response([post(1)], 1))
     assert cli.main(["sync", "--connector", "wordpress", "--url", SITE, "--config", str(config)]) == 0
     assert json.loads((tmp_path / "data" / "items.jsonl").read_text())["item_id"] == "1"
     assert (tmp_path / "data" / "items.jsonl.cursors.json").exists()
-    config.write_text('sites:\n  s: {publishable_key: pk_s, secret_key: sk_s}\n')
+    config.write_text("sites:\n  s: {publishable_key: pk_s, secret_key: sk_s}\n")
     assert cli.main(["sync", "--connector", "wordpress", "--url", SITE, "--config", str(config)]) == 1
     assert "catalog.path is not set" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """The Drupal module: `php -l` on every PHP file, its PHPUnit suite, its YAML, and its server
 path against a real gateway. PHP runs through Debian's php-cli and phpunit (CI installs both)."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ import re
 import subprocess
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -42,8 +43,13 @@ def test_every_php_file_lints() -> None:
 def test_phpunit_suite_passes(tmp_path: Path) -> None:
     phpunit = need_tool("phpunit")
     report = tmp_path / "junit.xml"
-    out = subprocess.run([phpunit, "-c", str(HERE / "phpunit.xml"), "--log-junit", str(report)],
-                         capture_output=True, text=True, timeout=300, cwd=HERE)
+    out = subprocess.run(
+        [phpunit, "-c", str(HERE / "phpunit.xml"), "--log-junit", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=HERE,
+    )
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     suite = ET.parse(report).getroot().find("testsuite")
     assert suite is not None
@@ -66,8 +72,9 @@ def test_module_yaml_is_consistent() -> None:
     routing = yaml.safe_load((MODULE / "slotwise.routing.yml").read_text())
     form = routing["slotwise.settings"]["defaults"]["_form"].lstrip("\\").removeprefix("Drupal\\slotwise\\")
     assert (MODULE / "src" / (form.replace("\\", "/") + ".php")).exists()
-    assert routing["slotwise.settings"]["requirements"]["_permission"] in \
-        yaml.safe_load((MODULE / "slotwise.permissions.yml").read_text())
+    assert routing["slotwise.settings"]["requirements"]["_permission"] in yaml.safe_load(
+        (MODULE / "slotwise.permissions.yml").read_text()
+    )
     defaults = yaml.safe_load((MODULE / "config/install/slotwise.settings.yml").read_text())
     schema = yaml.safe_load((MODULE / "config/schema/slotwise.schema.yml").read_text())
     assert set(defaults) == set(schema["slotwise.settings"]["mapping"])
@@ -81,20 +88,45 @@ def test_module_yaml_is_consistent() -> None:
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("drupal-gw")
     config = data / "slotwise.yaml"
-    config.write_text(yaml.safe_dump({
-        "sites": {"drupal": {"publishable_key": "pk_drupal", "secret_key": "sk_drupal",
-                             "timezone": "Europe/Berlin", "origins": [f"http://127.0.0.1:{PAGE_PORT}"]}},
-        "trusted_proxies": ["127.0.0.1/32"],
-        "geo": {"country_headers": ["CF-IPCountry"]},
-        "segments": {"mobile": {"when": "device.class == 'mobile'"},
-                     "abroad": {"when": "geo.country != null and geo.country != 'DE'"}},
-        "slots": {"hero": {"description": "Hero banner", "variants": [
-            {"id": "abroad-mobile", "when": ["abroad", "mobile"],
-             "block": {"type": "banner", "title": "Worldwide, in your pocket"}},
-            {"id": "home", "when": "geo.country == 'DE'", "block": {"type": "banner", "title": "Willkommen"}}],
-            "default": {"type": "banner", "title": "The new season"}},
-            "recs": {"description": "Recommendations", "default": {"type": "banner", "title": "Popular now"}}},
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "sites": {
+                    "drupal": {
+                        "publishable_key": "pk_drupal",
+                        "secret_key": "sk_drupal",
+                        "timezone": "Europe/Berlin",
+                        "origins": [f"http://127.0.0.1:{PAGE_PORT}"],
+                    }
+                },
+                "trusted_proxies": ["127.0.0.1/32"],
+                "geo": {"country_headers": ["CF-IPCountry"]},
+                "segments": {
+                    "mobile": {"when": "device.class == 'mobile'"},
+                    "abroad": {"when": "geo.country != null and geo.country != 'DE'"},
+                },
+                "slots": {
+                    "hero": {
+                        "description": "Hero banner",
+                        "variants": [
+                            {
+                                "id": "abroad-mobile",
+                                "when": ["abroad", "mobile"],
+                                "block": {"type": "banner", "title": "Worldwide, in your pocket"},
+                            },
+                            {
+                                "id": "home",
+                                "when": "geo.country == 'DE'",
+                                "block": {"type": "banner", "title": "Willkommen"},
+                            },
+                        ],
+                        "default": {"type": "banner", "title": "The new season"},
+                    },
+                    "recs": {"description": "Recommendations", "default": {"type": "banner", "title": "Popular now"}},
+                },
+            }
+        )
+    )
     args = ["serve", "--config", str(config), "--log-level", "warning"]
     with running_gateway(args, PORT, data / "gateway.log") as base:
         yield base
@@ -102,8 +134,12 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_server_path_against_a_real_gateway_keeps_visitors_apart(gateway: str) -> None:
     php = need_tool("php")
-    out = subprocess.run([php, str(HERE / "live_render.php"), gateway, "drupal", "pk_drupal"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [php, str(HERE / "live_render.php"), gateway, "drupal", "pk_drupal"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     pages = json.loads(out.stdout)
     us, de = pages["us_mobile"], pages["de_desktop"]
@@ -121,10 +157,19 @@ def test_client_mode_page_is_personalized_by_the_real_client_in_chromium(gateway
     client.js, a real browser. The HTML is the same for everyone; the browser swaps the slot."""
     php = need_tool("php")
     chromium = need_tool("chromium")
-    env = {"SLOTWISE_GATEWAY": gateway, "SLOTWISE_MODE": "client", "SLOTWISE_SITE": "drupal",
-           "SLOTWISE_KEY": "pk_drupal", "PATH": "/usr/bin:/bin"}
-    page = subprocess.Popen([php, "-S", f"127.0.0.1:{PAGE_PORT}", str(HERE / "stub_page.php")], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        "SLOTWISE_GATEWAY": gateway,
+        "SLOTWISE_MODE": "client",
+        "SLOTWISE_SITE": "drupal",
+        "SLOTWISE_KEY": "pk_drupal",
+        "PATH": "/usr/bin:/bin",
+    }
+    page = subprocess.Popen(
+        [php, "-S", f"127.0.0.1:{PAGE_PORT}", str(HERE / "stub_page.php")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         url = f"http://127.0.0.1:{PAGE_PORT}/shop"
         for _ in range(100):
@@ -137,10 +182,23 @@ def test_client_mode_page_is_personalized_by_the_real_client_in_chromium(gateway
             pytest.fail("php -S did not start")
         assert f'<script src="{gateway}/v1/client.js" async data-site="drupal" data-key="pk_drupal"' in html
         assert 'data-slotwise-slot="hero"' in html and "Fallback hero" in html
-        out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                              "--disable-background-networking", f"--user-data-dir={tmp_path / 'profile'}",
-                              "--virtual-time-budget=8000", "--dump-dom", url],
-                             capture_output=True, text=True, timeout=90)
+        out = subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--virtual-time-budget=8000",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
     finally:
         page.terminate()
         page.wait(timeout=10)

@@ -2,32 +2,45 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from slotwise.gateway.http.app import create_app
 from slotwise.gateway.config.loader import Config, parse_config
 from slotwise.gateway.demo.site import build_catalog, demo_config
+from slotwise.gateway.http.app import create_app
 
-DESKTOP_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-              "Chrome/131.0.0.0 Safari/537.36")
-IPHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-             "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+DESKTOP_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+IPHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
 GOOGLEBOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
 def minimal_config(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "sites": {"shop": {"publishable_key": "pk_shop", "secret_key": "sk_shop",
-                           "origins": ["https://shop.example"], "timezone": "Europe/Berlin"}},
+        "sites": {
+            "shop": {
+                "publishable_key": "pk_shop",
+                "secret_key": "sk_shop",
+                "origins": ["https://shop.example"],
+                "timezone": "Europe/Berlin",
+            }
+        },
         "segments": {"mobile": "device.class == 'mobile'"},
-        "slots": {"hero": {"variants": [{"id": "m", "when": "mobile",
-                                         "block": {"type": "banner", "title": "Mobile"}}],
-                           "default": {"type": "banner", "title": "Default"}}},
+        "slots": {
+            "hero": {
+                "variants": [{"id": "m", "when": "mobile", "block": {"type": "banner", "title": "Mobile"}}],
+                "default": {"type": "banner", "title": "Default"},
+            }
+        },
     }
     data.update(overrides)
     return data
@@ -43,8 +56,9 @@ def demo_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def demo_config_obj(demo_dir: Path) -> Config:
-    return parse_config(yaml.safe_load((demo_dir / "slotwise.yaml").read_text()), base_dir=demo_dir,
-                        source=demo_dir / "slotwise.yaml")
+    return parse_config(
+        yaml.safe_load((demo_dir / "slotwise.yaml").read_text()), base_dir=demo_dir, source=demo_dir / "slotwise.yaml"
+    )
 
 
 @pytest.fixture

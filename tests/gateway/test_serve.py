@@ -1,4 +1,5 @@
 """`slotwise serve` as a process: SIGHUP reloads, a bad file keeps serving, no IPs in the log."""
+
 from __future__ import annotations
 
 import signal
@@ -15,8 +16,12 @@ from tests.gateway.conftest import minimal_config
 
 
 def hero_title(base: str) -> str:
-    r = httpx.post(f"{base}/v1/render", json={"site": "shop", "slots": ["hero"]},
-                   headers={"X-Slotwise-Key": "pk_shop", "X-Forwarded-For": "198.51.100.77"}, timeout=5)
+    r = httpx.post(
+        f"{base}/v1/render",
+        json={"site": "shop", "slots": ["hero"]},
+        headers={"X-Slotwise-Key": "pk_shop", "X-Forwarded-For": "198.51.100.77"},
+        timeout=5,
+    )
     return str(r.json()["blocks"]["hero"]["html"])
 
 
@@ -38,8 +43,11 @@ def test_sighup_reload_and_privacy_of_logs(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(path),
-                                 "--port", str(port)], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(path), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             assert wait_for(lambda: "Default" in hero_title(base)), log.read_text()

@@ -1,4 +1,5 @@
 """A simulated store and bundles trained on it once per session (small: seconds)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,9 +16,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     d = tmp_path_factory.mktemp("store")
     items = catalog(per_category=15)
     events, planted, favourite = simulate(items, visitors=240, seed=3)
-    return {"dir": d, "items": items, "events": events, "planted": planted, "favourite": favourite,
-            "items_path": write_items(items, d / "items.jsonl"),
-            "events_path": write_events(events, d / "events.jsonl")}
+    return {
+        "dir": d,
+        "items": items,
+        "events": events,
+        "planted": planted,
+        "favourite": favourite,
+        "items_path": write_items(items, d / "items.jsonl"),
+        "events_path": write_events(events, d / "events.jsonl"),
+    }
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +33,19 @@ def bundles(store: dict[str, Any]) -> dict[str, Path]:
     out = {"recommender": d / "recommender", "segments": d / "segments", "propensity": d / "propensity"}
     for kind, path in out.items():
         source = ["--events", str(store["events_path"])]
-        assert main(["train", kind, *source, "--items", str(store["items_path"]), "--out", str(path),
-                     *(["--quiet"] if kind != "recommender" else [])]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    kind,
+                    *source,
+                    "--items",
+                    str(store["items_path"]),
+                    "--out",
+                    str(path),
+                    *(["--quiet"] if kind != "recommender" else []),
+                ]
+            )
+            == 0
+        )
     return out

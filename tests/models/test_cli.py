@@ -1,4 +1,5 @@
 """The CLI's file formats and bundle layout (DESIGN.md), loadable by plain onnxruntime."""
+
 from __future__ import annotations
 
 import csv
@@ -27,8 +28,23 @@ def _interactions(store: dict[str, Any], path: Path) -> Path:
 def test_train_recommender_writes_the_documented_bundle(store: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "bundle"
     inter = _interactions(store, tmp_path / "inter.csv")
-    assert main(["train", "recommender", "--interactions", str(inter), "--items", str(store["items_path"]),
-                 "--out", str(out), "--lambda", "100"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "recommender",
+                "--interactions",
+                str(inter),
+                "--items",
+                str(store["items_path"]),
+                "--out",
+                str(out),
+                "--lambda",
+                "100",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((out / "manifest.json").read_text())
     items = json.loads((out / "items.json").read_text())
     assert manifest["default"] in manifest["models"]
@@ -72,11 +88,29 @@ def test_segments_cli_writes_assignments_and_names(store: dict[str, Any], bundle
     assert "## " in (d / "segments.md").read_text()
 
 
-def test_evaluate_prints_table_json_and_model_card(store: dict[str, Any], tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_prints_table_json_and_model_card(
+    store: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "eval.json"
-    assert main(["evaluate", "--events", str(store["events_path"]), "--items", str(store["items_path"]),
-                 "--folds", "2", "--json", str(out), "--out", str(tmp_path), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--events",
+                str(store["events_path"]),
+                "--items",
+                str(store["items_path"]),
+                "--folds",
+                "2",
+                "--json",
+                str(out),
+                "--out",
+                str(tmp_path),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "temporal" in printed and "popularity" in printed
     res = json.loads(out.read_text())

@@ -1,14 +1,15 @@
 """`slotwise demo` trains every model kind on the simulated store, and keeps them on restart."""
+
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
 
-from slotwise.gateway.demo.site import build_catalog
-from slotwise.gateway.visitors.events import event_line
-from slotwise.gateway.recommend.bundles import ModelRegistry
 from slotwise.gateway.demo.simulate import simulate_visitors
+from slotwise.gateway.demo.site import build_catalog
+from slotwise.gateway.recommend.bundles import ModelRegistry
+from slotwise.gateway.visitors.events import event_line
 from slotwise.models.demo import train_demo
 
 

@@ -1,4 +1,5 @@
 """One feature definition: offline (events file replayed) equals online (the store's profile)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,12 +27,15 @@ def test_offline_and_online_features_are_equal(store: dict[str, Any], tmp_path: 
     async def online() -> dict[str, Any]:
         st = open_store(parse_store_settings({"backend": "sqlite", "path": str(tmp_path / "store.db")}))
         try:
-            raw = [dict(e, ts=line_ts) for e, line_ts in zip(events, _rfc3339(path))
-                   if e["visitor_id"] in visitors]
+            raw = [
+                dict(e, ts=line_ts)
+                for e, line_ts in zip(events, _rfc3339(path), strict=False)
+                if e["visitor_id"] in visitors
+            ]
             random.Random(5).shuffle(raw)  # arrival order must not matter
             clean = [validate_event(r, now) for r in raw]
             for k in range(0, len(clean), 97):
-                await st.ingest("demo", clean[k:k + 97])
+                await st.ingest("demo", clean[k : k + 97])
             return {v: await st.profile("demo", v) for v in visitors}
         finally:
             await st.close()
@@ -40,11 +44,15 @@ def test_offline_and_online_features_are_equal(store: dict[str, Any], tmp_path: 
     for v in visitors:
         a = feature_vector(offline[v], spec, now)
         b = feature_vector(profiles[v], spec, now)
-        assert np.allclose(a, b, rtol=1e-5, atol=1e-6), (v, dict(zip(spec.names, zip(a, b))))
+        assert np.allclose(a, b, rtol=1e-5, atol=1e-6), (
+            v,
+            dict(zip(spec.names, zip(a, b, strict=False), strict=False)),
+        )
 
 
 def _rfc3339(path: Path) -> list[str]:
     import json
+
     return [json.loads(line)["ts"] for line in path.read_text().splitlines()]
 
 

@@ -1,4 +1,5 @@
 """ml-latest-small (../shared/data; skipped where absent): protocol split and a quality floor."""
+
 from __future__ import annotations
 
 import csv
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from slotwise.models.data import Interactions, Index, user_item_matrix
+from slotwise.models.data import Index, Interactions, user_item_matrix
 from slotwise.models.evaluate import evaluate_scores
 from slotwise.models.recommenders import EASE, Popularity, popularity_order
 from slotwise.models.splits import stratified_split
@@ -17,8 +18,11 @@ def test_ease_beats_popularity_on_movielens_with_the_recommenders_protocol() -> 
     data = shared_data("ml-latest-small")
     with open(data / "ratings.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    inter = Interactions(np.array([r["userId"] for r in rows], dtype=object),
-                         np.array([r["movieId"] for r in rows], dtype=object), np.ones(len(rows)))
+    inter = Interactions(
+        np.array([r["userId"] for r in rows], dtype=object),
+        np.array([r["movieId"] for r in rows], dtype=object),
+        np.ones(len(rows)),
+    )
     train, test = stratified_split(inter, 0.75, "item", 42)
     assert len(inter) == 100_836 and int(train.sum()) == 76_882  # pinned: a change of protocol shows here
     users = Index(sorted(set(inter.users.tolist())))
@@ -39,10 +43,41 @@ def test_cli_trains_movielens_bundles_the_gateway_loads(tmp_path: Path) -> None:
 
     data = shared_data("ml-latest-small")
     ratings, movies = str(data / "ratings.csv"), str(data / "movies.csv")
-    assert main(["train", "recommender", "--interactions", ratings, "--items", movies,
-                 "--out", str(tmp_path / "recs"), "--lambda", "200"]) == 0
-    assert main(["train", "segments", "--interactions", ratings, "--items", movies,
-                 "--out", str(tmp_path / "segs"), "--k-max", "4", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "recommender",
+                "--interactions",
+                ratings,
+                "--items",
+                movies,
+                "--out",
+                str(tmp_path / "recs"),
+                "--lambda",
+                "200",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                "segments",
+                "--interactions",
+                ratings,
+                "--items",
+                movies,
+                "--out",
+                str(tmp_path / "segs"),
+                "--k-max",
+                "4",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     reg = ModelRegistry(tmp_path)
     assert not reg.reload()["refused"]
     recs = reg.get("recs")

@@ -1,4 +1,5 @@
 """Every exported model: onnxruntime output equals the numpy / scikit-learn output."""
+
 from __future__ import annotations
 
 import json
@@ -29,12 +30,13 @@ def _check(scorer: Scorer, x: np.ndarray) -> None:
     want = scorer.predict(x)
     assert got.shape == want.shape == x.shape
     assert np.abs(got - want).max() <= 1e-4
-    for g, w, row in zip(got, want, x):
+    for g, w, row in zip(got, want, x, strict=False):
         unseen = int((row <= 0).sum())
         k = min(10, unseen)
         # same top-10 set, order compared where scores are not tied within tolerance
-        assert set(np.argsort(-g, kind="stable")[:k]) == set(np.argsort(-w, kind="stable")[:k]) or \
-            np.allclose(np.sort(g)[-k:], np.sort(w)[-k:], atol=1e-4)
+        assert set(np.argsort(-g, kind="stable")[:k]) == set(np.argsort(-w, kind="stable")[:k]) or np.allclose(
+            np.sort(g)[-k:], np.sort(w)[-k:], atol=1e-4
+        )
 
 
 def _data(n_users: int = 60, n_items: int = 80, seed: int = 0) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -53,9 +55,14 @@ def test_recommender_graphs_match_numpy(half: bool) -> None:
     ease = EASE(50.0, min_count=1).fit(X).scorer_
     content = Content(rank=8, min_df=1).fit(X, items).scorer_
     pop = Popularity().fit(X).scorer_
-    for s in [ease, content, pop, ItemKNN(k=10, min_count=1).fit(X).scorer_,
-              EASE(50.0, min_count=1, max_dense=10, rank=6).fit(X).scorer_,  # low-rank path
-              blend(X.shape[1], [(ease, 1.0), (content, 0.1)], pop.bias, 1e-4)]:
+    for s in [
+        ease,
+        content,
+        pop,
+        ItemKNN(k=10, min_count=1).fit(X).scorer_,
+        EASE(50.0, min_count=1, max_dense=10, rank=6).fit(X).scorer_,  # low-rank path
+        blend(X.shape[1], [(ease, 1.0), (content, 0.1)], pop.bias, 1e-4),
+    ]:
         _check(s.halved() if half else s, x)
 
 
@@ -80,7 +87,7 @@ def test_bundle_models_match_their_numpy_twins(store: dict[str, Any], tmp_path: 
         got = _session((tmp_path / "rec" / entry["file"]).read_bytes()).run(["scores"], {"interactions": x})[0]
         want = res["scorers"][name].predict(x)
         assert np.abs(got - want).max() <= 1e-4, name
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=False):
             assert list(np.argsort(-g, kind="stable")[:10]) == list(np.argsort(-w, kind="stable")[:10]), name
 
 

@@ -5,6 +5,7 @@
 The editor shot logs in through a must-use plugin installed for this run only, which also
 selects the first "Personalized slot" block so its sidebar (slot list, fallback, preview) shows.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -17,7 +18,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.wordpress import wpenv  # noqa: E402
+from tests.wordpress import wpenv
 
 WP_PORT, GW_PORT = 18630, 18631
 OUT = ROOT / "docs" / "img"
@@ -48,13 +49,28 @@ add_action( 'admin_footer', function () {
 	<?php
 } );
 """
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+]
 
 
 def shoot(url: str, name: str, size: str, profile: Path, ua: str | None = None, wait_ms: int = 4000) -> None:
-    args = ["chromium", *FLAGS, f"--user-data-dir={profile}", f"--window-size={size}",
-            f"--virtual-time-budget={wait_ms}", f"--screenshot={OUT / (name + '.png')}", url]
+    args = [
+        "chromium",
+        *FLAGS,
+        f"--user-data-dir={profile}",
+        f"--window-size={size}",
+        f"--virtual-time-budget={wait_ms}",
+        f"--screenshot={OUT / (name + '.png')}",
+        url,
+    ]
     if ua:
         args.insert(1, f"--user-agent={ua}")
     subprocess.run(args, capture_output=True, check=True, timeout=180)
@@ -69,20 +85,36 @@ def main() -> int:
     gw = None
     token = secrets.token_hex(16)
     try:
-        subprocess.run([sys.executable, "-m", "slotwise.connectors.cli", "sync", "--connector", "wordpress", "--url",
-                        f"http://127.0.0.1:{WP_PORT}", "--out", str(tmp / "items.jsonl")],
-                       check=True, capture_output=True, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "slotwise.connectors.cli",
+                "sync",
+                "--connector",
+                "wordpress",
+                "--url",
+                f"http://127.0.0.1:{WP_PORT}",
+                "--out",
+                str(tmp / "items.jsonl"),
+            ],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
         gw = wpenv.start_gateway(wpenv.gateway_config(tmp, WP_PORT), GW_PORT, tmp / "gateway.log")
         wpenv.configure(GW_PORT, "server")
         page = f"http://127.0.0.1:{WP_PORT}/?page_id={ids['slotwise-block']}"
         for _ in range(3):
-            httpx.get(page, timeout=30)          # the gateway's first render warms its caches
+            httpx.get(page, timeout=30)  # the gateway's first render warms its caches
         shoot(page, "wordpress-page-desktop", "1100,1250", tmp / "p1")
         shoot(page, "wordpress-page-mobile", "420,1250", tmp / "p2", ua=wpenv.MOBILE_UA)
         MU.parent.mkdir(exist_ok=True)
         MU.write_text(MU_CODE.replace("%TOKEN%", token), encoding="utf-8")
-        editor = (f"http://127.0.0.1:{WP_PORT}/wp-admin/post.php?post={ids['slotwise-block']}"
-                  f"&action=edit&slotwise_shot={token}")
+        editor = (
+            f"http://127.0.0.1:{WP_PORT}/wp-admin/post.php?post={ids['slotwise-block']}"
+            f"&action=edit&slotwise_shot={token}"
+        )
         shoot(editor, "wordpress-editor", "1400,1000", tmp / "p3", wait_ms=15000)
     finally:
         MU.unlink(missing_ok=True)

@@ -1,4 +1,5 @@
 """The plugin's PHP: `php -l` on every file and the PHPUnit suite (Debian's phpunit)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -15,8 +16,14 @@ PHP_FILES = sorted(PLUGIN.rglob("*.php")) + sorted((HERE / "php").glob("*.php"))
 
 def test_plugin_has_the_expected_files() -> None:
     names = {p.relative_to(PLUGIN).as_posix() for p in PLUGIN.rglob("*") if p.is_file()}
-    assert {"slotwise.php", "uninstall.php", "block/block.json", "block/render.php", "block/index.js",
-            "block/index.asset.php"} <= names
+    assert {
+        "slotwise.php",
+        "uninstall.php",
+        "block/block.json",
+        "block/render.php",
+        "block/index.js",
+        "block/index.asset.php",
+    } <= names
     assert not [n for n in names if n.endswith("client.js")], "the plugin must not ship its own client.js"
 
 
@@ -37,7 +44,12 @@ def test_every_plugin_file_refuses_direct_access() -> None:
 
 def test_phpunit_suite() -> None:
     phpunit = need_tool("phpunit")
-    proc = subprocess.run([phpunit, "-c", str(HERE / "php" / "phpunit.xml")], capture_output=True, text=True,
-                          timeout=120, cwd=HERE / "php")
+    proc = subprocess.run(
+        [phpunit, "-c", str(HERE / "php" / "phpunit.xml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=HERE / "php",
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "OK (" in proc.stdout

@@ -4,6 +4,7 @@ One module-wide site: scripts/wordpress-env.sh installs it and creates a page wi
 blocks and one with the shortcode; the WordPress posts are synced into the gateway's catalog
 through the connector before the gateway starts, so recommendations can name real posts.
 """
+
 from __future__ import annotations
 
 import html
@@ -14,8 +15,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -25,8 +27,16 @@ from tests.wordpress import wpenv
 
 WP_PORT, GW_PORT, DOWN_PORT, HANG_PORT = 18610, 18601, 18602, 18603
 WP = f"http://127.0.0.1:{WP_PORT}"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def configure(port: int, mode: str, consent: str = "full") -> None:
@@ -53,9 +63,25 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     wp = wpenv.start_wordpress(WP_PORT, tmp / "php.log")
     gw = None
     try:
-        sync = subprocess.run([sys.executable, "-m", "slotwise.connectors.cli", "sync", "--connector", "wordpress",
-                               "--url", WP, "--out", str(tmp / "items.jsonl"), "--full"],
-                              capture_output=True, text=True, timeout=120, cwd=wpenv.ROOT)
+        sync = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "slotwise.connectors.cli",
+                "sync",
+                "--connector",
+                "wordpress",
+                "--url",
+                WP,
+                "--out",
+                str(tmp / "items.jsonl"),
+                "--full",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=wpenv.ROOT,
+        )
         assert sync.returncode == 0, sync.stderr
         assert "item(s) fetched" in sync.stdout
         gw = wpenv.start_gateway(wpenv.gateway_config(tmp, WP_PORT), GW_PORT, tmp / "gateway.log")
@@ -69,13 +95,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def slots_in(page: str) -> dict[str, dict[str, str]]:
     """slot -> {state, variant, text} for every slot wrapper in the page."""
     found: dict[str, dict[str, str]] = {}
-    for m in re.finditer(r'<div class="slotwise-slot[^"]*" data-slotwise-slot="([\w-]+)"([^>]*)>(.*?)</div>\s*(?=<|$)',
-                         page, re.S):
+    for m in re.finditer(
+        r'<div class="slotwise-slot[^"]*" data-slotwise-slot="([\w-]+)"([^>]*)>(.*?)</div>\s*(?=<|$)', page, re.S
+    ):
         attrs = m.group(2)
         state = re.search(r'data-slotwise-state="([^"]*)"', attrs)
         variant = re.search(r'data-slotwise-variant="([^"]*)"', attrs)
-        found.setdefault(m.group(1), {"state": state.group(1) if state else "",
-                                      "variant": variant.group(1) if variant else ""})
+        found.setdefault(
+            m.group(1), {"state": state.group(1) if state else "", "variant": variant.group(1) if variant else ""}
+        )
     return found
 
 
@@ -120,8 +148,13 @@ def test_recommendations_name_real_posts_of_the_site(site: Site) -> None:
 
 
 def test_wordpress_connector_passes_the_conformance_kit_against_the_real_site(site: Site) -> None:
-    proc = subprocess.run([sys.executable, "-m", "slotwise.gateway.cli", "conformance", "--connector", "wordpress",
-                           "--url", WP], capture_output=True, text=True, timeout=300, cwd=wpenv.ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "slotwise.gateway.cli", "conformance", "--connector", "wordpress", "--url", WP],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=wpenv.ROOT,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "FAIL" not in proc.stdout
 
@@ -136,7 +169,7 @@ def test_visitor_cookie_is_kept_and_consent_none_sets_none(site: Site) -> None:
     try:
         anon = get(site.url("slotwise-block"), wpenv.MOBILE_UA)
         assert "slotwise_vid" not in anon.headers.get("set-cookie", "")
-        assert slots_in(anon.text)["home-hero"]["variant"] == "mobile"   # context still personalizes
+        assert slots_in(anon.text)["home-hero"]["variant"] == "mobile"  # context still personalizes
     finally:
         configure(GW_PORT, "server")
 
@@ -179,9 +212,13 @@ FAKE_WC_PATH = Path("/var/lib/wordpress/wp-content/mu-plugins/slotwise-test-fake
 
 def visitor_events(vid: str, want: int) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
-    for _ in range(50):        # events are sent after the page, without waiting: poll briefly
-        r = httpx.get(f"http://127.0.0.1:{GW_PORT}/v1/visitors/{vid}", params={"site": wpenv.SITE},
-                      headers={"Authorization": f"Bearer {wpenv.SK}"}, timeout=10)
+    for _ in range(50):  # events are sent after the page, without waiting: poll briefly
+        r = httpx.get(
+            f"http://127.0.0.1:{GW_PORT}/v1/visitors/{vid}",
+            params={"site": wpenv.SITE},
+            headers={"Authorization": f"Bearer {wpenv.SK}"},
+            timeout=10,
+        )
         assert r.status_code == 200, r.text
         events = r.json().get("events", [])
         if len(events) >= want:
@@ -191,21 +228,24 @@ def visitor_events(vid: str, want: int) -> list[dict[str, Any]]:
 
 
 def test_woocommerce_hooks_send_add_to_cart_and_purchases_once(site: Site) -> None:
-    configure(GW_PORT, "client")       # cart and purchases go from the server in every mode
+    configure(GW_PORT, "client")  # cart and purchases go from the server in every mode
     FAKE_WC_PATH.parent.mkdir(exist_ok=True)
     FAKE_WC_PATH.write_text(FAKE_WC, encoding="utf-8")
     vid = "e2e-shopper-1"
     try:
         get(f"{site.url('slotwise-block')}&slotwise_fake_wc=cart", cookies={"slotwise_vid": vid})
-        for _ in range(2):                   # a reloaded thank-you page
+        for _ in range(2):  # a reloaded thank-you page
             get(f"{site.url('slotwise-block')}&slotwise_fake_wc=thankyou", cookies={"slotwise_vid": vid})
         events = visitor_events(vid, 3)
     finally:
         FAKE_WC_PATH.unlink(missing_ok=True)
         configure(GW_PORT, "server")
     carts = [e for e in events if e["type"] == "add_to_cart"]
-    purchases = sorted((e["event_id"], e["item_id"], e.get("quantity"), e.get("value"), e.get("currency"))
-                       for e in events if e["type"] == "purchase")
+    purchases = sorted(
+        (e["event_id"], e["item_id"], e.get("quantity"), e.get("value"), e.get("currency"))
+        for e in events
+        if e["type"] == "purchase"
+    )
     assert [(e["item_id"], e.get("quantity")) for e in carts] == [("11", 2)]
     assert purchases == [("wc-order-42-101", "6", 1, 19.5, "EUR"), ("wc-order-42-102", "7", 3, 30.0, "EUR")]
 
@@ -219,8 +259,15 @@ def events_posted() -> float:
 
 def dump_dom(url: str, profile: Path, ua: str) -> str:
     chromium = need_tool("chromium")
-    args = [chromium, f"--user-agent={ua}", *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-            "--virtual-time-budget=8000", "--dump-dom", url]
+    args = [
+        chromium,
+        f"--user-agent={ua}",
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=8000",
+        "--dump-dom",
+        url,
+    ]
     return subprocess.run(args, capture_output=True, text=True, timeout=120).stdout
 
 
@@ -267,6 +314,7 @@ def hanging_server(port: int, stop: threading.Event) -> threading.Thread:
         for c in held:
             c.close()
         srv.close()
+
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread
@@ -287,8 +335,9 @@ def test_stopped_or_hanging_gateway_gives_fallback_within_budget(site: Site) -> 
     budget = 0.150
     url = site.url("slotwise-block")
     # A gateway that was running and is stopped: connection refused.
-    gw = wpenv.start_gateway(wpenv.gateway_config(site.tmp / "down", WP_PORT, site.tmp / "items.jsonl"),
-                             DOWN_PORT, site.tmp / "down.log")
+    gw = wpenv.start_gateway(
+        wpenv.gateway_config(site.tmp / "down", WP_PORT, site.tmp / "items.jsonl"), DOWN_PORT, site.tmp / "down.log"
+    )
     wpenv.stop(gw)
     wpenv.configure(DOWN_PORT, "server", budget_ms=150)
     wpenv.plugin(False)
@@ -330,8 +379,12 @@ def test_editor_routes_list_slots_and_preview_a_sample_context(site: Site) -> No
     assert {s["name"] for s in slots.json()["slots"]} == {"home-hero", "welcome", "recommendations"}
     previews = {}
     for device in ("mobile", "desktop"):
-        r = httpx.post(f"{WP}/?rest_route=/slotwise/v1/preview", auth=auth, timeout=30,
-                       json={"slot": "home-hero", "device": device, "hour": 23, "weekday": "sat"})
+        r = httpx.post(
+            f"{WP}/?rest_route=/slotwise/v1/preview",
+            auth=auth,
+            timeout=30,
+            json={"slot": "home-hero", "device": device, "hour": 23, "weekday": "sat"},
+        )
         assert r.status_code == 200, r.text
         previews[device] = r.json()
         assert wpenv.SK not in r.text
@@ -343,7 +396,7 @@ def test_editor_routes_list_slots_and_preview_a_sample_context(site: Site) -> No
 
 
 def test_connection_check_reports_health_and_failure(site: Site) -> None:
-    code = ('$h = (new Slotwise_Gateway())->health(); echo wp_json_encode($h);')
+    code = "$h = (new Slotwise_Gateway())->health(); echo wp_json_encode($h);"
     configure(GW_PORT, "server")
     ok = json.loads(wpenv.php_eval(code))
     assert ok["ok"] is True and "3 slot(s)" in ok["message"]
@@ -359,13 +412,15 @@ def test_settings_page_has_nonces_and_never_prints_the_secret(site: Site) -> Non
     configure(GW_PORT, "server")
     page = wpenv.php_eval(
         'require_once ABSPATH . "wp-admin/includes/admin.php"; wp_set_current_user(1); set_current_screen("settings_page_slotwise");'
-        'Slotwise_Admin::render();', admin=True)
+        "Slotwise_Admin::render();",
+        admin=True,
+    )
     assert 'name="slotwise_settings[gateway_url]"' in page and f'value="http://127.0.0.1:{GW_PORT}"' in page
-    assert "name='option_page' value='slotwise'" in page and 'name="_wpnonce"' in page   # settings form
+    assert "name='option_page' value='slotwise'" in page and 'name="_wpnonce"' in page  # settings form
     assert 'name="action" value="slotwise_test"' in page and page.count('name="_wpnonce"') == 2
     assert wpenv.SK not in page and "(stored; leave empty to keep)" in page
     nobody = wpenv.php_eval('wp_set_current_user(0); Slotwise_Admin::render(); echo "end";', admin=True)
-    assert nobody == "end"                                      # no capability, no page
+    assert nobody == "end"  # no capability, no page
 
 
 def test_no_php_warnings_from_the_plugin(site: Site) -> None:

@@ -4,6 +4,7 @@ WordPress is Debian's package (scripts/wordpress-env.sh sets it up), served by P
 server; the gateway is `slotwise serve` on a config written here. Processes are started with
 `start_*` and must be stopped with `stop()` (tests use fixtures, the bench try/finally).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,10 +28,11 @@ WP_LOG = Path(os.environ.get("SLOTWISE_WP_LOG", "/tmp/slotwise-wp/debug.log"))
 PLUGIN_DIR = ROOT / "wordpress-plugin" / "slotwise"
 SITE, PK, SK = "wp", "pk_wp_test", "sk_wp_test"
 
-MOBILE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
-             "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1")
-DESKTOP_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-              "Chrome/124.0.0.0 Safari/537.36")
+MOBILE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
+DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 
 
 def available() -> list[str]:
@@ -60,8 +62,16 @@ def set_options(**options: Any) -> None:
 
 
 def configure(gateway_port: int, mode: str, budget_ms: int = 150, consent: str = "full") -> None:
-    set_options(gateway_url=f"http://127.0.0.1:{gateway_port}", site_id=SITE, publishable_key=PK,
-                secret_key=SK, mode=mode, budget_ms=budget_ms, default_consent=consent, events=True)
+    set_options(
+        gateway_url=f"http://127.0.0.1:{gateway_port}",
+        site_id=SITE,
+        publishable_key=PK,
+        secret_key=SK,
+        mode=mode,
+        budget_ms=budget_ms,
+        default_consent=consent,
+        events=True,
+    )
 
 
 def app_password() -> str:
@@ -71,11 +81,14 @@ def app_password() -> str:
 def php_eval(code: str, admin: bool = False) -> str:
     """Run PHP inside WordPress (CLI, host 127.0.0.1; `admin`: as an admin screen request) and
     return what it prints. Errors go to the debug log (WP_DEBUG_DISPLAY is off)."""
-    boot = ('$_SERVER["HTTP_HOST"] = "127.0.0.1"; $_SERVER["REQUEST_URI"] = "/"; '
-            + ('define("WP_ADMIN", true); ' if admin else '')
-            + 'require "/usr/share/wordpress/wp-load.php"; ')
-    proc = subprocess.run(["php", "-d", "display_errors=stderr", "-r", boot + code],
-                          capture_output=True, text=True, timeout=60)
+    boot = (
+        '$_SERVER["HTTP_HOST"] = "127.0.0.1"; $_SERVER["REQUEST_URI"] = "/"; '
+        + ('define("WP_ADMIN", true); ' if admin else "")
+        + 'require "/usr/share/wordpress/wp-load.php"; '
+    )
+    proc = subprocess.run(
+        ["php", "-d", "display_errors=stderr", "-r", boot + code], capture_output=True, text=True, timeout=60
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"php failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return proc.stdout
@@ -89,21 +102,37 @@ def gateway_config(directory: Path, wp_port: int, catalog: Path | None = None) -
     """A gateway config for site `wp`: a device-dependent hero, a welcome, recommendations."""
     directory.mkdir(parents=True, exist_ok=True)
     config = {
-        "sites": {SITE: {"publishable_key": PK, "secret_key": SK, "allow_simulation": False,
-                         "origins": [f"http://127.0.0.1:{wp_port}", f"http://localhost:{wp_port}"]}},
+        "sites": {
+            SITE: {
+                "publishable_key": PK,
+                "secret_key": SK,
+                "allow_simulation": False,
+                "origins": [f"http://127.0.0.1:{wp_port}", f"http://localhost:{wp_port}"],
+            }
+        },
         "catalog": {"path": str(catalog or directory / "items.jsonl")},
         "store": {"backend": "sqlite", "path": str(directory / "store.db")},
         "segments": {"mobile": {"when": "device.class == 'mobile'", "description": "phones"}},
         "slots": {
             "home-hero": {
                 "description": "Hero banner",
-                "variants": [{"id": "mobile", "when": "mobile", "block": {
-                    "type": "banner", "title": "Hello phone visitor", "text": "Made for small screens."}}],
+                "variants": [
+                    {
+                        "id": "mobile",
+                        "when": "mobile",
+                        "block": {"type": "banner", "title": "Hello phone visitor", "text": "Made for small screens."},
+                    }
+                ],
                 "default": {"type": "banner", "title": "Hello desktop visitor", "text": "Big screen picks."},
             },
-            "welcome": {"description": "Greeting", "default": {"type": "welcome", "message": "Welcome back to our blog."}},
-            "recommendations": {"description": "Posts to read next", "default": {
-                "type": "recommendations", "strategy": "popular", "count": 3, "title": "Read next"}},
+            "welcome": {
+                "description": "Greeting",
+                "default": {"type": "welcome", "message": "Welcome back to our blog."},
+            },
+            "recommendations": {
+                "description": "Posts to read next",
+                "default": {"type": "recommendations", "strategy": "popular", "count": 3, "title": "Read next"},
+            },
         },
     }
     path = directory / "slotwise.yaml"
@@ -127,10 +156,25 @@ def _wait(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 3
 
 
 def start_gateway(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:   # the child keeps its own descriptor
-        proc = subprocess.Popen([sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(config),
-                                 "--port", str(port), "--log-level", "warning"],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "slotwise.gateway.cli",
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     _wait(f"http://127.0.0.1:{port}/healthz", proc, "the gateway")
     warm_gateway(port)
     return proc
@@ -151,8 +195,14 @@ def start_wordpress(port: int, log: Path, opcache: bool = False) -> subprocess.P
     flags = ["-d", "opcache.enable_cli=1"] if opcache else []
     with log.open("ab") as out:
         # Its own process group: PHP's server forks workers, and stop() must end them too.
-        proc = subprocess.Popen(["php", *flags, "-S", f"127.0.0.1:{port}", "-t", str(WP_DIR), str(ROUTER)],
-                                cwd=WP_DIR, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            ["php", *flags, "-S", f"127.0.0.1:{port}", "-t", str(WP_DIR), str(ROUTER)],
+            cwd=WP_DIR,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     _wait(f"http://127.0.0.1:{port}/wp-includes/images/blank.gif", proc, "PHP's server")
     return proc
 
@@ -166,7 +216,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             break
         try:
             proc.wait(timeout=10)
-            time.sleep(0.2)       # let forked workers see the signal too
+            time.sleep(0.2)  # let forked workers see the signal too
         except subprocess.TimeoutExpired:
             continue
         try:
@@ -183,8 +233,7 @@ def plugin_log_lines(since: int = 0) -> list[str]:
         fh.seek(since)
         text = fh.read().decode("utf-8", "replace")
     marker = str(PLUGIN_DIR)
-    return [line for line in text.splitlines()
-            if "PHP " in line and (marker in line or "/plugins/slotwise/" in line)]
+    return [line for line in text.splitlines() if "PHP " in line and (marker in line or "/plugins/slotwise/" in line)]
 
 
 def log_size() -> int:

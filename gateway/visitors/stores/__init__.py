@@ -1,8 +1,9 @@
 """Stores for events and profiles, chosen by the `store` section of the configuration.
 
-    store: {backend: sqlite, path: slotwise.db, retention_days: 365}
-    store: {backend: redis, url: redis://127.0.0.1:6379/0, prefix: "slotwise:"}
+store: {backend: sqlite, path: slotwise.db, retention_days: 365}
+store: {backend: redis, url: redis://127.0.0.1:6379/0, prefix: "slotwise:"}
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,10 +12,21 @@ from typing import Any
 
 from slotwise.gateway.visitors.stores.base import IngestResult, Store
 
-__all__ = ["IngestResult", "Store", "StoreSettings", "parse_store_settings", "open_store"]
+__all__ = ["IngestResult", "Store", "StoreSettings", "open_store", "parse_store_settings"]
 
-_KEYS = {"backend", "path", "url", "prefix", "retention_days", "synchronous", "max_batch",
-         "max_batch_bytes", "max_future_seconds", "rate_limit", "enabled"}
+_KEYS = {
+    "backend",
+    "path",
+    "url",
+    "prefix",
+    "retention_days",
+    "synchronous",
+    "max_batch",
+    "max_batch_bytes",
+    "max_future_seconds",
+    "rate_limit",
+    "enabled",
+}
 
 
 @dataclass(frozen=True)
@@ -29,13 +41,15 @@ class StoreSettings:
     max_batch: int = 500
     max_batch_bytes: int = 1_048_576
     max_future_seconds: float = 300.0
-    rate_limit: dict[str, float] = field(default_factory=lambda: {"visitor_per_minute": 1200.0,
-                                                                   "client_per_minute": 600000.0})
+    rate_limit: dict[str, float] = field(
+        default_factory=lambda: {"visitor_per_minute": 1200.0, "client_per_minute": 600000.0}
+    )
 
 
 def parse_store_settings(section: dict[str, Any] | None, base_dir: Path = Path(".")) -> StoreSettings:
     """Validate the `store` section; raises ConfigError naming every key at fault."""
     from slotwise.gateway.config.loader import ConfigError
+
     raw = dict(section or {})
     errors = [f"store.{k}: unknown key" for k in sorted(set(raw) - _KEYS)]
 
@@ -88,8 +102,10 @@ def parse_store_settings(section: dict[str, Any] | None, base_dir: Path = Path("
 def open_store(settings: StoreSettings) -> Store:
     if settings.backend == "redis":
         from slotwise.gateway.visitors.stores.redis import RedisStore
+
         return RedisStore(settings.url, prefix=settings.prefix, retention_days=settings.retention_days)
     from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
+
     return SQLiteStore(settings.path, retention_days=settings.retention_days, synchronous=settings.synchronous)
 
 

@@ -4,12 +4,14 @@ Both backends (SQLite, Redis) implement it and pass one shared test suite. An ev
 folded into its visitor's profile in the same transaction that first logs its event_id, so
 an acknowledged event is in the log and in the profile, and a retried one in neither twice.
 """
+
 from __future__ import annotations
 
 import abc
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from slotwise.gateway.visitors.profiles import Profile
 
@@ -97,6 +99,7 @@ class Store(abc.ABC):
 
     async def rebuild_profile(self, site: str, visitor_id: str) -> Profile | None:
         from slotwise.gateway.visitors.profiles import rebuild
+
         events = await self.events(site, visitor_id)
         profile = rebuild(events) if events else None
         await self.replace_profile(site, visitor_id, profile)

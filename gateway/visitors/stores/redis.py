@@ -8,6 +8,7 @@ compares each visitor's profile with the one read (compare-and-set), so two repl
 lose an update and a retried event is never folded twice. One Redis (not Cluster). Durability of acknowledged events is Redis's: run it
 with `appendonly yes` and `appendfsync everysec` (or `always`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -91,11 +92,15 @@ class RedisStore(Store):
                 pipe.mget([self._k("cs", site, v) for v in visitors])
                 pipe.hmget(ids_key, [e["event_id"] for v in visitors for e in pending[v]])
                 bodies, consents, known_list = await pipe.execute()
-            known = {i for i, hit in zip([e["event_id"] for v in visitors for e in pending[v]], known_list) if hit}
+            known = {
+                i
+                for i, hit in zip([e["event_id"] for v in visitors for e in pending[v]], known_list, strict=False)
+                if hit
+            }
             keys: list[str] = [ids_key, self._k("ts", site), self._k("sites")]
             args: list[Any] = [site, SEP]
             staged: dict[str, tuple[list[str], list[str]]] = {}
-            for visitor, body, level in zip(visitors, bodies, consents):
+            for visitor, body, level in zip(visitors, bodies, consents, strict=False):
                 evs = pending[visitor]
                 if level is not None and level != "full":
                     result.ignored.extend(e["event_id"] for e in evs)
@@ -135,7 +140,7 @@ class RedisStore(Store):
     async def load_for_render(self, site: str, visitor_id: str) -> tuple[Profile | None, dict[str, Any]]:
         try:
             return await asyncio.wait_for(self._load_for_render(site, visitor_id), RENDER_BUDGET)
-        except (RedisError, OSError, asyncio.TimeoutError):
+        except (TimeoutError, RedisError, OSError):
             # Redis down or slow: the page renders with context personalization only.
             log.warning("profile load failed for render; rendering without a profile", exc_info=True)
             return None, {}
@@ -262,7 +267,7 @@ class RedisStore(Store):
         for kind in ("ev", "pr"):
             head = self._k(kind, site, "")
             async for key in self.r.scan_iter(match=_glob_escape(head) + "*", count=1000):
-                out.add(key[len(head):])
+                out.add(key[len(head) :])
         return sorted(out)
 
     async def count_events(self, site: str) -> int:

@@ -6,6 +6,7 @@ events, so an acknowledged event survives `kill -9` (WAL with synchronous=NORMAL
 against a process crash; `synchronous: full` also against power loss). Reads use their own
 connection, which WAL never blocks.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,9 +14,10 @@ import json
 import queue
 import sqlite3
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from cachetools import LRUCache
 
@@ -58,10 +60,13 @@ class SQLiteStore(Store):
         # Checkpoints run in their own thread, so a commit never waits for one.
         self._write.execute("PRAGMA wal_autocheckpoint=0")
         self._stop = threading.Event()
-        self._checkpointer = threading.Thread(target=self._checkpoint_loop, args=(synchronous,),
-                                              name="slotwise-sqlite-checkpoint", daemon=True)
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, args=(synchronous,), name="slotwise-sqlite-checkpoint", daemon=True
+        )
         self._read = _connect(self.path, synchronous)
-        self._jobs: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
         self._thread = threading.Thread(target=self._writer, name="slotwise-sqlite-writer", daemon=True)
         self._thread.start()
         self._checkpointer.start()
@@ -146,16 +151,24 @@ class SQLiteStore(Store):
         groups = group_by_visitor(events)
         visitors = list(groups)
         marks = ",".join("?" * len(visitors))
-        blocked = {v for v, level in conn.execute(
-            f"SELECT visitor_id, level FROM consent WHERE site=? AND visitor_id IN ({marks})", (site, *visitors))
-            if level != "full"}
+        blocked = {
+            v
+            for v, level in conn.execute(
+                f"SELECT visitor_id, level FROM consent WHERE site=? AND visitor_id IN ({marks})", (site, *visitors)
+            )
+            if level != "full"
+        }
         ids = [e["event_id"] for e in events]
         known: set[str] = set()
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            known.update(r[0] for r in conn.execute(
-                f"SELECT event_id FROM events WHERE site=? AND event_id IN ({','.join('?' * len(chunk))})",
-                (site, *chunk)))
+            chunk = ids[start : start + 500]
+            known.update(
+                r[0]
+                for r in conn.execute(
+                    f"SELECT event_id FROM events WHERE site=? AND event_id IN ({','.join('?' * len(chunk))})",
+                    (site, *chunk),
+                )
+            )
         rows, fresh = [], {}
         for visitor, evs in groups.items():
             if visitor in blocked:
@@ -194,9 +207,11 @@ class SQLiteStore(Store):
             else:
                 missing.append(v)
         for start in range(0, len(missing), 500):
-            chunk = missing[start:start + 500]
-            for v, body in conn.execute(f"SELECT visitor_id, body FROM profiles WHERE site=? AND visitor_id IN "
-                                        f"({','.join('?' * len(chunk))})", (site, *chunk)):
+            chunk = missing[start : start + 500]
+            for v, body in conn.execute(
+                f"SELECT visitor_id, body FROM profiles WHERE site=? AND visitor_id IN ({','.join('?' * len(chunk))})",
+                (site, *chunk),
+            ):
                 found[v] = Profile.from_json(body)
         return found
 
@@ -213,6 +228,7 @@ class SQLiteStore(Store):
                 conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
             else:
                 conn.execute("INSERT OR REPLACE INTO profiles VALUES (?,?,?)", (site, visitor_id, profile.to_json()))
+
         await self._run(job)
 
     async def rebuild_profile(self, site: str, visitor_id: str) -> Profile | None:
@@ -227,12 +243,16 @@ class SQLiteStore(Store):
             else:
                 conn.execute("INSERT OR REPLACE INTO profiles VALUES (?,?,?)", (site, visitor_id, profile.to_json()))
             return profile
+
         return await self._run(job)
 
     async def put_attributes(self, site: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
         def job(conn: sqlite3.Connection) -> None:
-            conn.executemany("INSERT OR REPLACE INTO attributes VALUES (?,?,?)",
-                             [(site, key, json.dumps(attrs, separators=(",", ":"))) for key, attrs in rows])
+            conn.executemany(
+                "INSERT OR REPLACE INTO attributes VALUES (?,?,?)",
+                [(site, key, json.dumps(attrs, separators=(",", ":"))) for key, attrs in rows],
+            )
+
         await self._run(job)
 
     async def set_consent(self, site: str, visitor_id: str, level: str) -> None:
@@ -242,6 +262,7 @@ class SQLiteStore(Store):
             if level != "full":
                 conn.execute("DELETE FROM events WHERE site=? AND visitor_id=?", (site, visitor_id))
                 conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
+
         await self._run(job)
 
     async def erase(self, site: str, visitor_id: str) -> int:
@@ -255,6 +276,7 @@ class SQLiteStore(Store):
             keys = ["visitor:" + visitor_id] + ([f"email:{email}"] if email else [])
             conn.executemany("DELETE FROM attributes WHERE site=? AND key=?", [(site, k) for k in keys])
             return int(n)
+
         return await self._run(job)
 
     async def expire(self, now: float) -> int:
@@ -281,8 +303,9 @@ class SQLiteStore(Store):
         return Profile.from_json(body) if body else None
 
     async def events(self, site: str, visitor_id: str) -> list[dict[str, Any]]:
-        rows = self._read.execute("SELECT body FROM events WHERE site=? AND visitor_id=? ORDER BY ts, event_id",
-                                  (site, visitor_id)).fetchall()
+        rows = self._read.execute(
+            "SELECT body FROM events WHERE site=? AND visitor_id=? ORDER BY ts, event_id", (site, visitor_id)
+        ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
     async def attributes(self, site: str, keys: list[str]) -> dict[str, Any]:
@@ -298,8 +321,10 @@ class SQLiteStore(Store):
         return str(value) if value else None
 
     async def visitors(self, site: str) -> list[str]:
-        rows = self._read.execute("SELECT visitor_id FROM events WHERE site=? UNION "
-                                  "SELECT visitor_id FROM profiles WHERE site=?", (site, site)).fetchall()
+        rows = self._read.execute(
+            "SELECT visitor_id FROM events WHERE site=? UNION SELECT visitor_id FROM profiles WHERE site=?",
+            (site, site),
+        ).fetchall()
         return sorted(r[0] for r in rows)
 
     async def count_events(self, site: str) -> int:

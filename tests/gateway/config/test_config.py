@@ -1,4 +1,5 @@
 """Configuration: every error with its path; invalid files refused; failed reloads keep serving."""
+
 from __future__ import annotations
 
 import copy
@@ -8,9 +9,9 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from slotwise.gateway.http.app import create_app
 from slotwise.gateway.cli import main
 from slotwise.gateway.config.loader import ConfigError, load_config, parse_config
+from slotwise.gateway.http.app import create_app
 from tests.gateway.conftest import minimal_config
 
 
@@ -36,8 +37,10 @@ def test_many_errors_are_reported_at_once() -> None:
     data["segments"]["bad"] = "device.class =="
     data["slots"]["hero"]["default"] = {"type": "carousel"}
     data["slots"]["recs"] = {"default": {"type": "recommendations", "strategy": "magic", "count": 99}}
-    data["slots"]["promo"] = {"default": {"type": "offer", "title": "x", "expires": "next week"},
-                              "variants": [{"when": "cart-abandoner", "block": {"type": "html", "html": "{{ x"}}]}
+    data["slots"]["promo"] = {
+        "default": {"type": "offer", "title": "x", "expires": "next week"},
+        "variants": [{"when": "cart-abandoner", "block": {"type": "html", "html": "{{ x"}}],
+    }
     data["bogus"] = 1
     errs = errors_of(data)
     expected = [
@@ -57,8 +60,13 @@ def test_many_errors_are_reported_at_once() -> None:
 
 
 def test_required_parts_and_types() -> None:
-    errs = errors_of({"sites": {"s": {"publishable_key": "k", "secret_key": "k"}},
-                      "slots": {"a": {"variants": "nope"}}, "gateway": {"slot_budget_ms": "fast"}})
+    errs = errors_of(
+        {
+            "sites": {"s": {"publishable_key": "k", "secret_key": "k"}},
+            "slots": {"a": {"variants": "nope"}},
+            "gateway": {"slot_budget_ms": "fast"},
+        }
+    )
     assert "sites.s.secret_key: must differ from the publishable key" in errs
     assert "slots.a.default: is required" in errs
     assert "slots.a.variants: expected list, got str" in errs
@@ -73,8 +81,15 @@ def test_segment_cycles_are_rejected() -> None:
 
 def test_experiment_validation() -> None:
     data = minimal_config()
-    data["slots"]["hero"]["variants"] = [{"experiment": {"key": "k", "holdout": 1.5, "arms": [
-        {"name": "a", "weight": 0, "block": {"type": "banner", "title": "A"}}]}}]
+    data["slots"]["hero"]["variants"] = [
+        {
+            "experiment": {
+                "key": "k",
+                "holdout": 1.5,
+                "arms": [{"name": "a", "weight": 0, "block": {"type": "banner", "title": "A"}}],
+            }
+        }
+    ]
     errs = errors_of(data)
     assert any(e.startswith("slots.hero.variants[0].experiment.holdout: must be between") for e in errs)
     assert "slots.hero.variants[0].experiment.arms: weights must add up to more than 0" in errs

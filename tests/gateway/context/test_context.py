@@ -1,7 +1,8 @@
 """Request context: devices from real User-Agents, time zones across DST, geo that cannot be spoofed."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,44 +12,108 @@ from slotwise.gateway.context.request import client_address, resolve_context
 
 UAS = [
     # (user agent, class, os, browser)
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/17.5 Mobile/15E148 Safari/604.1", "mobile", "iOS", "Mobile Safari"),
-    ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/131.0.0.0 Mobile Safari/537.36", "mobile", "Android", "Chrome Mobile"),
-    ("Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36", "mobile", "Android", "Samsung Internet"),
-    ("Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/17.5 Mobile/15E148 Safari/604.1", "tablet", "iOS", "Mobile Safari"),
-    ("Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/131.0.0.0 Safari/537.36", "tablet", "Android", "Chrome"),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/131.0.0.0 Safari/537.36", "desktop", "Windows", "Chrome"),
-    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/17.5 Safari/605.1.15", "desktop", "Mac OS X", "Safari"),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.5 Mobile/15E148 Safari/604.1",
+        "mobile",
+        "iOS",
+        "Mobile Safari",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Mobile Safari/537.36",
+        "mobile",
+        "Android",
+        "Chrome Mobile",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36",
+        "mobile",
+        "Android",
+        "Samsung Internet",
+    ),
+    (
+        "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.5 Mobile/15E148 Safari/604.1",
+        "tablet",
+        "iOS",
+        "Mobile Safari",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36",
+        "tablet",
+        "Android",
+        "Chrome",
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36",
+        "desktop",
+        "Windows",
+        "Chrome",
+    ),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.5 Safari/605.1.15",
+        "desktop",
+        "Mac OS X",
+        "Safari",
+    ),
     ("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", "desktop", "Linux", "Firefox"),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", "desktop", "Windows", "Edge"),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+        "desktop",
+        "Windows",
+        "Edge",
+    ),
     ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "bot", "Other", "Googlebot"),
     ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", "bot", "Other", "bingbot"),
     ("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", "bot", None, None),
-    ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)",
-     "bot", None, None),
+    (
+        "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)",
+        "bot",
+        None,
+        None,
+    ),
     ("curl/8.5.0", "bot", None, None),
 ]
 
-CONFIG = parse_config({
-    "sites": {"s": {"publishable_key": "pk", "secret_key": "sk", "timezone": "Europe/Berlin",
-                    "internal_hosts": ["shop.example"]}},
-    "trusted_proxies": ["10.0.0.0/8", "2001:db8::/32"],
-    "geo": {"country_headers": ["CF-IPCountry"], "region_headers": ["CF-Region-Code"]},
-})
+CONFIG = parse_config(
+    {
+        "sites": {
+            "s": {
+                "publishable_key": "pk",
+                "secret_key": "sk",
+                "timezone": "Europe/Berlin",
+                "internal_hosts": ["shop.example"],
+            }
+        },
+        "trusted_proxies": ["10.0.0.0/8", "2001:db8::/32"],
+        "geo": {"country_headers": ["CF-IPCountry"], "region_headers": ["CF-Region-Code"]},
+    }
+)
 SITE = CONFIG.sites["s"]
 
 
-def ctx(headers: dict[str, str] | None = None, peer: str | None = "203.0.113.9", now: float | None = None,
-        simulation: bool = False, **body: Any):
-    return resolve_context(body_context=body, headers={k.lower(): v for k, v in (headers or {}).items()},
-                           peer=peer, config=CONFIG, site=SITE, allow_simulation=simulation, now=now)
+def ctx(
+    headers: dict[str, str] | None = None,
+    peer: str | None = "203.0.113.9",
+    now: float | None = None,
+    simulation: bool = False,
+    **body: Any,
+):
+    return resolve_context(
+        body_context=body,
+        headers={k.lower(): v for k, v in (headers or {}).items()},
+        peer=peer,
+        config=CONFIG,
+        site=SITE,
+        allow_simulation=simulation,
+        now=now,
+    )
 
 
 @pytest.mark.parametrize("ua, cls, os_name, browser", UAS)
@@ -78,21 +143,24 @@ def test_body_user_agent_from_a_server_side_connector_wins() -> None:
 
 
 def _utc(*args: int) -> float:
-    return datetime(*args, tzinfo=timezone.utc).timestamp()
+    return datetime(*args, tzinfo=UTC).timestamp()
 
 
-@pytest.mark.parametrize("tz, utc, hour, weekday, source", [
-    ("Europe/Berlin", (2026, 3, 29, 0, 59), 1, "sun", "client"),   # CET, just before the spring change
-    ("Europe/Berlin", (2026, 3, 29, 1, 0), 3, "sun", "client"),    # CEST: 02:00 never happened
-    ("Europe/Berlin", (2026, 10, 25, 0, 30), 2, "sun", "client"),  # first 02:30 (CEST)
-    ("Europe/Berlin", (2026, 10, 25, 1, 30), 2, "sun", "client"),  # second 02:30 (CET)
-    ("America/New_York", (2026, 3, 8, 6, 59), 1, "sun", "client"),
-    ("America/New_York", (2026, 3, 8, 7, 0), 3, "sun", "client"),
-    ("Asia/Kolkata", (2026, 7, 15, 18, 30), 0, "thu", "client"),   # +05:30 crosses midnight
-    ("Australia/Lord_Howe", (2026, 1, 10, 12, 0), 23, "sat", "client"),  # +11:00 in summer
-    ("Not/AZone", (2026, 7, 15, 12, 0), 14, "wed", "site"),          # falls back to the site's zone
-    ("../../etc/passwd", (2026, 7, 15, 12, 0), 14, "wed", "site"),
-])
+@pytest.mark.parametrize(
+    "tz, utc, hour, weekday, source",
+    [
+        ("Europe/Berlin", (2026, 3, 29, 0, 59), 1, "sun", "client"),  # CET, just before the spring change
+        ("Europe/Berlin", (2026, 3, 29, 1, 0), 3, "sun", "client"),  # CEST: 02:00 never happened
+        ("Europe/Berlin", (2026, 10, 25, 0, 30), 2, "sun", "client"),  # first 02:30 (CEST)
+        ("Europe/Berlin", (2026, 10, 25, 1, 30), 2, "sun", "client"),  # second 02:30 (CET)
+        ("America/New_York", (2026, 3, 8, 6, 59), 1, "sun", "client"),
+        ("America/New_York", (2026, 3, 8, 7, 0), 3, "sun", "client"),
+        ("Asia/Kolkata", (2026, 7, 15, 18, 30), 0, "thu", "client"),  # +05:30 crosses midnight
+        ("Australia/Lord_Howe", (2026, 1, 10, 12, 0), 23, "sat", "client"),  # +11:00 in summer
+        ("Not/AZone", (2026, 7, 15, 12, 0), 14, "wed", "site"),  # falls back to the site's zone
+        ("../../etc/passwd", (2026, 7, 15, 12, 0), 14, "wed", "site"),
+    ],
+)
 def test_local_time_across_dst(tz: str, utc: tuple[int, ...], hour: int, weekday: str, source: str) -> None:
     local = ctx(now=_utc(*utc), timezone=tz).local
     assert (local.hour, local.weekday, local.tz_source) == (hour, weekday, source)
@@ -137,28 +205,33 @@ def test_forwarded_for_is_walked_from_the_right_through_trusted_hops_only() -> N
     assert client_address("2001:db8::1", {"cf-connecting-ip": "192.0.2.1"}, trusted) == "192.0.2.1"
 
 
-@pytest.mark.parametrize("referrer, url, expected", [
-    ("https://www.google.com/search?q=boots", "https://shop.example/", "search"),
-    ("https://duckduckgo.com/", "https://shop.example/", "search"),
-    ("https://www.bing.com/search?q=x", None, "search"),
-    ("https://l.facebook.com/l.php?u=x", "https://shop.example/", "social"),
-    ("https://t.co/abc", None, "social"),
-    ("https://www.instagram.com/", None, "social"),
-    ("https://mail.google.com/mail/u/0/", None, "email"),
-    ("https://blog.example.org/post", "https://shop.example/?utm_medium=email", "email"),
-    ("https://shop.example/category/shoes", "https://shop.example/item", "internal"),
-    (None, "https://shop.example/", "direct"),
-    ("https://news.example.net/", "https://shop.example/", "other"),
-    ("not a url at all", None, "direct"),  # no host to judge by
-])
+@pytest.mark.parametrize(
+    "referrer, url, expected",
+    [
+        ("https://www.google.com/search?q=boots", "https://shop.example/", "search"),
+        ("https://duckduckgo.com/", "https://shop.example/", "search"),
+        ("https://www.bing.com/search?q=x", None, "search"),
+        ("https://l.facebook.com/l.php?u=x", "https://shop.example/", "social"),
+        ("https://t.co/abc", None, "social"),
+        ("https://www.instagram.com/", None, "social"),
+        ("https://mail.google.com/mail/u/0/", None, "email"),
+        ("https://blog.example.org/post", "https://shop.example/?utm_medium=email", "email"),
+        ("https://shop.example/category/shoes", "https://shop.example/item", "internal"),
+        (None, "https://shop.example/", "direct"),
+        ("https://news.example.net/", "https://shop.example/", "other"),
+        ("not a url at all", None, "direct"),  # no host to judge by
+    ],
+)
 def test_referrer_classes(referrer: str | None, url: str | None, expected: str) -> None:
     body = {k: v for k, v in {"referrer": referrer, "url": url}.items() if v}
     assert ctx(**body).referrer.cls == expected
 
 
 def test_utm_language_and_consent() -> None:
-    c = ctx({"Accept-Language": "de-CH,de;q=0.9,en;q=0.8", "Sec-GPC": "1"},
-            url="https://shop.example/?utm_source=newsletter&utm_campaign=winter&utm_medium=email")
+    c = ctx(
+        {"Accept-Language": "de-CH,de;q=0.9,en;q=0.8", "Sec-GPC": "1"},
+        url="https://shop.example/?utm_source=newsletter&utm_campaign=winter&utm_medium=email",
+    )
     assert c.utm == {"source": "newsletter", "medium": "email", "campaign": "winter"}
     assert c.language == "de"
     assert c.consent.gpc and not c.consent.profiling_allowed and c.consent.identifier_allowed

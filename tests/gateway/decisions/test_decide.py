@@ -1,4 +1,5 @@
 """Variant choice, experiments (sticky, weighted, holdout), bots, and ttl bounds."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -9,33 +10,44 @@ from zoneinfo import ZoneInfo
 import pytest
 from scipy.stats import chisquare
 
+from slotwise.gateway.blocks.page import memberships
 from slotwise.gateway.config.loader import parse_config
 from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.decisions.decide import decide
 from slotwise.gateway.decisions.experiments import assign, bucket
 from slotwise.gateway.rules.expr import Env
-from slotwise.gateway.blocks.page import memberships
 from tests.gateway.conftest import DESKTOP_UA, GOOGLEBOT_UA, IPHONE_UA
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def config(variants: list[dict[str, Any]], **extra: Any):
-    return parse_config({
-        "sites": {"s": {"publishable_key": "pk", "secret_key": "sk", "timezone": "Europe/Berlin"}},
-        "segments": {"mobile": "device.class == 'mobile'", "office": "local.business_hours"},
-        "slots": {"hero": {"variants": variants, "default": {"type": "banner", "title": "Default"}}},
-        **extra})
+    return parse_config(
+        {
+            "sites": {"s": {"publishable_key": "pk", "secret_key": "sk", "timezone": "Europe/Berlin"}},
+            "segments": {"mobile": "device.class == 'mobile'", "office": "local.business_hours"},
+            "slots": {"hero": {"variants": variants, "default": {"type": "banner", "title": "Default"}}},
+            **extra,
+        }
+    )
 
 
 def env_for(cfg, ua: str = DESKTOP_UA, at: datetime | None = None, **body: Any) -> Env:
     at = at or datetime(2026, 7, 15, 10, 30, tzinfo=BERLIN)
     site = cfg.sites["s"]
-    ctx = resolve_context(body_context=body, headers={"user-agent": ua}, peer=None, config=cfg, site=site,
-                          allow_simulation=False, now=at.timestamp())
+    ctx = resolve_context(
+        body_context=body,
+        headers={"user-agent": ua},
+        peer=None,
+        config=cfg,
+        site=site,
+        allow_simulation=False,
+        now=at.timestamp(),
+    )
 
     class Runtime:
         segments = cfg.segments
+
     return Env(ctx, site=site, runtime=Runtime())
 
 
@@ -44,9 +56,13 @@ def banner(title: str) -> dict[str, Any]:
 
 
 def test_first_matching_variant_wins_and_default_otherwise() -> None:
-    cfg = config([{"id": "mob", "when": "mobile", "block": banner("M")},
-                  {"id": "office", "when": "office", "block": banner("O")},
-                  {"id": "any", "block": banner("A")}])
+    cfg = config(
+        [
+            {"id": "mob", "when": "mobile", "block": banner("M")},
+            {"id": "office", "when": "office", "block": banner("O")},
+            {"id": "any", "block": banner("A")},
+        ]
+    )
     slot = cfg.slots["hero"]
     assert decide(slot, env_for(cfg, IPHONE_UA), "v").variant == "mob"
     assert decide(slot, env_for(cfg, DESKTOP_UA), "v").variant == "office"
@@ -57,8 +73,12 @@ def test_first_matching_variant_wins_and_default_otherwise() -> None:
 
 
 def test_bots_always_get_the_default_and_no_experiment() -> None:
-    cfg = config([{"id": "any", "block": banner("A")},
-                  {"experiment": {"key": "e", "arms": [{"name": "a", "block": banner("X")}]}}])
+    cfg = config(
+        [
+            {"id": "any", "block": banner("A")},
+            {"experiment": {"key": "e", "arms": [{"name": "a", "block": banner("X")}]}},
+        ]
+    )
     d = decide(cfg.slots["hero"], env_for(cfg, GOOGLEBOT_UA), "v")
     assert (d.variant, d.experiment) == ("default", None)
 
@@ -117,8 +137,11 @@ def test_experiment_decisions_report_the_arm_and_holdout() -> None:
     cfg = _experiment_cfg(0.5, [1])
     results = {decide(cfg.slots["hero"], env_for(cfg), f"v{i}").variant for i in range(50)}
     assert results == {"exp:arm0", "exp:holdout"}
-    d = next(decide(cfg.slots["hero"], env_for(cfg), f"v{i}") for i in range(50)
-             if decide(cfg.slots["hero"], env_for(cfg), f"v{i}").experiment["holdout"])
+    d = next(
+        decide(cfg.slots["hero"], env_for(cfg), f"v{i}")
+        for i in range(50)
+        if decide(cfg.slots["hero"], env_for(cfg), f"v{i}").experiment["holdout"]
+    )
     assert d.block["title"] == "Default" and d.experiment == {"key": "hero-test", "arm": "holdout", "holdout": True}
 
 

@@ -1,10 +1,11 @@
 """`slotwise demo` in a real headless Chromium: different contexts see different blocks."""
+
 from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -12,8 +13,16 @@ import pytest
 from tests.conftest import free_port, need_tool, running_gateway
 from tests.gateway.conftest import IPHONE_UA
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="module")
@@ -24,16 +33,30 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         # A first render loads templates and model sessions; the browser's 1.5 s budget should
         # measure the page, not that cold start.
         for context in ({}, {"item_id": "sho-001"}):
-            httpx.post(f"{base}/v1/render", json={"site": "demo", "slots": ["home-hero", "welcome", "recommendations",
-                       "offer"], "visitor_id": "demo-shoe-fan", "context": context},
-                       headers={"X-Slotwise-Key": "pk_demo"}, timeout=30)
+            httpx.post(
+                f"{base}/v1/render",
+                json={
+                    "site": "demo",
+                    "slots": ["home-hero", "welcome", "recommendations", "offer"],
+                    "visitor_id": "demo-shoe-fan",
+                    "context": context,
+                },
+                headers={"X-Slotwise-Key": "pk_demo"},
+                timeout=30,
+            )
         yield base
 
 
 def dump_dom(url: str, tmp_path: Path, user_agent: str | None = None) -> str:
     chromium = need_tool("chromium")
-    args = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000",
-            "--dump-dom", url]
+    args = [
+        chromium,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=8000",
+        "--dump-dom",
+        url,
+    ]
     if user_agent:
         args.insert(1, f"--user-agent={user_agent}")
     out = subprocess.run(args, capture_output=True, text=True, timeout=90)
@@ -74,8 +97,10 @@ def test_real_device_detection_and_item_pages(demo_server: str, tmp_path: Path) 
 
 def test_fallback_stays_when_the_gateway_is_unreachable(tmp_path: Path) -> None:
     page = tmp_path / "page.html"
-    page.write_text('<div data-slotwise-slot="home-hero"><p id="fb">Fallback</p></div>'
-                    f'<script src="http://127.0.0.1:{free_port()}/v1/client.js" data-site="demo" '
-                    'data-key="pk_demo" async></script>')
+    page.write_text(
+        '<div data-slotwise-slot="home-hero"><p id="fb">Fallback</p></div>'
+        f'<script src="http://127.0.0.1:{free_port()}/v1/client.js" data-site="demo" '
+        'data-key="pk_demo" async></script>'
+    )
     dom = dump_dom(page.as_uri(), tmp_path / "f")
     assert '<p id="fb">Fallback</p>' in dom

@@ -1,5 +1,6 @@
 """The demo's simulated visitors land in the store and in events.jsonl, and the demo page's
 slots show the behavioural segments (cart abandoner offer, returning welcome, shoe banner)."""
+
 from __future__ import annotations
 
 import json
@@ -7,10 +8,10 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from slotwise.gateway.http.app import create_app
 from slotwise.gateway.config.loader import load_config
-from slotwise.gateway.demo.site import prepare_data, prepare_hooks
 from slotwise.gateway.demo.simulate import demo_hook
+from slotwise.gateway.demo.site import prepare_data, prepare_hooks
+from slotwise.gateway.http.app import create_app
 from tests.gateway.conftest import DESKTOP_UA
 
 
@@ -27,12 +28,21 @@ def test_demo_simulation_drives_behavioural_slots(tmp_path: Path) -> None:
 
     headers = {"X-Slotwise-Key": "pk_demo", "User-Agent": DESKTOP_UA}
     with TestClient(create_app(load_config(config_path))) as client:
+
         def render(visitor: str) -> dict[str, dict[str, object]]:
-            r = client.post("/v1/render", json={"site": "demo", "visitor_id": visitor,
-                                                "slots": ["home-hero", "welcome", "offer"],
-                                                "context": {"simulate": {"country": "DE"}}}, headers=headers)
+            r = client.post(
+                "/v1/render",
+                json={
+                    "site": "demo",
+                    "visitor_id": visitor,
+                    "slots": ["home-hero", "welcome", "offer"],
+                    "context": {"simulate": {"country": "DE"}},
+                },
+                headers=headers,
+            )
             assert r.status_code == 200, r.text
             return r.json()["blocks"]  # type: ignore[no-any-return]
+
         abandoner = render("demo-cart-abandoner")
         assert abandoner["offer"]["variant"] == "cart-abandoner" and "COMEBACK15" in str(abandoner["offer"]["html"])
         assert "cart-abandoner" in abandoner["offer"]["segments"]  # type: ignore[operator]

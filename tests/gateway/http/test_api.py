@@ -1,10 +1,12 @@
 """The HTTP contract: render, fragment, errors with the right status, CORS, fallbacks, XSS."""
+
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -16,8 +18,7 @@ PK = {"X-Slotwise-Key": "pk_demo"}
 ALL = ["home-hero", "welcome", "recommendations", "offer"]
 
 
-def render(client: TestClient, slots: list[str] = ALL, headers: dict[str, str] | None = None,
-           **body: Any) -> Any:
+def render(client: TestClient, slots: list[str] = ALL, headers: dict[str, str] | None = None, **body: Any) -> Any:
     payload = {"site": "demo", "slots": slots, **body}
     return client.post("/v1/render", json=payload, headers={**PK, **(headers or {})})
 
@@ -31,7 +32,7 @@ def test_render_returns_every_slot_in_the_contract_shape(demo_client: TestClient
     assert set(data["blocks"]) == set(ALL)
     for block in data["blocks"].values():
         assert set(block) >= {"html", "variant", "segments", "experiment", "ttl"}
-        assert block["html"].startswith("<div class=\"sw-block")
+        assert block["html"].startswith('<div class="sw-block')
         assert isinstance(block["ttl"], int) and block["ttl"] >= 0
     assert "mobile" in data["blocks"]["home-hero"]["segments"]
 
@@ -40,8 +41,12 @@ def test_mobile_and_desktop_always_get_different_hero_variants(demo_client: Test
     for hour in range(0, 24, 3):
         for country in (None, "US", "DE"):
             sim: dict[str, Any] = {"hour": hour, **({"country": country} if country else {})}
-            variants = [render(demo_client, ["home-hero"], {"User-Agent": ua}, context={"simulate": sim})
-                        .json()["blocks"]["home-hero"]["variant"] for ua in (IPHONE_UA, DESKTOP_UA)]
+            variants = [
+                render(demo_client, ["home-hero"], {"User-Agent": ua}, context={"simulate": sim}).json()["blocks"][
+                    "home-hero"
+                ]["variant"]
+                for ua in (IPHONE_UA, DESKTOP_UA)
+            ]
             assert variants[0] != variants[1], (hour, country, variants)
 
 
@@ -55,32 +60,50 @@ def test_visitor_ids_are_issued_and_respect_consent(demo_client: TestClient) -> 
 
 
 def test_experiment_assignment_is_returned_for_impressions(demo_client: TestClient) -> None:
-    arms = {render(demo_client, ["offer"], visitor_id=f"v{i}").json()["blocks"]["offer"]["experiment"]["arm"]
-            for i in range(60)}
+    arms = {
+        render(demo_client, ["offer"], visitor_id=f"v{i}").json()["blocks"]["offer"]["experiment"]["arm"]
+        for i in range(60)
+    }
     assert arms == {"percent", "shipping", "holdout"}
 
 
-@pytest.mark.parametrize("body, headers, status, code", [
-    (b"{not json", PK, 400, "invalid_json"),
-    (b"[1, 2]", PK, 400, "invalid_request"),
-    (json.dumps({"site": 5, "slots": ["welcome"]}).encode(), PK, 400, "invalid_request"),
-    (json.dumps({"site": "demo", "slots": "welcome"}).encode(), PK, 400, "invalid_request"),
-    (json.dumps({"site": "demo", "slots": []}).encode(), PK, 400, "invalid_request"),
-    (json.dumps({"site": "demo", "slots": ["welcome"], "visitor_id": {"$gt": ""}}).encode(), PK, 400,
-     "invalid_visitor_id"),
-    (json.dumps({"site": "demo", "slots": ["welcome"], "visitor_id": "x" * 200}).encode(), PK, 400,
-     "invalid_visitor_id"),
-    (json.dumps({"site": "demo", "slots": ["welcome"], "context": "mobile"}).encode(), PK, 400, "invalid_request"),
-    (json.dumps({"site": "demo", "slots": ["welcome"]}).encode(), {}, 401, "missing_key"),
-    (json.dumps({"site": "demo", "slots": ["welcome"]}).encode(), {"X-Slotwise-Key": "pk_other"}, 403,
-     "invalid_key"),
-    (json.dumps({"site": "nope", "slots": ["welcome"]}).encode(), PK, 404, "unknown_site"),
-    (json.dumps({"site": "demo", "slots": ["nope", "gone"]}).encode(), PK, 404, "unknown_slot"),
-    (json.dumps({"site": "demo", "slots": [f"s{i}" for i in range(50)]}).encode(), PK, 422, "too_many_slots"),
-    (json.dumps({"site": "demo", "slots": ["welcome"], "pad": "x" * 70000}).encode(), PK, 413, "body_too_large"),
-])
-def test_errors_have_the_right_status_and_shape(demo_client: TestClient, body: bytes, headers: dict[str, str],
-                                                status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    "body, headers, status, code",
+    [
+        (b"{not json", PK, 400, "invalid_json"),
+        (b"[1, 2]", PK, 400, "invalid_request"),
+        (json.dumps({"site": 5, "slots": ["welcome"]}).encode(), PK, 400, "invalid_request"),
+        (json.dumps({"site": "demo", "slots": "welcome"}).encode(), PK, 400, "invalid_request"),
+        (json.dumps({"site": "demo", "slots": []}).encode(), PK, 400, "invalid_request"),
+        (
+            json.dumps({"site": "demo", "slots": ["welcome"], "visitor_id": {"$gt": ""}}).encode(),
+            PK,
+            400,
+            "invalid_visitor_id",
+        ),
+        (
+            json.dumps({"site": "demo", "slots": ["welcome"], "visitor_id": "x" * 200}).encode(),
+            PK,
+            400,
+            "invalid_visitor_id",
+        ),
+        (json.dumps({"site": "demo", "slots": ["welcome"], "context": "mobile"}).encode(), PK, 400, "invalid_request"),
+        (json.dumps({"site": "demo", "slots": ["welcome"]}).encode(), {}, 401, "missing_key"),
+        (
+            json.dumps({"site": "demo", "slots": ["welcome"]}).encode(),
+            {"X-Slotwise-Key": "pk_other"},
+            403,
+            "invalid_key",
+        ),
+        (json.dumps({"site": "nope", "slots": ["welcome"]}).encode(), PK, 404, "unknown_site"),
+        (json.dumps({"site": "demo", "slots": ["nope", "gone"]}).encode(), PK, 404, "unknown_slot"),
+        (json.dumps({"site": "demo", "slots": [f"s{i}" for i in range(50)]}).encode(), PK, 422, "too_many_slots"),
+        (json.dumps({"site": "demo", "slots": ["welcome"], "pad": "x" * 70000}).encode(), PK, 413, "body_too_large"),
+    ],
+)
+def test_errors_have_the_right_status_and_shape(
+    demo_client: TestClient, body: bytes, headers: dict[str, str], status: int, code: str
+) -> None:
     r = demo_client.post("/v1/render", content=body, headers={"Content-Type": "application/json", **headers})
     assert r.status_code == status
     assert r.json()["error"]["code"] == code
@@ -105,18 +128,28 @@ def test_hostile_visitor_ids_and_contexts_never_500(demo_client: TestClient) -> 
     hostile = ["<script>", "'; DROP TABLE x;--", "../../etc", "\u0000", "é" * 5]
     for vid in hostile:
         assert render(demo_client, ["welcome"], visitor_id=vid).status_code == 400
-    weird_contexts = [{"timezone": 5}, {"timezone": "x" * 5000}, {"url": "javascript:alert(1)"},
-                      {"referrer": "http://[::1"}, {"simulate": {"hour": "noon"}}, {"item_id": ["a"]},
-                      {"consent": {"level": "full"}}, {"language": "<>" * 100}, {"user_agent": "x" * 100000}]
+    weird_contexts = [
+        {"timezone": 5},
+        {"timezone": "x" * 5000},
+        {"url": "javascript:alert(1)"},
+        {"referrer": "http://[::1"},
+        {"simulate": {"hour": "noon"}},
+        {"item_id": ["a"]},
+        {"consent": {"level": "full"}},
+        {"language": "<>" * 100},
+        {"user_agent": "x" * 100000},
+    ]
     for context in weird_contexts:
-        r = demo_client.post("/v1/render", content=json.dumps({"site": "demo", "slots": ALL, "context": context}),
-                             headers=PK)
+        r = demo_client.post(
+            "/v1/render", content=json.dumps({"site": "demo", "slots": ALL, "context": context}), headers=PK
+        )
         assert r.status_code in (200, 413), (context, r.text)
 
 
 def test_fragment_for_esi_and_simple_fetches(demo_client: TestClient) -> None:
-    r = demo_client.get("/v1/slots/home-hero/fragment?site=demo&visitor_id=v1&key=pk_demo",
-                        headers={"User-Agent": IPHONE_UA})
+    r = demo_client.get(
+        "/v1/slots/home-hero/fragment?site=demo&visitor_id=v1&key=pk_demo", headers={"User-Agent": IPHONE_UA}
+    )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert r.headers["cache-control"].startswith("private, max-age=")
     assert "User-Agent" in r.headers["vary"] and r.headers["x-slotwise-variant"] in {"mobile", "mobile-night"}
@@ -154,8 +187,10 @@ def test_client_script_is_served(demo_client: TestClient) -> None:
 def _fallback_config(strategy: str) -> dict[str, Any]:
     data = minimal_config()
     data["gateway"] = {"slot_budget_ms": 300}
-    data["slots"]["recs"] = {"variants": [{"id": "bad", "block": {"type": "recommendations", "strategy": strategy}}],
-                             "default": {"type": "banner", "title": "Safe default"}}
+    data["slots"]["recs"] = {
+        "variants": [{"id": "bad", "block": {"type": "recommendations", "strategy": strategy}}],
+        "default": {"type": "banner", "title": "Safe default"},
+    }
     return data
 
 
@@ -173,10 +208,13 @@ register_strategy("test-broken", _broken)
 
 
 @pytest.mark.parametrize("strategy, reason", [("test-slow", "timeout"), ("test-broken", "error")])
-def test_a_failing_slot_falls_back_and_the_others_render(make_client: Callable[..., TestClient],
-                                                         strategy: str, reason: str) -> None:
+def test_a_failing_slot_falls_back_and_the_others_render(
+    make_client: Callable[..., TestClient], strategy: str, reason: str
+) -> None:
     client = make_client(_fallback_config(strategy), raise_server_exceptions=False)
-    r = client.post("/v1/render", json={"site": "shop", "slots": ["hero", "recs"]}, headers={"X-Slotwise-Key": "pk_shop"})
+    r = client.post(
+        "/v1/render", json={"site": "shop", "slots": ["hero", "recs"]}, headers={"X-Slotwise-Key": "pk_shop"}
+    )
     assert r.status_code == 200
     blocks = r.json()["blocks"]
     assert "Default" in blocks["hero"]["html"] and "fallback" not in blocks["hero"]
@@ -191,29 +229,49 @@ def _write_items(tmp_path: Path, items: list[dict[str, Any]]) -> None:
 
 
 def test_catalog_text_is_data_never_markup(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
-    payloads = ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "{{ 7*7 }}", "{% raw %}x"]
-    items = [{"item_id": f"x{i}", "title": p, "text": p, "url": "javascript:alert(1)",
-              "image": "javascript:alert(2)", "price": 1} for i, p in enumerate(payloads)]
-    items.append({"item_id": "ok", "title": "Fine", "url": "https://shop.example/p?a=1&b=2",
-                  "image": "data:image/svg+xml,%3Csvg%3E", "price": 2})
+    payloads = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "{{ 7*7 }}", "{% raw %}x"]
+    items = [
+        {
+            "item_id": f"x{i}",
+            "title": p,
+            "text": p,
+            "url": "javascript:alert(1)",
+            "image": "javascript:alert(2)",
+            "price": 1,
+        }
+        for i, p in enumerate(payloads)
+    ]
+    items.append(
+        {
+            "item_id": "ok",
+            "title": "Fine",
+            "url": "https://shop.example/p?a=1&b=2",
+            "image": "data:image/svg+xml,%3Csvg%3E",
+            "price": 2,
+        }
+    )
     _write_items(tmp_path, items)
     data = minimal_config(catalog={"path": "items.jsonl"})
     data["slots"]["recs"] = {"default": {"type": "recommendations", "strategy": "popular", "count": 10}}
     client = make_client(data)
-    html = client.post("/v1/render", json={"site": "shop", "slots": ["recs"]},
-                       headers={"X-Slotwise-Key": "pk_shop"}).json()["blocks"]["recs"]["html"]
+    html = client.post(
+        "/v1/render", json={"site": "shop", "slots": ["recs"]}, headers={"X-Slotwise-Key": "pk_shop"}
+    ).json()["blocks"]["recs"]["html"]
     assert "<script>" not in html and "<img src=x" not in html and "javascript:" not in html
     assert "&lt;script&gt;" in html and "{{ 7*7 }}" in html and "49" not in html
     assert 'href="https://shop.example/p?a=1&amp;b=2"' in html and 'src="data:image/svg+xml' in html
 
 
-@pytest.mark.parametrize("template", [
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ visitor.__class__ }}",
-    "{{ cycler.__init__.__globals__.os }}",
-    "{% for c in [].__class__.__base__.__subclasses__() %}{{ c }}{% endfor %}",
-    "{{ context.utm.update({'x': 1}) }}",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ visitor.__class__ }}",
+        "{{ cycler.__init__.__globals__.os }}",
+        "{% for c in [].__class__.__base__.__subclasses__() %}{{ c }}{% endfor %}",
+        "{{ context.utm.update({'x': 1}) }}",
+    ],
+)
 def test_editor_templates_cannot_escape_the_sandbox(make_client: Callable[..., TestClient], template: str) -> None:
     data = minimal_config()
     data["slots"]["hi"] = {"default": {"type": "welcome", "message": template}}
@@ -229,9 +287,15 @@ def test_welcome_messages_escape_context_values(make_client: Callable[..., TestC
     data = minimal_config()
     data["slots"]["hi"] = {"default": {"type": "welcome", "message": "<b>Hi</b> {{ context.utm.source }}"}}
     client = make_client(data)
-    html = client.post("/v1/render", json={"site": "shop", "slots": ["hi"], "context": {
-        "url": "https://shop.example/?utm_source=%3Cscript%3Ealert(1)%3C/script%3E"}},
-        headers={"X-Slotwise-Key": "pk_shop"}).json()["blocks"]["hi"]["html"]
+    html = client.post(
+        "/v1/render",
+        json={
+            "site": "shop",
+            "slots": ["hi"],
+            "context": {"url": "https://shop.example/?utm_source=%3Cscript%3Ealert(1)%3C/script%3E"},
+        },
+        headers={"X-Slotwise-Key": "pk_shop"},
+    ).json()["blocks"]["hi"]["html"]
     assert "<b>Hi</b>" in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
@@ -247,9 +311,15 @@ def test_health_readiness_and_debug_context(demo_client: TestClient) -> None:
     assert demo_client.get("/healthz").json() == {"status": "ok"}
     ready = demo_client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["catalog_items"] == 320
-    dbg = demo_client.get("/v1/admin/debug/context?tz=Asia/Tokyo",
-                          headers={"Authorization": "Bearer sk_demo", "User-Agent": IPHONE_UA,
-                                   "CF-IPCountry": "US", "X-Forwarded-For": "198.51.100.1"}).json()
+    dbg = demo_client.get(
+        "/v1/admin/debug/context?tz=Asia/Tokyo",
+        headers={
+            "Authorization": "Bearer sk_demo",
+            "User-Agent": IPHONE_UA,
+            "CF-IPCountry": "US",
+            "X-Forwarded-For": "198.51.100.1",
+        },
+    ).json()
     assert dbg["context"]["device"]["class"] == "mobile"
     assert dbg["context"]["local"]["timezone"] == "Asia/Tokyo"
     assert dbg["context"]["geo"] == {"country": None, "region": None, "source": "none"}
@@ -259,13 +329,16 @@ def test_health_readiness_and_debug_context(demo_client: TestClient) -> None:
 def test_cached_blocks_never_leak_between_visitors_or_contexts(make_client: Callable[..., TestClient]) -> None:
     data = minimal_config()
     data["slots"]["who"] = {"default": {"type": "welcome", "message": "Hi {{ visitor.id }}"}}
-    data["slots"]["when"] = {"default": {"type": "welcome", "message": "Good {{ context.daypart }} from {{ context.device }}"}}
+    data["slots"]["when"] = {
+        "default": {"type": "welcome", "message": "Good {{ context.daypart }} from {{ context.device }}"}
+    }
     client = make_client(data)
     pk = {"X-Slotwise-Key": "pk_shop"}
 
     def html(slot: str, vid: str, ua: str) -> str:
-        r = client.post("/v1/render", json={"site": "shop", "slots": [slot], "visitor_id": vid},
-                        headers={**pk, "User-Agent": ua})
+        r = client.post(
+            "/v1/render", json={"site": "shop", "slots": [slot], "visitor_id": vid}, headers={**pk, "User-Agent": ua}
+        )
         return str(r.json()["blocks"][slot]["html"])
 
     assert "Hi alice" in html("who", "alice", DESKTOP_UA) and "Hi bob" in html("who", "bob", DESKTOP_UA)

@@ -1,4 +1,5 @@
 """/openapi.json documents exactly the routes the app serves."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Bundle verification and hot swap: good, corrupt, truncated, wrong schema, swap under load."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,9 @@ def good(tmp_path_factory: pytest.TempPathFactory) -> Path:
     items = catalog(per_category=8)
     events, _, _ = simulate(items, visitors=80, seed=1)
     out = tmp_path_factory.mktemp("bundle") / "good"
-    train_recommender(events_to_interactions(events), items, out, lam=50.0, content_weight=0.05,
-                      progress=lambda m: None)
+    train_recommender(
+        events_to_interactions(events), items, out, lam=50.0, content_weight=0.05, progress=lambda m: None
+    )
     return out
 
 
@@ -68,10 +70,13 @@ def test_registry_lists_and_picks_newest_version(tmp_path: Path, good: Path) -> 
     assert reg.reload()["unchanged"] == ["recs"]
 
 
-@pytest.mark.parametrize("fault", ["corrupt", "truncated", "truncated-resealed", "wrong-width", "wrong-input",
-                                   "bad-manifest", "missing-file"])
-def test_bad_new_version_is_refused_and_old_keeps_serving(tmp_path: Path, good: Path, fault: str,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "fault",
+    ["corrupt", "truncated", "truncated-resealed", "wrong-width", "wrong-input", "bad-manifest", "missing-file"],
+)
+def test_bad_new_version_is_refused_and_old_keeps_serving(
+    tmp_path: Path, good: Path, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
     _version(tmp_path, good, "v1")
     reg = ModelRegistry(tmp_path)
     reg.reload()
@@ -87,7 +92,7 @@ def test_bad_new_version_is_refused_and_old_keeps_serving(tmp_path: Path, good: 
             _reseal(bad, "ease.onnx")
     elif fault == "wrong-width":
         ids = json.loads((bad / "items.json").read_text())
-        (bad / "items.json").write_text(json.dumps(ids + ["extra-item"]))
+        (bad / "items.json").write_text(json.dumps([*ids, "extra-item"]))
         _reseal(bad, "items.json")
     elif fault == "wrong-input":
         _edit_manifest(bad, lambda m: m["models"]["ease"].__setitem__("input", "features"))
@@ -118,8 +123,9 @@ def test_reasons_name_the_fault(tmp_path: Path, good: Path) -> None:
         load_bundle(d)
 
 
-def test_a_version_still_being_written_is_not_looked_at(tmp_path: Path, good: Path,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_a_version_still_being_written_is_not_looked_at(
+    tmp_path: Path, good: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     _version(tmp_path, good, "v1")
     partial = tmp_path / "recs" / "v2"
     partial.mkdir()
@@ -155,7 +161,7 @@ def test_swap_under_load_fails_no_request(tmp_path: Path, good: Path) -> None:
                 out = b.role("hybrid").run(b.encode({"shoes-001": 1.0}))  # type: ignore[union-attr]
                 assert out.shape == (1, len(b.items))
                 served[0] += 1
-            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+            except BaseException as exc:
                 errors.append(exc)
 
     threads = [threading.Thread(target=client) for _ in range(3)]
@@ -188,7 +194,7 @@ def test_batcher_runs_one_inference_for_concurrent_slots(good: Path) -> None:
 
     outs = asyncio.run(page())
     assert reg.batcher.runs == 1 and reg.batcher.rows == 3
-    for r, o in zip(rows, outs):
+    for r, o in zip(rows, outs, strict=False):
         assert np.allclose(o, model.run(r), atol=1e-6)  # type: ignore[union-attr]
 
 

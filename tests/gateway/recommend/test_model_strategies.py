@@ -1,4 +1,5 @@
 """ONNX strategies and model names, on real bundles, a real catalog and real profiles."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,17 +10,17 @@ from typing import Any
 
 import pytest
 
-import slotwise.gateway.recommend.model_strategies  # noqa: F401  (registers strategies and names)
+import slotwise.gateway.recommend.model_strategies
+from slotwise.gateway.recommend.bundles import ModelRegistry
 from slotwise.gateway.recommend.catalog import Catalog
+from slotwise.gateway.recommend.strategies import STRATEGIES
 from slotwise.gateway.rules.expr import NAMES, Env, compile_expr
 from slotwise.gateway.visitors.features import profiles_from_events
-from slotwise.gateway.recommend.bundles import ModelRegistry
 from slotwise.gateway.visitors.profiles import Profile
-from slotwise.gateway.recommend.strategies import STRATEGIES
 from slotwise.models.cli import main
 from slotwise.models.data import with_categories
 from slotwise.models.simulate import catalog, simulate, write_events, write_items
-from tests.gateway.conftest import make_client  # noqa: F401  (fixture)
+from tests.gateway.conftest import make_client
 
 NOW = 1_793_500_000.0
 
@@ -31,28 +32,64 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     events, planted, fav = simulate(items, visitors=200, seed=4, now=NOW)
     ipath, epath = write_items(items, d / "items.jsonl"), write_events(events, d / "events.jsonl")
     for kind in ("recommender", "segments", "propensity"):
-        assert main(["train", kind, "--events", str(epath), "--items", str(ipath),
-                     "--out", str(d / "models" / kind), "--quiet"] if kind != "recommender" else
-                    ["train", "recommender", "--events", str(epath), "--items", str(ipath),
-                     "--out", str(d / "models" / kind), "--lambda", "100"]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    kind,
+                    "--events",
+                    str(epath),
+                    "--items",
+                    str(ipath),
+                    "--out",
+                    str(d / "models" / kind),
+                    "--quiet",
+                ]
+                if kind != "recommender"
+                else [
+                    "train",
+                    "recommender",
+                    "--events",
+                    str(epath),
+                    "--items",
+                    str(ipath),
+                    "--out",
+                    str(d / "models" / kind),
+                    "--lambda",
+                    "100",
+                ]
+            )
+            == 0
+        )
     reg = ModelRegistry(d / "models")
     assert not reg.reload()["refused"]
     profiles = profiles_from_events(with_categories(events, items))
     return {"reg": reg, "catalog": Catalog(items), "profiles": profiles, "planted": planted, "fav": fav}
 
 
-def _env(world: dict[str, Any], profile: Profile | None, item_id: str | None = None,
-         models: bool = True) -> Env:
+def _env(world: dict[str, Any], profile: Profile | None, item_id: str | None = None, models: bool = True) -> Env:
     ctx = SimpleNamespace(now=NOW, item_id=item_id)
-    return Env(ctx, runtime=SimpleNamespace(catalog=world["catalog"]),
-               services=SimpleNamespace(models=world["reg"] if models else None, store=None), profile=profile)
+    return Env(
+        ctx,
+        runtime=SimpleNamespace(catalog=world["catalog"]),
+        services=SimpleNamespace(models=world["reg"] if models else None, store=None),
+        profile=profile,
+    )
 
 
 def _shoe_viewer() -> Profile:
     p = Profile()
     for k, item in enumerate(["shoes-000", "shoes-003", "shoes-005"]):
-        p.fold({"event_id": f"e{k}", "visitor_id": "new", "type": "item_view", "item_id": item,
-                "ts": NOW - 600 + k, "properties": {"categories": ["shoes"]}})
+        p.fold(
+            {
+                "event_id": f"e{k}",
+                "visitor_id": "new",
+                "type": "item_view",
+                "item_id": item,
+                "ts": NOW - 600 + k,
+                "properties": {"categories": ["shoes"]},
+            }
+        )
     return p
 
 
@@ -116,6 +153,7 @@ def test_segment_ml_and_propensity_names(world: dict[str, Any]) -> None:
 
 # --- through the app: config `models:`, the store, POST /v1/render, admin reload ---------------
 
+
 def test_render_follows_a_visitors_interactions(world: dict[str, Any], tmp_path: Path, make_client: Any) -> None:
     import shutil
     import time
@@ -128,20 +166,30 @@ def test_render_follows_a_visitors_interactions(world: dict[str, Any], tmp_path:
     models_dir = tmp_path / "models"
     shutil.copytree(world["reg"].root / "recommender", models_dir / "recs" / "v1")
     data = minimal_config(
-        catalog={"path": "items.jsonl"}, store={"backend": "sqlite", "path": str(tmp_path / "s.db")},
+        catalog={"path": "items.jsonl"},
+        store={"backend": "sqlite", "path": str(tmp_path / "s.db")},
         models={"dir": str(models_dir), "intra_op_threads": 1, "watch_seconds": 0},
-        slots={"recs": {"default": {"type": "recommendations", "strategy": "hybrid", "count": 4}}})
+        slots={"recs": {"default": {"type": "recommendations", "strategy": "hybrid", "count": 4}}},
+    )
     client = make_client(data)
     key = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
     now = time.time()
-    events = [{"event_id": f"s{k}", "visitor_id": "shoe-lover", "type": "item_view", "item_id": item,
-               "ts": format_ts(now - 60 + k), "properties": {"categories": ["shoes"]}}
-              for k, item in enumerate(["shoes-000", "shoes-002", "shoes-004"])]
+    events = [
+        {
+            "event_id": f"s{k}",
+            "visitor_id": "shoe-lover",
+            "type": "item_view",
+            "item_id": item,
+            "ts": format_ts(now - 60 + k),
+            "properties": {"categories": ["shoes"]},
+        }
+        for k, item in enumerate(["shoes-000", "shoes-002", "shoes-004"])
+    ]
     assert client.post("/v1/events", json={"site": "shop", "events": events}, headers=key).status_code == 200
     r = client.post("/v1/render", json={"site": "shop", "visitor_id": "shoe-lover", "slots": ["recs"]}, headers=key)
     assert r.status_code == 200, r.text
     html = r.json()["blocks"]["recs"]["html"]
-    shown = [i for i in world["catalog"].ids if f"/p/{i}\"" in html]
+    shown = [i for i in world["catalog"].ids if f'/p/{i}"' in html]
     assert len(shown) == 4 and all(i.startswith("shoes-") for i in shown), shown
     assert not {"shoes-000", "shoes-002", "shoes-004"} & set(shown)
 

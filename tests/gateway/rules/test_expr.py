@@ -1,4 +1,5 @@
 """The editors' expression language: valid rules, clear errors, hostile input."""
+
 from __future__ import annotations
 
 import math
@@ -6,10 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from slotwise.gateway.config.loader import SiteConfig
+from slotwise.gateway.config.loader import Config, SiteConfig
 from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.rules.expr import Env, ExprError, compile_expr, register_name
-from slotwise.gateway.config.loader import Config
 
 SITE = SiteConfig("s", "pk", "sk", timezone="Europe/Berlin")
 CONFIG = Config(sites={"s": SITE})
@@ -17,59 +17,77 @@ CONFIG = Config(sites={"s": SITE})
 WED_1030 = 1784104200.0
 
 
-def env_for(ua: str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148",
-            now: float = WED_1030, attributes: dict | None = None, **ctx) -> Env:
-    context = resolve_context(body_context=ctx, headers={"user-agent": ua}, peer=None, config=CONFIG,
-                              site=SITE, allow_simulation=False, now=now)
+def env_for(
+    ua: str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148",
+    now: float = WED_1030,
+    attributes: dict | None = None,
+    **ctx,
+) -> Env:
+    context = resolve_context(
+        body_context=ctx,
+        headers={"user-agent": ua},
+        peer=None,
+        config=CONFIG,
+        site=SITE,
+        allow_simulation=False,
+        now=now,
+    )
     return Env(context, site=SITE, runtime=SimpleNamespace(segments={}), attributes=attributes)
 
 
-@pytest.mark.parametrize("src, expected", [
-    ("device.class == 'mobile'", True),
-    ("device.class != 'mobile'", False),
-    ("local.hour between 9 and 17 and local.weekday in [mon..fri]", True),
-    ("local.hour between 11 and 17", False),
-    ("local.weekday in [sat, sun]", False),
-    ("local.weekday not in [fri..sun]", True),
-    ("local.business_hours and not device.bot", True),
-    ("local.daypart == 'morning'", True),
-    ("(device.class == 'desktop' or local.hour < 12) and local.month == 7", True),
-    ("geo.country == null", True),
-    ("geo.country != 'DE'", True),
-    ("geo.country in ['DE', 'AT']", False),
-    ("local.hour in [9..11]", True),
-    ("local.hour not between 9 and 11", False),
-    ("language == \"de\"", True),
-])
+@pytest.mark.parametrize(
+    "src, expected",
+    [
+        ("device.class == 'mobile'", True),
+        ("device.class != 'mobile'", False),
+        ("local.hour between 9 and 17 and local.weekday in [mon..fri]", True),
+        ("local.hour between 11 and 17", False),
+        ("local.weekday in [sat, sun]", False),
+        ("local.weekday not in [fri..sun]", True),
+        ("local.business_hours and not device.bot", True),
+        ("local.daypart == 'morning'", True),
+        ("(device.class == 'desktop' or local.hour < 12) and local.month == 7", True),
+        ("geo.country == null", True),
+        ("geo.country != 'DE'", True),
+        ("geo.country in ['DE', 'AT']", False),
+        ("local.hour in [9..11]", True),
+        ("local.hour not between 9 and 11", False),
+        ('language == "de"', True),
+    ],
+)
 def test_valid_expressions_evaluate(src: str, expected: bool) -> None:
     env = env_for(language="de-DE")
     assert compile_expr(src).evaluate(env) is expected
 
 
 def test_attributes_rule_is_one_line() -> None:
-    rule = compile_expr("attr.age_bracket == '25-34' and attr.income_band == 'B'",
-                        attributes={"age_bracket", "income_band"})
+    rule = compile_expr(
+        "attr.age_bracket == '25-34' and attr.income_band == 'B'", attributes={"age_bracket", "income_band"}
+    )
     assert rule.evaluate(env_for(attributes={"age_bracket": "25-34", "income_band": "B"}))
     assert not rule.evaluate(env_for(attributes={"age_bracket": "35-44", "income_band": "B"}))
     assert not rule.evaluate(env_for(attributes={}))
 
 
-@pytest.mark.parametrize("src, message, column", [
-    ("devise.class == 'mobile'", "unknown name 'devise.class'", 1),
-    ("device.class == ", "unexpected 'end of expression'", 17),
-    ("device.class = 'mobile'", "unexpected character '='", 14),
-    ("local.hour between 9", "expected 'and'", 21),
-    ("device.class == 3", "cannot compare a str with a num", 14),
-    ("local.hour", "expected a condition, found a num value", 1),
-    ("segment('vip')", "unknown segment 'vip'", 1),
-    ("attr.shoe_size == 42", "unknown attribute 'shoe_size'", 1),
-    ("local.hour in 5", "'in' needs a list", 15),
-    ("'a' < true", "compares numbers or strings", 5),
-    ("local.hour()", "is used as local.hour", 1),
-    ("", "empty expression", 1),
-    ("device.class == 'mobile' garbage", "unexpected 'garbage'", 26),
-    ("local.weekday in [mon..9]", "a range needs two literals of one kind", 25),
-])
+@pytest.mark.parametrize(
+    "src, message, column",
+    [
+        ("devise.class == 'mobile'", "unknown name 'devise.class'", 1),
+        ("device.class == ", "unexpected 'end of expression'", 17),
+        ("device.class = 'mobile'", "unexpected character '='", 14),
+        ("local.hour between 9", "expected 'and'", 21),
+        ("device.class == 3", "cannot compare a str with a num", 14),
+        ("local.hour", "expected a condition, found a num value", 1),
+        ("segment('vip')", "unknown segment 'vip'", 1),
+        ("attr.shoe_size == 42", "unknown attribute 'shoe_size'", 1),
+        ("local.hour in 5", "'in' needs a list", 15),
+        ("'a' < true", "compares numbers or strings", 5),
+        ("local.hour()", "is used as local.hour", 1),
+        ("", "empty expression", 1),
+        ("device.class == 'mobile' garbage", "unexpected 'garbage'", 26),
+        ("local.weekday in [mon..9]", "a range needs two literals of one kind", 25),
+    ],
+)
 def test_errors_name_the_fault_and_its_column(src: str, message: str, column: int) -> None:
     with pytest.raises(ExprError) as err:
         compile_expr(src, segments=set(), attributes=set())
@@ -77,18 +95,21 @@ def test_errors_name_the_fault_and_its_column(src: str, message: str, column: in
     assert err.value.pos + 1 == column
 
 
-@pytest.mark.parametrize("src", [
-    "device.__class__ == 'x'",
-    "device.class.__globals__ == 'x'",
-    "__import__('os').system('true')",
-    "().__class__.__bases__[0]",
-    "eval('1')",
-    "device.class == 'mobile' and open('/etc/passwd')",
-    "'\\x00' == device.class or {}",
-    "device.class ; import os",
-    "`id`",
-    "lambda: 1",
-])
+@pytest.mark.parametrize(
+    "src",
+    [
+        "device.__class__ == 'x'",
+        "device.class.__globals__ == 'x'",
+        "__import__('os').system('true')",
+        "().__class__.__bases__[0]",
+        "eval('1')",
+        "device.class == 'mobile' and open('/etc/passwd')",
+        "'\\x00' == device.class or {}",
+        "device.class ; import os",
+        "`id`",
+        "lambda: 1",
+    ],
+)
 def test_hostile_input_is_rejected_at_compile_time(src: str) -> None:
     with pytest.raises(ExprError):
         compile_expr(src)

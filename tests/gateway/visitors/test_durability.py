@@ -1,5 +1,6 @@
 """`kill -9` of a gateway while clients post: after a restart every acknowledged event is in
 the log and in its visitor's profile."""
+
 from __future__ import annotations
 
 import os
@@ -8,9 +9,10 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -29,9 +31,22 @@ HEADERS = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
 def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:  # the child keeps its own descriptor
         proc = subprocess.Popen(
-            [sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(config), "--port", str(PORT),
-             "--log-level", "warning"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[3])
+            [
+                sys.executable,
+                "-m",
+                "slotwise.gateway.cli",
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                str(PORT),
+                "--log-level",
+                "warning",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[3],
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -56,6 +71,7 @@ def store_section(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     prefix = f"durability-{uuid.uuid4().hex[:10]}:"
     yield {"backend": "redis", "url": REDIS_URL, "prefix": prefix, "rate_limit": limits}
     import redis
+
     r = redis.Redis.from_url(REDIS_URL)
     keys = list(r.scan_iter(match=prefix + "*"))
     if keys:
@@ -79,8 +95,16 @@ def test_acknowledged_events_survive_kill_9(tmp_path: Path, store_section: dict[
                 if stop.is_set():
                     return
                 now = time.time()
-                batch = [{"event_id": f"c{n}-b{b}-{i}", "visitor_id": f"v{(b * 7 + i) % 23}", "type": "item_view",
-                          "item_id": f"sku{i}", "ts": format_ts(now - i)} for i in range(50)]
+                batch = [
+                    {
+                        "event_id": f"c{n}-b{b}-{i}",
+                        "visitor_id": f"v{(b * 7 + i) % 23}",
+                        "type": "item_view",
+                        "item_id": f"sku{i}",
+                        "ts": format_ts(now - i),
+                    }
+                    for i in range(50)
+                ]
                 try:
                     r = http.post("/v1/events", json={"site": "shop", "events": batch})
                 except httpx.HTTPError:

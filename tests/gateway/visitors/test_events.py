@@ -1,10 +1,12 @@
 """POST /v1/events and the visitor-rights routes, over the real app and a real SQLite store."""
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -28,8 +30,14 @@ def event(i: int | str, visitor: str = "v1", etype: str = "item_view", **extra: 
 
 @pytest.fixture
 def client(make_client: Callable[..., TestClient], tmp_path: Path) -> TestClient:
-    data = minimal_config(store={"backend": "sqlite", "path": str(tmp_path / "events.db"), "max_batch": 50,
-                                 "rate_limit": {"visitor_per_minute": 100}})
+    data = minimal_config(
+        store={
+            "backend": "sqlite",
+            "path": str(tmp_path / "events.db"),
+            "max_batch": 50,
+            "rate_limit": {"visitor_per_minute": 100},
+        }
+    )
     data["segments"]["cart_abandoner"] = "events.add_to_cart.within(24h) >= 1 and events.purchase.within(24h) == 0"
     return make_client(data)
 
@@ -40,30 +48,59 @@ def post(client: TestClient, events: list[Any], headers: dict[str, str] = KEY, *
 
 # --- validation ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, want", [
-    ("2026-01-31T12:00:00Z", 1769860800.0), ("2026-01-31T13:30:00.250+01:30", 1769860800.25),
-    ("2026-01-31 12:00:00z", 1769860800.0)])
+
+@pytest.mark.parametrize(
+    "text, want",
+    [
+        ("2026-01-31T12:00:00Z", 1769860800.0),
+        ("2026-01-31T13:30:00.250+01:30", 1769860800.25),
+        ("2026-01-31 12:00:00z", 1769860800.0),
+    ],
+)
 def test_rfc3339_timestamps(text: str, want: float) -> None:
     assert parse_ts(text) == want
 
 
-@pytest.mark.parametrize("text", ["2026-01-31T12:00:00", "2026-02-30T12:00:00Z", "1769860800", "yesterday",
-                                  "2026-01-31T25:00:00Z", "2026-01-31T12:00:00+24:00"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-01-31T12:00:00",
+        "2026-02-30T12:00:00Z",
+        "1769860800",
+        "yesterday",
+        "2026-01-31T25:00:00Z",
+        "2026-01-31T12:00:00+24:00",
+    ],
+)
 def test_bad_timestamps(text: str) -> None:
     with pytest.raises(Invalid):
         parse_ts(text)
 
 
-@pytest.mark.parametrize("patch, reason", [
-    ({"type": "hover"}, "unknown event type"), ({"type": 3}, "unknown event type"),
-    ({"event_id": ""}, "event_id"), ({"event_id": "a" * 129}, "event_id"), ({"event_id": "<script>"}, "event_id"),
-    ({"visitor_id": 7}, "visitor_id"), ({"ts": ts(3600)}, "future"), ({"ts": ts(-400 * 86400)}, "retention"),
-    ({"value": "12"}, "value"), ({"value": float("nan")}, "value"), ({"quantity": 1.5}, "quantity"),
-    ({"currency": "euro"}, "currency"), ({"properties": []}, "properties"),
-    ({"properties": {"x": "a" * 1_000_000}}, "longer than"), ({"properties": {"a": {"b": {"c": {"d": {"e": {}}}}}}}, "deeper"),
-    ({"colour": "red"}, "unknown field"), ({"item_id": None}, "needs an 'item_id'"),
-    ({"context": {"device": "fridge"}}, "context.device"), ({"context": "x"}, "context"),
-])
+@pytest.mark.parametrize(
+    "patch, reason",
+    [
+        ({"type": "hover"}, "unknown event type"),
+        ({"type": 3}, "unknown event type"),
+        ({"event_id": ""}, "event_id"),
+        ({"event_id": "a" * 129}, "event_id"),
+        ({"event_id": "<script>"}, "event_id"),
+        ({"visitor_id": 7}, "visitor_id"),
+        ({"ts": ts(3600)}, "future"),
+        ({"ts": ts(-400 * 86400)}, "retention"),
+        ({"value": "12"}, "value"),
+        ({"value": float("nan")}, "value"),
+        ({"quantity": 1.5}, "quantity"),
+        ({"currency": "euro"}, "currency"),
+        ({"properties": []}, "properties"),
+        ({"properties": {"x": "a" * 1_000_000}}, "longer than"),
+        ({"properties": {"a": {"b": {"c": {"d": {"e": {}}}}}}}, "deeper"),
+        ({"colour": "red"}, "unknown field"),
+        ({"item_id": None}, "needs an 'item_id'"),
+        ({"context": {"device": "fridge"}}, "context.device"),
+        ({"context": "x"}, "context"),
+    ],
+)
 def test_validation_reasons(patch: dict[str, Any], reason: str) -> None:
     raw = {**event(1), **patch}
     with pytest.raises(Invalid, match=reason):
@@ -71,8 +108,11 @@ def test_validation_reasons(patch: dict[str, Any], reason: str) -> None:
 
 
 def test_hostile_strings_are_data() -> None:
-    raw = event(1, properties={"name": "<img src=x onerror=alert(1)>\x00\x07", "ok": [1, True, None]},
-                context={"url": "https://x/\x1b[31m", "unknown": "dropped"})
+    raw = event(
+        1,
+        properties={"name": "<img src=x onerror=alert(1)>\x00\x07", "ok": [1, True, None]},
+        context={"url": "https://x/\x1b[31m", "unknown": "dropped"},
+    )
     e = validate_event(raw, time.time())
     assert e["properties"] == {"name": "<img src=x onerror=alert(1)>", "ok": [1, True, None]}
     assert e["context"] == {"url": "https://x/[31m"}
@@ -80,9 +120,16 @@ def test_hostile_strings_are_data() -> None:
 
 # --- the route ------------------------------------------------------------------------------------
 
+
 def test_good_events_survive_bad_neighbours_and_duplicates_count_once(client: TestClient) -> None:
-    batch = [event(1, etype="add_to_cart"), {"nonsense": True}, event(2, etype="teleport"), "string",
-             event(3), event(1, etype="add_to_cart")]
+    batch = [
+        event(1, etype="add_to_cart"),
+        {"nonsense": True},
+        event(2, etype="teleport"),
+        "string",
+        event(3),
+        event(1, etype="add_to_cart"),
+    ]
     r = post(client, batch)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -100,6 +147,7 @@ def test_segment_flips_on_render_the_moment_events_arrive(client: TestClient) ->
     def segments() -> list[str]:
         r = client.post("/v1/render", json={"site": "shop", "visitor_id": "buyer", "slots": ["hero"]}, headers=KEY)
         return list(r.json()["blocks"]["hero"]["segments"])
+
     assert "cart_abandoner" not in segments()
     post(client, [event("c1", visitor="buyer", etype="add_to_cart")])
     assert "cart_abandoner" in segments()
@@ -110,11 +158,15 @@ def test_segment_flips_on_render_the_moment_events_arrive(client: TestClient) ->
     assert r.json()["segments"] == {"browser": ["cart_abandoner"]}
 
 
-@pytest.mark.parametrize("body, status, code", [
-    (b"{not json", 400, "invalid_json"), (b"[]", 400, "invalid_request"),
-    (b'{"site": "shop", "events": {}}', 400, "invalid_request"),
-    (b'{"site": "nope", "events": []}', 404, "unknown_site"),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        (b"{not json", 400, "invalid_json"),
+        (b"[]", 400, "invalid_request"),
+        (b'{"site": "shop", "events": {}}', 400, "invalid_request"),
+        (b'{"site": "nope", "events": []}', 404, "unknown_site"),
+    ],
+)
 def test_malformed_requests(client: TestClient, body: bytes, status: int, code: str) -> None:
     r = client.post("/v1/events", content=body, headers={**KEY, "Content-Type": "application/json"})
     assert (r.status_code, r.json()["error"]["code"]) == (status, code)
@@ -148,8 +200,12 @@ def test_rate_limit_per_visitor_rejects_only_the_excess(client: TestClient) -> N
 
 
 def test_no_profile_without_consent_gpc_or_for_bots(client: TestClient) -> None:
-    cases = [({**KEY, "Sec-GPC": "1"}, {}), (KEY, {"consent": "none"}), (KEY, {"consent": "anonymous"}),
-             ({"X-Slotwise-Key": "pk_shop", "User-Agent": GOOGLEBOT_UA}, {})]
+    cases = [
+        ({**KEY, "Sec-GPC": "1"}, {}),
+        (KEY, {"consent": "none"}),
+        (KEY, {"consent": "anonymous"}),
+        ({"X-Slotwise-Key": "pk_shop", "User-Agent": GOOGLEBOT_UA}, {}),
+    ]
     for n, (headers, extra) in enumerate(cases):
         body = post(client, [event(n, visitor=f"private{n}")], headers=headers, **extra).json()
         assert body["accepted"] == [] and body["ignored"]["event_ids"] == [f"e{n}"], body
@@ -158,8 +214,14 @@ def test_no_profile_without_consent_gpc_or_for_bots(client: TestClient) -> None:
 
 
 def test_an_event_can_carry_its_own_opt_out(client: TestClient) -> None:
-    body = post(client, [event(1, visitor="mixed"), event(2, visitor="mixed", context={"gpc": True}),
-                         event(3, visitor="mixed", context={"consent": "none"})]).json()
+    body = post(
+        client,
+        [
+            event(1, visitor="mixed"),
+            event(2, visitor="mixed", context={"gpc": True}),
+            event(3, visitor="mixed", context={"consent": "none"}),
+        ],
+    ).json()
     assert body["accepted"] == ["e1"] and body["ignored"]["event_ids"] == ["e2", "e3"]
 
 
@@ -176,6 +238,7 @@ def test_consent_withdrawal_erases_and_stops_profiling(client: TestClient) -> No
 
 def test_visitor_access_needs_secret_or_signed_token(client: TestClient) -> None:
     from slotwise.gateway.http.event_routes import visitor_token
+
     post(client, [event(1, visitor="me")])
     assert client.get("/v1/visitors/me", params={"site": "shop"}).status_code == 401
     assert client.get("/v1/visitors/me", params={"site": "shop"}, headers=KEY).status_code == 403
@@ -199,11 +262,22 @@ def test_route_is_off_without_a_store(make_client: Callable[..., TestClient]) ->
 
 
 def test_no_input_gives_a_500(client: TestClient) -> None:
-    weird: list[Any] = [None, 1, [], {"event_id": {}}, {"event_id": "x", "ts": {}}, event(1, value=True),
-                        event(2, quantity=-1), event(3, properties={"\x00": 1}),
-                        event(4, item_id=12345), event(5, context={"country": "germany"}),
-                        {**event(6), "event_id": "SURROGATE"}, {**event(7), "item_id": "SURROGATE"},
-                        event(8, properties={"SURROGATE": 1}), event(9, properties={"big": 10**30})]
+    weird: list[Any] = [
+        None,
+        1,
+        [],
+        {"event_id": {}},
+        {"event_id": "x", "ts": {}},
+        event(1, value=True),
+        event(2, quantity=-1),
+        event(3, properties={"\x00": 1}),
+        event(4, item_id=12345),
+        event(5, context={"country": "germany"}),
+        {**event(6), "event_id": "SURROGATE"},
+        {**event(7), "item_id": "SURROGATE"},
+        event(8, properties={"SURROGATE": 1}),
+        event(9, properties={"big": 10**30}),
+    ]
     raw = json.dumps({"site": "shop", "events": weird}).replace("SURROGATE", "\\ud800")
     r = client.post("/v1/events", content=raw.encode(), headers={**KEY, "Content-Type": "application/json"})
     assert r.status_code == 200, r.text
@@ -222,13 +296,15 @@ def test_store_outage_is_a_503_the_client_can_retry(make_client: Callable[..., T
 
 
 _text = st.text(st.characters(min_codepoint=0, max_codepoint=0xDFFF), max_size=30)  # lone surrogates too
-_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | _text,
-                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
-                     max_leaves=12)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=12,
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(patch=st.dictionaries(st.sampled_from(sorted(FIELDS) + ["x"]), _json, max_size=6))
+@given(patch=st.dictionaries(st.sampled_from([*sorted(FIELDS), "x"]), _json, max_size=6))
 def test_any_json_is_either_a_clean_event_or_a_reason(patch: dict[str, Any]) -> None:
     raw = {**event(1), **patch}
     try:

@@ -1,5 +1,6 @@
 """Profiles: window counts as time passes, sessions, affinities, cart, RFM, order independence,
 and the expression names built on them."""
+
 from __future__ import annotations
 
 import math
@@ -9,9 +10,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import slotwise.gateway.rules.profile_names
 from slotwise.gateway.config.loader import parse_config
 from slotwise.gateway.context.request import resolve_context
-import slotwise.gateway.rules.profile_names  # noqa: F401  (registers the names)
 from slotwise.gateway.rules.expr import Env, compile_expr
 from slotwise.gateway.visitors.profiles import Profile, rebuild
 from tests.gateway.conftest import minimal_config
@@ -63,8 +64,12 @@ def test_sessions_split_on_thirty_minutes_of_inactivity() -> None:
 
 
 def test_cart_follows_adds_removes_and_purchase_in_any_order() -> None:
-    events = [ev(1, "add_to_cart", NOW, item_id="a"), ev(2, "add_to_cart", NOW + 1, item_id="b"),
-              ev(3, "remove_from_cart", NOW + 2, item_id="a"), ev(4, "add_to_cart", NOW + 3, item_id="c")]
+    events = [
+        ev(1, "add_to_cart", NOW, item_id="a"),
+        ev(2, "add_to_cart", NOW + 1, item_id="b"),
+        ev(3, "remove_from_cart", NOW + 2, item_id="a"),
+        ev(4, "add_to_cart", NOW + 3, item_id="c"),
+    ]
     assert fold(*events).cart == ["c", "b"]
     assert fold(*reversed(events)).cart == ["c", "b"]
     done = fold(*events, ev(5, "purchase", NOW + 4, value=19.99), ev(6, "add_to_cart", NOW + 5, item_id="d"))
@@ -72,45 +77,80 @@ def test_cart_follows_adds_removes_and_purchase_in_any_order() -> None:
 
 
 def test_rfm_lifetime_value_and_recency_boundary() -> None:
-    p = fold(ev(1, "purchase", NOW - 3 * D - 10, value=10), ev(2, "purchase", NOW - 2 * D, value=5.5),
-             ev(3, "conversion", NOW - 2 * D, value=1))
+    p = fold(
+        ev(1, "purchase", NOW - 3 * D - 10, value=10),
+        ev(2, "purchase", NOW - 2 * D, value=5.5),
+        ev(3, "conversion", NOW - 2 * D, value=1),
+    )
     assert p.frequency == 2 and p.monetary == 15.5 and p.lifetime_value == 16.5
     days, changes = p.recency_days(NOW)
     assert days == 2 and changes == NOW + D
 
 
 def test_affinities_are_decayed_shares() -> None:
-    p = fold(ev(1, "item_view", NOW - 30 * D, properties={"categories": ["boots"], "tags": ["wool"]}),
-             ev(2, "item_view", NOW, properties={"categories": ["shoes"], "tags": ["wool"]}))
+    p = fold(
+        ev(1, "item_view", NOW - 30 * D, properties={"categories": ["boots"], "tags": ["wool"]}),
+        ev(2, "item_view", NOW, properties={"categories": ["shoes"], "tags": ["wool"]}),
+    )
     assert p.affinity("category", "shoes") > 0.9 > 0.1 > p.affinity("category", "boots") > 0
     assert math.isclose(p.affinity("category", "shoes") + p.affinity("category", "boots"), 1.0)
     assert p.affinity("tag", "wool") == 1.0 and p.affinity("category", "hats") == 0.0
 
 
 def test_recent_items_devices_dayparts_engagement() -> None:
-    p = fold(ev(1, "item_view", NOW, item_id="a", context={"device": "mobile", "daypart": "evening", "country": "DE"}),
-             ev(2, "item_view", NOW + 5, item_id="b", context={"device": "desktop", "daypart": "evening"}),
-             ev(3, "item_view", NOW + 9, item_id="a"),
-             ev(4, "engagement", NOW + 10, properties={"time_on_page": 30, "scroll_depth": 0.5}),
-             ev(5, "engagement", NOW + 11, properties={"time_on_page": 10, "scroll_depth": 90}))
+    p = fold(
+        ev(1, "item_view", NOW, item_id="a", context={"device": "mobile", "daypart": "evening", "country": "DE"}),
+        ev(2, "item_view", NOW + 5, item_id="b", context={"device": "desktop", "daypart": "evening"}),
+        ev(3, "item_view", NOW + 9, item_id="a"),
+        ev(4, "engagement", NOW + 10, properties={"time_on_page": 30, "scroll_depth": 0.5}),
+        ev(5, "engagement", NOW + 11, properties={"time_on_page": 10, "scroll_depth": 90}),
+    )
     assert p.recent_items == ["a", "b"] and set(p.items) == {"a", "b"} and p.items["a"] > p.items["b"]
     assert p.device == "desktop" and p.country == "DE"
     assert p.devices == {"mobile": 1, "desktop": 1} and p.dayparts == {"evening": 2}
-    assert p.engagement_summary() == {"events": 2, "avg_time_on_page": 20.0, "avg_scroll_depth": 70.0,
-                                      "max_scroll_depth": 90}
+    assert p.engagement_summary() == {
+        "events": 2,
+        "avg_time_on_page": 20.0,
+        "avg_scroll_depth": 70.0,
+        "max_scroll_depth": 90,
+    }
 
 
 def _stream(seed: int, n: int) -> list[dict[str, Any]]:
     rnd = random.Random(seed)
-    types = ["page_view", "item_view", "click", "add_to_cart", "remove_from_cart", "purchase", "engagement",
-             "signup", "conversion", "impression"]
-    return [ev(i, rnd.choice(types), round(NOW - rnd.random() ** 2 * 40 * D, 3), item_id=f"i{rnd.randrange(25)}",
-               value=rnd.randrange(0, 5000) / 100,
-               context={"device": rnd.choice(["mobile", "desktop"]), "country": rnd.choice(["DE", "FR"]),
-                        "daypart": rnd.choice(["night", "evening"])},
-               properties={"categories": [rnd.choice("abcd")], "tags": [rnd.choice("xyz")],
-                           "time_on_page": rnd.randrange(100), "scroll_depth": rnd.randrange(100)})
-            for i in range(n)]
+    types = [
+        "page_view",
+        "item_view",
+        "click",
+        "add_to_cart",
+        "remove_from_cart",
+        "purchase",
+        "engagement",
+        "signup",
+        "conversion",
+        "impression",
+    ]
+    return [
+        ev(
+            i,
+            rnd.choice(types),
+            round(NOW - rnd.random() ** 2 * 40 * D, 3),
+            item_id=f"i{rnd.randrange(25)}",
+            value=rnd.randrange(0, 5000) / 100,
+            context={
+                "device": rnd.choice(["mobile", "desktop"]),
+                "country": rnd.choice(["DE", "FR"]),
+                "daypart": rnd.choice(["night", "evening"]),
+            },
+            properties={
+                "categories": [rnd.choice("abcd")],
+                "tags": [rnd.choice("xyz")],
+                "time_on_page": rnd.randrange(100),
+                "scroll_depth": rnd.randrange(100),
+            },
+        )
+        for i in range(n)
+    ]
 
 
 @settings(max_examples=25, deadline=None)
@@ -127,7 +167,7 @@ def states_equal(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(states_equal(a[k], b[k]) for k in a)
     if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(states_equal(x, y) for x, y in zip(a, b))
+        return isinstance(b, list) and len(a) == len(b) and all(states_equal(x, y) for x, y in zip(a, b, strict=False))
     if isinstance(a, float) or isinstance(b, float):
         return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
     return bool(a == b)
@@ -135,11 +175,13 @@ def states_equal(a: Any, b: Any) -> bool:
 
 # --- expression names ---------------------------------------------------------------------------
 
+
 def _env(profile: Profile | None, now: float = NOW, attributes: dict[str, Any] | None = None) -> Env:
     config = parse_config(minimal_config())
     site = config.sites["shop"]
-    ctx = resolve_context(body_context={}, headers={}, peer=None, config=config, site=site,
-                          allow_simulation=False, now=now)
+    ctx = resolve_context(
+        body_context={}, headers={}, peer=None, config=config, site=site, allow_simulation=False, now=now
+    )
     return Env(ctx, site=site, profile=profile, attributes=attributes)
 
 
@@ -155,16 +197,29 @@ def test_cart_abandoner_rule_flips_on_the_events_and_bounds_the_ttl() -> None:
 
 
 def test_profile_names_read_the_profile() -> None:
-    p = fold(ev(1, "item_view", NOW - 2 * D, item_id="a", properties={"categories": ["shoes"]},
-                context={"device": "mobile"}),
-             ev(2, "add_to_cart", NOW - H, item_id="a"), ev(3, "purchase", NOW - 2 * H, value=80))
+    p = fold(
+        ev(
+            1, "item_view", NOW - 2 * D, item_id="a", properties={"categories": ["shoes"]}, context={"device": "mobile"}
+        ),
+        ev(2, "add_to_cart", NOW - H, item_id="a"),
+        ev(3, "purchase", NOW - 2 * H, value=80),
+    )
     cases = {
-        "rfm.recency_days <= 7": True, "rfm.frequency == 1": True, "rfm.monetary > 50": True,
-        "affinity.category('shoes') > 0.3": True, "affinity.tag('x') > 0": False,
-        "visitor.sessions == 3": True, "visitor.returning": True, "visitor.lifetime_value == 80": True,
-        "cart.size == 1": True, "cart.contains('a')": True, "events.item_view.total == 1": True,
-        "visitor.known": True, "visitor.last_device == 'mobile'": True,
-        "visitor.device_share('mobile') == 1": True, "engagement.avg_scroll_depth == 0": True,
+        "rfm.recency_days <= 7": True,
+        "rfm.frequency == 1": True,
+        "rfm.monetary > 50": True,
+        "affinity.category('shoes') > 0.3": True,
+        "affinity.tag('x') > 0": False,
+        "visitor.sessions == 3": True,
+        "visitor.returning": True,
+        "visitor.lifetime_value == 80": True,
+        "cart.size == 1": True,
+        "cart.contains('a')": True,
+        "events.item_view.total == 1": True,
+        "visitor.known": True,
+        "visitor.last_device == 'mobile'": True,
+        "visitor.device_share('mobile') == 1": True,
+        "engagement.avg_scroll_depth == 0": True,
     }
     for source, want in cases.items():
         assert compile_expr(source).evaluate(_env(p)) is want, source
@@ -175,6 +230,7 @@ def test_profile_names_read_the_profile() -> None:
 def test_offline_replay_of_event_lines_equals_the_fold() -> None:
     from slotwise.gateway.visitors.events import event_line
     from slotwise.gateway.visitors.profiles import replay
+
     events = _stream(3, 80)
     profiles = replay(event_line(e) + "\n" for e in events)
     assert list(profiles) == ["v"]

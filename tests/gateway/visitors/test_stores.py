@@ -2,14 +2,16 @@
 
 Each Redis test uses its own key prefix in db 5 and deletes only its own keys afterwards.
 """
+
 from __future__ import annotations
 
 import asyncio
 import json
 import sqlite3
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -26,6 +28,7 @@ NOW = 1_790_000_000.0
 def _redis_up() -> bool:
     try:
         import redis
+
         return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
     except Exception:
         return False
@@ -41,23 +44,29 @@ class Backend:
         if self.kind == "sqlite":
             return SQLiteStore(self.path, retention_days=retention_days)
         from slotwise.gateway.visitors.stores.redis import RedisStore
+
         return RedisStore(REDIS_URL, prefix=self.prefix, retention_days=retention_days)
 
     def raw_dump(self) -> str:
         """Everything the backend holds, as text, to prove what erasure left behind."""
         if self.kind == "sqlite":
             conn = sqlite3.connect(self.path)
-            rows = [repr(r) for t in ("events", "profiles", "attributes", "consent")
-                    for r in conn.execute(f"SELECT * FROM {t}")]
+            rows = [
+                repr(r)
+                for t in ("events", "profiles", "attributes", "consent")
+                for r in conn.execute(f"SELECT * FROM {t}")
+            ]
             conn.close()
             return "\n".join(rows)
         import redis
+
         r = redis.Redis.from_url(REDIS_URL, decode_responses=True)
         out = []
         for key in r.scan_iter(match=self.prefix + "*"):
             kind = r.type(key)
-            value: Any = {"string": r.get, "hash": r.hgetall, "set": r.smembers,
-                          "zset": lambda k: r.zrange(k, 0, -1)}[kind](key)
+            value: Any = {"string": r.get, "hash": r.hgetall, "set": r.smembers, "zset": lambda k: r.zrange(k, 0, -1)}[
+                kind
+            ](key)
             out.append(f"{key} {value}")
         r.close()
         return "\n".join(out)
@@ -65,6 +74,7 @@ class Backend:
     def cleanup(self) -> None:
         if self.kind == "redis":
             import redis
+
             r = redis.Redis.from_url(REDIS_URL)
             keys = list(r.scan_iter(match=self.prefix + "*"))
             if keys:
@@ -88,6 +98,7 @@ def run(backend: Backend, fn: Callable[[Store], Awaitable[T]], **kw: Any) -> T:
             return await fn(store)
         finally:
             await store.close()
+
     return asyncio.run(main())
 
 
@@ -105,6 +116,7 @@ def test_ingest_is_idempotent_by_event_id(backend: Backend) -> None:
         profile = await s.profile("shop", "v1")
         assert profile is not None and profile.total("item_view") == 5
         assert len(await s.events("shop", "v1")) == 5
+
     run(backend, body)
 
 
@@ -114,6 +126,7 @@ def test_sites_are_separate(backend: Backend) -> None:
         assert (await s.ingest("b", [ev(1)])).stored == ["e1"]
         assert await s.profile("c", "v1") is None
         assert await s.visitors("a") == ["v1"]
+
     run(backend, body)
 
 
@@ -125,25 +138,32 @@ def test_profile_reflects_cart_then_purchase(backend: Backend) -> None:
         await s.ingest("shop", [ev(2, etype="purchase", item_id="sku1", value=30.5, ts=NOW - 30)])
         p = await s.profile("shop", "v1")
         assert p is not None and p.cart == [] and p.monetary == 30.5 and p.frequency == 1
+
     run(backend, body)
 
 
 def test_attributes_by_visitor_and_email_hash(backend: Backend) -> None:
     async def body(s: Store) -> None:
-        await s.put_attributes("shop", [("visitor:v1", {"loyalty": "gold"}), ("email:abc", {"age": "25-34", "loyalty": "x"})])
+        await s.put_attributes(
+            "shop", [("visitor:v1", {"loyalty": "gold"}), ("email:abc", {"age": "25-34", "loyalty": "x"})]
+        )
         assert (await s.load_for_render("shop", "v1")) == (None, {"loyalty": "gold"})
         await s.ingest("shop", [ev(1, etype="signup", properties={"email_sha256": "abc"})])
         profile, attrs = await s.load_for_render("shop", "v1")
         assert profile is not None and attrs == {"age": "25-34", "loyalty": "gold"}
         # A visitor id that looks like an e-mail key never reads that key's attributes.
         assert (await s.load_for_render("shop", "email:abc")) == (None, {})
+
     run(backend, body)
 
 
 def test_erasure_leaves_nothing(backend: Backend) -> None:
     async def body(s: Store) -> None:
-        await s.ingest("shop", [ev(i, visitor="gone-visitor", item_id="sku", properties={"email_sha256": "feed"})
-                                for i in range(3)] + [ev(9, visitor="stays")])
+        await s.ingest(
+            "shop",
+            [ev(i, visitor="gone-visitor", item_id="sku", properties={"email_sha256": "feed"}) for i in range(3)]
+            + [ev(9, visitor="stays")],
+        )
         await s.put_attributes("shop", [("visitor:gone-visitor", {"tier": "b"}), ("email:feed", {"tier": "c"})])
         await s.set_consent("shop", "gone-visitor", "full")
         assert await s.erase("shop", "gone-visitor") == 3
@@ -153,6 +173,7 @@ def test_erasure_leaves_nothing(backend: Backend) -> None:
         # The retried events of an erased visitor are new again, never silently dropped.
         assert (await s.ingest("shop", [ev(0, visitor="gone-visitor")])).stored == ["e0"]
         await s.erase("shop", "gone-visitor")
+
     run(backend, body)
     dump = backend.raw_dump()
     assert "gone-visitor" not in dump and "feed" not in dump
@@ -172,6 +193,7 @@ def test_erasure_racing_ingestion_leaves_no_trace(backend: Backend) -> None:
             await other.erase("shop", "racer")
         finally:
             await other.close()
+
     run(backend, body)
     assert "racer" not in backend.raw_dump()
 
@@ -187,6 +209,7 @@ def test_consent_below_full_erases_and_ignores(backend: Backend) -> None:
         await s.set_consent("shop", "v1", "full")
         assert (await s.ingest("shop", [ev(4)])).stored == ["e4"]
         assert await s.consent("shop", "v1") == "full"
+
     run(backend, body)
 
 
@@ -199,21 +222,31 @@ def test_retention_expires_old_events_and_rebuilds(backend: Backend) -> None:
         p = await s.profile("shop", "v1")
         assert p is not None and p.total("item_view") == 1 and p.first_seen == new
         assert await s.profile("shop", "old-only") is None
+
     run(backend, body, retention_days=30)
 
 
 def test_rebuild_equals_incremental(backend: Backend) -> None:
     import random
+
     rnd = random.Random(7)
     types = ["page_view", "item_view", "add_to_cart", "remove_from_cart", "purchase", "engagement"]
-    events = [ev(i, visitor=f"v{rnd.randrange(4)}", etype=rnd.choice(types), item_id=f"i{rnd.randrange(9)}",
-                 ts=NOW - rnd.random() * 20 * 86400, value=rnd.randrange(100),
-                 properties={"categories": [rnd.choice("abc")], "scroll_depth": 50})
-              for i in range(300)]
+    events = [
+        ev(
+            i,
+            visitor=f"v{rnd.randrange(4)}",
+            etype=rnd.choice(types),
+            item_id=f"i{rnd.randrange(9)}",
+            ts=NOW - rnd.random() * 20 * 86400,
+            value=rnd.randrange(100),
+            properties={"categories": [rnd.choice("abc")], "scroll_depth": 50},
+        )
+        for i in range(300)
+    ]
 
     async def body(s: Store) -> None:
         for start in range(0, 300, 37):
-            await s.ingest("shop", events[start:start + 37] + events[:3])
+            await s.ingest("shop", events[start : start + 37] + events[:3])
         before = {v: (await s.profile("shop", v)).to_json() for v in await s.visitors("shop")}  # type: ignore[union-attr]
         assert await s.rebuild_all("shop") == 4
         for v, text in before.items():
@@ -222,6 +255,7 @@ def test_rebuild_equals_incremental(backend: Backend) -> None:
             assert _approx(json.loads(text), rebuilt.state())
             expected = rebuild(e for e in events if e["visitor_id"] == v)
             assert _approx(expected.state(), rebuilt.state())
+
     run(backend, body)
 
 
@@ -236,6 +270,7 @@ def test_two_replicas_never_lose_an_update(backend: Backend) -> None:
         finally:
             await a.close()
             await b.close()
+
     run(backend, body)
 
 
@@ -243,7 +278,7 @@ def _approx(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_approx(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_approx(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_approx(x, y) for x, y in zip(a, b, strict=False))
     if isinstance(a, float) or isinstance(b, float):
         return a is not None and b is not None and abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
     return bool(a == b)
@@ -258,4 +293,5 @@ def test_render_goes_on_without_a_profile_when_redis_is_down() -> None:
             return await store.load_for_render("shop", "v1")
         finally:
             await store.close()
+
     assert asyncio.run(body()) == (None, {})
