@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Baseline for bench/render_bench.py: a bare Starlette app that reads a JSON body and answers small JSON."""
 
 from __future__ import annotations

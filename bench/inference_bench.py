@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Single-request latency of every ONNX model against numpy / scikit-learn predict of the same
 model, with training time and bundle size, on ml-latest-small and a synthetic 100k-item catalog.
 

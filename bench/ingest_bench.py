@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Event ingestion through HTTP against the store's raw write rate, and segment evaluation.
 
     python bench/ingest_bench.py [--quick] [--backends sqlite,redis] [--clients 16]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """MovieLens benchmark, Microsoft Recommenders protocol, scores from the exported ONNX graphs.
 
     python bench/movielens_bench.py [--quick] [--data ../shared/data/ml-latest-small]

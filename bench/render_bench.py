@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Render throughput and latency of the gateway against a bare Starlette app, in one run.
 
 Starts each server with uvicorn (one worker, uvloop/httptools where installed) pinned to one

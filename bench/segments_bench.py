@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Segmentation against planted truth: a simulated population with known visitor groups.
 
     python bench/segments_bench.py [--quick]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Page generation time of one WordPress page: no plugin, plugin in server mode, in client mode.
 
 The page is the test site's "Slotwise block page" (three slot blocks: a banner, a welcome, and

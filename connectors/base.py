@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The connector base class: HTTP with retries, backoff and timeouts, paging, incremental cursors.
 
 A catalog connector subclasses `Connector`, sets `name`, and implements `fetch(cursor)`, which

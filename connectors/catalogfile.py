@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Merge synced items into the catalog JSON-lines file, by item_id, atomically.
 
 The gateway may be reading the file while a sync runs, so the new version is written to a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`slotwise sync`: pull a catalog through a connector into the catalog file.
 
 slotwise sync --connector wordpress --url https://example.com --out items.jsonl [--full]

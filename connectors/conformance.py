@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Conformance kit for catalog connectors: `slotwise conformance --connector NAME [--url URL]`.
 
 Runs a connector through the same checks every connector must pass: the class contract, a

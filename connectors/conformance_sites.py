@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Simulated CMS sites the conformance kit runs the built-in connectors against.
 
 Each site is an httpx handler over a few in-memory records that answers the way the real CMS

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Drupal JSON:API connector: nodes with their images and taxonomy terms.
 
 Reads `/jsonapi/node/{bundle}` with `include` so images and terms arrive in the same document

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """File and feed connector: JSON lines, CSV, RSS 2.0 and Atom, from a local path or a URL.
 
 Connects any CMS without code: export items (or point at the site's feed) and sync. The

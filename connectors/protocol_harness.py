@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Protocol test harness for CMS plugins: a stub gateway, and checks of a page rendered with it.
 
 A CMS plugin's test starts `StubGateway`, points the plugin's gateway URL at `stub.url`

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Connector registry: built-ins plus the `slotwise.connectors` entry points group.
 
 A third-party package adds a connector by declaring, in its pyproject.toml,

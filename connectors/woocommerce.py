@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """WooCommerce Store API connector: products from `/wp-json/wc/store/v1/products`.
 
 The Store API is public (no keys) and read-only. Prices come in minor units

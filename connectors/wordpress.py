@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """WordPress REST connector: posts, pages and custom post types, with terms and featured images.
 
 Reads `/wp-json/wp/v2/<rest_base>` with `_embed` so featured images and terms arrive in the same

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The `slotwise` console script."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Model bundles: ONNX files + id maps + manifest.json holding the sha256 of every file.
 
 The manifest is written last (through a temporary name and a rename), so a reader that finds

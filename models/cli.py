@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`slotwise train recommender|segments|propensity` and `slotwise evaluate`.
 
 `main(argv)` receives the full argv starting with the sub-command (`train` or `evaluate`).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Training inputs: interactions CSV, items CSV / JSON lines, events JSON lines."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`slotwise demo` step: train every model kind on the simulated store's events.
 
 Bundles go to `DATA/models/<kind>/<version>/`, which the gateway's registry (config

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Scoring users with a model (numpy or onnxruntime) and turning scores into ranking metrics."""
 
 from __future__ import annotations

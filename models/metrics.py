@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Ranking, rating and classification metrics, written out so tests can check them by hand."""
 
 from __future__ import annotations

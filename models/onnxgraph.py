@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Recommender scoring graphs in plain ONNX (no custom ops), with the numpy twin of each.
 
 A scorer maps `interactions` float32 [batch, n_items] to `scores` float32 [batch, n_items]:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`slotwise train propensity`: calibrated purchase likelihood of a visitor's current session.
 
 One example per session: the visitor's history before the session plus the session so far

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Recommenders for implicit feedback, each fitted into an ONNX-exportable `Scorer`.
 
 Constructors store hyperparameters, `fit` learns and sets `scorer_` (scikit-learn's shape).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`slotwise train segments`: cluster visitors on the shared features, export scaler + K-Means.
 
 K is the elbow of the inertia curve when its silhouette is within 10% of the best, else the

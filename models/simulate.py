@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A small simulated store with planted visitor segments, for tests, benchmarks and the demo.
 
 Each visitor belongs to one planted group (how often, when and how much they buy, on which

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Train/test splits: stratified (Microsoft Recommenders protocol), temporal, per-user, k-fold."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`slotwise train recommender`: fit CF, content, hybrid and similar-items models, export a bundle."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Debian packages and local services the test suite needs. Idempotent; safe to run again.
 # Installs: PHP + WordPress + PHPUnit (plugin tests), Chromium (browser tests), wrk (benchmarks);
 # starts Redis and MariaDB if they are not running.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A real WordPress for the plugin's tests and benchmark, on Debian's `wordpress` package.
 # Idempotent: run it again and it keeps what is there.
 #

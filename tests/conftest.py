@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared test helpers.
 
 Tests that need an outside tool (php, chromium, a Redis server, ../shared/data) skip where it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Example connector: Strapi v4 REST collections (`/api/<collection>`), as a template.
 
 Copy this package, rename the class and `name`, change `map_entry` and `fetch`, adapt the

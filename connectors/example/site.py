@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A simulated Strapi site for the conformance kit: answers like the real API, from memory."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Caches with hit/miss counters: rendered blocks that depend on no visitor data."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Render one page's slots: decide, fetch data, render; each slot in its own time budget.
 
 A slot whose strategy, store or template fails or runs late gets its default block (and that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Block types: their configuration schema and their rendering in Jinja2's sandbox.
 
 Catalog text is data, never markup: templates autoescape, and links pass `safe_url`, which

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Type aliases shared across the gateway."""
 
 from __future__ import annotations

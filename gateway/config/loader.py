@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Load and validate `slotwise.yaml`; every error names its path in the file.
 
 slots.home-hero.variants[2].when: unknown segment 'vip' at column 9

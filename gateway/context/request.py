@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Request context: who is asking, from what device, when (their local time), from where.
 
 Raw IP addresses are used only to pick the trusted client address for an optional geo

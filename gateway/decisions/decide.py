@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Which variant of a slot a visitor gets: first matching variant wins, else the default."""
 
 from __future__ import annotations

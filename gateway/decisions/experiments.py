@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Deterministic, sticky experiment assignment: a hash of (experiment key, visitor id).
 
 No assignment is stored: the same visitor always lands in the same bucket, on every replica.

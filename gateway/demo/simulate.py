@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Demo visitors: browsing, carting, buying and coming back, written through the store and
 to an events JSON-lines file (the offline training input of `models/`).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`slotwise demo`: a fashion shop's catalog, a config with four slots, and a page to try them.
 
 Everything is generated from a fixed seed, so two runs show the same shop. With `--data DIR`

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Admin routes (secret key as `Authorization: Bearer <key>`): debug context, config, reload."""
 
 from __future__ import annotations

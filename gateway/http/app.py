@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Starlette application: routes, error handling, CORS preflight, lifespan."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The one error shape of the HTTP API: {"error": {"code", "message"}}."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Event ingestion and visitor rights: POST /v1/events, GET/DELETE /v1/visitors/{id}, consent.
 
 Validation is per event: the response lists accepted event_ids (retries of known ones

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The OpenAPI document of every public route; a test keeps it equal to the routes."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Public routes: render, fragment, slot list, client script, health."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Prometheus metrics of one app (its own registry, so apps in one process stay apart)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Token-bucket rate limits per key (visitor, client), in memory.
 
 Each gateway replica limits on its own: with N replicas behind a balancer a client gets at

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ONNX model bundles in the gateway: verify, load, smoke-test, swap atomically, serve.
 
 A bundle directory holds `manifest.json` (models, sha256 of every file), the ONNX files and id

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The item catalog: look-ups, popularity order, and content overlap for "similar items"."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ONNX-served recommendation strategies and model names for the expression language.
 
 Strategies `cf`, `content`, `hybrid` and `similar` score the visitor's weighted interactions

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Recommendation strategies: name → async function giving item ids, best first.
 
 The models part registers its strategies (cf, content, hybrid, similar from ONNX models) with

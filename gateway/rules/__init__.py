@@ -1,1 +1,2 @@
+# SPDX-License-Identifier: Apache-2.0
 """Editors' rules: the expression language, its name registry, rule segments and profile names."""

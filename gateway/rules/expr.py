@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The editors' expression language: safe, small, checked when the configuration loads.
 
     device.class == 'mobile' and local.business_hours

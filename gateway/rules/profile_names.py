@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Profile terms for the editors' expression language (imported by the config loader).
 
     events.add_to_cart.within(24h) >= 1 and events.purchase.within(24h) == 0

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Rule segments and the context names editors' expressions can read.
 
 Every name that depends on the clock calls `env.bound(t)` with the moment its value next

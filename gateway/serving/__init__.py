@@ -1,1 +1,2 @@
+# SPDX-License-Identifier: Apache-2.0
 """What a running gateway holds: the site runtime built from one config, and long-lived services."""

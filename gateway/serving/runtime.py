@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Everything built from one configuration; replaced as a whole on reload."""
 
 from __future__ import annotations

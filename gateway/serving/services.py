@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Long-lived services (stores, model registry) built once in the app's lifespan."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Slotwise browser client: one script for every CMS connector.
  * <script src="https://GATEWAY/v1/client.js" data-site="SITE" data-key="PUBLISHABLE_KEY" async></script>
  * <div data-slotwise-slot="home-hero">fallback content</div>

@@ -1,1 +1,2 @@
+# SPDX-License-Identifier: Apache-2.0
 """Visitors: event validation, profiles, the shared feature definition, stores, visitor rights."""

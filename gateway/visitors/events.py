@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Event validation: one reason per rejected event, never an exception for bad input.
 
 An event is `{event_id, visitor_id, type, ts (RFC 3339), item_id?, value?, currency?,

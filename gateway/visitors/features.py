@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Per-visitor features: ONE definition, used offline (models/) and online (gateway).
 
 Both sides read a visitor `Profile` (gateway/profiles.py): online the store's, offline one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Visitor profiles: an incremental fold of events that does not depend on arrival order.
 
 Every part of the state is a function of the *set* of events folded in (sums, minima,

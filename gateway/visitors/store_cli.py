@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`slotwise rebuild-profiles` and `slotwise import-attributes FILE`.
 
     slotwise rebuild-profiles --config slotwise.yaml [--site demo]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The connector base class: retries, backoff, Retry-After, timeouts, ETags, paging, cursors."""
 
 from __future__ import annotations

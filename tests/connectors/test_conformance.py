@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The conformance kit (catalog connectors) and the protocol harness (CMS plugins)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Drupal JSON:API connector against respx-mocked documents shaped like Drupal 10's output."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """File and feed connector: JSON lines, CSV, RSS and Atom, local and over HTTP (respx)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """WooCommerce Store API connector against respx-mocked endpoints."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """WordPress REST connector against respx-mocked endpoints, plus catalog merge and the CLI."""
 
 from __future__ import annotations

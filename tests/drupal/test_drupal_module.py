@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Drupal module: `php -l` on every PHP file, its PHPUnit suite, its YAML, and its server
 path against a real gateway. PHP runs through Debian's php-cli and phpunit (CI installs both)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`slotwise serve` as a process: SIGHUP reloads, a bad file keeps serving, no IPs in the log."""
 
 from __future__ import annotations

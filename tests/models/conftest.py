@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A simulated store and bundles trained on it once per session (small: seconds)."""
 
 from __future__ import annotations

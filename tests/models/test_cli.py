@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The CLI's file formats and bundle layout (DESIGN.md), loadable by plain onnxruntime."""
 
 from __future__ import annotations

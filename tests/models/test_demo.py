@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`slotwise demo` trains every model kind on the simulated store, and keeps them on restart."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """One feature definition: offline (events file replayed) equals online (the store's profile)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ml-latest-small (../shared/data; skipped where absent): protocol split and a quality floor."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every exported model: onnxruntime output equals the numpy / scikit-learn output."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Router for `php -S ... -t /usr/share/wordpress`: Debian keeps wp-content in /var/lib/wordpress,
  * so /wp-content/ files (plugins' scripts, uploads) are served from there; everything else as usual.

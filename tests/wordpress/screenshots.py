@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Screenshots for docs/wordpress.md, taken in headless Chromium on the test site (not a test).
 
     python tests/wordpress/screenshots.py     # writes docs/img/wordpress-*.png

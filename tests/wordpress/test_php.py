@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The plugin's PHP: `php -l` on every file and the PHPUnit suite (Debian's phpunit)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The plugin in a real WordPress (Debian's package, MariaDB, PHP's server) against a real gateway.
 
 One module-wide site: scripts/wordpress-env.sh installs it and creates a page with three slot

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A real WordPress and a real gateway on loopback, for the plugin's end-to-end tests and bench.
 
 WordPress is Debian's package (scripts/wordpress-env.sh sets it up), served by PHP's built-in

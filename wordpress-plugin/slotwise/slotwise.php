@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Plugin Name:       Slotwise
  * Plugin URI:        https://github.com/slotwise/slotwise
@@ -7,7 +8,8 @@
  * Requires at least: 6.1
  * Requires PHP:      8.1
  * Author:            Slotwise
- * License:           Apache-2.0
+ * License:           GPL-2.0-or-later
+ * License URI:       https://www.gnu.org/licenses/gpl-2.0.html
  * Text Domain:       slotwise
  * Domain Path:       /languages
  *

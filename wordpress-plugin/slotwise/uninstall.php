@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Removes everything the plugin stored: its settings and cached slot list.
  *

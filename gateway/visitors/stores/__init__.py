@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Stores for events and profiles, chosen by the `store` section of the configuration.
 
 store: {backend: sqlite, path: slotwise.db, retention_days: 365}

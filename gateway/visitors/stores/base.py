@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The store interface: an idempotent event log, profiles, attributes, consent, erasure.
 
 Both backends (SQLite, Redis) implement it and pass one shared test suite. An event is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Redis store: one shared store for several gateway replicas (`redis` extra).
 
 Keys (all under `prefix`): `ids:{site}` hash event_id → visitor, `ev:{site}:{visitor}` hash

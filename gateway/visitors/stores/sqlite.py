@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """SQLite store (WAL): the embedded default, one file, no server.
 
 Writes go through one writer thread that commits whatever jobs are waiting in one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Configuration: every error with its path; invalid files refused; failed reloads keep serving."""
 
 from __future__ import annotations

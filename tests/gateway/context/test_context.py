@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Request context: devices from real User-Agents, time zones across DST, geo that cannot be spoofed."""
 
 from __future__ import annotations

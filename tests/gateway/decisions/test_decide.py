@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Variant choice, experiments (sticky, weighted, holdout), bots, and ttl bounds."""
 
 from __future__ import annotations

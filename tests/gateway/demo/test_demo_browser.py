@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`slotwise demo` in a real headless Chromium: different contexts see different blocks."""
 
 from __future__ import annotations

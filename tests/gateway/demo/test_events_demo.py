@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The demo's simulated visitors land in the store and in events.jsonl, and the demo page's
 slots show the behavioural segments (cart abandoner offer, returning welcome, shoe banner)."""
 

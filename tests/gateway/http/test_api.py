@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The HTTP contract: render, fragment, errors with the right status, CORS, fallbacks, XSS."""
 
 from __future__ import annotations

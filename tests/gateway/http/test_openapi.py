@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """/openapi.json documents exactly the routes the app serves."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Bundle verification and hot swap: good, corrupt, truncated, wrong schema, swap under load."""
 
 from __future__ import annotations

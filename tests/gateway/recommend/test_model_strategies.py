@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ONNX strategies and model names, on real bundles, a real catalog and real profiles."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The editors' expression language: valid rules, clear errors, hostile input."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`kill -9` of a gateway while clients post: after a restart every acknowledged event is in
 the log and in its visitor's profile."""
 

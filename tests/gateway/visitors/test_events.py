@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """POST /v1/events and the visitor-rights routes, over the real app and a real SQLite store."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`slotwise import-attributes` and `slotwise rebuild-profiles` against a real SQLite store."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """100k random events posted over HTTP, with duplicates and reordering: the profiles and the
 segment memberships the gateway ends with equal the ones computed from the event log."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Profiles: window counts as time passes, sessions, affinities, cart, RFM, order independence,
 and the expression names built on them."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """One suite for both stores: SQLite (WAL file) and a real Redis at 127.0.0.1:6379.
 
 Each Redis test uses its own key prefix in db 5 and deletes only its own keys afterwards.

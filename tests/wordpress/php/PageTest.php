@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 use PHPUnit\Framework\TestCase;
 
 /** A gateway double that answers from a table and counts calls. */

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Minimal stand-ins for the WordPress functions the plugin's units call, so the units run
  * under plain PHPUnit. Behaviour inside real WordPress is covered by the end-to-end tests.

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Dependencies of index.js (no build step: it uses the wp.* globals).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Editor side of the "Personalized slot" block. Plain JS on the wp.* globals: no build step.
  * The sidebar lists the gateway's slots (through WordPress, /slotwise/v1/slots) and previews the
  * chosen slot for a sample context (/slotwise/v1/preview, rendered server side with the secret

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Settings → Slotwise: gateway, keys, delivery mode, time budget, and a connection test.
  *

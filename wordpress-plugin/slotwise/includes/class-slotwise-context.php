@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The request context a server-side render passes to the gateway, and the headers it forwards.
  *

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Server-side events: page and item views (server mode), add-to-cart and purchases (WooCommerce).
  *

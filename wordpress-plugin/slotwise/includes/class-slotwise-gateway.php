@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * HTTP client of the Slotwise gateway: render, slot list, health, events.
  *

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The plugin's settings: one option array, its defaults and its sanitizer.
  *

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * One page's slots: placeholders while the page is built, one render call when it is done.
  *

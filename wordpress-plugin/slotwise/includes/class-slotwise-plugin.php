@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Wiring: hooks for the block, shortcode, widget, visitor cookie, page buffer, client script, events.
  *

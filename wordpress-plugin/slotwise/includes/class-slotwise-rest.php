@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * REST routes for the block editor: the gateway's slot list and a preview for a sample context.
  *

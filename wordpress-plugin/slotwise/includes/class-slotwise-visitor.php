@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The visitor id cookie `slotwise_vid`, set by PHP with Set-Cookie.
  *

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * Classic widget "Personalized slot" for classic themes' sidebars.
  *
