@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -26,6 +28,8 @@ from slotwise.gateway.visitors.profiles import Profile, dumps, rebuild
 from slotwise.gateway.visitors.stores.base import IngestResult, Store, group_by_visitor
 
 T = TypeVar("T")
+log = logging.getLogger("slotwise.store")
+DEFAULT_WAL_LIMIT = 64 * 1024 * 1024
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (site TEXT NOT NULL, event_id TEXT NOT NULL,
   visitor_id TEXT NOT NULL, ts REAL NOT NULL, body TEXT NOT NULL, PRIMARY KEY (site, event_id));
@@ -51,15 +55,25 @@ def _connect(path: str, synchronous: str) -> sqlite3.Connection:
 
 
 class SQLiteStore(Store):
-    def __init__(self, path: str | Path, *, retention_days: float = 365.0, synchronous: str = "normal"):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        retention_days: float = 365.0,
+        synchronous: str = "normal",
+        wal_limit_bytes: int = DEFAULT_WAL_LIMIT,
+    ):
         self.path = str(path)
         self.retention_days = retention_days
+        self.wal_limit_bytes = wal_limit_bytes
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._write = _connect(self.path, synchronous)
         self._write.executescript(SCHEMA)
         # Checkpoints run in their own thread, so a commit never waits for one.
         self._write.execute("PRAGMA wal_autocheckpoint=0")
+        # Once a checkpoint has reset the WAL, SQLite truncates the file back to this size.
+        self._write.execute(f"PRAGMA journal_size_limit={int(wal_limit_bytes)}")
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, args=(synchronous,), name="slotwise-sqlite-checkpoint", daemon=True
@@ -123,6 +137,23 @@ class SQLiteStore(Store):
                     fut.set_exception(error)
                 else:
                     fut.set_result(value)
+            if self.wal_size() > self.wal_limit_bytes:
+                self._truncate_wal(conn)
+
+    def _truncate_wal(self, conn: sqlite3.Connection) -> None:
+        """Passive checkpoints never wait, so under sustained writes with readers they never reach
+        the end of the WAL and the file only grows. Past the limit the writer itself, between two
+        commits (so no other writer can starve it), runs a TRUNCATE checkpoint: it waits briefly
+        for readers, copies every committed frame into the database and empties the WAL. Frames
+        are in the database file before the WAL is cut, so durability is unchanged."""
+        try:
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error as exc:
+            busy, reason = 1, str(exc)
+        else:
+            reason = "readers still busy"
+        if busy:
+            log.warning("sqlite store: WAL at %d bytes could not be cut yet (%s)", self.wal_size(), reason)
 
     def _checkpoint_loop(self, synchronous: str) -> None:
         if self.path == ":memory:":
@@ -134,6 +165,12 @@ class SQLiteStore(Store):
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             conn.close()
+
+    def wal_size(self) -> int:
+        try:
+            return os.path.getsize(self.path + "-wal")
+        except OSError:
+            return 0
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:
