@@ -143,15 +143,16 @@ async def post_events(request: Request) -> Response:
             _enrich(e, runtime, site, device, ctx.geo.country)
         try:
             result = await store.ingest(site.name, valid)
-        except Exception:
+        except Exception as exc:
             # Nothing of this batch was acknowledged: the client keeps it and retries.
-            log.exception("event store write failed")
+            store.outage.failed(exc)
             raise ApiError(
                 503,
                 "store_unavailable",
                 "the event store is unavailable; retry the batch",
                 {"Retry-After": "1", **headers},
             ) from None
+        store.outage.succeeded()
         accepted = result.stored + result.duplicates
         duplicates = result.duplicates
         if result.ignored:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from slotwise.gateway.ops.outage import Outage
 from slotwise.gateway.visitors.profiles import Profile
 
 CONSENT_LEVELS = ("none", "anonymous", "full")
@@ -33,6 +34,14 @@ class Store(abc.ABC):
     """Async interface used by routes, resolvers, the CLI and the demo."""
 
     retention_days: float = 365.0
+    _outage: Outage | None = None
+
+    @property
+    def outage(self) -> Outage:
+        """The store's availability as seen by its callers: failures are logged by change of state."""
+        if self._outage is None:
+            self._outage = Outage(f"{type(self).__name__}", logging.getLogger("slotwise.store"))
+        return self._outage
 
     @abc.abstractmethod
     async def ingest(self, site: str, events: list[dict[str, Any]]) -> IngestResult:

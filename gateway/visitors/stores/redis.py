@@ -140,11 +140,13 @@ class RedisStore(Store):
 
     async def load_for_render(self, site: str, visitor_id: str) -> tuple[Profile | None, dict[str, Any]]:
         try:
-            return await asyncio.wait_for(self._load_for_render(site, visitor_id), RENDER_BUDGET)
-        except (TimeoutError, RedisError, OSError):
+            loaded = await asyncio.wait_for(self._load_for_render(site, visitor_id), RENDER_BUDGET)
+        except (TimeoutError, RedisError, OSError) as exc:
             # Redis down or slow: the page renders with context personalization only.
-            log.warning("profile load failed for render; rendering without a profile", exc_info=True)
+            self.outage.failed(exc if str(exc) else TimeoutError(f"no answer within {RENDER_BUDGET * 1000:.0f} ms"))
             return None, {}
+        self.outage.succeeded()
+        return loaded
 
     async def _load_for_render(self, site: str, visitor_id: str) -> tuple[Profile | None, dict[str, Any]]:
         # One round trip for the common case (no e-mail link): profile and visitor attributes.
