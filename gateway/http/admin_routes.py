@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import base64
-import hmac
 from typing import Any
 
 from starlette.requests import Request
@@ -14,6 +13,7 @@ from starlette.routing import Route
 from slotwise.gateway.config.loader import SiteConfig
 from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.http.errors import ApiError
+from slotwise.gateway.http.keys import same_secret
 from slotwise.gateway.http.render_routes import _query_context, headers_of, peer_of
 from slotwise.gateway.rules.expr import describe_names
 from slotwise.gateway.serving.runtime import Runtime
@@ -40,7 +40,7 @@ def admin_site(request: Request) -> SiteConfig:
             {"WWW-Authenticate": 'Basic realm="Slotwise admin"'},
         )
     for site in runtime.config.sites.values():
-        if hmac.compare_digest(key.encode(), site.secret_key.encode()):
+        if same_secret(key, site.secret_key):
             return site
     raise ApiError(403, "invalid_key", "not a secret key of any site")
 

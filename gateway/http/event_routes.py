@@ -25,6 +25,7 @@ from starlette.routing import Route
 from slotwise.gateway.config.loader import SiteConfig
 from slotwise.gateway.context.request import client_address, daypart, resolve_context, zone
 from slotwise.gateway.http.errors import ApiError
+from slotwise.gateway.http.keys import same_secret
 from slotwise.gateway.http.render_routes import check_key, cors_headers, get_site, peer_of, read_json, visitor_id_of
 from slotwise.gateway.ops.ratelimit import RateLimiter
 from slotwise.gateway.serving.runtime import Runtime
@@ -226,7 +227,7 @@ def _token_ok(site: SiteConfig, visitor_id: str, token: str) -> bool:
     want = hmac.new(
         site.secret_key.encode(), f"{site.name}\x00{visitor_id}\x00{expires}".encode(), hashlib.sha256
     ).hexdigest()
-    return hmac.compare_digest(sig, want)
+    return same_secret(sig, want)
 
 
 def _visitor_auth(request: Request, allow_publishable: bool = False) -> tuple[SiteConfig, str, dict[str, str]]:
@@ -239,7 +240,7 @@ def _visitor_auth(request: Request, allow_publishable: bool = False) -> tuple[Si
     bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else None
     key = bearer or request.headers.get("x-slotwise-key")
     token = request.headers.get("x-slotwise-visitor-token") or request.query_params.get("token")
-    if key and hmac.compare_digest(key.encode(), site.secret_key.encode()):
+    if key and same_secret(key, site.secret_key):
         return site, visitor_id, headers
     if token and _token_ok(site, visitor_id, token):
         return site, visitor_id, headers

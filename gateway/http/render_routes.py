@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 import secrets
@@ -20,6 +19,7 @@ from slotwise.gateway.blocks.page import HTML_JSON, encode_page, render_page
 from slotwise.gateway.config.loader import SiteConfig, Slot
 from slotwise.gateway.context.request import RequestContext, resolve_context
 from slotwise.gateway.http.errors import ApiError
+from slotwise.gateway.http.keys import same_secret
 from slotwise.gateway.rules.expr import Env
 from slotwise.gateway.serving.runtime import Runtime
 
@@ -61,9 +61,9 @@ def check_key(site: SiteConfig, key: str | None) -> bool:
     """Publishable or secret key of `site`; returns True when it was the secret key."""
     if not key:
         raise ApiError(401, "missing_key", "send the site's publishable key in X-Slotwise-Key")
-    if hmac.compare_digest(key.encode(), site.secret_key.encode()):
+    if same_secret(key, site.secret_key):
         return True
-    if hmac.compare_digest(key.encode(), site.publishable_key.encode()):
+    if same_secret(key, site.publishable_key):
         return False
     raise ApiError(403, "invalid_key", f"key is not valid for site '{site.name}'")
 

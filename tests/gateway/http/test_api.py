@@ -366,3 +366,14 @@ def test_an_unknown_slot_beside_known_ones_is_reported_not_fatal(demo_client: Te
     data = r.json()
     assert set(data["blocks"]) == {"welcome", "offer"}
     assert data["errors"] == {"removed-slot": {"code": "unknown_slot", "message": "unknown slot 'removed-slot'"}}
+
+
+def test_a_non_ascii_visitor_token_or_key_is_refused_not_a_500(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    """Hardening 5: `hmac.compare_digest` on non-ASCII str raised TypeError (500, no key needed)."""
+    c = make_client(minimal_config(store={"backend": "sqlite", "path": str(tmp_path / "s.db")}))
+    r = c.get("/v1/visitors/x", params={"site": "shop", "token": "9999999999.\u00e9"})
+    assert r.status_code == 403, r.text
+    r = c.get("/v1/visitors/x", params={"site": "shop"}, headers={"X-Slotwise-Key": "cl\u00e9".encode()})
+    assert r.status_code == 403, r.text
