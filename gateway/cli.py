@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -59,35 +61,72 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def port_is_free(host: str, port: int) -> str | None:
+    """None when `host:port` can be bound, else why not (checked before minutes of set-up)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"cannot resolve host {host!r}: {exc.strerror}"
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError as exc:
+            return f"cannot listen on {host}:{port}: {exc.strerror}"
+    return None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from slotwise.gateway.config.loader import load_config
     from slotwise.gateway.demo import site as demo
     from slotwise.gateway.http.app import create_app
 
+    if (busy := port_is_free(args.host, args.port)) is not None:
+        print(f"slotwise demo: {busy} (choose another with --port)", file=sys.stderr)
+        return 2
     data_dir = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="slotwise-demo-"))
-    config_path = demo.prepare_data(data_dir, args.port)
-    for hook in demo.prepare_hooks():
-        hook(data_dir, config_path)
-    app = create_app(load_config(config_path), config_path, extra_routes=demo.ROUTES)
-    print(f"Slotwise demo: http://{args.host}:{args.port}/demo  (data in {data_dir})", flush=True)
-    _serve(app, args.host, args.port, args.log_level)
+    try:
+        config_path = demo.prepare_data(data_dir, args.port)
+        for hook in demo.prepare_hooks():
+            hook(data_dir, config_path)
+        app = create_app(load_config(config_path), config_path, extra_routes=demo.ROUTES)
+        kept = "data in" if args.data else "temporary data, removed on exit:"
+        print(f"Slotwise demo: http://{args.host}:{args.port}/demo  ({kept} {data_dir})", flush=True)
+        _serve(app, args.host, args.port, args.log_level)
+    finally:
+        if not args.data:
+            shutil.rmtree(data_dir, ignore_errors=True)
     return 0
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1..65535, not {port}")
+    return port
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slotwise", description="Slotwise personalization gateway")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the demo shop on embedded defaults")
-    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--port", type=port_number, default=8080)
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--data", help="keep the demo store in this directory (reused on the next start)")
-    demo.add_argument("--log-level", default="info")
+    demo.add_argument("--log-level", default="info", choices=LOG_LEVELS, type=str.lower)
     demo.set_defaults(func=cmd_demo)
     serve = sub.add_parser("serve", help="run the gateway")
     serve.add_argument("--config", default="slotwise.yaml")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--port", type=port_number, default=8080)
+    serve.add_argument("--log-level", default="info", choices=LOG_LEVELS, type=str.lower)
     serve.set_defaults(func=cmd_serve)
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("--config", default="slotwise.yaml")

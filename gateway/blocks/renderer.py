@@ -15,7 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, TemplateError, meta
+from jinja2 import (
+    ChoiceLoader,
+    FileSystemLoader,
+    PackageLoader,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    meta,
+)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
@@ -134,8 +142,13 @@ def validate_block(
         return None
     try:
         make_environment(ctx.get("templates_dir")).get_template(template)
+    except TemplateNotFound:
+        hint = " (`template` names a file; inline markup goes in an html block's `html`)" if "{" in template else ""
+        error(f"{path}.template", f"no template file {template[:80]!r} in the templates directory{hint}")
+    except TemplateSyntaxError as exc:
+        error(f"{path}.template", f"{template!r} line {exc.lineno}: {exc.message}")
     except TemplateError as exc:
-        error(f"{path}.template", f"cannot load template {template!r}: {exc}")
+        error(f"{path}.template", f"cannot load template {template[:80]!r}: {exc.message or type(exc).__name__}")
         ok = False
     for key in ("message", "html"):
         if key in block:

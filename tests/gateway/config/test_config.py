@@ -156,3 +156,14 @@ def test_template_overrides_by_file(tmp_path: Path) -> None:
     assert r.json()["blocks"]["hero"]["html"] == "<aside class='mine'>Default</aside>"
     errs = errors_of(minimal_config(gateway={"templates_dir": "missing"}))
     assert errs[0].startswith("gateway.templates_dir: no such directory")
+
+
+def test_a_template_that_is_markup_says_what_template_means(tmp_path: Path) -> None:
+    """Hardening 13: `template: "{{ foo"` said `cannot load template '{{ foo': {{ foo`."""
+    data = minimal_config()
+    data["slots"]["hero"]["default"] = {"type": "banner", "title": "T", "template": "{{ foo"}
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, base_dir=tmp_path)
+    text = str(err.value)
+    assert "slots.hero.default.template: no template file '{{ foo'" in text
+    assert "inline markup goes in an html block" in text
