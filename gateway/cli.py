@@ -24,13 +24,16 @@ DELEGATED = {
 }
 
 
-def _serve(app: Any, host: str, port: int, log_level: str) -> None:
-    import uvicorn
+def _serve(app: Any, args: argparse.Namespace) -> None:
+    from slotwise.gateway.http.server import serve
 
-    # No access log and no proxy-header rewriting: the gateway never logs raw IP addresses and
-    # decides itself which forwarding headers to trust.
-    uvicorn.run(
-        app, host=host, port=port, log_level=log_level, access_log=False, proxy_headers=False, server_header=False
+    serve(
+        app,
+        args.host,
+        args.port,
+        args.log_level,
+        header_timeout=getattr(args, "header_timeout", 10.0),
+        max_connections=getattr(args, "max_connections", 2048),
     )
 
 
@@ -43,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    _serve(create_app(config, args.config), args.host, args.port, args.log_level)
+    _serve(create_app(config, args.config), args)
     return 0
 
 
@@ -93,7 +96,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         app = create_app(load_config(config_path), config_path, extra_routes=demo.ROUTES)
         kept = "data in" if args.data else "temporary data, removed on exit:"
         print(f"Slotwise demo: http://{args.host}:{args.port}/demo  ({kept} {data_dir})", flush=True)
-        _serve(app, args.host, args.port, args.log_level)
+        _serve(app, args)
     finally:
         if not args.data:
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -127,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=port_number, default=8080)
     serve.add_argument("--log-level", default="info", choices=LOG_LEVELS, type=str.lower)
+    serve.add_argument(
+        "--header-timeout", type=float, default=10.0, help="seconds a client may take to send its request headers"
+    )
+    serve.add_argument("--max-connections", type=int, default=2048, help="open connections beyond this are refused")
     serve.set_defaults(func=cmd_serve)
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("--config", default="slotwise.yaml")
