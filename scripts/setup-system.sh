@@ -5,7 +5,7 @@
 # starts Redis and MariaDB if they are not running.
 set -euo pipefail
 
-PACKAGES=(php-cli php-mysql php-xml php-mbstring php-curl wordpress wordpress-theme-twentytwentythree phpunit chromium chromium-driver wrk redis-server redis-tools)
+PACKAGES=(php-cli php-mysql php-xml php-mbstring php-curl wordpress wordpress-theme-twentytwentythree phpunit chromium chromium-driver wrk redis-server redis-tools nginx)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
   command -v sudo >/dev/null || { echo "setup-system: run as root or install sudo" >&2; exit 1; }

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +15,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import free_port
+from tests.conftest import free_port, running_gateway
 from tests.gateway.conftest import minimal_config
 
 KEY = {"X-Slotwise-Key": "pk_shop"}
@@ -27,24 +25,9 @@ KEY = {"X-Slotwise-Key": "pk_shop"}
 def gateway(tmp_path: Path) -> Iterator[str]:
     path = tmp_path / "slotwise.yaml"
     path.write_text(yaml.safe_dump(minimal_config()))
-    port = free_port()
-    args = ["serve", "--config", str(path), "--port", str(port), "--header-timeout", "1.5", "--max-connections", "40"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "slotwise.gateway.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    args = ["serve", "--config", str(path), "--header-timeout", "1.5", "--max-connections", "40"]
+    with running_gateway(args, free_port(), tmp_path / "serve.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def closed_by_peer(s: socket.socket) -> bool:
