@@ -75,21 +75,35 @@ def compare(metric: MetricData, settings: Settings) -> list[dict[str, Any]]:
             which = control.name if a.variance <= 0 or a.n < 2 else arm.name
             row["note"] = f"no variance in arm {which!r} yet: interval and test need more data"
             continue
-        lift = stats.relative_lift(a, b)
-        row["_unit_variance"] = stats.unit_lift_variance(a, b)
-        if settings.engine == "frequentist":
-            if settings.sequential:
-                result = stats.sequential_interval(lift, a.n + b.n, settings.alpha, settings.sequential_tuning)
-            else:
-                result = stats.t_interval(lift, settings.alpha)
-            row["ci"], row["p_value"] = _interval(result.ci), _finite(result.p_value)
-        else:
-            post = stats.posterior(lift, settings.alpha, settings.prior, metric.inverse)
-            row["relative_lift"] = post.mean
-            row["ci"] = _interval(post.ci)
-            row["chance_to_win"] = _finite(post.chance_to_win)
-            row["risk"], row["risk_control"] = _finite(post.risk), _finite(post.risk_control)
+        try:
+            _test(row, a, b, metric, settings)
+        except (ArithmeticError, ValueError):  # overflow or underflow on extreme sums
+            row["note"] = "the sums are too extreme for a numerically reliable comparison"
+        if row["note"] is not None:
+            for key in ("ci", "p_value", "chance_to_win", "risk", "risk_control", "_unit_variance"):
+                row[key] = None
+        row["relative_lift"] = _finite(row["relative_lift"])
     return rows
+
+
+def _test(row: dict[str, Any], a: stats.Moments, b: stats.Moments, metric: MetricData, settings: Settings) -> None:
+    lift = stats.relative_lift(a, b)
+    if not (math.isfinite(lift.estimate) and math.isfinite(lift.variance) and lift.variance > 0):
+        row["note"] = "the sums are too extreme for a numerically reliable comparison"
+        return
+    row["_unit_variance"] = stats.unit_lift_variance(a, b)
+    if settings.engine == "frequentist":
+        if settings.sequential:
+            result = stats.sequential_interval(lift, a.n + b.n, settings.alpha, settings.sequential_tuning)
+        else:
+            result = stats.t_interval(lift, settings.alpha)
+        row["ci"], row["p_value"] = _interval(result.ci), _finite(result.p_value)
+    else:
+        post = stats.posterior(lift, settings.alpha, settings.prior, metric.inverse)
+        row["relative_lift"] = post.mean
+        row["ci"] = _interval(post.ci)
+        row["chance_to_win"] = _finite(post.chance_to_win)
+        row["risk"], row["risk_control"] = _finite(post.risk), _finite(post.risk_control)
 
 
 def correct(p_values: Sequence[float], method: str) -> list[float]:

@@ -79,7 +79,7 @@ def moments(sample: Sample) -> Moments:
 def welch_dof(var_a: float, n_a: int, var_b: float, n_b: int) -> float:
     num = (var_b / n_b + var_a / n_a) ** 2
     den = var_b**2 / (n_b**2 * (n_b - 1)) + var_a**2 / (n_a**2 * (n_a - 1))
-    return num / den
+    return num / den if den > 0 else math.inf  # underflow of tiny variances: the normal limit
 
 
 def relative_lift(a: Moments, b: Moments) -> Lift:
@@ -99,7 +99,7 @@ def t_interval(lift: Lift, alpha: float) -> Interval:
     """Two-sided Welch t-test and confidence interval for a lift or difference."""
     se = math.sqrt(lift.variance)
     stat = lift.estimate / se
-    width = t_ppf(1.0 - alpha / 2.0, lift.dof) * se
+    width = -t_ppf(alpha / 2.0, lift.dof) * se
     return Interval((lift.estimate - width, lift.estimate + width), min(1.0, 2.0 * t_sf(abs(stat), lift.dof)))
 
 
@@ -113,7 +113,7 @@ def proportions_ztest(a: Sample, b: Sample, alpha: float = 0.05) -> tuple[float,
     """Wald z-test on the difference of two proportions with unpooled variance."""
     diff = b.mean - a.mean
     se = math.sqrt(a.variance / a.n + b.variance / b.n)
-    width = norm_ppf(1.0 - alpha / 2.0) * se
+    width = -norm_ppf(alpha / 2.0) * se
     return diff, Interval((diff - width, diff + width), min(1.0, 2.0 * norm_sf(abs(diff) / se)))
 
 
@@ -151,7 +151,7 @@ def posterior(lift: Lift, alpha: float, prior: tuple[float, float] | None = None
         precision = 1.0 / lift.variance + 1.0 / prior_var
         mean = (lift.estimate / lift.variance + prior_mean / prior_var) / precision
     sd = math.sqrt(1.0 / precision)
-    z = norm_ppf(1.0 - alpha / 2.0)
+    z = -norm_ppf(alpha / 2.0)
     up = norm_sf(-mean / sd)  # P(lift > 0)
     # Expected losses in closed form: E[max(0, -X)] and E[max(0, X)] for X ~ N(mean, sd²).
     loss_b = sd * norm_pdf(mean / sd) - mean * norm_cdf(-mean / sd)
@@ -205,8 +205,8 @@ def adjusted_ci(estimate: float, p_adjusted: float, alpha: float) -> tuple[float
     """Interval consistent with an adjusted p-value (GrowthBook's normal inversion)."""
     if estimate == 0 or p_adjusted >= 1.0:
         return (-math.inf, math.inf) if estimate != 0 else (0.0, 0.0)
-    sd = abs(estimate / norm_ppf(1.0 - p_adjusted / 2.0))
-    width = norm_ppf(1.0 - alpha / 2.0) * sd
+    sd = abs(estimate / norm_ppf(max(p_adjusted / 2.0, 1e-300)))
+    width = -norm_ppf(alpha / 2.0) * sd
     return (estimate - width, estimate + width)
 
 
@@ -264,7 +264,7 @@ def sample_size_per_arm(
         return math.inf
     z_power = norm_ppf(power)
     if sequential_tuning is None:
-        z_alpha = norm_ppf(1.0 - alpha / 2.0) if two_sided else norm_ppf(1.0 - alpha)
+        z_alpha = -norm_ppf(alpha / 2.0) if two_sided else -norm_ppf(alpha)
         return (z_alpha + z_power) ** 2 * unit_variance / effect**2
 
     def gap(n: float) -> float:
