@@ -21,6 +21,7 @@ DELEGATED = {
     "conformance": "slotwise.connectors.conformance",
     "rebuild-profiles": "slotwise.gateway.visitors.store_cli",
     "import-attributes": "slotwise.gateway.visitors.store_cli",
+    "proxy": "slotwise.gateway.edge.cli",
 }
 
 
