@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--budget-ms", type=float, default=150.0, help="time for the page's render call")
     parser.add_argument("--hold-kb", type=int, default=256, help="bytes looked at for a first placeholder")
+    parser.add_argument("--hold-ms", type=float, default=30.0, help="wait for a first placeholder after the first byte")
     parser.add_argument("--log-level", default="info")
     return parser
 
@@ -40,7 +41,12 @@ def main(argv: list[str]) -> int:
         print(f"--site: choose one of {', '.join(sorted(config.sites))}", file=sys.stderr)
         return 2
     proxy = EdgeProxy(
-        args.upstream, create_app(config, args.config), site, budget_ms=args.budget_ms, hold_bytes=args.hold_kb * 1024
+        args.upstream,
+        create_app(config, args.config),
+        site,
+        budget_ms=args.budget_ms,
+        hold_bytes=args.hold_kb * 1024,
+        hold_ms=args.hold_ms,
     )
     # httpx logs every upstream URL at INFO (query strings may carry ids): keep it quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -3,13 +3,15 @@
 pages with Slotwise placeholders, whose blocks are rendered in one in-process call and filled in.
 
 A page is streamed to the visitor up to its first placeholder at once; from there it is read to
-the end (one render call needs every slot name), filled and sent. Until the first placeholder
-(or the end, or `hold_bytes`) the response head is held, because a filled page must not carry
-the shell's shared-cache headers.
+the end (one render call needs every slot name), filled and sent. The response head is held
+until the first placeholder shows (or the page ends, or `hold_bytes` pass without one, or
+`hold_ms` pass after the first byte), because a filled page must not carry the shell's
+shared-cache headers: a page still unsure when `hold_ms` runs out is sent as personalized.
 """
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import contextlib
 import http.cookiejar
@@ -75,6 +77,7 @@ class EdgeProxy:
         *,
         budget_ms: float = 150.0,
         hold_bytes: int = 256 * 1024,
+        hold_ms: float = 30.0,
         max_page_bytes: int = 8 * 1024 * 1024,
         timeout: float = 30.0,
     ):
@@ -84,6 +87,7 @@ class EdgeProxy:
         self.site = site
         self.budget = budget_ms / 1000.0
         self.hold_bytes = hold_bytes
+        self.hold = hold_ms / 1000.0
         self.max_page_bytes = max_page_bytes
         self.timeout = timeout
         self.client: httpx.AsyncClient | None = None
@@ -208,42 +212,47 @@ class EdgeProxy:
         inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
         decoder = codecs.getincrementaldecoder(charset)(errors="surrogateescape")
         scanner = SlotScanner()
-        raw: list[bytes] = []  # the upstream's bytes while the head is held
+        text, base = "", 0  # the decoded page from offset `base` on, not sent yet
+
+        def decode(chunk: bytes | None) -> str:
+            if chunk is None:
+                return decoder.decode(inflate.flush() if inflate else b"", final=True)
+            return decoder.decode(inflate.decompress(chunk) if inflate else chunk)
+
+        # 1. Hold the head until a placeholder shows, the page ends, `hold_bytes` pass (then it
+        # is not personalized) or `hold` seconds pass after the first byte (then it may be).
+        raw: list[bytes] = []
         held = 0
-        text, base = "", 0  # decoded page from offset `base` not yet sent
         chunks = response.aiter_raw()
-        async for chunk in chunks:
-            raw.append(chunk)
-            held += len(chunk)
-            data = inflate.decompress(chunk) if inflate else chunk
-            part = decoder.decode(data)
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None
+        pending: asyncio.Future[bytes | None] | None = None
+        ended = False
+        while scanner.first_start is None:
+            pending = asyncio.ensure_future(anext(chunks, None))
+            done, _ = await asyncio.wait({pending}, timeout=None if deadline is None else deadline - loop.time())
+            if not done:
+                break  # slow upstream: the head goes out as personalized; `pending` is read below
+            chunk, pending = pending.result(), None
+            part = decode(chunk)
             text += part
             scanner.feed(part)
-            if scanner.first_start is not None:
+            if chunk is None:
+                scanner.close()
+                ended = True
                 break
-            if held > self.hold_bytes:
-                # No placeholder near the top: the page goes out exactly as the upstream sent it.
-                await send(
-                    {"type": "http.response.start", "status": response.status_code, "headers": self._head(response)}
-                )
-                await send({"type": "http.response.body", "body": b"".join(raw), "more_body": True})
-                async for piece in chunks:
-                    await send({"type": "http.response.body", "body": piece, "more_body": True})
-                await send({"type": "http.response.body", "body": b""})
+            raw.append(chunk)
+            held += len(chunk)
+            deadline = deadline or loop.time() + self.hold
+            if held > self.hold_bytes and scanner.first_start is None:
+                await self._pass_rest(response, raw, chunks, send)
                 return
-        else:
-            tail = decoder.decode(inflate.flush() if inflate else b"", final=True)
-            scanner.feed(tail)
-            scanner.close()
-            if scanner.first_start is None:
-                head = self._head(response)
-                await send({"type": "http.response.start", "status": response.status_code, "headers": head})
-                await send({"type": "http.response.body", "body": b"".join(raw)})
-                return
-            text += tail
-            chunks = None  # the whole page is in `text`
+        if ended and scanner.first_start is None:
+            await send({"type": "http.response.start", "status": response.status_code, "headers": self._head(response)})
+            await send({"type": "http.response.body", "body": b"".join(raw)})
+            return
 
-        # A placeholder: this response is personalized from here on.
+        # 2. This response is personalized: private, no validators, the visitor cookie.
         secure = scope.get("scheme") == "https" or headers.get("x-forwarded-proto") == "https"
         url = f"{'https' if secure else 'http'}://{headers.get('host', self.upstream_host)}{scope.get('path', '/')}"
         if scope.get("query_string"):
@@ -258,35 +267,50 @@ class EdgeProxy:
         await send({"type": "http.response.start", "status": response.status_code, "headers": head})
         out = _Gzip(gzipped)
 
-        async def emit(piece: str) -> None:
+        async def emit(upto: int) -> None:
+            nonlocal text, base
+            piece, text, base = text[: upto - base], text[upto - base :], upto
             if piece:
                 body = out.piece(piece.encode(charset, "surrogateescape"))
                 await send({"type": "http.response.body", "body": body, "more_body": True})
 
-        first = scanner.first_start
-        assert first is not None
-        await emit(text[: first - base])
-        text, base = text[first - base :], first
-        if chunks is not None:
-            too_big = False
-            async for chunk in chunks:
-                part = decoder.decode(inflate.decompress(chunk) if inflate else chunk)
-                text += part
+        # 3. Stream on up to the first placeholder, then read to the end (one render call needs
+        # every name on the page).
+        await emit(scanner.first_start if scanner.first_start is not None else scanner.consumed)
+        too_big = False
+        while not ended:
+            if pending is not None:
+                chunk, pending = await pending, None
+            else:
+                chunk = await anext(chunks, None)
+            part = decode(chunk)
+            text += part
+            if not too_big:
+                scanner.feed(part)
+                too_big = len(text) > self.max_page_bytes
+            if chunk is None:
+                ended = True
                 if not too_big:
-                    scanner.feed(part)
-                    too_big = len(text) > self.max_page_bytes
-            tail = decoder.decode(inflate.flush() if inflate else b"", final=True)
-            text += tail
-            if too_big:
-                await emit(text)  # over the size limit: fallbacks kept
-                await send({"type": "http.response.body", "body": out.last()})
-                return
-            scanner.feed(tail)
-            scanner.close()
+                    scanner.close()
+            elif scanner.first_start is None:
+                await emit(scanner.consumed)
         names = scanner.slot_names()
-        blocks = await render_slots(state, self.site, visit, names, scanner.item_id, self.budget) if names else {}
+        blocks: dict[str, dict[str, Any]] = {}
+        if names and not too_big:  # over the size limit the fallbacks stay
+            blocks = await render_slots(state, self.site, visit, names, scanner.item_id, self.budget)
         for block in blocks.values():
             block["html"] = block["html"].encode(charset, "xmlcharrefreplace").decode(charset)
         filled, _count = fill(text, base, scanner.placeholders, blocks)
-        await emit(filled)
+        text = filled
+        await emit(base + len(filled))
         await send({"type": "http.response.body", "body": out.last()})
+
+    async def _pass_rest(
+        self, response: httpx.Response, raw: list[bytes], chunks: AsyncIterator[bytes], send: Send
+    ) -> None:
+        """No placeholder near the top: the page goes out exactly as the upstream sent it."""
+        await send({"type": "http.response.start", "status": response.status_code, "headers": self._head(response)})
+        await send({"type": "http.response.body", "body": b"".join(raw), "more_body": True})
+        async for piece in chunks:
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
