@@ -2,7 +2,7 @@
 """The `<esi:include>` markup for a slot, as CMS plugins emit it for a Varnish in front.
 
 `src` is the gateway's fragment route; `fallback` carries the block's fallback HTML,
-percent-encoded, which the shipped VCL (`edge/varnish/slotwise.vcl`) decodes and serves when
+percent-encoded, which the shipped VCL (`deploy/varnish/slotwise.vcl`) decodes and serves when
 the fragment fails. The visitor id and consent are added by the VCL from the visitor's cookies,
 so the shell stays the same for everyone and can be cached.
 """
@@ -27,5 +27,5 @@ def esi_include(slot: str, site: str, key: str, fallback: str = "") -> str:
     # Varnish reads src literally (no entity decoding), so "&" stays raw; quote() leaves no '"'.
     return (
         f'<div class="slotwise-slot" data-slotwise-rendered="{html.escape(slot, quote=True)}">'
-        f'<esi:include src="{src}"/></div>'
+        f'<esi:include src="{src}" onerror="continue"/></div>'
     )

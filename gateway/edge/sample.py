@@ -84,7 +84,10 @@ def sample_app(site: str = "shop", key: str = "pk_shop", size_kb: int = 20) -> S
 
     async def esi(request: Request) -> Response:
         served["esi"] += 1
-        top, rest = page({s: esi_include(s, site, key, f) for s, f in fallbacks.items()}, size_kb, item_id="sku-1")
+        slots = dict(fallbacks)
+        if request.query_params.get("extra"):  # a slot the gateway does not know: its fallback shows
+            slots[request.query_params["extra"]] = "<p>Extra fallback &amp; more</p>"
+        top, rest = page({s: esi_include(s, site, key, f) for s, f in slots.items()}, size_kb, item_id="sku-1")
         return Response(top + rest, media_type="text/html; charset=utf-8", headers=SHELL_CACHE)
 
     async def plain(request: Request) -> Response:
