@@ -8,6 +8,8 @@ alternation (so both see the same machine load):
   gzip    the same shell gzip-encoded (decoded, filled and encoded again)
   plain   a page without placeholders (scanned, passed through byte for byte)
   stream  the shell sent as its top at once and the rest 100 ms later (a CMS still rendering)
+With varnishd on the PATH it also serves the `/esi` shell through Varnish and
+deploy/varnish/slotwise.vcl (fragments from `slotwise serve`) and reads Varnish's hit counters.
 Figures are medians and 95th percentiles in milliseconds; the machine is shared, so they are
 noisy. `--quick` runs in well under a minute. The last line is one JSON object.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -90,6 +93,83 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"p50": round(statistics.median(ordered), 2), "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 2)}
 
 
+def varnish_run(work: Path, config: Path, n: int) -> dict[str, object]:
+    """The ESI shell through Varnish against the same shell from the origin directly."""
+    up_port, gw_port, v_port = free_port(), free_port(), free_port()
+    upstream, varnish = f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{v_port}"
+    backends = "".join(
+        f'backend {name} {{ .host = "127.0.0.1"; .port = "{port}"; .first_byte_timeout = 1s; }}\n'
+        for name, port in (("cms", up_port), ("gateway", gw_port))
+    )
+    (work / "slotwise-backends.vcl").write_text(backends)
+    vcl = ROOT / "deploy" / "varnish" / "slotwise.vcl"
+    varnishd = ["varnishd", "-F", "-j", "none", "-n", str(work / "varnish"), "-a", f"127.0.0.1:{v_port}", "-T", "none"]
+    varnishd += ["-f", str(vcl), "-p", f"vcl_path={work}:{vcl.parent}", "-p", "feature=+esi_include_onerror"]
+    sample = ["slotwise.gateway.edge.sample", "--port", str(up_port), "--size-kb", "20"]
+    gateway = [
+        "slotwise.gateway.cli",
+        "serve",
+        "--config",
+        str(config),
+        "--port",
+        str(gw_port),
+        "--log-level",
+        "warning",
+    ]
+    with (
+        process(sample, upstream + "/healthz", work / "sample-esi.log"),
+        process([*gateway, "--log-level", "warning"], f"http://127.0.0.1:{gw_port}/healthz", work / "gateway.log"),
+        contextlib.ExitStack() as stack,
+        httpx.Client(timeout=10) as client,
+    ):
+        log = stack.enter_context((work / "varnishd.log").open("wb"))
+        proc = subprocess.Popen(varnishd, stdout=log, stderr=subprocess.STDOUT)
+        stack.callback(proc.wait, 20)
+        stack.callback(proc.terminate)
+        for _ in range(100):
+            with contextlib.suppress(httpx.HTTPError):
+                client.get(varnish + "/healthz")
+                break
+            time.sleep(0.1)
+        samples: dict[str, list[tuple[float, float, int]]] = {"upstream": [], "varnish": []}
+        for i in range(n):
+            samples["upstream"].append(fetch(client, upstream + "/esi", False))
+            samples["varnish"].append(fetch_as(client, varnish + "/esi", f"visitor-{i}"))
+        time.sleep(1.5)  # worker threads publish their counters in batches
+        stats = subprocess.run(["varnishstat", "-n", str(work / "varnish"), "-1"], capture_output=True, text=True)
+        counts = {
+            p[0]: int(p[1]) for line in stats.stdout.splitlines() if len(p := line.split()) > 1 and p[1].isdigit()
+        }
+    hits, misses = counts.get("MAIN.cache_hit", 0), counts.get("MAIN.cache_miss", 0)
+    row: dict[str, object] = {
+        side: {"ttfb_ms": summary([v[0] for v in vals]), "ttlb_ms": summary([v[1] for v in vals])}
+        for side, vals in samples.items()
+    }
+    row.update({"cache_hit": hits, "cache_miss": misses, "hit_ratio": round(hits / max(1, hits + misses), 3)})
+    up, vn = row["upstream"], row["varnish"]
+    assert isinstance(up, dict) and isinstance(vn, dict)
+    print(
+        f"esi     upstream ttfb {up['ttfb_ms']['p50']:7.2f} ttlb {up['ttlb_ms']['p50']:7.2f} ms | "
+        f"varnish ttfb {vn['ttfb_ms']['p50']:7.2f} ttlb {vn['ttlb_ms']['p50']:7.2f} ms, "
+        f"hit ratio {row['hit_ratio']} ({hits} hits, {misses} misses)",
+        flush=True,
+    )
+    return row
+
+
+def fetch_as(client: httpx.Client, url: str, visitor: str) -> tuple[float, float, int]:
+    started = time.perf_counter()
+    first = None
+    size = 0
+    with client.stream("GET", url, headers={"User-Agent": UA, "Cookie": f"slotwise_vid={visitor}"}) as r:
+        for chunk in r.iter_raw():
+            if chunk and first is None:
+                first = time.perf_counter()
+            size += len(chunk)
+    last = time.perf_counter()
+    return ((first or last) - started) * 1000, (last - started) * 1000, size
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -134,7 +214,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"proxy ttfb {px['ttfb_ms']['p50']:7.2f} ttlb {px['ttlb_ms']['p50']:7.2f} ms (p50, n={n})",
                 flush=True,
             )
-    print(json.dumps({"bench": "proxy", "requests_per_page": n, "baseline": "upstream alone", "pages": results}))
+    esi = varnish_run(work, config, n) if shutil.which("varnishd") else None
+    print(
+        json.dumps(
+            {"bench": "proxy", "requests_per_page": n, "baseline": "upstream alone", "pages": results, "varnish": esi}
+        )
+    )
     return 0
 
 
