@@ -22,6 +22,7 @@ DELEGATED = {
     "rebuild-profiles": "slotwise.gateway.visitors.store_cli",
     "import-attributes": "slotwise.gateway.visitors.store_cli",
     "experiments": "slotwise.gateway.measure.cli",
+    "proxy": "slotwise.gateway.edge.cli",
 }
 
 

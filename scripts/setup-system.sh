@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Debian packages and local services the test suite needs. Idempotent; safe to run again.
-# Installs: PHP + WordPress + PHPUnit (plugin tests), Chromium (browser tests), wrk (benchmarks);
+# Installs: PHP + WordPress + PHPUnit (plugin tests), Chromium (browser tests), wrk (benchmarks),
+# Varnish and nginx (edge tests start their own instances on free ports; no service is enabled);
 # starts Redis and MariaDB if they are not running.
 set -euo pipefail
 
-PACKAGES=(php-cli php-mysql php-xml php-mbstring php-curl wordpress wordpress-theme-twentytwentythree phpunit chromium chromium-driver wrk redis-server redis-tools nginx)
+PACKAGES=(php-cli php-mysql php-xml php-mbstring php-curl wordpress wordpress-theme-twentytwentythree phpunit chromium chromium-driver wrk redis-server redis-tools nginx varnish)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
   command -v sudo >/dev/null || { echo "setup-system: run as root or install sudo" >&2; exit 1; }

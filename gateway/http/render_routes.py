@@ -118,7 +118,13 @@ def peer_of(request: Request) -> str | None:
 async def build_env(
     request: Request, runtime: Runtime, site: SiteConfig, ctx: RequestContext, visitor_id: str | None
 ) -> Env:
-    services = request.app.state.services
+    return await load_env(request.app.state.services, runtime, site, ctx, visitor_id)
+
+
+async def load_env(
+    services: Any, runtime: Runtime, site: SiteConfig, ctx: RequestContext, visitor_id: str | None
+) -> Env:
+    """The evaluation env; the profile is loaded only with full consent, no GPC, not for bots."""
     env = Env(ctx, site=site, runtime=runtime, services=services)
     store = services.store
     if store is not None and visitor_id and ctx.consent.profiling_allowed and not ctx.device.is_bot:
