@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from slotwise.gateway.visitors.features import event_ts
+from slotwise.gateway.common.eventlog import read_event_log
 
 
 @dataclass
@@ -103,22 +103,8 @@ def read_items(path: Path) -> list[dict[str, Any]]:
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
-    """Events in the DESIGN.md JSON-lines shape, sorted by time; `ts` becomes unix seconds."""
-    events = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                ev = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            if not isinstance(ev, dict) or "visitor_id" not in ev or "type" not in ev:
-                raise ValueError(f"{path}:{n}: an event needs 'visitor_id' and 'type'")
-            ev["ts"] = event_ts(ev.get("ts"))
-            events.append(ev)
-    events.sort(key=lambda e: e["ts"])
-    return events
+    """Events in the JSON-lines shape, sorted by time, `ts` as unix seconds (the gateway's reader)."""
+    return read_event_log(path)
 
 
 # Implicit strength of each event type when events become interactions.
