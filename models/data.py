@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import csv
-import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +14,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from slotwise.gateway.common.eventlog import read_event_log
+from slotwise.gateway.common.items import read_item_rows
+
+log = logging.getLogger("slotwise.models")
 
 
 @dataclass
@@ -78,28 +81,12 @@ def read_interactions(path: Path) -> Interactions:
 
 
 def read_items(path: Path) -> list[dict[str, Any]]:
-    """Items as dicts with list-valued `categories` and `tags` (CSV uses `|` or `,`)."""
-    text = Path(path).read_text(encoding="utf-8")
-    if path.suffix.lower() == ".csv":
-        raw: list[dict[str, Any]] = list(_dict_reader(text.splitlines()))
-    else:
-        raw = [json.loads(line) for line in text.splitlines() if line.strip()]
-    out = []
-    for n, item in enumerate(raw, 1):
-        if not item.get("item_id"):
-            raise ValueError(f"{path}: item {n} has no 'item_id'")
-        item = dict(item, item_id=str(item["item_id"]))
-        for key in ("categories", "tags"):
-            value = item.get(key) or []
-            if isinstance(value, str):
-                value = [
-                    v.strip()
-                    for v in value.replace("|", ",").split(",")
-                    if v.strip() and v.strip() != "(no genres listed)"
-                ]
-            item[key] = [str(v) for v in value]
-        out.append(item)
-    return out
+    """Items under the gateway's rules (`gateway.common.items`): what the model is trained on is
+    what the gateway serves. Rows that are not items are skipped with a warning."""
+    found = read_item_rows(Path(path))
+    if found.rejected:
+        log.warning("%s", found.describe_rejected(str(path)))
+    return found.items
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
