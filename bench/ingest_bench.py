@@ -265,7 +265,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,redis")
     args = parser.parse_args()
     n = args.events or (20_000 if args.quick else 100_000)
-    from slotwise.gateway.visitors.profiles import dumps
+    from slotwise.gateway.common.jsoncodec import dumps
 
     figures: dict[str, Any] = {
         "events": n,

@@ -26,8 +26,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-Item = dict[str, Any]
-ITEM_FIELDS = ("item_id", "title", "url", "image", "price", "currency", "categories", "tags", "text", "updated_at")
+from slotwise.gateway.common.items import ITEM_FIELDS, normalize_item
+from slotwise.gateway.common.types import Item as Item
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -126,25 +127,12 @@ def to_rfc3339(value: Any) -> str | None:
 
 
 def normalize(raw: Mapping[str, Any]) -> Item | None:
-    """The catalog shape of a mapped item, or None when it has no id or title."""
-    item_id = raw.get("item_id")
-    title = raw.get("title")
-    if item_id in (None, "") or not isinstance(title, str) or not title.strip():
+    """The catalog shape of a mapped item (`gateway.common.items` rules, every field present),
+    or None when the gateway would not take it as an item."""
+    item = normalize_item(raw)
+    if item is None:
         return None
-    item: Item = {k: raw.get(k) for k in ITEM_FIELDS}
-    item.update({k: v for k, v in raw.items() if k not in item})  # extra fields are kept
-    item["item_id"] = str(item_id)
-    item["title"] = title.strip()
-    for key in ("categories", "tags"):
-        value = item.get(key)
-        item[key] = [str(v) for v in value if v not in (None, "")] if isinstance(value, list) else []
-    price = item.get("price")
-    if price is not None:
-        try:
-            item["price"] = float(price)
-        except (TypeError, ValueError):
-            item["price"] = None
-    return item
+    return {**dict.fromkeys(ITEM_FIELDS), "price": None, **item}
 
 
 class Connector:

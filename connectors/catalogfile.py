@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from slotwise.connectors.base import Cursor, Item
+from slotwise.gateway.common.items import collect_items, normalize_item
+from slotwise.gateway.common.jsoncodec import json_lines
 
 
 @dataclass
@@ -31,25 +33,13 @@ class MergeResult:
 
 
 def read_catalog(path: Path) -> tuple[dict[str, Item], list[int]]:
-    """Items by id in file order, and the numbers of lines that could not be read."""
-    items: dict[str, Item] = {}
-    bad: list[int] = []
+    """Items by id in file order, and the numbers of lines that are not items under the
+    gateway's rules (`gateway.common.items`); a merge leaves those out of the new file."""
     if not path.exists():
-        return items, bad
+        return {}, []
     with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError:
-                bad.append(number)
-                continue
-            if isinstance(item, dict) and item.get("item_id") not in (None, ""):
-                items[str(item["item_id"])] = item
-            else:
-                bad.append(number)
-    return items, bad
+        found = collect_items(json_lines(fh))
+    return found.by_id, [n for n, _ in found.rejected]
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -72,8 +62,10 @@ def merge(path: Path, synced: Iterable[Item], *, source: str, full: bool = False
     existing, bad = read_catalog(path)
     result = MergeResult(bad_lines=bad)
     seen: set[str] = set()
-    for item in synced:
-        item = {**item, "source": source}
+    for raw in synced:
+        item = normalize_item({**raw, "source": source})  # the same rules as the lines read back
+        if item is None:
+            continue
         iid = item["item_id"]
         seen.add(iid)
         old = existing.get(iid)

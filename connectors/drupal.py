@@ -18,28 +18,17 @@ a bundle without one of them is retried without `include`), `price_field`, `pref
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from slotwise.connectors.base import Connector, ConnectorError, Cursor, Item, MalformedResponse
+from slotwise.gateway.common.text import plain_text
 
-TAG_RE = re.compile(r"<[^>]+>")
-SPACE_RE = re.compile(r"\s+")
 TEXT_LIMIT = 2000
 # Vocabularies whose terms are tags; other vocabularies' terms become categories.
 TAG_VOCABULARIES = frozenset({"tags", "keywords", "labels"})
-
-
-def plain_text(value: Any) -> str:
-    if isinstance(value, dict):
-        value = value.get("summary") or value.get("processed") or value.get("value") or ""
-    if not isinstance(value, str):
-        return ""
-    return SPACE_RE.sub(" ", html.unescape(TAG_RE.sub(" ", value))).strip()
 
 
 def _identifiers(relationship: Any) -> list[tuple[str, str]]:

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import csv
 import email.utils
-import html
 import io
 import json
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC
@@ -29,9 +27,8 @@ from urllib.parse import unquote, urlsplit
 from xml.parsers import expat
 
 from slotwise.connectors.base import Connector, ConnectorError, Cursor, Item, MalformedResponse
+from slotwise.gateway.common.text import plain_text
 
-TAG_RE = re.compile(r"<[^>]+>")
-SPACE_RE = re.compile(r"\s+")
 TEXT_LIMIT = 2000
 MAX_BYTES = 50 * 1024 * 1024
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -50,10 +47,6 @@ EXTENSIONS = {
 
 class UnsafeXML(MalformedResponse):
     """The feed declares entities (or is otherwise refused before it is expanded)."""
-
-
-def plain_text(value: str | None) -> str:
-    return SPACE_RE.sub(" ", html.unescape(TAG_RE.sub(" ", value or ""))).strip()
 
 
 def parse_xml(data: bytes, where: str = "feed") -> ET.Element:

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from slotwise.connectors.base import Cursor, Item, http_date_to_rfc3339, shift
-from slotwise.connectors.wordpress import OVERLAP_SECONDS, TEXT_LIMIT, RestConnector, plain_text
+from slotwise.connectors.wordpress import OVERLAP_SECONDS, TEXT_LIMIT, RestConnector
+from slotwise.gateway.common.text import plain_text
 
 
 def product_price(prices: Any) -> tuple[float | None, str | None]:

@@ -13,30 +13,19 @@ Sites with plain permalinks have no `/wp-json/` route: when the first page there
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from slotwise.connectors.base import Connector, ConnectorError, Cursor, Item, MalformedResponse, NotJSON, shift
+from slotwise.gateway.common.text import plain_text
 
-TAG_RE = re.compile(r"<[^>]+>")
-SPACE_RE = re.compile(r"\s+")
 # Post types that are not content a visitor would be recommended.
 SKIP_TYPES = frozenset(
     {"attachment", "wp_block", "wp_template", "wp_template_part", "wp_navigation", "nav_menu_item", "wp_global_styles"}
 )
 OVERLAP_SECONDS = 3600.0
 TEXT_LIMIT = 2000
-
-
-def plain_text(value: Any) -> str:
-    """Text of a rendered WordPress field: tags dropped, entities decoded, spaces collapsed."""
-    if isinstance(value, dict):
-        value = value.get("rendered", "")
-    if not isinstance(value, str):
-        return ""
-    return SPACE_RE.sub(" ", html.unescape(TAG_RE.sub(" ", value))).strip()
 
 
 def map_post(post: Any, post_type: str) -> Item | None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import csv
-import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +13,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from slotwise.gateway.visitors.features import event_ts
+from slotwise.gateway.common.eventlog import read_event_log
+from slotwise.gateway.common.items import read_item_rows
+
+log = logging.getLogger("slotwise.models")
 
 
 @dataclass
@@ -78,47 +81,17 @@ def read_interactions(path: Path) -> Interactions:
 
 
 def read_items(path: Path) -> list[dict[str, Any]]:
-    """Items as dicts with list-valued `categories` and `tags` (CSV uses `|` or `,`)."""
-    text = Path(path).read_text(encoding="utf-8")
-    if path.suffix.lower() == ".csv":
-        raw: list[dict[str, Any]] = list(_dict_reader(text.splitlines()))
-    else:
-        raw = [json.loads(line) for line in text.splitlines() if line.strip()]
-    out = []
-    for n, item in enumerate(raw, 1):
-        if not item.get("item_id"):
-            raise ValueError(f"{path}: item {n} has no 'item_id'")
-        item = dict(item, item_id=str(item["item_id"]))
-        for key in ("categories", "tags"):
-            value = item.get(key) or []
-            if isinstance(value, str):
-                value = [
-                    v.strip()
-                    for v in value.replace("|", ",").split(",")
-                    if v.strip() and v.strip() != "(no genres listed)"
-                ]
-            item[key] = [str(v) for v in value]
-        out.append(item)
-    return out
+    """Items under the gateway's rules (`gateway.common.items`): what the model is trained on is
+    what the gateway serves. Rows that are not items are skipped with a warning."""
+    found = read_item_rows(Path(path))
+    if found.rejected:
+        log.warning("%s", found.describe_rejected(str(path)))
+    return found.items
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
-    """Events in the DESIGN.md JSON-lines shape, sorted by time; `ts` becomes unix seconds."""
-    events = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                ev = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            if not isinstance(ev, dict) or "visitor_id" not in ev or "type" not in ev:
-                raise ValueError(f"{path}:{n}: an event needs 'visitor_id' and 'type'")
-            ev["ts"] = event_ts(ev.get("ts"))
-            events.append(ev)
-    events.sort(key=lambda e: e["ts"])
-    return events
+    """Events in the JSON-lines shape, sorted by time, `ts` as unix seconds (the gateway's reader)."""
+    return read_event_log(path)
 
 
 # Implicit strength of each event type when events become interactions.

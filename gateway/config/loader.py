@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 from slotwise.gateway.blocks.renderer import validate_block
-from slotwise.gateway.context.request import CONSENT_LEVELS, WEEKDAYS, zone
+from slotwise.gateway.common.vocabulary import CONSENT_LEVELS, WEEKDAYS
+from slotwise.gateway.context.clock import zone
 from slotwise.gateway.rules.expr import Compiled, ExprError, compile_expr
 from slotwise.gateway.rules.segments import Segment
 

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from slotwise.gateway.context.request import daypart, zone
+from slotwise.gateway.common.vocabulary import daypart
+from slotwise.gateway.context.clock import zone
 from slotwise.gateway.visitors.events import event_line
 from slotwise.gateway.visitors.stores import Store
 

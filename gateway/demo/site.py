@@ -7,6 +7,7 @@ the store lives in DIR and a later run goes on with what is there.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import jinja2
 import yaml
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -343,42 +345,32 @@ _SWITCHES = {
 }
 
 
-async def demo_page(request: Request) -> Response:
-    from html import escape
-    from importlib import resources
+@functools.cache
+def _page_template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("slotwise.gateway.demo", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("demo.html")
 
+
+async def demo_page(request: Request) -> Response:
+    """The demo shop page: the simulation switches, the product of `?item=`, and empty slots."""
     query = request.query_params
     simulate: dict[str, Any] = {}
     for key in _SWITCHES:
         value = query.get(key, "")
         if value and value in {v for v, _ in _SWITCHES[key]}:
             simulate[key] = int(value) if key == "hour" else value
-    controls = []
-    for key, options in _SWITCHES.items():
-        opts = "".join(
-            f'<option value="{escape(v)}"{" selected" if str(simulate.get(key, "")) == v else ""}>'
-            f"{escape(label)}</option>"
-            for v, label in options
-        )
-        controls.append(f'<label>{key} <select name="{key}">{opts}</select></label>')
     item = query.get("item", "")
-    runtime = request.app.state.runtime
-    product = runtime.catalog.get(item) if item else None
-    product_html = ""
-    if product:
-        product_html = (
-            f'<section class="product" data-slotwise-item-id="{escape(product["item_id"])}">'
-            f'<img src="{escape(product["image"])}" alt=""><div><h1>{escape(product["title"])}</h1>'
-            f'<p>{escape(product["text"])}</p><p class="price">{product["price"]:.2f} EUR</p>'
-            f'<button id="add-to-cart" data-item="{escape(product["item_id"])}">Add to cart</button>'
-            f"</div></section>"
-        )
-    page = resources.files("slotwise.gateway").joinpath("static/demo.html").read_text(encoding="utf-8")
-    page = (
-        page.replace("{{controls}}", "".join(controls))
-        .replace("{{product}}", product_html)
-        .replace("{{item}}", escape(item))
-        .replace("{{simulate}}", json.dumps(simulate).replace("<", "\\u003c"))
+    product = request.app.state.runtime.catalog.get(item) if item else None
+    page = _page_template().render(
+        switches=list(_SWITCHES.items()),
+        chosen={k: str(v) for k, v in simulate.items()},
+        item=item,
+        product=product,
+        simulate=simulate,
     )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 

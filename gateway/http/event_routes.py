@@ -22,8 +22,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from slotwise.gateway.common.vocabulary import CONSENT_LEVELS, daypart
 from slotwise.gateway.config.loader import SiteConfig
-from slotwise.gateway.context.request import client_address, daypart, resolve_context, zone
+from slotwise.gateway.context.clock import zone
+from slotwise.gateway.context.geo import client_address
+from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.http.errors import ApiError
 from slotwise.gateway.http.keys import same_secret
 from slotwise.gateway.http.render_routes import check_key, cors_headers, get_site, peer_of, read_json, visitor_id_of
@@ -31,7 +34,6 @@ from slotwise.gateway.ops.ratelimit import RateLimiter
 from slotwise.gateway.serving.runtime import Runtime
 from slotwise.gateway.visitors.events import EVENT_TYPES, Invalid, Limits, event_line, safe_text, validate_event
 from slotwise.gateway.visitors.stores import Store, StoreSettings
-from slotwise.gateway.visitors.stores.base import CONSENT_LEVELS
 
 EXPIRE_EVERY = 3600.0
 log = logging.getLogger("slotwise.events")

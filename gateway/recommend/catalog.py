@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -13,53 +11,9 @@ from typing import Any
 
 from cachetools import TTLCache
 
+from slotwise.gateway.common.items import read_item_rows
+
 log = logging.getLogger("slotwise.catalog")
-LIST_FIELDS = ("categories", "tags")
-
-
-def normalize_item(raw: dict[str, Any]) -> dict[str, Any] | None:
-    """An item in the items-file shape, or None when it lacks an id or a title."""
-    item_id = raw.get("item_id")
-    title = raw.get("title")
-    if item_id in (None, "") or not isinstance(title, str) or not title.strip():
-        return None
-    item = dict(raw)
-    item["item_id"] = str(item_id)
-    for key in LIST_FIELDS:
-        value = item.get(key)
-        if isinstance(value, str):
-            value = [v.strip() for v in value.replace("|", ",").split(",") if v.strip()]
-        item[key] = [str(v) for v in value] if isinstance(value, list) else []
-    price = item.get("price")
-    if price not in (None, ""):
-        try:
-            item["price"] = float(price)
-        except (TypeError, ValueError):
-            item["price"] = None
-    return item
-
-
-def read_items(path: Path) -> Iterable[dict[str, Any]]:
-    """Items from CSV (with a header) or JSON lines; unusable rows are logged and skipped."""
-    with path.open(encoding="utf-8", newline="") as fh:
-        if path.suffix.lower() == ".csv":
-            rows: Iterable[Any] = csv.DictReader(fh)
-        else:
-            rows = (_json_line(line, n) for n, line in enumerate(fh, 1) if line.strip())
-        for row in rows:
-            item = normalize_item(row) if isinstance(row, dict) else None
-            if item is None:
-                log.warning("skipping catalog row without item_id/title in %s", path)
-                continue
-            yield item
-
-
-def _json_line(line: str, number: int) -> Any:
-    try:
-        return json.loads(line)
-    except json.JSONDecodeError:
-        log.warning("skipping malformed JSON on line %d", number)
-        return None
 
 
 class Catalog:
@@ -91,9 +45,13 @@ class Catalog:
 
     @classmethod
     def load(cls, path: Path | None, **kwargs: Any) -> Catalog:
+        """The items file's items under the shared rules; rows that are not items are logged."""
         if path is None or not path.exists():
             return cls([], **kwargs)
-        return cls(read_items(path), **kwargs)
+        found = read_item_rows(path)
+        if found.rejected:
+            log.warning("%s", found.describe_rejected(str(path)))
+        return cls(found.items, **kwargs)
 
     def __len__(self) -> int:
         return len(self.by_id)

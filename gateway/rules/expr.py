@@ -19,9 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from slotwise.gateway.common.vocabulary import WEEKDAYS
+
 MAX_SOURCE = 2000
 MAX_DEPTH = 40
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KINDS = {"str", "num", "bool", "list", "any"}
 _DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from slotwise.gateway.common.vocabulary import EVENT_TYPE_SET as EVENT_TYPES
 from slotwise.gateway.rules.expr import Env, register_name
-from slotwise.gateway.visitors.events import EVENT_TYPES
 
 Args = tuple[Any, ...]
 Wild = tuple[str, ...]

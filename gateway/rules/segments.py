@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from slotwise.gateway.context.request import WEEKDAYS, next_business_change, next_local
+from slotwise.gateway.common.vocabulary import UTM_KEYS, WEEKDAYS
+from slotwise.gateway.context.clock import next_business_change, next_local
 from slotwise.gateway.rules.expr import Compiled, Env, register_name
 
 
@@ -82,7 +83,7 @@ register_name(
     "referrer.class", "str", _ctx(lambda c: c.referrer.cls), doc="search, social, email, internal, direct or other"
 )
 register_name("referrer.host", "str", _ctx(lambda c: c.referrer.host), doc="referring host name")
-for _key in ("source", "medium", "campaign", "term", "content"):
+for _key in UTM_KEYS:
     register_name(f"utm.{_key}", "str", _ctx(lambda c, k=_key: c.utm.get(k)), doc=f"utm_{_key} of the page URL")
 register_name("language", "str", _ctx(lambda c: c.language), doc="primary language subtag, e.g. de")
 register_name("page.url", "str", _ctx(lambda c: c.url), doc="the page URL")

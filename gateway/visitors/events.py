@@ -8,29 +8,21 @@ normalized dict (ts as unix seconds) or a short reason naming the field at fault
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from slotwise.gateway.visitors.profiles import dumps
+# Re-exported: an event's wire rules and its offline line format belong together.
+from slotwise.gateway.common.eventlog import Invalid as Invalid
+from slotwise.gateway.common.eventlog import event_line as event_line
+from slotwise.gateway.common.eventlog import format_ts as format_ts
+from slotwise.gateway.common.eventlog import parse_ts
+from slotwise.gateway.common.jsoncodec import dumps
+from slotwise.gateway.common.vocabulary import DAYPART_SET, DEVICE_SET, EVENT_TYPE_SET, ITEM_EVENT_TYPES
 
-EVENT_TYPES = frozenset(
-    {
-        "page_view",
-        "item_view",
-        "click",
-        "impression",
-        "add_to_cart",
-        "remove_from_cart",
-        "purchase",
-        "conversion",
-        "signup",
-        "engagement",
-    }
-)
+EVENT_TYPES = EVENT_TYPE_SET
+
 FIELDS = frozenset(
     {"event_id", "visitor_id", "type", "ts", "item_id", "value", "currency", "quantity", "properties", "context"}
 )
@@ -38,14 +30,10 @@ FIELDS = frozenset(
 CONTEXT_KEYS = frozenset(
     {"device", "country", "url", "referrer", "timezone", "daypart", "hour", "language", "consent", "gpc"}
 )
-DEVICES = frozenset({"mobile", "tablet", "desktop"})
-DAYPARTS = frozenset({"night", "morning", "afternoon", "evening"})
 ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 ITEM_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
-# RFC 3339 date-time: full date, 'T' (or space), time, optional fraction, mandatory offset.
-RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -58,42 +46,6 @@ class Limits:
     max_string: int = 1000
     max_value: float = 1e9
     max_quantity: int = 10000
-
-
-class Invalid(ValueError):
-    """A rejection reason for one event."""
-
-
-def parse_ts(raw: Any) -> float:
-    """RFC 3339 text to unix seconds; the offset is mandatory so no time is ambiguous."""
-    if not isinstance(raw, str):
-        raise Invalid("'ts' must be an RFC 3339 string such as 2026-01-31T12:00:00Z")
-    m = RFC3339.match(raw)
-    if not m:
-        raise Invalid(f"'ts' is not RFC 3339 with an offset: {raw[:40]!r}")
-    try:
-        return datetime.fromisoformat(raw).timestamp()  # the fast path; the checks below explain failures
-    except ValueError:
-        pass
-    y, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
-    frac = float(m.group(7) or 0.0)
-    off = m.group(8).upper()
-    try:
-        tz = UTC
-        if off != "Z":
-            sign = 1 if off[0] == "+" else -1
-            oh, om = int(off[1:3]), int(off[4:6])
-            if oh > 23 or om > 59:
-                raise ValueError("offset")
-            tz = timezone(sign * timedelta(hours=oh, minutes=om))
-        dt = datetime(y, mo, d, h, mi, min(s, 59), tzinfo=tz)  # a leap second reads as :59
-    except ValueError:
-        raise Invalid(f"'ts' is not a valid date and time: {raw[:40]!r}") from None
-    return dt.timestamp() + frac
-
-
-def format_ts(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def safe_text(text: str) -> str:
@@ -167,14 +119,14 @@ def _context(raw: Any) -> dict[str, Any]:
         elif not isinstance(value, (bool, int, float)) or value is None:
             continue
         out[key] = value
-    if "device" in out and out["device"] not in DEVICES:
-        raise Invalid(f"'context.device' must be one of {', '.join(sorted(DEVICES))}")
+    if "device" in out and out["device"] not in DEVICE_SET:
+        raise Invalid(f"'context.device' must be one of {', '.join(sorted(DEVICE_SET))}")
     if "country" in out and not (isinstance(out["country"], str) and COUNTRY.match(out["country"].upper())):
         raise Invalid("'context.country' must be an ISO 3166-1 alpha-2 code")
     if "country" in out:
         out["country"] = out["country"].upper()
-    if "daypart" in out and out["daypart"] not in DAYPARTS:
-        raise Invalid(f"'context.daypart' must be one of {', '.join(sorted(DAYPARTS))}")
+    if "daypart" in out and out["daypart"] not in DAYPART_SET:
+        raise Invalid(f"'context.daypart' must be one of {', '.join(sorted(DAYPART_SET))}")
     return out
 
 
@@ -203,7 +155,7 @@ def validate_event(raw: Any, now: float, limits: Limits = Limits()) -> dict[str,
         if isinstance(raw["item_id"], int) and not isinstance(raw["item_id"], bool):
             raw = {**raw, "item_id": str(raw["item_id"])}
         event["item_id"] = _text(raw["item_id"], "item_id", 200, ITEM_ID)
-    elif etype in {"item_view", "add_to_cart", "remove_from_cart"}:
+    elif etype in ITEM_EVENT_TYPES:
         raise Invalid(f"a '{etype}' event needs an 'item_id'")
     if raw.get("value") is not None:
         event["value"] = _number(raw["value"], "value", -limits.max_value, limits.max_value)
@@ -228,16 +180,3 @@ def validate_event(raw: Any, now: float, limits: Limits = Limits()) -> dict[str,
     if ctx:
         event["context"] = ctx
     return event
-
-
-def event_line(event: dict[str, Any]) -> str:
-    """The offline JSON-lines shape (ts back to RFC 3339)."""
-    return json.dumps({**event, "ts": format_ts(event["ts"])}, separators=(",", ":"), sort_keys=True)
-
-
-def parse_event_line(line: str) -> dict[str, Any]:
-    """One offline JSON line back to the in-memory shape (ts as unix seconds) for `Profile.fold`."""
-    event = json.loads(line)
-    if isinstance(event.get("ts"), str):
-        event["ts"] = round(parse_ts(event["ts"]), 3)
-    return event  # type: ignore[no-any-return]

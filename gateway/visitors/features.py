@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from slotwise.gateway.common.vocabulary import DAYPARTS
+from slotwise.gateway.common.vocabulary import DEVICE_CLASSES as DEVICES
 from slotwise.gateway.visitors.profiles import SESSION_GAP, WEIGHTS, Profile, rebuild
 
-DEVICES = ("mobile", "tablet", "desktop")
-DAYPARTS = ("night", "morning", "afternoon", "evening")
 PURCHASES = frozenset({"purchase", "conversion"})
 BASE_FEATURES = (
     "recency_days",

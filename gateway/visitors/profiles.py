@@ -11,27 +11,12 @@ Pure Python and JSON-serializable, so `models/` can replay event files through i
 from __future__ import annotations
 
 import bisect
-import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-try:  # optional C codec (`slotwise[fast]`): profile (de)serialization is the hot path of ingestion
-    import orjson
-
-    def dumps(value: Any) -> str:
-        try:
-            return orjson.dumps(value).decode()
-        except TypeError:  # e.g. an integer beyond 64 bits in event properties
-            return json.dumps(value, separators=(",", ":"))
-
-    loads: Callable[[str | bytes], Any] = orjson.loads
-except ImportError:  # pragma: no cover - exercised where orjson is absent
-
-    def dumps(value: Any) -> str:
-        return json.dumps(value, separators=(",", ":"))
-
-    loads = json.loads
+from slotwise.gateway.common.eventlog import read_event_lines
+from slotwise.gateway.common.jsoncodec import dumps, loads
 
 SESSION_GAP = 1800.0
 HALF_LIFE = 7 * 86400.0
@@ -131,10 +116,13 @@ class Profile:
             if item:
                 self.item_scores[item] = self.item_scores.get(item, 0.0) + weight
                 self._cap(self.item_scores, ITEMS_MAX)
-        if item and etype in {"item_view", "click", "add_to_cart", "purchase"}:
-            if ts > self.recent.get(item, -math.inf):
-                self.recent[item] = ts
-                self._cap(self.recent, RECENT_MAX)
+        if (
+            item
+            and etype in {"item_view", "click", "add_to_cart", "purchase"}
+            and ts > self.recent.get(item, -math.inf)
+        ):
+            self.recent[item] = ts
+            self._cap(self.recent, RECENT_MAX)
         if etype in {"add_to_cart", "remove_from_cart"} and item:
             line = self.cart_lines.setdefault(item, [-math.inf, -math.inf])
             i = 0 if etype == "add_to_cart" else 1
@@ -391,11 +379,7 @@ def rebuild(events: Iterable[dict[str, Any]]) -> Profile:
 
 def replay(lines: Iterable[str]) -> dict[str, Profile]:
     """Profiles per visitor from an events JSON-lines file (what `models/` trains on)."""
-    from slotwise.gateway.visitors.events import parse_event_line
-
     by_visitor: dict[str, list[dict[str, Any]]] = {}
-    for line in lines:
-        if line.strip():
-            e = parse_event_line(line)
-            by_visitor.setdefault(e["visitor_id"], []).append(e)
+    for e in read_event_lines(lines):
+        by_visitor.setdefault(e["visitor_id"], []).append(e)
     return {v: rebuild(evs) for v, evs in by_visitor.items()}

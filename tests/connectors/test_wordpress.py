@@ -13,7 +13,8 @@ import respx
 
 from slotwise.connectors import catalogfile, cli, registry
 from slotwise.connectors.base import AuthError, ConnectorError, Cursor, MalformedResponse
-from slotwise.connectors.wordpress import WordPressConnector, map_post, plain_text
+from slotwise.connectors.wordpress import WordPressConnector, map_post
+from slotwise.gateway.common.text import plain_text
 
 SITE = "https://blog.example"
 POSTS = f"{SITE}/wp-json/wp/v2/posts"

@@ -17,8 +17,6 @@ from typing import Any
 from slotwise.gateway.ops.outage import Outage
 from slotwise.gateway.visitors.profiles import Profile
 
-CONSENT_LEVELS = ("none", "anonymous", "full")
-
 
 @dataclass
 class IngestResult:

@@ -6,22 +6,22 @@ event_id → event, `ts:{site}` sorted set of "visitor\\x1fevent_id" by ts (rete
 `pr:{site}:{visitor}` profile, `at:{site}:{key}` attributes, `cs:{site}:{visitor}` consent,
 `sites` the sites seen. A batch is folded in Python and committed by one Lua script that
 compares each visitor's profile with the one read (compare-and-set), so two replicas never
-lose an update and a retried event is never folded twice. One Redis (not Cluster). Durability of acknowledged events is Redis's: run it
-with `appendonly yes` and `appendfsync everysec` (or `always`).
+lose an update and a retried event is never folded twice. One Redis (not Cluster). Durability
+of acknowledged events is Redis's: run it with `appendonly yes` and `appendfsync everysec` (or `always`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 from typing import Any
 
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
-from slotwise.gateway.visitors.profiles import Profile, dumps, rebuild
+from slotwise.gateway.common.jsoncodec import dumps, loads
+from slotwise.gateway.visitors.profiles import Profile, rebuild
 from slotwise.gateway.visitors.stores.base import IngestResult, Store, group_by_visitor
 
 SEP = "\x1f"
@@ -156,26 +156,26 @@ class RedisStore(Store):
         if profile is not None and profile.email_sha256:
             linked = await self.r.get(self._k("at", site, "email:" + profile.email_sha256))
             if linked:
-                out.update(json.loads(linked))
+                out.update(loads(linked))
         if attrs:
-            out.update(json.loads(attrs))
+            out.update(loads(attrs))
         return profile, out
 
     async def events(self, site: str, visitor_id: str) -> list[dict[str, Any]]:
         raw = await self.r.hvals(self._k("ev", site, visitor_id))
-        return sorted((json.loads(v) for v in raw), key=lambda e: (e["ts"], e["event_id"]))
+        return sorted((loads(v) for v in raw), key=lambda e: (e["ts"], e["event_id"]))
 
     async def attributes(self, site: str, keys: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for body in await self.r.mget([self._k("at", site, k) for k in keys]):
             if body:
-                out.update(json.loads(body))
+                out.update(loads(body))
         return out
 
     async def put_attributes(self, site: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
         async with self.r.pipeline(transaction=False) as pipe:
             for key, attrs in rows:
-                pipe.set(self._k("at", site, key), json.dumps(attrs, separators=(",", ":")))
+                pipe.set(self._k("at", site, key), dumps(attrs))
             await pipe.execute()
 
     async def consent(self, site: str, visitor_id: str) -> str | None:
@@ -247,7 +247,7 @@ class RedisStore(Store):
                 try:
                     await pipe.watch(key, self._k("ev", site, visitor_id))
                     raw = await pipe.hvals(self._k("ev", site, visitor_id))
-                    profile = rebuild(json.loads(v) for v in raw) if raw else None
+                    profile = rebuild(loads(v) for v in raw) if raw else None
                     pipe.multi()
                     if profile is None:
                         pipe.delete(key)

@@ -11,7 +11,6 @@ connection, which WAL never blocks.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import queue
@@ -24,7 +23,8 @@ from typing import Any, TypeVar
 
 from cachetools import LRUCache
 
-from slotwise.gateway.visitors.profiles import Profile, dumps, rebuild
+from slotwise.gateway.common.jsoncodec import dumps, loads
+from slotwise.gateway.visitors.profiles import Profile, rebuild
 from slotwise.gateway.visitors.stores.base import IngestResult, Store, group_by_visitor
 
 T = TypeVar("T")
@@ -274,7 +274,7 @@ class SQLiteStore(Store):
         def job(conn: sqlite3.Connection) -> Profile | None:
             self._cache.pop((site, visitor_id), None)
             rows = conn.execute("SELECT body FROM events WHERE site=? AND visitor_id=?", (site, visitor_id))
-            events = [json.loads(r[0]) for r in rows]
+            events = [loads(r[0]) for r in rows]
             profile = rebuild(events) if events else None
             if profile is None:
                 conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
@@ -288,7 +288,7 @@ class SQLiteStore(Store):
         def job(conn: sqlite3.Connection) -> None:
             conn.executemany(
                 "INSERT OR REPLACE INTO attributes VALUES (?,?,?)",
-                [(site, key, json.dumps(attrs, separators=(",", ":"))) for key, attrs in rows],
+                [(site, key, dumps(attrs)) for key, attrs in rows],
             )
 
         await self._run(job)
@@ -344,14 +344,14 @@ class SQLiteStore(Store):
         rows = self._read.execute(
             "SELECT body FROM events WHERE site=? AND visitor_id=? ORDER BY ts, event_id", (site, visitor_id)
         ).fetchall()
-        return [json.loads(r[0]) for r in rows]
+        return [loads(r[0]) for r in rows]
 
     async def attributes(self, site: str, keys: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key in keys:
             body = self._one("SELECT body FROM attributes WHERE site=? AND key=?", (site, key))
             if body:
-                out.update(json.loads(body))
+                out.update(loads(body))
         return out
 
     async def consent(self, site: str, visitor_id: str) -> str | None:

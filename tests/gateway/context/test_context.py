@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from slotwise.gateway.config.loader import parse_config
-from slotwise.gateway.context.request import client_address, resolve_context
+from slotwise.gateway.context.geo import client_address
+from slotwise.gateway.context.request import resolve_context
 
 UAS = [
     # (user agent, class, os, browser)

@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The product's fixed words, one copy each: the gateway, the models and the connectors read them here.
+
+Changing one of these changes the event format, the expression language or the feature
+vector, so each is a tuple (ordered, immutable) with a frozenset twin for fast membership.
+"""
+
+from __future__ import annotations
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""Local weekdays, Monday first (the order of `datetime.weekday()`)."""
+
+DAYPART_STARTS = ((0, "night"), (6, "morning"), (12, "afternoon"), (18, "evening"))
+"""(first local hour, name) of each day part."""
+DAYPARTS = tuple(name for _, name in DAYPART_STARTS)
+DAYPART_SET = frozenset(DAYPARTS)
+
+DEVICE_CLASSES = ("mobile", "tablet", "desktop")
+"""Device classes a visitor (and an event's context) can have; bots are a class of their own."""
+DEVICE_SET = frozenset(DEVICE_CLASSES)
+BOT = "bot"
+
+CONSENT_LEVELS = ("none", "anonymous", "full")
+"""Consent levels, least to most: no identifier, an identifier without a profile, a profile."""
+
+EVENT_TYPES = (
+    "page_view",
+    "item_view",
+    "click",
+    "impression",
+    "add_to_cart",
+    "remove_from_cart",
+    "purchase",
+    "conversion",
+    "signup",
+    "engagement",
+)
+EVENT_TYPE_SET = frozenset(EVENT_TYPES)
+ITEM_EVENT_TYPES = frozenset({"item_view", "add_to_cart", "remove_from_cart"})
+"""Event types that are about one item and so need an `item_id`."""
+
+UTM_KEYS = ("source", "medium", "campaign", "term", "content")
+"""Campaign parameters read from the page URL, without their `utm_` prefix."""
+
+
+def daypart(hour: int) -> str:
+    """The day part of a local hour (0-23)."""
+    part = DAYPART_STARTS[0][1]
+    for start, name in DAYPART_STARTS:
+        if hour >= start:
+            part = name
+    return part

@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The visitor's local time: time zone (client or site), weekday, day part, business hours,
+and when each of them next changes (DST-aware), so cached decisions know when they expire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slotwise.gateway.common.vocabulary import WEEKDAYS, daypart
+
+if TYPE_CHECKING:
+    from slotwise.gateway.config.loader import SiteConfig
+
+
+@dataclass(frozen=True, slots=True)
+class LocalTime:
+    tz: str
+    tz_source: str
+    hour: int
+    minute: int
+    weekday: str
+    daypart: str
+    business_hours: bool
+    date: str
+    dt: datetime = field(repr=False, compare=False)
+
+
+_zone_cache: dict[str, ZoneInfo | None] = {}
+
+
+def zone(name: str | None) -> ZoneInfo | None:
+    if not name or len(name) > 64:
+        return None
+    if name not in _zone_cache:
+        try:
+            _zone_cache[name] = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            _zone_cache[name] = None
+    return _zone_cache[name]
+
+
+def resolve_local(now: float, tz_name: str | None, site: SiteConfig) -> LocalTime:
+    tz = zone(tz_name)
+    source = "client"
+    if tz is None:
+        tz, source = zone(site.timezone) or ZoneInfo("UTC"), "site"
+    dt = datetime.fromtimestamp(now, tz)
+    weekday = WEEKDAYS[dt.weekday()]
+    minutes = dt.hour * 60 + dt.minute
+    bh = site.business_hours
+    in_hours = weekday in bh.days and bh.start <= minutes < bh.end
+    return LocalTime(
+        str(tz.key), source, dt.hour, dt.minute, weekday, daypart(dt.hour), in_hours, dt.date().isoformat(), dt
+    )
+
+
+def next_local(dt: datetime, *, minute: bool = False, hour: bool = False, day: bool = False) -> float:
+    """Unix time of the next local minute / hour / midnight after `dt`, DST-aware."""
+    if minute:
+        return dt.timestamp() + 60 - dt.second - dt.microsecond / 1e6
+    if hour:
+        # Offsets change on whole or half hours; the local hour changes exactly at :00 local.
+        return dt.timestamp() + 3600 - dt.minute * 60 - dt.second - dt.microsecond / 1e6
+    midnight = datetime.combine(dt.date() + timedelta(days=1), datetime.min.time(), dt.tzinfo)
+    return midnight.timestamp()
+
+
+def next_business_change(loc: LocalTime, site: SiteConfig) -> float:
+    """Next moment the business-hours flag may flip: the next start or end minute, or midnight."""
+    dt = loc.dt
+    minutes = dt.hour * 60 + dt.minute
+    midnight = next_local(dt, day=True)
+    bh = site.business_hours
+    upcoming = [m for m in (bh.start, bh.end) if minutes < m < 1440]
+    if not upcoming:
+        return midnight
+    m = min(upcoming)
+    return min(dt.replace(hour=m // 60, minute=m % 60, second=0, microsecond=0).timestamp(), midnight)
