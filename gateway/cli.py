@@ -42,7 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from slotwise.gateway.http.app import create_app
 
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, check_files=True)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -54,7 +54,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from slotwise.gateway.config.loader import ConfigError, load_config
 
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, check_files=True)
     except ConfigError as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)
