@@ -75,6 +75,9 @@ def parse_config(
         raise ConfigError([f"expected a mapping, got {type(data).__name__}"])
     data = drop_nulls(data)
     data = {k: expand_env(v) if k in ENV_SECTIONS else v for k, v in data.items()}
+    for key in ("store", "models"):  # an empty section switches the service off, as no section does
+        if data.get(key) == {}:
+            del data[key]
     errors: list[str] = []
     ctx = _context(data, base_dir, check_files)
     if "slots" in data:
