@@ -93,7 +93,7 @@ async def post_events(request: Request) -> Response:
     try:
         body = parse_body(EventsRequest, raw, EVENTS_ORDER)
     except ApiError as exc:
-        raise site_first(request, runtime, raw, exc) from None
+        raise site_first(request, runtime, raw, exc, body_key=True) from None
     site = get_site(runtime, body.site)
     check_key(site, request.headers.get("x-slotwise-key") or body.key)
     headers = cors_headers(request, site)

@@ -25,7 +25,7 @@ from slotwise.gateway.rules.expr import Env
 from slotwise.gateway.serving.runtime import Runtime
 
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-RENDER_ORDER = ("site", "slots", "context", "visitor_id", "debug")  # the order of the checks before
+RENDER_ORDER = ("site", "slots", "context", "visitor_id", "debug")  # which field's error a client sees first
 PERSONALIZED = {"Cache-Control": "private, no-store", "Vary": "Origin"}
 
 
@@ -44,8 +44,8 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def site_first(request: Request, runtime: Runtime, raw: bytes, error: ApiError, key: str | None = None) -> ApiError:
-    """A body that fails validation: the site, key and origin errors still come first."""
+def site_first(request: Request, runtime: Runtime, raw: bytes, error: ApiError, body_key: bool = False) -> ApiError:
+    """A body that failed validation: its site, key and origin errors still come first (the slow path)."""
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -53,25 +53,13 @@ def site_first(request: Request, runtime: Runtime, raw: bytes, error: ApiError, 
     if error.code == "invalid_json" or not isinstance(data, dict):
         return error
     site = get_site(runtime, data.get("site"))
-    check_key(site, request.headers.get("x-slotwise-key") or key or _text(data.get("key")))
+    check_key(site, request.headers.get("x-slotwise-key") or (_text(data.get("key")) if body_key else None))
     cors_headers(request, site)
     return error
 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    """The request body as a JSON object, within `limit` bytes (413 beyond it)."""
-    raw = await read_body(request, limit)
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_request", "request body must be a JSON object")
-    return data
 
 
 def get_site(runtime: Runtime, name: Any) -> SiteConfig:
