@@ -44,7 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from slotwise.gateway.http.app import create_app
 
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, check_files=True)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -56,7 +56,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from slotwise.gateway.config.loader import ConfigError, load_config
 
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, check_files=True)
     except ConfigError as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)

@@ -102,10 +102,10 @@ def test_configmap_config_loads_with_the_secret_env(tmp_path: Path, monkeypatch:
     config = load_config(path)
     assert config.sites["shop"].secret_key == kinds["Secret"]["stringData"]["SLOTWISE_SHOP_SECRET_KEY"]
     # Redis is the external dependency of the replicas, reached through the ExternalName Service.
-    assert config.store["backend"] == "redis"
+    assert config.store.backend == "redis"
     redis = kinds["ExternalRedis"]
     host_port = f"{redis['metadata']['name']}:{redis['spec']['ports'][0]['port']}"
-    assert config.store["url"].startswith(f"redis://{host_port}/")
+    assert config.store.url.startswith(f"redis://{host_port}/")
 
 
 def test_dockerfile_passes_hadolint() -> None:

@@ -16,6 +16,7 @@ from slotwise.gateway.http.errors import ApiError
 from slotwise.gateway.http.keys import same_secret
 from slotwise.gateway.http.render_routes import _query_context, headers_of, peer_of
 from slotwise.gateway.rules.expr import describe_names
+from slotwise.gateway.serving.reload import reload_config
 from slotwise.gateway.serving.runtime import Runtime
 
 
@@ -112,14 +113,17 @@ async def config_summary(request: Request) -> Response:
 
 async def reload(request: Request) -> Response:
     admin_site(request)
-    from slotwise.gateway.http.app import reload_config
-
-    ok, errors = reload_config(request.app)
-    if not ok:
-        raise ApiError(422, "invalid_config", "; ".join(errors[:20]))
+    result = await reload_config(request.app)
+    if not result.ok:
+        raise ApiError(422, "invalid_config", "; ".join(result.errors[:20]))
     runtime: Runtime = request.app.state.runtime
     return JSONResponse(
-        {"status": "reloaded", "slots": len(runtime.config.slots), "catalog_items": len(runtime.catalog)}
+        {
+            "status": "reloaded",
+            "slots": len(runtime.config.slots),
+            "catalog_items": len(runtime.catalog),
+            "applied": result.applied,
+        }
     )
 
 

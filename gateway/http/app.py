@@ -17,39 +17,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from slotwise.gateway.config.loader import Config, ConfigError, load_config
+from slotwise.gateway.config.loader import Config
+from slotwise.gateway.config.registries import install_defaults
 from slotwise.gateway.http import admin_routes as admin
 from slotwise.gateway.http import event_routes as eventroutes
+from slotwise.gateway.http import openapi
 from slotwise.gateway.http import render_routes as api
 from slotwise.gateway.http.errors import ApiError, error_response
-from slotwise.gateway.http.openapi import openapi_route
 from slotwise.gateway.ops.metrics import Metrics
+from slotwise.gateway.serving.reload import reload_config
 from slotwise.gateway.serving.runtime import build_runtime
 from slotwise.gateway.serving.services import Services, build_services, close_services
 
 log = logging.getLogger("slotwise")
-
-
-def reload_config(app: Starlette) -> tuple[bool, list[str]]:
-    """Load the config file again; on any error the running configuration keeps serving."""
-    path = app.state.config_path
-    metrics: Metrics = app.state.metrics
-    if path is None:
-        return False, ["this gateway was started without a configuration file"]
-    try:
-        config = load_config(path)
-        runtime = build_runtime(config, metrics)
-    except ConfigError as exc:
-        metrics.config_reloads.labels("failed").inc()
-        log.error("configuration reload refused, old configuration keeps serving:\n%s", exc)
-        return False, exc.errors
-    except (OSError, ValueError) as exc:
-        metrics.config_reloads.labels("failed").inc()
-        log.error("configuration reload refused: %s", exc)
-        return False, [str(exc)]
-    app.state.runtime = runtime
-    metrics.config_reloads.labels("ok").inc()
-    return True, []
 
 
 def _route_label(path: str) -> str:
@@ -138,6 +118,11 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "internal error")
 
 
+def _reload_soon(app: Starlette) -> None:
+    """SIGHUP: reload in a task (it may open a store); the reference keeps the task alive."""
+    app.state.reload_task = asyncio.get_running_loop().create_task(reload_config(app))
+
+
 def create_app(
     config: Config, config_path: str | Path | None = None, extra_routes: list[Any] | None = None
 ) -> Starlette:
@@ -148,13 +133,20 @@ def create_app(
         app.state.services = await build_services(config)
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             # SIGHUP reloads the configuration (only possible when serving from the main thread).
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload_config, app)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload_soon, app)
         try:
             yield
         finally:
             await close_services(app.state.services)
 
-    routes = [*api.ROUTES, *eventroutes.ROUTES, *admin.ROUTES, openapi_route(), *(extra_routes or [])]
+    install_defaults()  # expression names and strategies, from explicit lists
+    routes = [
+        *api.ROUTES,
+        *eventroutes.ROUTES,
+        *admin.ROUTES,
+        openapi.openapi_route([openapi.CORE_PATHS, openapi.EVENT_PATHS, openapi.ADMIN_PATHS]),
+        *(extra_routes or []),
+    ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -29,13 +29,23 @@ from slotwise.gateway.context.geo import client_address
 from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.http.errors import ApiError
 from slotwise.gateway.http.keys import same_secret
-from slotwise.gateway.http.render_routes import check_key, cors_headers, get_site, peer_of, read_json, visitor_id_of
+from slotwise.gateway.http.render_routes import (
+    check_key,
+    cors_headers,
+    get_site,
+    peer_of,
+    read_body,
+    site_first,
+    visitor_id_of,
+)
+from slotwise.gateway.http.schemas import ConsentRequest, EventsRequest, parse_body
 from slotwise.gateway.ops.ratelimit import RateLimiter
 from slotwise.gateway.serving.runtime import Runtime
-from slotwise.gateway.visitors.events import EVENT_TYPES, Invalid, Limits, event_line, safe_text, validate_event
+from slotwise.gateway.visitors.events import Invalid, Limits, event_line, safe_text, validate_event
 from slotwise.gateway.visitors.stores import Store, StoreSettings
 
 EXPIRE_EVERY = 3600.0
+EVENTS_ORDER = ("site", "events", "key", "consent", "context", "segments")
 log = logging.getLogger("slotwise.events")
 
 
@@ -82,13 +92,15 @@ async def post_events(request: Request) -> Response:
     state = request.app.state
     runtime: Runtime = state.runtime
     store, settings = _store(request)
-    body = await read_json(request, settings.max_batch_bytes)
-    site = get_site(runtime, body.get("site"))
-    check_key(site, request.headers.get("x-slotwise-key") or _str(body.get("key")))
+    raw = await read_body(request, settings.max_batch_bytes)
+    try:
+        body = parse_body(EventsRequest, raw, EVENTS_ORDER)
+    except ApiError as exc:
+        raise site_first(request, runtime, raw, exc, body_key=True) from None
+    site = get_site(runtime, body.site)
+    check_key(site, request.headers.get("x-slotwise-key") or body.key)
     headers = cors_headers(request, site)
-    raw_events = body.get("events")
-    if not isinstance(raw_events, list):
-        raise ApiError(400, "invalid_request", "'events' must be a list of events")
+    raw_events = body.events
     if len(raw_events) > settings.max_batch:
         raise ApiError(413, "too_many_events", f"at most {settings.max_batch} events per batch, got {len(raw_events)}")
     _, client_limit = _limiters(request, settings)
@@ -98,9 +110,8 @@ async def post_events(request: Request) -> Response:
         raise ApiError(
             429, "rate_limited", "too many events from this client", {"Retry-After": str(int(wait) + 1), **headers}
         )
-    raw_ctx = body.get("context") if isinstance(body.get("context"), dict) else {}
     ctx = resolve_context(
-        body_context={**raw_ctx, **({"consent": body["consent"]} if "consent" in body else {})},
+        body_context={**body.context, **({"consent": body.consent} if body.consent is not None else {})},
         headers=request.headers,
         peer=peer_of(request),
         config=runtime.config,
@@ -165,7 +176,7 @@ async def post_events(request: Request) -> Response:
     payload: dict[str, Any] = {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
     if result_ignored:
         payload["ignored"] = {"event_ids": result_ignored, "reason": ignored_reason}
-    if body.get("segments") is True and accepted:
+    if body.segments and accepted:
         payload["segments"] = await _memberships(store, runtime, site, ctx, {e["visitor_id"] for e in valid})
     return JSONResponse(payload, headers=headers)
 
@@ -298,11 +309,8 @@ async def put_consent(request: Request) -> Response:
     """Consent from the site's banner (publishable key) or the visitor's own token."""
     store, _ = _store(request)
     site, visitor_id, headers = _visitor_auth(request, allow_publishable=True)
-    body = await read_json(request, 4096)
-    level = body.get("level")
-    if level not in CONSENT_LEVELS:
-        raise ApiError(400, "invalid_consent", f"'level' must be one of {', '.join(CONSENT_LEVELS)}")
-    await store.set_consent(site.name, visitor_id, str(level))
+    level = parse_body(ConsentRequest, await read_body(request, 4096), ("level",)).level
+    await store.set_consent(site.name, visitor_id, level)
     return JSONResponse(
         {"site": site.name, "visitor_id": visitor_id, "level": level, "profiling": level == "full"}, headers=headers
     )
@@ -314,134 +322,3 @@ ROUTES = [
     Route("/v1/visitors/{visitor_id}", delete_visitor, methods=["DELETE"]),
     Route("/v1/visitors/{visitor_id}/consent", put_consent, methods=["PUT"]),
 ]
-
-
-def _spec() -> dict[str, dict[str, Any]]:
-    from slotwise.gateway.http.openapi import ADMIN, KEY, _errors, _json
-
-    event = {
-        "type": "object",
-        "required": ["event_id", "visitor_id", "type", "ts"],
-        "properties": {
-            "event_id": {"type": "string"},
-            "visitor_id": {"type": "string"},
-            "type": {"type": "string", "enum": sorted(EVENT_TYPES)},
-            "ts": {"type": "string", "format": "date-time"},
-            "item_id": {"type": "string"},
-            "value": {"type": "number"},
-            "currency": {"type": "string"},
-            "quantity": {"type": "integer"},
-            "properties": {"type": "object"},
-            "context": {"type": "object"},
-        },
-    }
-    ids = {"type": "array", "items": {"type": "string"}}
-    visitor = [
-        {"name": "visitor_id", "in": "path", "required": True, "schema": {"type": "string"}},
-        {"name": "site", "in": "query", "required": True, "schema": {"type": "string"}},
-        {
-            "name": "token",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string"},
-            "description": "signed visitor token, instead of the secret key",
-        },
-    ]
-    return {
-        "/v1/events": {
-            "post": {
-                "summary": "Ingest a batch of events (idempotent by event_id)",
-                "security": KEY,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["site", "events"],
-                                "properties": {
-                                    "site": {"type": "string"},
-                                    "key": {"type": "string"},
-                                    "consent": {"type": "string", "enum": ["none", "anonymous", "full"]},
-                                    "context": {"type": "object"},
-                                    "events": {"type": "array", "items": event},
-                                    "segments": {"type": "boolean", "description": "return each visitor's segments"},
-                                },
-                            }
-                        }
-                    },
-                },
-                "responses": {
-                    **_json(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "accepted": ids,
-                                "duplicates": ids,
-                                "rejected": {
-                                    "type": "array",
-                                    "items": {
-                                        "type": "object",
-                                        "properties": {
-                                            "index": {"type": "integer"},
-                                            "event_id": {"type": ["string", "null"]},
-                                            "reason": {"type": "string"},
-                                        },
-                                    },
-                                },
-                                "ignored": {
-                                    "type": "object",
-                                    "properties": {"event_ids": ids, "reason": {"type": "string"}},
-                                },
-                                "segments": {"type": "object", "additionalProperties": ids},
-                            },
-                        }
-                    ),
-                    **_errors(400, 401, 403, 404, 413, 429, 503),
-                },
-            }
-        },
-        "/v1/visitors/{visitor_id}": {
-            "get": {
-                "summary": "The visitor's own data: profile, events, attributes, consent",
-                "security": ADMIN,
-                "parameters": visitor,
-                "responses": {**_json({"type": "object"}), **_errors(400, 401, 403, 404, 503)},
-            },
-            "delete": {
-                "summary": "Erase the visitor's profile, events, attributes and consent",
-                "security": ADMIN,
-                "parameters": visitor,
-                "responses": {**_json({"type": "object"}), **_errors(400, 401, 403, 404, 503)},
-            },
-        },
-        "/v1/visitors/{visitor_id}/consent": {
-            "put": {
-                "summary": "Set consent (none, anonymous, full); below full erases the profile",
-                "security": KEY,
-                "parameters": visitor,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["level"],
-                                "properties": {"level": {"type": "string", "enum": ["none", "anonymous", "full"]}},
-                            }
-                        }
-                    },
-                },
-                "responses": {**_json({"type": "object"}), **_errors(400, 401, 403, 404, 503)},
-            }
-        },
-    }
-
-
-def _register_spec() -> None:
-    from slotwise.gateway.http.openapi import register_paths
-
-    register_paths(_spec())
-
-
-_register_spec()

@@ -1,268 +1,221 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The OpenAPI document of every public route; a test keeps it equal to the routes."""
+"""The OpenAPI document of every public route, generated from the models in `schemas`.
+
+Each route module's operations are listed here in explicit path sets; the app factory passes
+the sets it serves to `openapi_route`, and a test keeps the document equal to the routes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-ERROR = {"$ref": "#/components/schemas/Error"}
+from slotwise.gateway.http import schemas as s
+
+Paths = dict[str, dict[str, Any]]
 KEY = [{"publishableKey": []}]
 ADMIN = [{"secretKey": []}]
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    text = {
-        400: "Malformed JSON or wrong types",
-        401: "Missing key",
-        403: "Wrong key or origin",
-        404: "Unknown site or slot",
-        413: "Body over the configured limit",
-        422: "Semantic error",
-        429: "Rate limited",
-        503: "Not ready",
-    }
-    return {str(c): {"description": text[c], "content": {"application/json": {"schema": ERROR}}} for c in codes}
-
-
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"200": {"description": description, "content": {"application/json": {"schema": schema}}}}
-
-
-BLOCK = {
-    "type": "object",
-    "required": ["html", "variant", "segments", "experiment", "ttl"],
-    "properties": {
-        "html": {"type": "string"},
-        "variant": {"type": "string"},
-        "segments": {"type": "array", "items": {"type": "string"}},
-        "experiment": {
-            "type": ["object", "null"],
-            "properties": {"key": {"type": "string"}, "arm": {"type": "string"}, "holdout": {"type": "boolean"}},
-        },
-        "ttl": {"type": "integer", "minimum": 0, "description": "seconds the block stays valid"},
-        "fallback": {"type": "string", "description": "present when the default block replaced a failed one"},
-    },
+_REF = "#/components/schemas/{model}"
+_ERRORS = {
+    400: "Malformed JSON or wrong types",
+    401: "Missing key",
+    403: "Wrong key or origin",
+    404: "Unknown site or slot",
+    413: "Body over the configured limit",
+    422: "Semantic error",
+    429: "Rate limited",
+    503: "Not ready",
 }
 
-CONTEXT = {
-    "type": "object",
-    "properties": {
-        "url": {"type": "string"},
-        "referrer": {"type": "string"},
-        "timezone": {"type": "string"},
-        "language": {"type": "string"},
-        "user_agent": {"type": "string"},
-        "item_id": {"type": "string"},
-        "consent": {"type": "string", "enum": ["none", "anonymous", "full"]},
-        "gpc": {"type": "boolean"},
-        "simulate": {
-            "type": "object",
-            "description": "demo sites or secret key only",
-            "properties": {
-                "device": {"type": "string"},
-                "country": {"type": "string"},
-                "hour": {"type": "integer"},
-                "weekday": {"type": "string"},
-                "timezone": {"type": "string"},
-            },
-        },
-    },
-}
 
-PATHS: dict[str, dict[str, Any]] = {
-    "/healthz": {"get": {"summary": "Alive", "responses": _json({"type": "object"})}},
-    "/readyz": {
-        "get": {
-            "summary": "Configuration, models and stores loaded",
-            "responses": {**_json({"type": "object"}), **_errors(503)},
-        }
-    },
-    "/metrics": {
-        "get": {
-            "summary": "Prometheus metrics",
-            "responses": {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}},
-        }
-    },
-    "/openapi.json": {"get": {"summary": "This document", "responses": _json({"type": "object"})}},
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _content(schema: dict[str, Any], media: str = "application/json") -> dict[str, Any]:
+    return {"content": {media: {"schema": schema}}}
+
+
+def op(
+    summary: str,
+    *,
+    ok: type[BaseModel] | dict[str, Any] | None = None,
+    media: str = "application/json",
+    body: type[BaseModel] | None = None,
+    errors: Iterable[int] = (),
+    security: list[dict[str, list[str]]] | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One operation: its 200 response (a model, or a plain schema), body and error codes."""
+    schema = _ref(ok) if isinstance(ok, type) else (ok or {"type": "object"})
+    out: dict[str, Any] = {"summary": summary, "responses": {"200": {"description": "OK", **_content(schema, media)}}}
+    for code in errors:
+        out["responses"][str(code)] = {"description": _ERRORS[code], **_content(_ref(s.Error))}
+    if security:
+        out["security"] = security
+    if parameters:
+        out["parameters"] = parameters
+    if body is not None:
+        out["requestBody"] = {"required": True, **_content(_ref(body))}
+    return out
+
+
+def _query(name: str, required: bool = False, description: str = "") -> dict[str, Any]:
+    extra = {"description": description} if description else {}
+    return {"name": name, "in": "query", "required": required, "schema": {"type": "string"}, **extra}
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+TEXT = {"type": "string"}
+FRAGMENT_QUERY = ("site", "visitor_id", "key", "tz", "url", "ref", "item_id", "consent", "lang")
+
+CORE_PATHS: Paths = {
+    "/healthz": {"get": op("Alive")},
+    "/readyz": {"get": op("Configuration, models and stores loaded", errors=[503])},
+    "/metrics": {"get": op("Prometheus metrics", ok=TEXT, media="text/plain")},
+    "/openapi.json": {"get": op("This document")},
     "/v1/render": {
-        "post": {
-            "summary": "Render all slots of one page",
-            "security": KEY,
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["site", "slots"],
-                            "properties": {
-                                "site": {"type": "string"},
-                                "visitor_id": {"type": ["string", "null"]},
-                                "slots": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                                "context": CONTEXT,
-                                "debug": {"type": "boolean"},
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {
-                **_json(
-                    {
-                        "type": "object",
-                        "required": ["visitor_id", "blocks"],
-                        "properties": {
-                            "visitor_id": {"type": ["string", "null"]},
-                            "blocks": {"type": "object", "additionalProperties": BLOCK},
-                            "errors": {
-                                "type": "object",
-                                "description": "slots asked for but not configured (404 if none is)",
-                                "additionalProperties": {
-                                    "type": "object",
-                                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                                },
-                            },
-                        },
-                    }
-                ),
-                **_errors(400, 401, 403, 404, 413, 422),
-            },
-        }
+        "post": op(
+            "Render all slots of one page",
+            ok=s.RenderResponse,
+            body=s.RenderRequest,
+            errors=[400, 401, 403, 404, 413, 422],
+            security=KEY,
+        )
     },
     "/v1/slots": {
-        "get": {
-            "summary": "Slots of a site, for editors' pickers",
-            "security": KEY,
-            "parameters": [{"name": "site", "in": "query", "required": True, "schema": {"type": "string"}}],
-            "responses": {
-                **_json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "slots": {
-                                "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "properties": {
-                                        "name": {"type": "string"},
-                                        "description": {"type": "string"},
-                                        "type": {"type": "string"},
-                                    },
-                                },
-                            }
-                        },
-                    }
-                ),
-                **_errors(400, 401, 403, 404),
-            },
-        }
+        "get": op(
+            "Slots of a site, for editors' pickers",
+            ok=s.SlotsResponse,
+            errors=[400, 401, 403, 404],
+            security=KEY,
+            parameters=[_query("site", True)],
+        )
     },
     "/v1/slots/{slot}/fragment": {
-        "get": {
-            "summary": "One slot as an HTML fragment (for fetches and ESI)",
-            "security": KEY,
-            "parameters": [
-                {"name": n, "in": "query", "required": n == "site", "schema": {"type": "string"}}
-                for n in ("site", "visitor_id", "key", "tz", "url", "ref", "item_id", "consent", "lang")
-            ]
-            + [{"name": "slot", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {
-                "200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}},
-                **_errors(400, 401, 403, 404),
-            },
-        }
+        "get": op(
+            "One slot as an HTML fragment (for fetches and ESI)",
+            ok=TEXT,
+            media="text/html",
+            errors=[400, 401, 403, 404],
+            security=KEY,
+            parameters=[*(_query(n, n == "site") for n in FRAGMENT_QUERY), _path("slot")],
+        )
     },
-    "/v1/client.js": {
-        "get": {
-            "summary": "The browser client",
-            "responses": {
-                "200": {"description": "OK", "content": {"application/javascript": {"schema": {"type": "string"}}}}
-            },
-        }
+    "/v1/client.js": {"get": op("The browser client", ok=TEXT, media="application/javascript")},
+}
+
+_VISITOR = [
+    _path("visitor_id"),
+    _query("site", True),
+    _query("token", description="signed visitor token, instead of the secret key"),
+]
+EVENT_PATHS: Paths = {
+    "/v1/events": {
+        "post": op(
+            "Ingest a batch of events (idempotent by event_id)",
+            ok=s.EventsResponse,
+            body=s.EventsRequest,
+            errors=[400, 401, 403, 404, 413, 429, 503],
+            security=KEY,
+        )
     },
+    "/v1/visitors/{visitor_id}": {
+        "get": op(
+            "The visitor's own data: profile, events, attributes, consent",
+            errors=[400, 401, 403, 404, 503],
+            security=ADMIN,
+            parameters=_VISITOR,
+        ),
+        "delete": op(
+            "Erase the visitor's profile, events, attributes and consent",
+            errors=[400, 401, 403, 404, 503],
+            security=ADMIN,
+            parameters=_VISITOR,
+        ),
+    },
+    "/v1/visitors/{visitor_id}/consent": {
+        "put": op(
+            "Set consent (none, anonymous, full); below full erases the profile",
+            body=s.ConsentRequest,
+            errors=[400, 401, 403, 404, 503],
+            security=KEY,
+            parameters=_VISITOR,
+        )
+    },
+}
+
+ADMIN_PATHS: Paths = {
     "/admin": {
-        "get": {
-            "summary": "Admin dashboard (HTTP Basic, password = secret key)",
-            "security": ADMIN,
-            "responses": {
-                "200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}},
-                **_errors(401, 403),
-            },
-        }
+        "get": op(
+            "Admin dashboard (HTTP Basic, password = secret key)",
+            ok=TEXT,
+            media="text/html",
+            errors=[401, 403],
+            security=ADMIN,
+        )
     },
     "/v1/admin/debug/context": {
-        "get": {
-            "summary": "How the gateway resolved this request's context",
-            "security": ADMIN,
-            "responses": {**_json({"type": "object"}), **_errors(401, 403)},
-        }
+        "get": op("How the gateway resolved this request's context", errors=[401, 403], security=ADMIN)
     },
-    "/v1/admin/config": {
-        "get": {
-            "summary": "Slots, segments and expression names",
-            "security": ADMIN,
-            "responses": {**_json({"type": "object"}), **_errors(401, 403)},
-        }
-    },
+    "/v1/admin/config": {"get": op("Slots, segments and expression names", errors=[401, 403], security=ADMIN)},
     "/v1/admin/reload": {
-        "post": {
-            "summary": "Reload configuration and catalog; a bad file keeps the old one",
-            "security": ADMIN,
-            "responses": {**_json({"type": "object"}), **_errors(401, 403, 422)},
-        }
+        "post": op(
+            "Reload configuration and catalog, reopening store and models when their sections changed;"
+            " a bad file keeps the old one",
+            ok=s.ReloadResponse,
+            errors=[401, 403, 422],
+            security=ADMIN,
+        )
     },
     "/v1/admin/models/reload": {
-        "post": {
-            "summary": "Load new model bundle versions; refused ones are listed and the old version keeps serving",
-            "security": ADMIN,
-            "responses": {
-                **_json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "loaded": {"type": "array"},
-                            "unchanged": {"type": "array"},
-                            "refused": {"type": "array"},
-                            "bundles": {"type": "array"},
-                        },
-                    }
-                ),
-                **_errors(401, 403, 404),
-            },
-        }
+        "post": op(
+            "Load new model bundle versions; refused ones are listed and the old version keeps serving",
+            ok=s.ModelsReloadResponse,
+            errors=[401, 403, 404],
+            security=ADMIN,
+        )
     },
 }
 
 
-def register_paths(paths: dict[str, dict[str, Any]]) -> None:
-    """Other parts (events, models) add their routes' documentation here."""
-    for path, ops in paths.items():
-        PATHS.setdefault(path, {}).update(ops)
+def components(models: Iterable[type[BaseModel]] = s.MODELS) -> dict[str, Any]:
+    """JSON Schemas of the models (and the models they use), as OpenAPI components."""
+    _, defs = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
+    return {name: _link(schema) for name, schema in sorted(defs.get("$defs", {}).items())}
 
 
-def document() -> dict[str, Any]:
+def _link(node: Any) -> Any:
+    """{"x-model": NAME} (a field documented by another model than the one validating it) -> $ref."""
+    if isinstance(node, dict):
+        if "x-model" in node:
+            return {"$ref": _REF.format(model=node["x-model"]), **{k: v for k, v in node.items() if k != "x-model"}}
+        return {k: _link(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_link(v) for v in node]
+    return node
+
+
+def document(path_sets: Iterable[Paths]) -> dict[str, Any]:
+    paths: Paths = {}
+    for path_set in path_sets:
+        for path, ops in path_set.items():
+            paths.setdefault(path, {}).update(ops)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Slotwise gateway", "version": "1"},
-        "paths": PATHS,
+        "paths": paths,
         "components": {
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {
-                        "error": {
-                            "type": "object",
-                            "required": ["code", "message"],
-                            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                        }
-                    },
-                }
-            },
+            "schemas": components(),
             "securitySchemes": {
                 "publishableKey": {"type": "apiKey", "in": "header", "name": "X-Slotwise-Key"},
                 "secretKey": {"type": "http", "scheme": "bearer"},
@@ -271,9 +224,11 @@ def document() -> dict[str, Any]:
     }
 
 
-async def _openapi(request: Request) -> JSONResponse:
-    return JSONResponse(document())
+def openapi_route(path_sets: Iterable[Paths]) -> Route:
+    """GET /openapi.json for the given path sets (built once, when the app is created)."""
+    doc = document(path_sets)
 
+    async def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(doc)
 
-def openapi_route() -> Route:
-    return Route("/openapi.json", _openapi, methods=["GET"])
+    return Route("/openapi.json", openapi, methods=["GET"])

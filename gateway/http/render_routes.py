@@ -20,15 +20,17 @@ from slotwise.gateway.config.loader import SiteConfig, Slot
 from slotwise.gateway.context.request import RequestContext, resolve_context
 from slotwise.gateway.http.errors import ApiError
 from slotwise.gateway.http.keys import same_secret
+from slotwise.gateway.http.schemas import RenderRequest, parse_body
 from slotwise.gateway.rules.expr import Env
 from slotwise.gateway.serving.runtime import Runtime
 
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+RENDER_ORDER = ("site", "slots", "context", "visitor_id", "debug")  # which field's error a client sees first
 PERSONALIZED = {"Cache-Control": "private, no-store", "Vary": "Origin"}
 
 
-async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    """The request body as a JSON object, within `limit` bytes (413 beyond it)."""
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw request body, within `limit` bytes (413 beyond it)."""
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise ApiError(413, "body_too_large", f"request body over {limit} bytes")
@@ -39,13 +41,25 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         if size > limit:
             raise ApiError(413, "body_too_large", f"request body over {limit} bytes")
         chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def site_first(request: Request, runtime: Runtime, raw: bytes, error: ApiError, body_key: bool = False) -> ApiError:
+    """A body that failed validation: its site, key and origin errors still come first (the slow path)."""
     try:
-        data = json.loads(b"".join(chunks))
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_request", "request body must be a JSON object")
-    return data
+        return error
+    if error.code == "invalid_json" or not isinstance(data, dict):
+        return error
+    site = get_site(runtime, data.get("site"))
+    check_key(site, request.headers.get("x-slotwise-key") or (_text(data.get("key")) if body_key else None))
+    cors_headers(request, site)
+    return error
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def get_site(runtime: Runtime, name: Any) -> SiteConfig:
@@ -143,23 +157,24 @@ async def render(request: Request) -> Response:
     state = request.app.state
     runtime: Runtime = state.runtime
     started = time.perf_counter()
-    body = await read_json(request, runtime.config.gateway.max_body_bytes)
-    site = get_site(runtime, body.get("site"))
+    raw = await read_body(request, runtime.config.gateway.max_body_bytes)
+    try:
+        body = parse_body(RenderRequest, raw, RENDER_ORDER)
+    except ApiError as exc:
+        raise site_first(request, runtime, raw, exc) from None
+    site = get_site(runtime, body.site)
     is_secret = check_key(site, request.headers.get("x-slotwise-key"))
     headers = cors_headers(request, site)
-    slots, unknown = slots_of(runtime, body.get("slots"))
-    raw_context = body.get("context", {})
-    if not isinstance(raw_context, dict):
-        raise ApiError(400, "invalid_request", "'context' must be a JSON object")
+    slots, unknown = slots_of(runtime, body.slots)
     ctx = resolve_context(
-        body_context=raw_context,
+        body_context=body.context,
         headers=headers_of(request),
         peer=peer_of(request),
         config=runtime.config,
         site=site,
         allow_simulation=site.allow_simulation or is_secret,
     )
-    visitor_id = assign_visitor(body.get("visitor_id"), ctx)
+    visitor_id = assign_visitor(body.visitor_id, ctx)
     env = await build_env(request, runtime, site, ctx, visitor_id)
     blocks = await render_page(env, site, slots, visitor_id, state.metrics)
     head: dict[str, Any] = {"visitor_id": visitor_id}
@@ -167,7 +182,7 @@ async def render(request: Request) -> Response:
         head["errors"] = {
             name[:100]: {"code": "unknown_slot", "message": f"unknown slot '{name[:100]}'"} for name in unknown
         }
-    if body.get("debug") is True and is_secret:
+    if body.debug and is_secret:
         head["context"] = ctx.describe()
     content = encode_page(head, blocks)
     state.metrics.render_seconds.observe(time.perf_counter() - started)

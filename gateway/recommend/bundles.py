@@ -10,6 +10,7 @@ bundles in, so a bad upload is logged and the previous version keeps serving.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,7 +22,8 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
-import contextlib
+
+from slotwise.gateway.config.services import ModelsSettings, validate_section
 
 log = logging.getLogger("slotwise.models")
 FORMATS = {"slotwise-bundle/1"}
@@ -372,25 +374,9 @@ class Batcher:
                 f.set_result(out[k : k + 1])
 
 
-def build_registry(section: dict[str, Any], base_dir: Path = Path(".")) -> ModelRegistry | None:
-    """The registry for a `models:` config section (`dir`, `intra_op_threads`, `watch_seconds`)."""
+def build_registry(section: dict[str, Any] | ModelsSettings | None, base_dir: Path = Path(".")) -> ModelRegistry | None:
+    """The registry for a `models:` section (checked by the config schema), or None without one."""
     if not section:
         return None
-    errors = []
-    unknown = sorted(set(section) - {"dir", "intra_op_threads", "watch_seconds"})
-    errors += [f"models.{k}: unknown key (allowed: dir, intra_op_threads, watch_seconds)" for k in unknown]
-    d = section.get("dir")
-    if not isinstance(d, str) or not d:
-        errors.append("models.dir: required, the directory holding model bundles")
-    threads = section.get("intra_op_threads", 1)
-    if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 64:
-        errors.append(f"models.intra_op_threads: must be a whole number 1..64, not {threads!r}")
-    watch = section.get("watch_seconds", 5)
-    if not isinstance(watch, (int, float)) or isinstance(watch, bool) or watch < 0:
-        errors.append(f"models.watch_seconds: must be a number >= 0, not {watch!r}")
-    if errors:
-        from slotwise.gateway.config.loader import ConfigError
-
-        raise ConfigError(errors)
-    root = Path(str(d))
-    return ModelRegistry(root if root.is_absolute() else base_dir / root, int(threads), float(watch))
+    settings = section if isinstance(section, ModelsSettings) else validate_section("models", ModelsSettings, section)
+    return ModelRegistry(settings.root(base_dir), settings.intra_op_threads, settings.watch_seconds)

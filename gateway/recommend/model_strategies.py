@@ -18,13 +18,12 @@ import numpy as np
 
 from slotwise.gateway.recommend import strategies as recommend
 from slotwise.gateway.recommend.bundles import Bundle, ModelRegistry
-from slotwise.gateway.rules.expr import Env, register_name
+from slotwise.gateway.rules.expr import Env, NameSpec, name_spec
 from slotwise.gateway.visitors.features import FeatureSpec, feature_vector
 
 log = logging.getLogger("slotwise.models")
 CART_WEIGHT = 2.0  # items in the cart say more about intent than a view
 TTL_S = 900.0  # model outputs drift with recency: recompute blocks at least this often
-_catalog_similar = recommend.STRATEGIES.get("similar")
 
 
 def registry(env: Env) -> ModelRegistry | None:
@@ -117,12 +116,14 @@ async def similar(env: Env, block: dict[str, Any], count: int) -> list[str]:
         scores = await _score(env, bundle, "similar", {anchor: 1.0})
         if scores is not None:
             return rank(bundle, scores, env, block, count, {anchor})
-    return await _catalog_similar(env, block, count) if _catalog_similar else []
+    return await recommend.similar(env, block, count)
 
 
-for _role in ("cf", "content", "hybrid"):
-    recommend.register_strategy(_role, _strategy(_role))
-recommend.register_strategy("similar", similar)
+# Registered by config.registries after the catalog strategies: `similar` replaces the catalog's.
+MODEL_STRATEGIES: dict[str, recommend.Strategy] = {
+    **{role: _strategy(role) for role in ("cf", "content", "hybrid")},
+    "similar": similar,
+}
 
 
 def _features_row(env: Env, bundle: Bundle) -> np.ndarray:
@@ -159,12 +160,18 @@ def _propensity(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> float
     return env.memo[key]  # type: ignore[no-any-return]
 
 
-register_name(
-    "segment.ml",
-    "str",
-    _segment_ml,
-    doc="name of the visitor's machine-learned segment (K-Means bundle; null without a profile)",
-)
-register_name(
-    "propensity", "num", _propensity, doc="probability 0..1 that this session ends in a purchase (propensity bundle)"
+# Registered by config.registries (never on import).
+MODEL_NAMES: tuple[NameSpec, ...] = (
+    name_spec(
+        "segment.ml",
+        "str",
+        _segment_ml,
+        doc="name of the visitor's machine-learned segment (K-Means bundle; null without a profile)",
+    ),
+    name_spec(
+        "propensity",
+        "num",
+        _propensity,
+        doc="probability 0..1 that this session ends in a purchase (propensity bundle)",
+    ),
 )

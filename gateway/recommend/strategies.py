@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Recommendation strategies: name → async function giving item ids, best first.
 
-The models part registers its strategies (cf, content, hybrid, similar from ONNX models) with
-`register_strategy`; the ones here need only the catalog and the visitor's profile.
+`STRATEGIES` is filled by `config.registries` from explicit lists: `CATALOG_STRATEGIES` here
+(they need only the catalog and the visitor's profile) and the ONNX ones of `model_strategies`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ STRATEGIES: dict[str, Strategy] = {}
 
 def register_strategy(name: str, fn: Strategy) -> None:
     STRATEGIES[name] = fn
+
+
+def unregister_strategy(name: str) -> Strategy | None:
+    """Remove a strategy again (tests clean up what they register)."""
+    return STRATEGIES.pop(name, None)
 
 
 def seen_items(env: Env) -> list[str]:
@@ -42,6 +47,4 @@ async def similar(env: Env, block: dict[str, Any], count: int) -> list[str]:
     return env.runtime.catalog.similar(anchor, count)
 
 
-register_strategy("popular", popular)
-register_strategy("recently_viewed", recently_viewed)
-register_strategy("similar", similar)
+CATALOG_STRATEGIES: dict[str, Strategy] = {"popular": popular, "recently_viewed": recently_viewed, "similar": similar}

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from slotwise.gateway.rules.expr import Env, NameSpec, name_spec
 from slotwise.gateway.common.vocabulary import EVENT_TYPE_SET as EVENT_TYPES
-from slotwise.gateway.rules.expr import Env, register_name
 
 Args = tuple[Any, ...]
 Wild = tuple[str, ...]
@@ -71,70 +71,73 @@ def _share(attr: str) -> Any:
     return resolve
 
 
-register_name(
-    "events.*.within",
-    "num",
-    _within,
-    params=("duration",),
-    wild={1: EVENT_TYPES},
-    doc="events of this type in the last duration, e.g. events.purchase.within(24h)",
-)
-register_name("events.*.total", "num", _total, wild={1: EVENT_TYPES}, doc="events of this type ever")
-register_name("rfm.recency_days", "num", _recency, doc="whole days since the visitor was last seen (null if never)")
-register_name("rfm.frequency", "num", _attr("frequency", 0), doc="number of purchases")
-register_name("rfm.monetary", "num", _attr("monetary", 0.0), doc="total value of purchases")
-register_name(
-    "affinity.category",
-    "num",
-    _affinity("category"),
-    params=("str",),
-    doc="share (0..1) of the visitor's decayed interest in a category",
-)
-register_name(
-    "affinity.tag",
-    "num",
-    _affinity("tag"),
-    params=("str",),
-    doc="share (0..1) of the visitor's decayed interest in a tag",
-)
-register_name(
-    "visitor.known", "bool", lambda env, w, a: env.profile is not None, doc="a profile exists for this visitor"
-)
-register_name("visitor.sessions", "num", _attr("sessions", 0), doc="visits (30 min of inactivity ends one)")
-register_name("visitor.returning", "bool", _attr("returning", False), doc="more than one visit")
-register_name("visitor.lifetime_value", "num", _attr("lifetime_value", 0.0), doc="value of purchases and conversions")
-register_name("visitor.last_device", "str", _attr("device", None), doc="device class of the latest event")
-register_name("visitor.last_country", "str", _attr("country", None), doc="country of the latest event")
-register_name(
-    "visitor.device_share",
-    "num",
-    _share("devices"),
-    params=("str",),
-    doc="share of events from a device class, e.g. visitor.device_share('mobile')",
-)
-register_name(
-    "visitor.daypart_share",
-    "num",
-    _share("dayparts"),
-    params=("str",),
-    doc="share of events in a day part, e.g. visitor.daypart_share('evening')",
-)
-register_name(
-    "cart.size",
-    "num",
-    lambda env, w, a: len(env.profile.cart) if env.profile is not None else 0,
-    doc="distinct items in the cart",
-)
-register_name("cart.contains", "bool", _cart_contains, params=("str",), doc="the cart holds this item id")
-register_name(
-    "engagement.avg_time_on_page",
-    "num",
-    _engagement("avg_time_on_page"),
-    doc="mean seconds on page, from engagement events",
-)
-register_name(
-    "engagement.avg_scroll_depth",
-    "num",
-    _engagement("avg_scroll_depth"),
-    doc="mean scroll depth in percent, from engagement events",
+# Registered by config.registries (never on import).
+PROFILE_NAMES: tuple[NameSpec, ...] = (
+    name_spec(
+        "events.*.within",
+        "num",
+        _within,
+        params=("duration",),
+        wild={1: EVENT_TYPES},
+        doc="events of this type in the last duration, e.g. events.purchase.within(24h)",
+    ),
+    name_spec("events.*.total", "num", _total, wild={1: EVENT_TYPES}, doc="events of this type ever"),
+    name_spec("rfm.recency_days", "num", _recency, doc="whole days since the visitor was last seen (null if never)"),
+    name_spec("rfm.frequency", "num", _attr("frequency", 0), doc="number of purchases"),
+    name_spec("rfm.monetary", "num", _attr("monetary", 0.0), doc="total value of purchases"),
+    name_spec(
+        "affinity.category",
+        "num",
+        _affinity("category"),
+        params=("str",),
+        doc="share (0..1) of the visitor's decayed interest in a category",
+    ),
+    name_spec(
+        "affinity.tag",
+        "num",
+        _affinity("tag"),
+        params=("str",),
+        doc="share (0..1) of the visitor's decayed interest in a tag",
+    ),
+    name_spec(
+        "visitor.known", "bool", lambda env, w, a: env.profile is not None, doc="a profile exists for this visitor"
+    ),
+    name_spec("visitor.sessions", "num", _attr("sessions", 0), doc="visits (30 min of inactivity ends one)"),
+    name_spec("visitor.returning", "bool", _attr("returning", False), doc="more than one visit"),
+    name_spec("visitor.lifetime_value", "num", _attr("lifetime_value", 0.0), doc="value of purchases and conversions"),
+    name_spec("visitor.last_device", "str", _attr("device", None), doc="device class of the latest event"),
+    name_spec("visitor.last_country", "str", _attr("country", None), doc="country of the latest event"),
+    name_spec(
+        "visitor.device_share",
+        "num",
+        _share("devices"),
+        params=("str",),
+        doc="share of events from a device class, e.g. visitor.device_share('mobile')",
+    ),
+    name_spec(
+        "visitor.daypart_share",
+        "num",
+        _share("dayparts"),
+        params=("str",),
+        doc="share of events in a day part, e.g. visitor.daypart_share('evening')",
+    ),
+    name_spec(
+        "cart.size",
+        "num",
+        lambda env, w, a: len(env.profile.cart) if env.profile is not None else 0,
+        doc="distinct items in the cart",
+    ),
+    name_spec("cart.contains", "bool", _cart_contains, params=("str",), doc="the cart holds this item id"),
+    name_spec(
+        "engagement.avg_time_on_page",
+        "num",
+        _engagement("avg_time_on_page"),
+        doc="mean seconds on page, from engagement events",
+    ),
+    name_spec(
+        "engagement.avg_scroll_depth",
+        "num",
+        _engagement("avg_scroll_depth"),
+        doc="mean scroll depth in percent, from engagement events",
+    ),
 )

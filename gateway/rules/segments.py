@@ -12,7 +12,7 @@ from typing import Any
 
 from slotwise.gateway.common.vocabulary import UTM_KEYS, WEEKDAYS
 from slotwise.gateway.context.clock import next_business_change, next_local
-from slotwise.gateway.rules.expr import Compiled, Env, register_name
+from slotwise.gateway.rules.expr import Compiled, Env, NameSpec, name_spec
 
 
 @dataclass(frozen=True)
@@ -66,29 +66,34 @@ def _attr(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> Any:
     return env.attributes.get(wild[0])
 
 
-register_name("device.class", "str", _ctx(lambda c: c.device.cls), doc="mobile, tablet, desktop or bot")
-register_name("device.os", "str", _ctx(lambda c: c.device.os), doc="operating system family, e.g. iOS")
-register_name("device.browser", "str", _ctx(lambda c: c.device.browser), doc="browser family")
-register_name("device.bot", "bool", _ctx(lambda c: c.device.is_bot), doc="a crawler or bot")
-register_name("local.hour", "num", _hour, doc="visitor's local hour, 0-23")
-register_name("local.minute", "num", _minute, doc="visitor's local minute, 0-59")
-register_name("local.weekday", "str", _day_value("weekday"), doc=f"one of {', '.join(WEEKDAYS)}")
-register_name("local.date", "str", _day_value("date"), doc="local date, YYYY-MM-DD")
-register_name("local.month", "num", _month, doc="local month, 1-12")
-register_name("local.daypart", "str", _daypart, doc="night (0-5), morning (6-11), afternoon (12-17), evening (18-23)")
-register_name("local.business_hours", "bool", _business, doc="within the site's business hours")
-register_name("geo.country", "str", _ctx(lambda c: c.geo.country), doc="ISO 3166-1 alpha-2, from trusted sources only")
-register_name("geo.region", "str", _ctx(lambda c: c.geo.region), doc="region code from a trusted CDN header")
-register_name(
-    "referrer.class", "str", _ctx(lambda c: c.referrer.cls), doc="search, social, email, internal, direct or other"
+# Registered by config.registries (never on import).
+CONTEXT_NAMES: tuple[NameSpec, ...] = (
+    name_spec("device.class", "str", _ctx(lambda c: c.device.cls), doc="mobile, tablet, desktop or bot"),
+    name_spec("device.os", "str", _ctx(lambda c: c.device.os), doc="operating system family, e.g. iOS"),
+    name_spec("device.browser", "str", _ctx(lambda c: c.device.browser), doc="browser family"),
+    name_spec("device.bot", "bool", _ctx(lambda c: c.device.is_bot), doc="a crawler or bot"),
+    name_spec("local.hour", "num", _hour, doc="visitor's local hour, 0-23"),
+    name_spec("local.minute", "num", _minute, doc="visitor's local minute, 0-59"),
+    name_spec("local.weekday", "str", _day_value("weekday"), doc=f"one of {', '.join(WEEKDAYS)}"),
+    name_spec("local.date", "str", _day_value("date"), doc="local date, YYYY-MM-DD"),
+    name_spec("local.month", "num", _month, doc="local month, 1-12"),
+    name_spec("local.daypart", "str", _daypart, doc="night (0-5), morning (6-11), afternoon (12-17), evening (18-23)"),
+    name_spec("local.business_hours", "bool", _business, doc="within the site's business hours"),
+    name_spec("geo.country", "str", _ctx(lambda c: c.geo.country), doc="ISO 3166-1 alpha-2, from trusted sources only"),
+    name_spec("geo.region", "str", _ctx(lambda c: c.geo.region), doc="region code from a trusted CDN header"),
+    name_spec(
+        "referrer.class", "str", _ctx(lambda c: c.referrer.cls), doc="search, social, email, internal, direct or other"
+    ),
+    name_spec("referrer.host", "str", _ctx(lambda c: c.referrer.host), doc="referring host name"),
+    *(
+        name_spec(f"utm.{_key}", "str", _ctx(lambda c, k=_key: c.utm.get(k)), doc=f"utm_{_key} of the page URL")
+        for _key in UTM_KEYS
+    ),
+    name_spec("language", "str", _ctx(lambda c: c.language), doc="primary language subtag, e.g. de"),
+    name_spec("page.url", "str", _ctx(lambda c: c.url), doc="the page URL"),
+    name_spec("page.path", "str", _ctx(lambda c: c.path), doc="the page path"),
+    name_spec("page.item_id", "str", _ctx(lambda c: c.item_id), doc="the catalog item of the page"),
+    name_spec("consent.level", "str", _ctx(lambda c: c.consent.level), doc="none, anonymous or full"),
+    name_spec("consent.gpc", "bool", _ctx(lambda c: c.consent.gpc), doc="Global Privacy Control signal"),
+    name_spec("attr.*", "any", _attr, doc="an attribute declared under `attributes` (CRM data)"),
 )
-register_name("referrer.host", "str", _ctx(lambda c: c.referrer.host), doc="referring host name")
-for _key in UTM_KEYS:
-    register_name(f"utm.{_key}", "str", _ctx(lambda c, k=_key: c.utm.get(k)), doc=f"utm_{_key} of the page URL")
-register_name("language", "str", _ctx(lambda c: c.language), doc="primary language subtag, e.g. de")
-register_name("page.url", "str", _ctx(lambda c: c.url), doc="the page URL")
-register_name("page.path", "str", _ctx(lambda c: c.path), doc="the page path")
-register_name("page.item_id", "str", _ctx(lambda c: c.item_id), doc="the catalog item of the page")
-register_name("consent.level", "str", _ctx(lambda c: c.consent.level), doc="none, anonymous or full")
-register_name("consent.gpc", "bool", _ctx(lambda c: c.consent.gpc), doc="Global Privacy Control signal")
-register_name("attr.*", "any", _attr, doc="an attribute declared under `attributes` (CRM data)")

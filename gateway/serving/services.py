@@ -1,10 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Long-lived services (stores, model registry) built once in the app's lifespan."""
+"""Long-lived services (stores, model registry) built in the app's lifespan and on reload."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,24 +18,35 @@ class Services:
     """Registry of loaded ONNX model bundles, or None when no models are configured."""
 
 
-async def build_services(config: Config) -> Services:
-    from slotwise.gateway.recommend.bundles import build_registry
+async def open_store(config: Config) -> Any:
     from slotwise.gateway.visitors.stores import build_store
 
-    services = Services()
-    base = config.source.parent if config.source is not None else Path(".")
-    services.models = build_registry(config.models, base)  # validates `models:` before anything opens
-    services.store = await build_store(config)
-    if services.models is not None:
-        await services.models.areload()  # a bad bundle is logged and skipped, never fatal
-        services.models.start_watch()
-    return services
+    return await build_store(config)
 
 
-async def close_services(services: Services) -> None:
-    for part in (services.store, services.models):
+async def open_models(config: Config) -> Any:
+    """The model registry with its bundles loaded (a bad bundle is logged and skipped)."""
+    from slotwise.gateway.recommend.bundles import build_registry
+
+    registry = build_registry(config.models)  # the loader made `models.dir` absolute
+    if registry is not None:
+        await registry.areload()
+        registry.start_watch()
+    return registry
+
+
+async def build_services(config: Config) -> Services:
+    return Services(store=await open_store(config), models=await open_models(config))
+
+
+async def close_parts(parts: list[Any]) -> None:
+    for part in parts:
         close = getattr(part, "close", None)
         if close is not None:
             result = close()
             if hasattr(result, "__await__"):
                 await result
+
+
+async def close_services(services: Services) -> None:
+    await close_parts([services.store, services.models])

@@ -12,8 +12,11 @@ import yaml
 from starlette.testclient import TestClient
 
 from slotwise.gateway.config.loader import Config, parse_config
+from slotwise.gateway.config.registries import install_defaults
 from slotwise.gateway.demo.site import build_catalog, demo_config
 from slotwise.gateway.http.app import create_app
+from slotwise.gateway.recommend.strategies import STRATEGIES, register_strategy, unregister_strategy
+from slotwise.gateway.rules.expr import name_spec, register, unregister
 
 DESKTOP_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -82,3 +85,38 @@ def make_client(tmp_path: Path) -> Iterator[Callable[[dict[str, Any]], TestClien
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def default_registries() -> None:
+    """Tests that compile expressions without loading a config see the default names."""
+    install_defaults()
+
+
+@pytest.fixture
+def add_strategy() -> Iterator[Callable[[str, Any], None]]:
+    """Register a recommendation strategy for one test; removed afterwards."""
+    added: list[str] = []
+
+    def add(name: str, fn: Any) -> None:
+        assert name not in STRATEGIES, name
+        register_strategy(name, fn)
+        added.append(name)
+
+    yield add
+    for name in added:
+        unregister_strategy(name)
+
+
+@pytest.fixture
+def add_name() -> Iterator[Callable[..., None]]:
+    """Register an expression name for one test; removed afterwards."""
+    added: list[str] = []
+
+    def add(pattern: str, *args: Any, **kwargs: Any) -> None:
+        register(name_spec(pattern, *args, **kwargs))
+        added.append(pattern)
+
+    yield add
+    for pattern in added:
+        unregister(pattern)

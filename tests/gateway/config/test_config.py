@@ -167,3 +167,90 @@ def test_a_template_that_is_markup_says_what_template_means(tmp_path: Path) -> N
     text = str(err.value)
     assert "slots.hero.default.template: no template file '{{ foo'" in text
     assert "inline markup goes in an html block" in text
+
+
+def test_store_models_and_catalog_sections_are_checked(tmp_path: Path) -> None:
+    errs = errors_of(
+        minimal_config(
+            store={"backend": "postgres", "max_batch": 0, "rate_limit": {"per_hour": 5}},
+            models={"dirr": "x", "intra_op_threads": 999},
+            catalog={"path": 7},
+        )
+    )
+    assert "store.backend: must be one of sqlite, redis, got 'postgres'" in errs
+    assert "store.max_batch: must be between 1 and 100000, got 0" in errs
+    assert any(e.startswith("store.rate_limit.per_hour: unknown key (expected one of: client_per_minute") for e in errs)
+    assert "models.dir: is required" in errs
+    assert "models.intra_op_threads: must be between 1 and 64, got 999" in errs
+    assert any(e.startswith("models.dirr: unknown key (expected one of: dir, intra_op_threads") for e in errs)
+    assert "catalog.path: expected str, got int" in errs
+
+
+def test_a_missing_catalog_file_fails_check_config_but_not_tools_that_write_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "slotwise.yaml"
+    path.write_text(yaml.safe_dump(minimal_config(catalog={"path": "items.jsonl"})))
+    assert load_config(path).catalog_path == tmp_path / "items.jsonl"  # e.g. `slotwise sync` writes it
+    assert main(["check-config", str(path)]) == 1
+    assert f"catalog.path: no such file: {tmp_path / 'items.jsonl'}" in capsys.readouterr().err
+    (tmp_path / "items.jsonl").write_text('{"id": "a", "title": "A"}\n')
+    assert main(["check-config", str(path)]) == 0
+
+
+def test_settings_resolve_paths_against_the_file(tmp_path: Path) -> None:
+    config = parse_config(
+        minimal_config(store={"path": "db/s.db", "rate_limit": {"visitor_per_minute": 10}}, models={"dir": "m"}),
+        base_dir=tmp_path,
+    )
+    assert config.store is not None and config.store.path == tmp_path / "db" / "s.db"
+    assert config.store.rate_limit["visitor_per_minute"] == 10.0
+    assert config.models is not None and config.models.root(Path("/elsewhere")) == tmp_path / "m"
+    assert parse_config(minimal_config(store={})).store is None  # an empty section: profiles off
+
+
+def test_reload_reopens_the_store_when_its_section_changes(tmp_path: Path) -> None:
+    path = tmp_path / "slotwise.yaml"
+    path.write_text(yaml.safe_dump(minimal_config(store={"path": "one.db"})))
+    app = create_app(load_config(path), path)
+    auth = {"Authorization": "Bearer sk_shop"}
+    with TestClient(app) as client:
+        first = app.state.services.store
+        assert first.settings.path == tmp_path / "one.db"
+        r = client.post("/v1/admin/reload", headers=auth)
+        assert r.status_code == 200 and r.json()["applied"] == []
+        assert app.state.services.store is first  # unchanged section: the same store
+        path.write_text(yaml.safe_dump(minimal_config(store={"path": "two.db"}, models={"dir": "models"})))
+        r = client.post("/v1/admin/reload", headers=auth)
+        assert r.status_code == 200 and r.json()["applied"] == ["store", "models"]
+        second = app.state.services.store
+        assert second is not first and second.settings.path == tmp_path / "two.db"
+        assert app.state.services.models.root == tmp_path / "models"
+        events = {"site": "shop", "events": [_event()]}
+        r = client.post("/v1/events", json=events, headers={"X-Slotwise-Key": "pk_shop"})
+        assert r.status_code == 200 and r.json()["accepted"] == ["e1"]
+        assert (tmp_path / "two.db").exists()
+        path.write_text(yaml.safe_dump(minimal_config()))
+        r = client.post("/v1/admin/reload", headers=auth)
+        assert r.status_code == 200 and r.json()["applied"] == ["store", "models"]
+        assert app.state.services.store is None and app.state.services.models is None
+
+
+def test_reload_refuses_a_store_that_cannot_open(tmp_path: Path) -> None:
+    path = tmp_path / "slotwise.yaml"
+    path.write_text(yaml.safe_dump(minimal_config(store={"path": "one.db"})))
+    app = create_app(load_config(path), path)
+    with TestClient(app) as client:
+        first = app.state.services.store
+        (tmp_path / "blocked").write_text("a file, not a directory")
+        path.write_text(yaml.safe_dump(minimal_config(store={"path": "blocked/two.db"})))
+        r = client.post("/v1/admin/reload", headers={"Authorization": "Bearer sk_shop"})
+        assert r.status_code == 422 and r.json()["error"]["message"].startswith("store: cannot open")
+        assert app.state.services.store is first
+
+
+def _event() -> dict[str, object]:
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC).isoformat()
+    return {"event_id": "e1", "visitor_id": "v1", "type": "page_view", "ts": now}

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from slotwise.gateway.recommend.strategies import register_strategy
 from tests.gateway.conftest import DESKTOP_UA, GOOGLEBOT_UA, IPHONE_UA, minimal_config
 
 PK = {"X-Slotwise-Key": "pk_demo"}
@@ -204,14 +203,12 @@ async def _broken(env: Any, block: Any, count: int) -> list[str]:
     raise RuntimeError("model exploded")
 
 
-register_strategy("test-slow", _slow)
-register_strategy("test-broken", _broken)
-
-
 @pytest.mark.parametrize("strategy, reason", [("test-slow", "timeout"), ("test-broken", "error")])
 def test_a_failing_slot_falls_back_and_the_others_render(
-    make_client: Callable[..., TestClient], strategy: str, reason: str
+    make_client: Callable[..., TestClient], add_strategy: Callable[[str, Any], None], strategy: str, reason: str
 ) -> None:
+    add_strategy("test-slow", _slow)
+    add_strategy("test-broken", _broken)
     client = make_client(_fallback_config(strategy), raise_server_exceptions=False)
     r = client.post(
         "/v1/render", json={"site": "shop", "slots": ["hero", "recs"]}, headers={"X-Slotwise-Key": "pk_shop"}

@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The loaded configuration as the rest of the gateway reads it (built by `loader`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from slotwise.gateway.config.services import ModelsSettings, StoreSettings
+from slotwise.gateway.common.vocabulary import WEEKDAYS
+from slotwise.gateway.rules.expr import Compiled
+from slotwise.gateway.rules.segments import Segment
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    days: frozenset[str] = frozenset(WEEKDAYS[:5])
+    start: int = 9 * 60
+    end: int = 17 * 60
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    name: str
+    publishable_key: str
+    secret_key: str
+    origins: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    business_hours: BusinessHours = BusinessHours()
+    default_consent: str = "full"
+    honour_dnt: bool = False
+    allow_simulation: bool = False
+    internal_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    slot_budget_ms: float = 50.0
+    max_body_bytes: int = 65536
+    max_slots: int = 20
+    default_ttl: int = 300
+    templates_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class GeoSettings:
+    country_headers: tuple[str, ...] = ()
+    region_headers: tuple[str, ...] = ()
+    maxmind_db: Path | None = None
+    lookup: Callable[[str], tuple[str, str | None] | None] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    catalog_size: int = 10000
+    catalog_ttl: float = 300.0
+    blocks_size: int = 5000
+    blocks_ttl: float = 60.0
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    weight: float
+    block: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    key: str
+    holdout: float
+    arms: tuple[Arm, ...]
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: str
+    when: Compiled | None
+    block: dict[str, Any] | None = None
+    experiment: Experiment | None = None
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str
+    default: dict[str, Any]
+    variants: tuple[Variant, ...] = ()
+    description: str = ""
+    budget_ms: float | None = None
+    ttl: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    sites: dict[str, SiteConfig]
+    gateway: GatewaySettings = GatewaySettings()
+    geo: GeoSettings = GeoSettings()
+    trusted_proxies: tuple[Any, ...] = ()
+    cache: CacheSettings = CacheSettings()
+    catalog_path: Path | None = None
+    attributes: frozenset[str] = frozenset()
+    segments: dict[str, Segment] = field(default_factory=dict)
+    slots: dict[str, Slot] = field(default_factory=dict)
+    store: StoreSettings | None = None
+    models: ModelsSettings | None = None
+    source: Path | None = None
+
+    def site_by_secret(self, key: str) -> SiteConfig | None:
+        for site in self.sites.values():
+            if site.secret_key == key:
+                return site
+        return None

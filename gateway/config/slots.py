@@ -1,0 +1,194 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Schema of `segments:` and `slots:`: rules compiled with their column errors, variants, experiments.
+
+Expressions need the names of all segments and attributes; the loader passes them as the
+validation context (`{"segments": {...}, "attributes": {...}}`). Blocks are checked by
+`blocks.renderer.validate_block` in `check_blocks`, before the schema sees the slot.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from slotwise.gateway.blocks.renderer import validate_block
+from slotwise.gateway.config.errors import fail
+from slotwise.gateway.config.fields import NAME_PATTERN, Strict, between
+from slotwise.gateway.config.model import Arm, Experiment, Slot, Variant
+from slotwise.gateway.rules.expr import Compiled, ExprError, compile_expr
+from slotwise.gateway.rules.segments import Segment
+
+_NAME = re.compile(NAME_PATTERN)
+
+
+def compile_when(raw: Any, info: ValidationInfo) -> Compiled:
+    """A segment name, a list of them (all must match), or an expression."""
+    if isinstance(raw, Compiled):
+        return raw
+    ctx = info.context or {}
+    segments: set[str] = ctx.get("segments", set())
+    if isinstance(raw, list):
+        if not raw or not all(isinstance(x, str) for x in raw):
+            fail("a list of segment names must hold at least one name")
+        for name in raw:
+            if name not in segments:
+                fail(f"unknown segment '{name}'")
+        source = " and ".join(f"segment('{name}')" for name in raw)
+    elif isinstance(raw, str):
+        if raw in segments:
+            source = f"segment('{raw}')"
+        elif _NAME.fullmatch(raw) and "-" in raw:
+            fail(f"unknown segment '{raw}'")
+        else:
+            source = raw
+    else:
+        fail(f"expected a segment name, a list of them, or an expression, got {type(raw).__name__}")
+    try:
+        return compile_expr(source, segments, ctx.get("attributes", set()))
+    except ExprError as exc:
+        fail(str(exc))
+
+
+class SegmentSchema(Strict):
+    """`name: rule` or `name: {when: rule, description: ...}`."""
+
+    when: Any
+    description: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, raw: Any, info: ValidationInfo) -> Any:
+        # The short form's errors belong to the segment itself (segments.NAME: ...).
+        return raw if isinstance(raw, dict) else {"when": compile_when(raw, info)}
+
+    @field_validator("when")
+    @classmethod
+    def _compile(cls, raw: Any, info: ValidationInfo) -> Compiled:
+        return compile_when(raw, info)
+
+    def runtime(self, name: str) -> Segment:
+        return Segment(name, self.when, self.description)
+
+
+class ArmSchema(Strict):
+    name: str
+    weight: between(0, 1e6) = 1.0  # type: ignore[valid-type]
+    block: Any
+
+
+class ExperimentSchema(Strict):
+    key: str
+    holdout: between(0, 0.99) = 0.0  # type: ignore[valid-type]
+    arms: list[ArmSchema]
+
+    @field_validator("arms")
+    @classmethod
+    def _arms(cls, arms: list[ArmSchema]) -> list[ArmSchema]:
+        if not arms:
+            fail("needs at least one arm")
+        names = [a.name for a in arms]
+        for name in names:
+            if names.count(name) > 1:
+                fail(f"duplicate arm name '{name}'")
+        if sum(a.weight for a in arms) <= 0:
+            fail("weights must add up to more than 0")
+        return arms
+
+    def runtime(self) -> Experiment:
+        return Experiment(self.key, self.holdout, tuple(Arm(a.name, a.weight, a.block) for a in self.arms))
+
+
+class VariantSchema(Strict):
+    id: str | None = None
+    when: Any = None
+    block: Any = None
+    experiment: ExperimentSchema | None = None
+
+    @field_validator("when")
+    @classmethod
+    def _compile(cls, raw: Any, info: ValidationInfo) -> Compiled:
+        return compile_when(raw, info)
+
+    @model_validator(mode="after")
+    def _one_content(self) -> VariantSchema:
+        if (self.block is None) == (self.experiment is None):
+            fail("needs exactly one of 'block' or 'experiment'")
+        return self
+
+    def runtime(self, index: int) -> Variant:
+        exp = self.experiment.runtime() if self.experiment else None
+        return Variant(self.id or f"v{index + 1}", self.when, block=self.block, experiment=exp)
+
+
+class SlotSchema(Strict):
+    description: str = ""
+    default: Any
+    variants: list[VariantSchema] = Field(default_factory=list)
+    budget_ms: float | None = None
+    ttl: int | None = None
+
+    @field_validator("variants")
+    @classmethod
+    def _unique_experiments(cls, variants: list[VariantSchema]) -> list[VariantSchema]:
+        keys = [v.experiment.key for v in variants if v.experiment]
+        for key in keys:
+            if keys.count(key) > 1:
+                fail(f"duplicate experiment key '{key}'")
+        return variants
+
+    def runtime(self, name: str) -> Slot:
+        variants = tuple(v.runtime(i) for i, v in enumerate(self.variants))
+        return Slot(name, self.default, variants, self.description, self.budget_ms, self.ttl)
+
+
+def check_blocks(slots: Any, ctx: dict[str, Any], errors: list[str]) -> Any:
+    """Every block of every slot through `validate_block`, normalized in place; errors collected."""
+    if not isinstance(slots, dict):
+        return slots
+
+    def check(holder: dict[str, Any], key: str, path: str) -> None:
+        if holder.get(key) is not None:
+            block = validate_block(holder[key], path, lambda p, m: errors.append(f"{p}: {m}"), ctx, required=True)
+            if block is not None:
+                holder[key] = block
+
+    for name, slot in slots.items():
+        if not isinstance(slot, dict):
+            continue
+        check(slot, "default", f"slots.{name}.default")
+        variants = slot.get("variants")
+        for i, variant in enumerate(variants if isinstance(variants, list) else []):
+            if not isinstance(variant, dict):
+                continue
+            check(variant, "block", f"slots.{name}.variants[{i}].block")
+            exp = variant.get("experiment")
+            arms = exp.get("arms") if isinstance(exp, dict) else None
+            for j, arm in enumerate(arms if isinstance(arms, list) else []):
+                if isinstance(arm, dict):
+                    check(arm, "block", f"slots.{name}.variants[{i}].experiment.arms[{j}].block")
+    return slots
+
+
+def find_cycle(graph: dict[str, frozenset[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*trail, node, nxt]
+            if nxt not in state:
+                found = visit(nxt, [*trail, node])
+                if found:
+                    return found
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            cycle = visit(node, [])
+            if cycle:
+                return cycle
+    return None
