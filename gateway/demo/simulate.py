@@ -117,9 +117,9 @@ EASY: dict[str, Persona] = {
 _NOISY = {"focus": 0.6, "habit": 0.75, "interests": 2}
 HARD: dict[str, Persona] = {
     "high-value": Persona(9, 2, 6, 0.6, 0.8, 180.0, "desktop", "evening", **_NOISY),
-    "loyal": Persona(8, 3, 5, 0.5, 0.7, 90.0, "desktop", "evening", **_NOISY),  # close to high-value
+    "loyal": Persona(8, 3, 5, 0.5, 0.7, 90.0, "mobile", "evening", **_NOISY),  # close to high-value
     "casual": Persona(4, 10, 3, 0.3, 0.4, 45.0, "mobile", "afternoon", **_NOISY),
-    "deal-hunters": Persona(4, 8, 4, 0.45, 0.25, 30.0, "mobile", "afternoon", **_NOISY),  # close to casual
+    "deal-hunters": Persona(4, 8, 4, 0.45, 0.25, 30.0, "tablet", "afternoon", **_NOISY),  # close to casual
     "browsers": Persona(6, 4, 8, 0.05, 0.05, 20.0, "mobile", "night", dwell=8.0, **_NOISY),
     "lapsed": Persona(2, 120, 3, 0.2, 0.2, 40.0, "tablet", "morning", **_NOISY),
     "newcomers": Persona(1, 1, 4, 0.15, 0.1, 50.0, "desktop", "morning", **_NOISY),
