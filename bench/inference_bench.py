@@ -27,12 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from slotwise.gateway.demo.catalog import build_catalog
+from slotwise.gateway.demo.simulate import simulate
 from slotwise.gateway.recommend.bundles import load_bundle
 from slotwise.gateway.visitors.profiles import ITEMS_MAX as PROFILE_ITEMS
 from slotwise.models.data import Interactions
 from slotwise.models.propensity import train_propensity
 from slotwise.models.segments import train_segments
-from slotwise.models.simulate import catalog, simulate
 from slotwise.models.train_recommender import train_recommender
 
 
@@ -131,8 +132,8 @@ def synthetic(n_items: int, n_users: int, per_user: int, seed: int = 0) -> tuple
 
 
 def sklearn_cases(tmp: Path, repeat: int) -> dict[str, Any]:
-    items = catalog(per_category=20)
-    events, _, _ = simulate(items, visitors=400)
+    items = build_catalog(20)
+    events = simulate(items, visitors=400).events
     seg = train_segments(events, items, tmp / "seg", range(2, 7), progress=lambda m: None)
     prop = train_propensity(events, items, tmp / "prop", progress=lambda m: None)
     out = {}

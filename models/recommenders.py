@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Recommenders for implicit feedback, each fitted into an ONNX-exportable `Scorer`.
 
-Constructors store hyperparameters, `fit` learns and sets `scorer_` (scikit-learn's shape).
+scikit-learn estimators: `__init__` stores hyperparameters (so `get_params`, `set_params` and
+`clone` work), `fit` learns and sets attributes ending in `_`, the served one being `scorer_`.
 Columns of `X` (users × items) must be ordered most-popular first (see `popularity_order`):
 collaborative terms then cover a prefix of the columns and leave the long tail to the content
 term and the popularity prior.
@@ -15,6 +16,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from slotwise.models.onnxgraph import Scorer, Term
 
@@ -33,38 +36,67 @@ def _pop(X: sp.spmatrix) -> np.ndarray:
     return counts / counts.max() if counts.max() > 0 else counts
 
 
-class Popularity:
-    def fit(self, X: sp.spmatrix) -> Popularity:
+class Popularity(BaseEstimator):
+    def fit(self, X: sp.spmatrix, y: Any = None) -> Popularity:
         self.scorer_ = Scorer(X.shape[1], [], _pop(X).astype(np.float32))
         return self
 
 
-class EASE:
-    """Embarrassingly Shallow Autoencoder (Steck 2019): B = I - P / diag(P), P = (XᵀX + λI)⁻¹.
+def _gram_inverse(X: sp.csr_matrix, m: int, reg: np.ndarray) -> np.ndarray:
+    """P = (XᵀX + diag(reg))⁻¹ over the first m columns.
 
+    With fewer users than items, Woodbury's identity inverts a users × users matrix instead:
+    P = R⁻¹ - R⁻¹Xᵀ(I + XR⁻¹Xᵀ)⁻¹XR⁻¹ (R = diag(reg)), minutes become seconds on wide catalogs.
+    """
+    Xa = X[:, :m]
+    n = Xa.shape[0]
+    if n >= m:
+        G = (Xa.T @ Xa).toarray()
+        G[np.diag_indices(m)] += reg
+        return np.linalg.inv(G)
+    dense = Xa.toarray()
+    inv = 1.0 / reg
+    XR = dense * inv[None, :]
+    K = np.linalg.inv(np.eye(n) + XR @ dense.T)
+    P = -(XR.T @ (K @ XR))
+    P[np.diag_indices(m)] += inv
+    return P
+
+
+class EASE(BaseEstimator):
+    """Linear autoencoder, one item × item matrix B; scores are x @ B.
+
+    `dropout` = 0: EASE (Steck 2019), B = I - P / diag(P), P = (XᵀX + λI)⁻¹, zero diagonal.
+    `dropout` = p > 0: the dropout-regularized DLAE (Steck 2020, "Autoencoders that don't
+    overfit towards the identity"): Λ = λI + p/(1-p)·diag(XᵀX), B = I - PΛ with P = (XᵀX + Λ)⁻¹;
+    its diagonal only scores items the visitor already has, which the graph masks anyway.
     Dense over the items with at least `min_count` interactions; above `max_dense` of them a
     PureSVD factorization of rank `rank` is used instead, so 100k-item catalogs stay small.
     """
 
-    def __init__(self, lam: float = 200.0, min_count: int = 2, max_dense: int = 12000, rank: int = 64):
-        self.lam, self.min_count, self.max_dense, self.rank = lam, min_count, max_dense, rank
+    def __init__(
+        self, lam: float = 200.0, dropout: float = 0.0, min_count: int = 2, max_dense: int = 12000, rank: int = 64
+    ):
+        self.lam, self.dropout, self.min_count, self.max_dense, self.rank = lam, dropout, min_count, max_dense, rank
 
-    def fit(self, X: sp.spmatrix) -> EASE:
+    def fit(self, X: sp.spmatrix, y: Any = None) -> EASE:
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
         X = sp.csr_matrix(X, dtype=np.float64)
         counts = np.asarray((X > 0).sum(axis=0)).ravel()
         m = int((counts >= self.min_count).sum())
         if m == 0:
+            self.kind_ = "popularity"
             self.scorer_ = Popularity().fit(X).scorer_
             return self
         if m > self.max_dense:
             return self._fit_low_rank(X, m)
-        Xa = X[:, :m]
-        G = (Xa.T @ Xa).toarray()
-        G[np.diag_indices(m)] += self.lam
-        P = np.linalg.inv(G)
-        B = -P / np.diag(P)
+        d = np.asarray(X[:, :m].multiply(X[:, :m]).sum(axis=0)).ravel()
+        reg = self.lam + (self.dropout / (1.0 - self.dropout)) * d
+        P = _gram_inverse(X, m, reg)
+        B = -P * reg[None, :] if self.dropout > 0 else -P / np.diag(P)
         B[np.diag_indices(m)] = 0.0
-        self.kind_ = "ease"
+        self.kind_ = "dlae" if self.dropout > 0 else "ease"
         self.scorer_ = Scorer(X.shape[1], [Term(B.astype(np.float32))], (POP_PRIOR * _pop(X)).astype(np.float32))
         return self
 
@@ -77,13 +109,13 @@ class EASE:
         return self
 
 
-class ItemKNN:
+class ItemKNN(BaseEstimator):
     """Item-item cosine similarity, `k` strongest neighbours per item (dense export)."""
 
     def __init__(self, k: int = 100, min_count: int = 2, max_dense: int = 12000):
         self.k, self.min_count, self.max_dense = k, min_count, max_dense
 
-    def fit(self, X: sp.spmatrix) -> ItemKNN:
+    def fit(self, X: sp.spmatrix, y: Any = None) -> ItemKNN:
         X = sp.csr_matrix(X, dtype=np.float64)
         counts = np.asarray((X > 0).sum(axis=0)).ravel()
         m = min(int((counts >= self.min_count).sum()), self.max_dense)
@@ -109,11 +141,13 @@ def item_tokens(item: dict[str, Any]) -> list[str]:
     return toks
 
 
-class Content:
+class Content(BaseEstimator):
     """TF-IDF of item categories, tags and words, cosine similarity via F·Fᵀ (two MatMuls).
 
-    With more than `rank` vocabulary terms the TF-IDF matrix is reduced by truncated SVD (LSA),
-    which keeps the bundle and each request small on large catalogs.
+    scikit-learn's `TfidfVectorizer` (smooth idf, log-scaled term counts, terms in at least
+    `min_df` items); category and tag columns are weighted by `category_weight`. With more
+    than `rank` vocabulary terms the matrix is reduced by truncated SVD (LSA), which keeps the
+    bundle and each request small on large catalogs.
     """
 
     def __init__(self, rank: int = 128, category_weight: float = 2.0, min_df: int = 2):
@@ -121,28 +155,16 @@ class Content:
 
     def features(self, items: list[dict[str, Any]]) -> np.ndarray:
         docs = [item_tokens(it) for it in items]
-        df: dict[str, int] = {}
-        for d in docs:
-            for t in set(d):
-                df[t] = df.get(t, 0) + 1
-        vocab = {t: k for k, t in enumerate(sorted(t for t, c in df.items() if c >= self.min_df))}
-        rows, cols, vals = [], [], []
-        n = len(docs)
-        for r, d in enumerate(docs):
-            tf: dict[int, float] = {}
-            for t in d:
-                if t in vocab:
-                    boost = self.category_weight if t.startswith(("cat:", "tag:")) else 1.0
-                    tf[vocab[t]] = tf.get(vocab[t], 0.0) + boost
-            for c, v in tf.items():
-                rows.append(r)
-                cols.append(c)
-                vals.append(np.log1p(v))
-        F = sp.csr_matrix((vals, (rows, cols)), shape=(n, max(len(vocab), 1)), dtype=np.float64)
-        idf = np.zeros(F.shape[1])
-        for t, c in vocab.items():
-            idf[c] = np.log((1 + n) / (1 + df[t])) + 1.0
-        F = sp.csr_matrix(F.multiply(idf[None, :]))
+        vec = TfidfVectorizer(analyzer=lambda d: d, min_df=self.min_df, sublinear_tf=True, norm=None, dtype=np.float64)
+        try:
+            F = sp.csr_matrix(vec.fit_transform(docs))
+        except ValueError:  # no term in min_df items: every item gets a zero row
+            return np.zeros((len(items), 1), dtype=np.float32)
+        self.vectorizer_ = vec
+        boost = np.array(
+            [self.category_weight if t.startswith(("cat:", "tag:")) else 1.0 for t in vec.get_feature_names_out()]
+        )
+        F = sp.csr_matrix(F.multiply(boost[None, :]))
         if F.shape[1] > self.rank and min(F.shape) > self.rank + 1:
             u, s, _ = svds(F.astype(np.float32), k=self.rank, random_state=0)
             dense = (u * s).astype(np.float64)

@@ -8,15 +8,17 @@ from typing import Any
 
 import pytest
 
+from slotwise.gateway.demo.catalog import build_catalog, write_items
+from slotwise.gateway.demo.simulate import simulate, write_events_file
 from slotwise.models.cli import main
-from slotwise.models.simulate import catalog, simulate, write_events, write_items
 
 
 @pytest.fixture(scope="session")
 def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     d = tmp_path_factory.mktemp("store")
-    items = catalog(per_category=15)
-    events, planted, favourite = simulate(items, visitors=240, seed=3)
+    items = build_catalog(15)
+    sim = simulate(items, visitors=240, seed=3)
+    events, planted, favourite = sim.events, sim.planted, sim.favourite
     return {
         "dir": d,
         "items": items,
@@ -24,7 +26,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "planted": planted,
         "favourite": favourite,
         "items_path": write_items(items, d / "items.jsonl"),
-        "events_path": write_events(events, d / "events.jsonl"),
+        "events_path": write_events_file(events, d / "events.jsonl"),
     }
 
 

@@ -7,8 +7,8 @@ import json
 import time
 from pathlib import Path
 
+from slotwise.gateway.demo.catalog import build_catalog
 from slotwise.gateway.demo.simulate import simulate_visitors
-from slotwise.gateway.demo.site import build_catalog
 from slotwise.gateway.recommend.bundles import ModelRegistry
 from slotwise.gateway.visitors.events import event_line
 from slotwise.models.demo import train_demo

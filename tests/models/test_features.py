@@ -10,16 +10,16 @@ from typing import Any
 
 import numpy as np
 
+from slotwise.gateway.demo.simulate import write_events_file
 from slotwise.gateway.visitors.events import validate_event
 from slotwise.gateway.visitors.features import FeatureSpec, feature_vector, profiles_from_events
 from slotwise.gateway.visitors.stores import open_store, parse_store_settings
 from slotwise.models.data import read_events, with_categories
-from slotwise.models.simulate import write_events
 
 
 def test_offline_and_online_features_are_equal(store: dict[str, Any], tmp_path: Path) -> None:
     events = with_categories(store["events"], store["items"])
-    path = write_events(events, tmp_path / "events.jsonl")
+    path = write_events_file(events, tmp_path / "events.jsonl")
     offline = profiles_from_events(read_events(path))
     spec = FeatureSpec.fit(offline.values())
     visitors = sorted(offline)[:12]

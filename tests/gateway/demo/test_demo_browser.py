@@ -33,7 +33,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with running_gateway(args, free_port(), data / "demo.log", ready="/readyz") as base:
         # A first render loads templates and model sessions; the browser's 1.5 s budget should
         # measure the page, not that cold start.
-        for context in ({}, {"item_id": "sho-001"}):
+        for context in ({}, {"item_id": "shoes-001"}):
             httpx.post(
                 f"{base}/v1/render",
                 json={
@@ -90,10 +90,10 @@ def test_two_contexts_get_different_blocks_in_a_real_browser(demo_server: str, t
 def test_real_device_detection_and_item_pages(demo_server: str, tmp_path: Path) -> None:
     phone = slots_in(dump_dom(f"{demo_server}/demo", tmp_path / "p", user_agent=IPHONE_UA))
     assert phone["home-hero"][0] in {"mobile", "mobile-night"}
-    dom = dump_dom(f"{demo_server}/demo?item=sho-001", tmp_path / "i")
+    dom = dump_dom(f"{demo_server}/demo?item=shoes-001", tmp_path / "i")
     assert slots_in(dom)["recommendations"][0] == "similar"
     recommended = re.findall(r'data-slotwise-item="([\w-]+)"', dom)
-    assert recommended and "sho-001" not in recommended
+    assert recommended and "shoes-001" not in recommended
 
 
 def test_fallback_stays_when_the_gateway_is_unreachable(tmp_path: Path) -> None:

@@ -15,16 +15,17 @@ import numpy as np
 import pytest
 
 from slotwise.gateway.config.loader import ConfigError
+from slotwise.gateway.demo.catalog import build_catalog
+from slotwise.gateway.demo.simulate import simulate
 from slotwise.gateway.recommend.bundles import BundleError, ModelRegistry, build_registry, load_bundle
 from slotwise.models.data import events_to_interactions
-from slotwise.models.simulate import catalog, simulate
 from slotwise.models.train_recommender import train_recommender
 
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    items = catalog(per_category=8)
-    events, _, _ = simulate(items, visitors=80, seed=1)
+    items = build_catalog(8)
+    events = simulate(items, visitors=80, seed=1).events
     out = tmp_path_factory.mktemp("bundle") / "good"
     train_recommender(
         events_to_interactions(events), items, out, lam=50.0, content_weight=0.05, progress=lambda m: None
@@ -188,7 +189,7 @@ def test_batcher_runs_one_inference_for_concurrent_slots(good: Path) -> None:
     b = reg.get("good")
     assert b is not None
     model = b.role("hybrid")
-    rows = [b.encode({i: 1.0}) for i in ("shoes-001", "books-002", "games-003")]
+    rows = [b.encode({i: 1.0}) for i in ("shoes-001", "bags-002", "jeans-003")]
 
     async def page() -> list[np.ndarray]:
         return list(await asyncio.gather(*(reg.batcher.run(model, r) for r in rows)))  # type: ignore[arg-type]

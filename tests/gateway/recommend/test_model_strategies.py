@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from slotwise.gateway.demo.catalog import build_catalog, write_items
+from slotwise.gateway.demo.simulate import simulate, write_events_file
 from slotwise.gateway.recommend.bundles import ModelRegistry
 from slotwise.gateway.recommend.catalog import Catalog
 from slotwise.gateway.recommend.strategies import STRATEGIES
@@ -19,7 +21,7 @@ from slotwise.gateway.visitors.features import profiles_from_events
 from slotwise.gateway.visitors.profiles import Profile
 from slotwise.models.cli import main
 from slotwise.models.data import with_categories
-from slotwise.models.simulate import catalog, simulate, write_events, write_items
+from tests.gateway.conftest import make_client
 
 NOW = 1_793_500_000.0
 
@@ -27,9 +29,10 @@ NOW = 1_793_500_000.0
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     d = tmp_path_factory.mktemp("world")
-    items = catalog(per_category=12)
-    events, planted, fav = simulate(items, visitors=200, seed=4, now=NOW)
-    ipath, epath = write_items(items, d / "items.jsonl"), write_events(events, d / "events.jsonl")
+    items = build_catalog(12)
+    sim = simulate(items, visitors=200, seed=4, now=NOW)
+    events, planted, fav = sim.events, sim.planted, sim.favourite
+    ipath, epath = write_items(items, d / "items.jsonl"), write_events_file(events, d / "events.jsonl")
     for kind in ("recommender", "segments", "propensity"):
         assert (
             main(
@@ -103,17 +106,17 @@ def test_a_visitor_who_viewed_shoes_gets_shoes(world: dict[str, Any], strategy: 
 
 def test_category_filter_and_cold_start(world: dict[str, Any]) -> None:
     env = _env(world, _shoe_viewer())
-    ids = asyncio.run(STRATEGIES["hybrid"](env, {"category": "Books"}, 3))
-    assert len(ids) == 3 and all(i.startswith("books-") for i in ids)
+    ids = asyncio.run(STRATEGIES["hybrid"](env, {"category": "Bags"}, 3))
+    assert len(ids) == 3 and all(i.startswith("bags-") for i in ids)
     # no profile and no page item: nothing from the model, the render tops up with popular items
     assert asyncio.run(STRATEGIES["cf"](_env(world, None), {}, 3)) == []
 
 
 def test_similar_follows_the_page_item_and_falls_back_without_models(world: dict[str, Any]) -> None:
-    ids = asyncio.run(STRATEGIES["similar"](_env(world, None, "games-002"), {}, 4))
-    assert len(ids) == 4 and "games-002" not in ids and sum(i.startswith("games-") for i in ids) >= 3
-    fallback = asyncio.run(STRATEGIES["similar"](_env(world, None, "games-002", models=False), {}, 4))
-    assert fallback and "games-002" not in fallback  # the catalog's content overlap
+    ids = asyncio.run(STRATEGIES["similar"](_env(world, None, "jeans-002"), {}, 4))
+    assert len(ids) == 4 and "jeans-002" not in ids and sum(i.startswith("jeans-") for i in ids) >= 3
+    fallback = asyncio.run(STRATEGIES["similar"](_env(world, None, "jeans-002", models=False), {}, 4))
+    assert fallback and "jeans-002" not in fallback  # the catalog's content overlap
 
 
 def test_strategies_of_one_page_share_one_inference_per_model(world: dict[str, Any]) -> None:
@@ -188,7 +191,7 @@ def test_render_follows_a_visitors_interactions(world: dict[str, Any], tmp_path:
     r = client.post("/v1/render", json={"site": "shop", "visitor_id": "shoe-lover", "slots": ["recs"]}, headers=key)
     assert r.status_code == 200, r.text
     html = r.json()["blocks"]["recs"]["html"]
-    shown = [i for i in world["catalog"].ids if f'/p/{i}"' in html]
+    shown = [i for i in world["catalog"].ids if f'item={i}"' in html]
     assert len(shown) == 4 and all(i.startswith("shoes-") for i in shown), shown
     assert not {"shoes-000", "shoes-002", "shoes-004"} & set(shown)
 
