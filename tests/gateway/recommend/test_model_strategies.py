@@ -21,7 +21,6 @@ from slotwise.gateway.visitors.features import profiles_from_events
 from slotwise.gateway.visitors.profiles import Profile
 from slotwise.models.cli import main
 from slotwise.models.data import with_categories
-from tests.gateway.conftest import make_client
 
 NOW = 1_793_500_000.0
 
