@@ -22,12 +22,14 @@ import numpy as np
 from slotwise.gateway.decisions.bandits.counters import Counters, check_number
 from slotwise.gateway.decisions.bandits.policy import Context
 from slotwise.gateway.decisions.bandits.thompson import (
+    VARIANCE_STRENGTH,
     DrawBuffer,
     Posterior,
     ThompsonSampling,
     beta_posterior,
     monte_carlo_shares,
     nig_posterior,
+    state_seed,
 )
 
 
@@ -125,7 +127,8 @@ class ContextualThompson(ThompsonSampling):
         mu0 = np.where(rest.n > 0, rest.sum / safe, mean_all)
         var0 = np.where(rest.n > 1, np.maximum(rest.sum_squares / safe - mu0 * mu0, 0.0), var_all)
         kappa0 = np.maximum(w, self.prior_strength)
-        return nig_posterior(own, mu0, kappa0, 2.0, np.maximum(var0, 1e-12))
+        alpha0 = 1.0 + VARIANCE_STRENGTH / 2.0
+        return nig_posterior(own, mu0, kappa0, alpha0, (alpha0 - 1.0) * np.maximum(var0, 1e-12))
 
     def _choose(self, context: Context) -> int:
         name = self.bucket(context)
@@ -143,7 +146,7 @@ class ContextualThompson(ThompsonSampling):
         key = name if name in self.buckets else None
         shares = self._bucket_shares.get(key)
         if shares is None:
-            tag = 0 if key is None else 1 + sum(key.encode()) % 1_000_003
-            shares = monte_carlo_shares(self.posterior(key), self.mc_draws, [self.seed or 0, self.version, tag])
+            parts = (self.counters,) if key is None else (self.counters, self.buckets[key])
+            shares = monte_carlo_shares(self.posterior(key), self.mc_draws, state_seed(self.seed, *parts))
             self._bucket_shares[key] = shares
         return shares

@@ -18,6 +18,7 @@ import numpy as np
 
 FIELDS = ("pulls", "n", "sum", "sum_squares")
 BINARY_REWARDS = ("click", "conversion")
+MAX_REWARD = 1e12  # far above any order value; keeps squares and sums of squares finite
 REWARDS = (*BINARY_REWARDS, "revenue")
 
 
@@ -47,6 +48,8 @@ def check_reward(reward: object, kind: str) -> float:
         raise ValueError(f"reward: must be finite, got {value}")
     if value < 0:
         raise ValueError(f"reward: must not be negative, got {value}")
+    if value > MAX_REWARD:
+        raise ValueError(f"reward: more than {MAX_REWARD:g}, got {value}")
     if kind in BINARY_REWARDS and value > 1:
         raise ValueError(f"reward: a {kind} reward lies in [0, 1], got {value}")
     return value

@@ -5,11 +5,13 @@ A decision draws one value per arm from its posterior and takes the largest. Dra
 updates come from the same posterior, so they are made in blocks (1, 2, 4, ... up to 256 after
 each update) and handed out one by one: the same distribution as drawing each time, at a
 fraction of the cost. `probabilities()` is the share of Monte Carlo draws each arm wins,
-seeded by the state version and cached until the next update.
+seeded by the counters themselves (the same state gives the same figures, also after a round
+trip through the store) and cached until the next update.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -19,6 +21,10 @@ from slotwise.gateway.decisions.bandits.counters import Counters, check_number
 from slotwise.gateway.decisions.bandits.policy import Context, Policy
 
 MAX_BLOCK = 256
+# Revenue per visit is mostly zeros: an arm's own variance looks tiny after a few empty visits
+# and its posterior would starve it. The prior variance (the pooled one) is worth this many
+# observations, so a few zeros cannot make an arm look certain.
+VARIANCE_STRENGTH = 20.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,13 @@ def monte_carlo_shares(posterior: Posterior, draws: int, seed: list[int]) -> np.
         wins += np.bincount(posterior.draw(rng, m).argmax(axis=1), minlength=k)
         left -= m
     return wins / draws
+
+
+def state_seed(seed: int | None, *counters: Counters) -> list[int]:
+    digest = 0
+    for c in counters:
+        digest = zlib.crc32(c.n.tobytes() + c.sum.tobytes() + c.sum_squares.tobytes(), digest)
+    return [seed or 0, digest]
 
 
 class DrawBuffer:
@@ -139,7 +152,8 @@ class ThompsonSampling(Policy):
         if self.binary:
             return beta_posterior(counts, self.prior[0], self.prior[1])
         mu0, var0 = counts.pooled_mean_variance()
-        return nig_posterior(counts, mu0, self.prior_strength, 2.0, max(var0, 1e-12))
+        alpha0 = 1.0 + VARIANCE_STRENGTH / 2.0
+        return nig_posterior(counts, mu0, self.prior_strength, alpha0, (alpha0 - 1.0) * max(var0, 1e-12))
 
     def _choose(self, context: Context) -> int:
         return self._buffer.next(self.version, self.posterior, self._rng)
@@ -147,6 +161,6 @@ class ThompsonSampling(Policy):
     def _probabilities(self, context: Context) -> np.ndarray:
         key = (self.version, None)
         if self._shares is None or self._shares[0] != key:
-            seed = [self.seed or 0, self.version]
+            seed = state_seed(self.seed, self.counters)
             self._shares = (key, monte_carlo_shares(self.posterior(context), self.mc_draws, seed))
         return self._shares[1]
