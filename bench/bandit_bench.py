@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Bandit regret and decision time: the Bernoulli setting of Chapelle & Li (2011), beside mabwiser.
 
-    pip install mabwiser   # bench-only baseline; without it the mabwiser columns are skipped
+    pip install mabwiser   # or .[bench]; the baseline only; without it the mabwiser columns are skipped
     python bench/bandit_bench.py [--quick] [--seeds N]
 
 K ∈ {10, 100} arms, the best arm pays 0.5, the others 0.5 − ε, ε ∈ {0.02, 0.1}, horizon 10,000,
