@@ -23,10 +23,6 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
 from slotwise.gateway.recommend.bundles import load_bundle
 from slotwise.gateway.visitors.profiles import ITEMS_MAX as PROFILE_ITEMS
 from slotwise.models.data import Interactions
@@ -34,6 +30,8 @@ from slotwise.models.propensity import train_propensity
 from slotwise.models.segments import train_segments
 from slotwise.models.simulate import catalog, simulate
 from slotwise.models.train_recommender import train_recommender
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def latency(fn: Callable[[np.ndarray], Any], rows: list[np.ndarray], repeat: int) -> dict[str, float]:

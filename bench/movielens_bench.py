@@ -23,13 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from slotwise.models.data import Interactions
 from slotwise.models.evaluate import evaluate_split
 from slotwise.models.splits import stratified_split, temporal_split
 from slotwise.models.train_recommender import DEFAULT_CONTENT_WEIGHT, prepare, tune
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Published NDCG@10 on MovieLens with this protocol, as quoted in the project's issue 4
 # (Microsoft Recommenders benchmark table; BiVAE is GPU-trained).

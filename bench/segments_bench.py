@@ -21,9 +21,6 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from slotwise.gateway.visitors.features import BASE_FEATURES
 from slotwise.models.segments import train_segments
 from slotwise.models.simulate import catalog, simulate
@@ -65,7 +62,10 @@ def main() -> None:
             f"seed {seed}: k={r['k']} (elbow {r['elbow_k']}), ARI {r['ari']:.3f} vs RFM tertiles "
             f"{r['baseline_rfm_ari']:.3f}; silhouette {r['silhouette']:.3f}, Dunn {r['dunn']:.3f}"
         )
-    mean = lambda key: round(float(np.mean([r[key] for r in runs])), 4)
+
+    def mean(key: str) -> float:
+        return round(float(np.mean([r[key] for r in runs])), 4)
+
     print(
         json.dumps(
             {

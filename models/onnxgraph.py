@@ -63,7 +63,10 @@ class Scorer:
 
     def halved(self) -> Scorer:
         """The same scorer with float16 weights (what the bundle stores)."""
-        half = lambda a: None if a is None else a.astype(np.float16)
+
+        def half(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a.astype(np.float16)
+
         return Scorer(self.n_items, [Term(half(t.first), half(t.second)) for t in self.terms], self.bias)
 
     def to_onnx(self, name: str = "recommender") -> onnx.ModelProto:

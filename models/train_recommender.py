@@ -44,7 +44,10 @@ def _holdout(X: sp.csr_matrix, seed: int = 7) -> tuple[sp.csr_matrix, sp.csr_mat
     coo = X.tocoo()
     inter = Interactions(coo.row.astype(str).astype(object), coo.col.astype(str).astype(object), coo.data)
     tr, te = stratified_split(inter, 0.8, "item", seed)
-    mk = lambda m: sp.csr_matrix((coo.data[m], (coo.row[m], coo.col[m])), shape=X.shape)
+
+    def mk(m: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((coo.data[m], (coo.row[m], coo.col[m])), shape=X.shape)
+
     return mk(tr), mk(te)
 
 

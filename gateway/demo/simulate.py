@@ -165,7 +165,7 @@ def simulate_visitors(
         v = _Visitor(f"sim-{n:04d}", random.Random(rnd.random()), cats, now)
         visits = min(1 + int(v.rnd.expovariate(0.6)), 8)
         starts = sorted(now - v.rnd.random() ** 1.5 * 30 * 86400 for _ in range(visits))
-        for k, start in enumerate(starts):
+        for start in starts:
             _session(v, start, by_cat, items, buy=v.rnd.random() < 0.3, cart=True)
         events.extend(v.events)
     events.extend(_scripted(items, by_cat, now))

@@ -10,6 +10,7 @@ bundles in, so a bad upload is logged and the previous version keeps serving.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
-import contextlib
 
 log = logging.getLogger("slotwise.models")
 FORMATS = {"slotwise-bundle/1"}

@@ -131,10 +131,13 @@ class Profile:
             if item:
                 self.item_scores[item] = self.item_scores.get(item, 0.0) + weight
                 self._cap(self.item_scores, ITEMS_MAX)
-        if item and etype in {"item_view", "click", "add_to_cart", "purchase"}:
-            if ts > self.recent.get(item, -math.inf):
-                self.recent[item] = ts
-                self._cap(self.recent, RECENT_MAX)
+        if (
+            item
+            and etype in {"item_view", "click", "add_to_cart", "purchase"}
+            and ts > self.recent.get(item, -math.inf)
+        ):
+            self.recent[item] = ts
+            self._cap(self.recent, RECENT_MAX)
         if etype in {"add_to_cart", "remove_from_cart"} and item:
             line = self.cart_lines.setdefault(item, [-math.inf, -math.inf])
             i = 0 if etype == "add_to_cart" else 1

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import slotwise.gateway.recommend.model_strategies
+import slotwise.gateway.recommend.model_strategies  # noqa: F401 (registers the model strategies)
 from slotwise.gateway.recommend.bundles import ModelRegistry
 from slotwise.gateway.recommend.catalog import Catalog
 from slotwise.gateway.recommend.strategies import STRATEGIES
@@ -21,7 +21,6 @@ from slotwise.gateway.visitors.profiles import Profile
 from slotwise.models.cli import main
 from slotwise.models.data import with_categories
 from slotwise.models.simulate import catalog, simulate, write_events, write_items
-from tests.gateway.conftest import make_client
 
 NOW = 1_793_500_000.0
 

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import slotwise.gateway.rules.profile_names
+import slotwise.gateway.rules.profile_names  # noqa: F401 (registers the profile names)
 from slotwise.gateway.config.loader import parse_config
 from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.rules.expr import Env, compile_expr
