@@ -96,7 +96,8 @@ async def post_events(request: Request) -> Response:
         raise ApiError(
             429, "rate_limited", "too many events from this client", {"Retry-After": str(int(wait) + 1), **headers}
         )
-    raw_ctx = body.get("context") if isinstance(body.get("context"), dict) else {}
+    given = body.get("context")
+    raw_ctx: dict[str, Any] = given if isinstance(given, dict) else {}
     ctx = resolve_context(
         body_context={**raw_ctx, **({"consent": body["consent"]} if "consent" in body else {})},
         headers=request.headers,

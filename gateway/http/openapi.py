@@ -10,8 +10,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 ERROR = {"$ref": "#/components/schemas/Error"}
-KEY = [{"publishableKey": []}]
-ADMIN = [{"secretKey": []}]
+KEY: list[dict[str, list[str]]] = [{"publishableKey": []}]
+ADMIN: list[dict[str, list[str]]] = [{"secretKey": []}]
 
 
 def _errors(*codes: int) -> dict[str, Any]:

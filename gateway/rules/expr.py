@@ -199,6 +199,18 @@ class Node:
     literal: bool = False
 
 
+def _either(lf: Fn, rf: Fn) -> Fn:
+    return lambda env: bool(lf(env)) or bool(rf(env))
+
+
+def _both(lf: Fn, rf: Fn) -> Fn:
+    return lambda env: bool(lf(env)) and bool(rf(env))
+
+
+def _const(value: Any) -> Fn:
+    return lambda env: value
+
+
 def _unescape(s: str) -> str:
     return re.sub(r"\\(.)", r"\1", s[1:-1])
 
@@ -288,7 +300,7 @@ class _Parser:
             right = self._condition(self.and_())
             left = self._condition(left)
             lf, rf = left.fn, right.fn
-            left = Node(lambda env, lf=lf, rf=rf: bool(lf(env)) or bool(rf(env)), "bool", left.pos)
+            left = Node(_either(lf, rf), "bool", left.pos)
         return left
 
     def and_(self) -> Node:
@@ -298,7 +310,7 @@ class _Parser:
             right = self._condition(self.not_())
             left = self._condition(left)
             lf, rf = left.fn, right.fn
-            left = Node(lambda env, lf=lf, rf=rf: bool(lf(env)) and bool(rf(env)), "bool", left.pos)
+            left = Node(_both(lf, rf), "bool", left.pos)
         return left
 
     def not_(self) -> Node:
@@ -400,7 +412,7 @@ class _Parser:
         else:
             return None
         self.take()
-        return Node(lambda env, v=value: v, kind, t.pos, literal=True)
+        return Node(_const(value), kind, t.pos, literal=True)
 
     def list_(self) -> Node:
         start = self.expect("[").pos
