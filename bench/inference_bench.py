@@ -36,6 +36,8 @@ from slotwise.models.propensity import train_propensity
 from slotwise.models.segments import train_segments
 from slotwise.models.train_recommender import train_recommender
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def latency(fn: Callable[[np.ndarray], Any], rows: list[np.ndarray], repeat: int) -> dict[str, float]:
     for r in rows[:5]:

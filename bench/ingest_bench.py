@@ -6,9 +6,10 @@
 For each backend: a gateway (uvicorn, one process) is started on a fresh store, concurrent
 clients POST batches of 100 events to /v1/events, and accepted events/s and p99 latency
 are measured, for two batch shapes: `session` (one visitor's events per batch, as the
-browser client sends them) and `mixed` (every event from a random visitor, worst case); the baseline is the same store's `ingest` called directly with the same
-batches and concurrency (no HTTP, no validation): its ceiling. Then profile-derived segment
-evaluation per visitor is timed (profile already loaded, and loaded from the store).
+browser client sends them) and `mixed` (every event from a random visitor, worst case); the
+baseline is the same store's `ingest` called directly with the same batches and concurrency (no
+HTTP, no validation): its ceiling. Then profile-derived segment evaluation per visitor is timed
+(profile already loaded, and loaded from the store).
 The last line printed is one JSON object with all figures.
 """
 
@@ -31,11 +32,10 @@ from typing import Any
 import httpx
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from slotwise.gateway.rules.expr import Env, compile_expr
 from slotwise.gateway.visitors.events import format_ts
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PORT = 18555
 REDIS_URL = "redis://127.0.0.1:6379/6"
@@ -165,7 +165,6 @@ async def raw_rate(store: Any, batches: list[list[dict[str, Any]]], clients: int
 
 
 async def segment_eval(store: Any, visitors: int) -> dict[str, float]:
-    import slotwise.gateway.rules.profile_names
     from slotwise.gateway.config.loader import parse_config
     from slotwise.gateway.context.request import resolve_context
 

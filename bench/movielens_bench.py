@@ -42,6 +42,8 @@ from slotwise.models.metrics import ranking_metrics
 from slotwise.models.splits import stratified_split
 from slotwise.models.train_recommender import VALIDATION_SHARE, train_recommender
 
+ROOT = Path(__file__).resolve().parent.parent
+
 # Published NDCG@10 on MovieLens with this protocol, as quoted in the project's issue 4
 # (Microsoft Recommenders benchmark table; BiVAE is GPU-trained).
 PUBLISHED = {"BiVAE": 0.475, "SAR": 0.382}

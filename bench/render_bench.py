@@ -27,11 +27,15 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 UAS = [
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Mobile/15E148 Safari/604.1",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
-    "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Mobile/15E148 Safari/604.1",
 ]
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "Europe/London", "Australia/Sydney", None]
 REFERRERS = ["https://www.google.com/", "https://t.co/x", None, "https://news.example.org/a"]
@@ -75,11 +79,13 @@ for line in io.lines("%s") do bodies[#bodies + 1] = line end
 local i = 0
 request = function()
   i = i %% #bodies + 1
-  return wrk.format("POST", "/v1/render", {["Content-Type"] = "application/json", ["X-Slotwise-Key"] = "pk_demo"}, bodies[i])
+  return wrk.format("POST", "/v1/render",
+    {["Content-Type"] = "application/json", ["X-Slotwise-Key"] = "pk_demo"}, bodies[i])
 end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %%d %%d %%d %%f %%f %%d\\n", summary.requests, summary.duration,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.timeout,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max))
 end
 """
@@ -117,7 +123,7 @@ def measure(cmd: list[str], port: int, lua: Path, connections: int, duration: in
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    line = next(l for l in out.splitlines() if l.startswith("RESULT"))
+    line = next(row for row in out.splitlines() if row.startswith("RESULT"))
     reqs, micros, errors, p50, p99, _ = line.split()[1:]
     return {
         "rps": round(int(reqs) / (int(micros) / 1e6), 1),
@@ -144,7 +150,6 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     duration = 5 if args.quick else args.duration
-    sys.path.insert(0, str(ROOT))
     from slotwise.gateway.demo.site import prepare_data
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -33,8 +33,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from tests.wordpress import wpenv
+sys.path.insert(0, str(ROOT))  # run as a script: `tests` is not installed
+from tests.wordpress import wpenv  # noqa: E402
 
 WP_PORT, GW_PORT = 18620, 18621
 UAS = [wpenv.MOBILE_UA, wpenv.DESKTOP_UA]
@@ -47,7 +47,8 @@ $slotwise_bench = isset( $_SERVER['HTTP_X_SLOTWISE_BENCH'] ) ? $_SERVER['HTTP_X_
 // (outermost output buffer, so every plugin buffer and its render call is inside it).
 ob_start( function ( $html, $phase ) {
 	if ( ( $phase & PHP_OUTPUT_HANDLER_FINAL ) && ! headers_sent() ) {
-		header( sprintf( 'X-Bench-Generation-Ms: %.3f', ( microtime( true ) - $_SERVER['REQUEST_TIME_FLOAT'] ) * 1000 ) );
+		$ms = ( microtime( true ) - $_SERVER['REQUEST_TIME_FLOAT'] ) * 1000;
+		header( sprintf( 'X-Bench-Generation-Ms: %.3f', $ms ) );
 	}
 	return $html;
 } );

@@ -246,7 +246,9 @@ class Kit:
         return f"{conn.stats.retries} retry(ies)"
 
     def retry_after(self, expected: set[str]) -> str:
-        fault: Fault = lambda n, r, f: httpx.Response(429, headers={"Retry-After": "3"}) if n == 0 else f()
+        def fault(n: int, r: httpx.Request, f: Callable[[], httpx.Response]) -> httpx.Response:
+            return httpx.Response(429, headers={"Retry-After": "3"}) if n == 0 else f()
+
         detail = self.recovers(expected, fault)
         assert 3.0 in self.sleeps, f"waited {self.sleeps} instead of the 3 s Retry-After"
         return detail

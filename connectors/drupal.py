@@ -46,7 +46,7 @@ def _identifiers(relationship: Any) -> list[tuple[str, str]]:
 
 def _image_url(resource: Mapping[str, Any], index: Mapping[tuple[str, str], Any], depth: int = 0) -> str | None:
     """URL of a file--file resource, or of the image inside a media--* resource."""
-    attrs = resource.get("attributes") if isinstance(resource.get("attributes"), dict) else {}
+    attrs = given if isinstance(given := resource.get("attributes"), dict) else {}
     if str(resource.get("type", "")).startswith("file--"):
         uri = attrs.get("uri")
         url = uri.get("url") if isinstance(uri, dict) else None
@@ -103,7 +103,7 @@ def map_node(
     image = None
     categories: list[str] = []
     tags: list[str] = []
-    relationships = node.get("relationships") if isinstance(node.get("relationships"), dict) else {}
+    relationships = given if isinstance(given := node.get("relationships"), dict) else {}
     for rel in relationships.values():
         for ref in _identifiers(rel):
             target = index.get(ref)

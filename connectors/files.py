@@ -19,10 +19,10 @@ import email.utils
 import io
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import unquote, urlsplit
 from xml.parsers import expat
 
@@ -54,7 +54,7 @@ def parse_xml(data: bytes, where: str = "feed") -> ET.Element:
     builder = ET.TreeBuilder()
     parser = expat.ParserCreate(namespace_separator="}")
 
-    def refuse(*_: Any) -> None:
+    def refuse(*_: Any) -> NoReturn:
         raise UnsafeXML(f"{where}: refused, the document declares entities (entity expansion attack?)")
 
     def start(name: str, attrs: dict[str, str]) -> None:
@@ -293,6 +293,7 @@ def _local_path(url: str) -> Path | None:
 
 def _columns(value: Any) -> dict[str, str]:
     """`columns` option: 'item_id=sku,title=name' (catalog field = file column) or a dict."""
+    pairs: Iterable[tuple[Any, Any]]
     if isinstance(value, dict):
         pairs = value.items()
     else:

@@ -129,7 +129,7 @@ def _handler(stub: StubGateway) -> type[BaseHTTPRequestHandler]:
                     time.sleep(stub.slow_seconds)
                 slots = body.get("slots", []) if isinstance(body, dict) else []
                 vid = body.get("visitor_id") if isinstance(body, dict) else None
-                blocks = {
+                blocks: dict[str, dict[str, Any]] = {
                     s: {
                         "html": f'<div class="harness-block">harness-token-{n}-{s}</div>',
                         "variant": "stub",
@@ -204,7 +204,7 @@ def check_page(
         )
     )
     headers = renders[0]["headers"]
-    ctx = body.get("context") if isinstance(body.get("context"), dict) else {}
+    ctx = given if isinstance(given := body.get("context"), dict) else {}
     shape = (
         body.get("site") == stub.site
         and headers.get("x-slotwise-key") not in (None, "")

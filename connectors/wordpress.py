@@ -32,7 +32,7 @@ def map_post(post: Any, post_type: str) -> Item | None:
     """A WordPress REST post object as a catalog item (None for something that is not a post)."""
     if not isinstance(post, dict) or "id" not in post:
         return None
-    embedded = post.get("_embedded") if isinstance(post.get("_embedded"), dict) else {}
+    embedded = given if isinstance(given := post.get("_embedded"), dict) else {}
     image = None
     media = embedded.get("wp:featuredmedia")
     if isinstance(media, list) and media and isinstance(media[0], dict):

@@ -148,7 +148,10 @@ def _evaluate(args: argparse.Namespace, progress: Any) -> int:
             else events_to_interactions(read_events(args.events))
         )
         lam = args.lam if isinstance(args.lam, float) else 200.0
-        run = lambda tr, te: evaluate_split(inter, items, tr, te, lam, None, args.k)
+
+        def run(tr: np.ndarray, te: np.ndarray) -> dict[str, Any]:
+            return evaluate_split(inter, items, tr, te, lam, None, args.k)
+
         if inter.timestamps is not None:
             tr, _va, te = temporal_split(inter)
             progress("temporal 70/15/15 split (train on the first 70%, test on the last 15%)")
@@ -195,6 +198,12 @@ def _evaluate(args: argparse.Namespace, progress: Any) -> int:
     return 0
 
 
+def _cell(m: dict[str, Any], c: str) -> str:
+    if isinstance(m.get(c), dict):
+        return f"{m[c]['mean']:.4f}±{m[c]['std']:.3f}"
+    return f"{m.get(c, float('nan')):.4f}"
+
+
 def render_table(results: dict[str, Any], k: int) -> str:
     cols = ["map", f"ndcg@{k}", f"precision@{k}", f"recall@{k}", f"hit@{k}", "coverage", "novelty"]
     lines = []
@@ -204,12 +213,7 @@ def render_table(results: dict[str, Any], k: int) -> str:
         lines.append(f"\n{split}")
         lines.append(f"{'model':<12}" + "".join(f"{c:>14}" for c in cols))
         for model, m in models.items():
-            cell = lambda c: (
-                f"{m[c]['mean']:.4f}±{m[c]['std']:.3f}"
-                if isinstance(m.get(c), dict)
-                else f"{m.get(c, float('nan')):.4f}"
-            )
-            lines.append(f"{model:<12}" + "".join(f"{cell(c):>14}" for c in cols))
+            lines.append(f"{model:<12}" + "".join(f"{_cell(m, c):>14}" for c in cols))
     if "rating" in results:
         lines.append("\nrating prediction (per-user 75/25)")
         lines += [f"{n:<12} RMSE {m['rmse']:.4f}  MAE {m['mae']:.4f}" for n, m in results["rating"].items()]

@@ -33,7 +33,9 @@ class Interactions:
         return len(self.users)
 
     def subset(self, mask: np.ndarray) -> Interactions:
-        pick = lambda a: None if a is None else a[mask]
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[mask]
+
         return Interactions(
             self.users[mask], self.items[mask], self.weights[mask], pick(self.timestamps), pick(self.ratings)
         )

@@ -16,6 +16,7 @@ large catalogs where a dense MatMul would be bound by memory bandwidth.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import onnx
@@ -63,8 +64,11 @@ class Scorer:
 
     def halved(self) -> Scorer:
         """The same scorer with float16 weights (what the bundle stores)."""
-        half = lambda a: None if a is None else a.astype(np.float16)
-        return Scorer(self.n_items, [Term(half(t.first), half(t.second)) for t in self.terms], self.bias)
+
+        def half(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a.astype(np.float16)
+
+        return Scorer(self.n_items, [Term(t.first.astype(np.float16), half(t.second)) for t in self.terms], self.bias)
 
     def to_onnx(self, name: str = "recommender") -> onnx.ModelProto:
         n = self.n_items
@@ -75,7 +79,7 @@ class Scorer:
             inits.append(numpy_helper.from_array(value, cname))
             return cname
 
-        def node(op: str, inputs: list[str], out: str, **attrs: object) -> str:
+        def node(op: str, inputs: list[str], out: str, **attrs: Any) -> str:
             nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
             return out
 

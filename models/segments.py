@@ -69,12 +69,12 @@ def choose_clustering(F: np.ndarray, ks: range, seed: int, progress: Progress) -
     Z = scaler.transform(F)
     rng = np.random.default_rng(seed)
     sample = rng.choice(len(Z), size=min(SAMPLE, len(Z)), replace=False)
-    candidates = []
+    candidates: list[tuple[dict[str, Any], Any]] = []
     for k in ks:
         if k >= len(Z):
             break
         km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(Z)
-        row = {"k": k, "inertia": float(km.inertia_), **cluster_scores(Z[sample], km.labels_[sample])}
+        row: dict[str, Any] = {"k": k, "inertia": float(km.inertia_), **cluster_scores(Z[sample], km.labels_[sample])}
         progress(
             f"  k-means k={k}: silhouette {row['silhouette']:.3f}, Davies-Bouldin "
             f"{row['davies_bouldin']:.3f}, Dunn {row['dunn']:.3f}"
@@ -184,7 +184,7 @@ def train_segments(
 ) -> dict[str, Any]:
     t0 = time.time()
     events = with_categories(events, items)
-    profiles = profiles_from_events(events)
+    profiles: dict[str, Any] = profiles_from_events(events)  # later: the segments' profiles
     visitors = sorted(profiles)
     now = max(float(e["ts"]) for e in events)
     spec = FeatureSpec.fit(profiles.values(), max_categories=20)

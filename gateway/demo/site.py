@@ -247,7 +247,8 @@ def _allow_origins(config_path: Path, origins: list[str]) -> None:
     site = (data.get("sites") or {}).get("demo") if isinstance(data, dict) else None
     if not isinstance(site, dict):
         return
-    have = site.get("origins") if isinstance(site.get("origins"), list) else []
+    given = site.get("origins")
+    have: list[Any] = given if isinstance(given, list) else []
     missing = [o for o in origins if o not in have]
     if missing:
         site["origins"] = have + missing

@@ -37,7 +37,7 @@ def bounded_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: in
     class Bounded(base):  # type: ignore[misc, valid-type]
         _deadline: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
             if len(self.connections) > max_connections:
                 transport.close()  # cheaper than a 503 for each request of a flood

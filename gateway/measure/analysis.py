@@ -140,7 +140,7 @@ def analyze(payload: Any) -> dict[str, Any]:
     srm = stats.srm_p_value([arm.sample.n for arm in request.metric.arms], request.weights)
     rows = compare(request.metric, settings)
     _apply_correction(rows, settings)
-    guardrails = []
+    guardrails: list[dict[str, Any]] = []
     for guardrail in request.guardrails:
         guardrail_rows = compare(guardrail, settings)
         guardrails.append(

@@ -61,7 +61,8 @@ def more_units_needed(row: dict[str, Any], control_n: int, settings: Settings) -
     else:
         alpha = 1.0 - settings.chance_to_win_threshold
         needed = stats.sample_size_per_arm(lift, unit_variance, alpha, settings.power, two_sided=False)
-    return max(0.0, needed - min(control_n, row["n"]))
+    arm_n: float = row["n"]
+    return max(0.0, needed - min(control_n, arm_n))
 
 
 def _harmed_guardrails(guardrails: list[dict[str, Any]], arm_index: int, settings: Settings) -> list[str]:

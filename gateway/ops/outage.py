@@ -53,7 +53,5 @@ class Outage:
         with self._lock:
             if self.down_since is None:
                 return
-            self.log.warning(
-                "%s recovered after %.1f s (%d failures)", self.what, now - self.down_since, self.failures
-            )
+            self.log.warning("%s recovered after %.1f s (%d failures)", self.what, now - self.down_since, self.failures)
             self.down_since, self.failures = None, 0

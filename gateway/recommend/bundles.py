@@ -43,7 +43,8 @@ class LoadedModel:
     width: int
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        return self.session.run([self.output], {self.input: np.ascontiguousarray(x, dtype=np.float32)})[0]
+        out: np.ndarray = self.session.run([self.output], {self.input: np.ascontiguousarray(x, dtype=np.float32)})[0]
+        return out
 
 
 @dataclass(frozen=True)

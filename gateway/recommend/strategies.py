@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from slotwise.gateway.recommend.catalog import Catalog
 from slotwise.gateway.rules.expr import Env
 
 Strategy = Callable[[Env, dict[str, Any], int], Awaitable[list[str]]]
@@ -32,7 +33,8 @@ def seen_items(env: Env) -> list[str]:
 
 async def popular(env: Env, block: dict[str, Any], count: int) -> list[str]:
     exclude = [env.ctx.item_id] if env.ctx.item_id else []
-    return env.runtime.catalog.popular(count, exclude, block.get("category"))
+    catalog: Catalog = env.runtime.catalog
+    return catalog.popular(count, exclude, block.get("category"))
 
 
 async def recently_viewed(env: Env, block: dict[str, Any], count: int) -> list[str]:
@@ -44,7 +46,8 @@ async def similar(env: Env, block: dict[str, Any], count: int) -> list[str]:
     anchor = env.ctx.item_id or next(iter(seen_items(env)), None)
     if anchor is None:
         return []
-    return env.runtime.catalog.similar(anchor, count)
+    catalog: Catalog = env.runtime.catalog
+    return catalog.similar(anchor, count)
 
 
 CATALOG_STRATEGIES: dict[str, Strategy] = {"popular": popular, "recently_viewed": recently_viewed, "similar": similar}

@@ -21,7 +21,7 @@ Wild = tuple[str, ...]
 
 
 def _within(env: Env, wild: Wild, args: Args) -> int:
-    p = env.profile
+    p: Profile | None = env.profile
     if p is None:
         return 0
     count, leaves = p.count_within(wild[0], float(args[0]), env.now)
@@ -34,9 +34,10 @@ def _total(env: Env, wild: Wild, args: Args) -> int:
 
 
 def _recency(env: Env, wild: Wild, args: Args) -> int | None:
-    if env.profile is None:
+    p: Profile | None = env.profile
+    if p is None:
         return None
-    days, changes = env.profile.recency_days(env.now)
+    days, changes = p.recency_days(env.now)
     env.bound(changes)
     return days
 

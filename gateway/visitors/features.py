@@ -121,7 +121,7 @@ def feature_vector(p: Profile | None, spec: FeatureSpec, now: float) -> np.ndarr
     window = now - start + 1.0
 
     def in_session(etype: str) -> float:
-        return float(p.count_within(etype, window, now)[0]) if live else 0.0  # type: ignore[union-attr]
+        return float(p.count_within(etype, window, now)[0]) if live else 0.0
 
     n_dev = sum(p.devices.get(d, 0) for d in DEVICES) or 1
     n_part = sum(p.dayparts.get(d, 0) for d in DAYPARTS) or 1

@@ -279,15 +279,18 @@ class Profile:
 
     @property
     def device(self) -> str | None:
-        return self.device_at[2]
+        value: str | None = self.device_at[2]
+        return value
 
     @property
     def country(self) -> str | None:
-        return self.country_at[2]
+        value: str | None = self.country_at[2]
+        return value
 
     @property
     def email_sha256(self) -> str | None:
-        return self.email[2]
+        value: str | None = self.email[2]
+        return value
 
     def engagement_summary(self) -> dict[str, float]:
         g = self.engagement

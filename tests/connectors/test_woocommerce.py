@@ -104,5 +104,5 @@ def test_errors() -> None:
     c = conn(retries=2)
     assert len(list(c.sync())) == 1 and c.stats.retries == 2
     respx.get(PRODUCTS).mock(return_value=httpx.Response(429, headers={"Retry-After": "1"}))
-    with pytest.raises(ConnectorError, match="HTTP 429.*gave up"):
+    with pytest.raises(ConnectorError, match=r"HTTP 429.*gave up"):
         list(conn(retries=1).sync())

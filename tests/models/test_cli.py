@@ -52,7 +52,7 @@ def test_train_recommender_writes_the_documented_bundle(store: dict[str, Any], t
     assert {"cf", "content", "hybrid", "similar"} <= set(manifest["roles"])
     for fname, digest in manifest["sha256"].items():
         assert hashlib.sha256((out / fname).read_bytes()).hexdigest() == digest
-    for name, entry in manifest["models"].items():
+    for entry in manifest["models"].values():
         assert entry["input"] == "interactions" and entry["output"] == "scores"
         sess = ort.InferenceSession(str(out / entry["file"]), providers=["CPUExecutionProvider"])
         x = np.zeros((2, len(items)), dtype=np.float32)

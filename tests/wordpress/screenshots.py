@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-from tests.wordpress import wpenv
+sys.path.insert(0, str(ROOT))  # run as a script: `tests` is not installed
+from tests.wordpress import wpenv  # noqa: E402
 
 WP_PORT, GW_PORT = 18630, 18631
 OUT = ROOT / "docs" / "img"
@@ -42,7 +42,8 @@ add_action( 'admin_footer', function () {
 	?>
 	<script>
 	setTimeout( function () {
-		var blocks = wp.data.select( 'core/block-editor' ).getBlocks().filter( function ( b ) { return b.name === 'slotwise/slot'; } );
+		var blocks = wp.data.select( 'core/block-editor' ).getBlocks()
+			.filter( function ( b ) { return b.name === 'slotwise/slot'; } );
 		if ( blocks.length ) { wp.data.dispatch( 'core/block-editor' ).selectBlock( blocks[0].clientId ); }
 		wp.data.dispatch( 'core/edit-post' ).openGeneralSidebar( 'edit-post/block' );
 	}, 2500 );

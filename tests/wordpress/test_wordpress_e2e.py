@@ -189,7 +189,9 @@ FAKE_WC = r"""<?php
 // Test shim written by test_wordpress_e2e.py: WooCommerce's hooks fired without WooCommerce.
 $slotwise_fake_wc = isset( $_GET['slotwise_fake_wc'] ) ? $_GET['slotwise_fake_wc'] : '';
 if ( 'cart' === $slotwise_fake_wc ) {
-	add_action( 'wp_loaded', function () { do_action( 'woocommerce_add_to_cart', 'line-key', 11, 2, 0, array(), array() ); } );
+	add_action( 'wp_loaded', function () {
+		do_action( 'woocommerce_add_to_cart', 'line-key', 11, 2, 0, array(), array() );
+	} );
 }
 if ( 'thankyou' === $slotwise_fake_wc ) {
 	class Slotwise_Fake_Line {
@@ -202,7 +204,9 @@ if ( 'thankyou' === $slotwise_fake_wc ) {
 		public function __construct( private int $id ) {}
 		public function get_id() { return $this->id; }
 		public function get_currency() { return 'EUR'; }
-		public function get_items() { return array( 101 => new Slotwise_Fake_Line( 6, 1, 19.5 ), 102 => new Slotwise_Fake_Line( 7, 3, 30.0 ) ); }
+		public function get_items() {
+			return array( 101 => new Slotwise_Fake_Line( 6, 1, 19.5 ), 102 => new Slotwise_Fake_Line( 7, 3, 30.0 ) );
+		}
 	}
 	function wc_get_order( $id ) { return new Slotwise_Fake_Order( (int) $id ); }
 	add_action( 'template_redirect', function () { do_action( 'woocommerce_thankyou', 42 ); }, 5 );
@@ -281,7 +285,7 @@ def test_client_mode_placeholders_filled_in_headless_chromium(site: Site) -> Non
         assert phone.text == raw and "slotwise_vid" not in phone.headers.get("set-cookie", "")
         assert all(s["state"] == "pending" for s in slots_in(raw).values())
         assert "Fallback hero" in raw
-        tag = re.search(r"<script[^>]*src=[\"']http://127\.0\.0\.1:%d/v1/client\.js[^>]*>" % GW_PORT, raw)
+        tag = re.search(rf"<script[^>]*src=[\"']http://127\.0\.0\.1:{GW_PORT}/v1/client\.js[^>]*>", raw)
         assert tag, "client.js tag missing"
         assert f'data-site="{wpenv.SITE}"' in tag.group(0) and f'data-key="{wpenv.PK}"' in tag.group(0)
         assert wpenv.SK not in raw
@@ -406,13 +410,14 @@ def test_connection_check_reports_health_and_failure(site: Site) -> None:
         down = json.loads(wpenv.php_eval(code))
     finally:
         configure(GW_PORT, "server")
-    assert down["ok"] is False and "127.0.0.1:%d" % DOWN_PORT in down["message"]
+    assert down["ok"] is False and f"127.0.0.1:{DOWN_PORT}" in down["message"]
 
 
 def test_settings_page_has_nonces_and_never_prints_the_secret(site: Site) -> None:
     configure(GW_PORT, "server")
     page = wpenv.php_eval(
-        'require_once ABSPATH . "wp-admin/includes/admin.php"; wp_set_current_user(1); set_current_screen("settings_page_slotwise");'
+        'require_once ABSPATH . "wp-admin/includes/admin.php"; wp_set_current_user(1);'
+        'set_current_screen("settings_page_slotwise");'
         "Slotwise_Admin::render();",
         admin=True,
     )

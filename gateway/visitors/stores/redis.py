@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from typing import Any
+from typing import Any, cast
 
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
@@ -193,7 +193,7 @@ class RedisStore(Store):
             while True:
                 try:
                     await pipe.watch(ev, pr)
-                    ids = await pipe.hkeys(ev)
+                    ids = cast("list[str]", await pipe.hkeys(ev))  # decode_responses: str, not bytes
                     body = await pipe.get(pr)
                     email = Profile.from_json(body).email_sha256 if body else None
                     pipe.multi()
@@ -224,8 +224,9 @@ class RedisStore(Store):
     async def expire(self, now: float) -> int:
         cutoff = now - self.retention_days * 86400
         removed = 0
-        for site in sorted(await self.r.smembers(self._k("sites"))):
-            members = await self.r.zrangebyscore(self._k("ts", site), "-inf", f"({cutoff}")
+        sites = cast("set[str]", await self.r.smembers(self._k("sites")))  # decode_responses: str, not bytes
+        for site in sorted(sites):
+            members = cast("list[str]", await self.r.zrangebyscore(self._k("ts", site), "-inf", f"({cutoff}"))
             by_visitor: dict[str, list[str]] = {}
             for m in members:
                 visitor, _, event_id = m.partition(SEP)

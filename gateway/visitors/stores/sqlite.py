@@ -207,7 +207,8 @@ class SQLiteStore(Store):
                     (site, *chunk),
                 )
             )
-        rows, fresh = [], {}
+        rows: list[tuple[str, str, str, float, str]] = []
+        fresh: dict[str, list[dict[str, Any]]] = {}
         for visitor, evs in groups.items():
             if visitor in blocked:
                 result.ignored.extend(e["event_id"] for e in evs)
