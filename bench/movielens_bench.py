@@ -263,7 +263,8 @@ def main() -> None:
             print(f"| {name} | {m['skipped']} | | | | |")
         else:
             print(
-                f"| {name} | {m['ndcg@10']:.4f} | {m['map']:.4f} | {m['precision@10']:.4f} | {m['recall@10']:.4f} | {m['seconds']} |"
+                f"| {name} | {m['ndcg@10']:.4f} | {m['map']:.4f} | {m['precision@10']:.4f} "
+                f"| {m['recall@10']:.4f} | {m['seconds']} |"
             )
     ours = {k: v for k, v in table.items() if k.startswith("Slotwise") and "popularity" not in k}
     best = max(ours, key=lambda k: ours[k]["ndcg@10"])

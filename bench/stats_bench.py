@@ -32,8 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from slotwise.gateway.measure import stats  # noqa: E402
-from slotwise.gateway.measure.analysis import analyze  # noqa: E402
+from slotwise.gateway.measure import stats
+from slotwise.gateway.measure.analysis import analyze
 
 # Runs inside the gbstats interpreter: reads cases as JSON on stdin, prints gbstats' results.
 GBSTATS_RUNNER = r"""

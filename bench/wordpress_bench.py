@@ -34,7 +34,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: `tests` is not installed
-from tests.wordpress import wpenv  # noqa: E402
+from tests.wordpress import wpenv
 
 WP_PORT, GW_PORT = 18620, 18621
 UAS = [wpenv.MOBILE_UA, wpenv.DESKTOP_UA]

@@ -50,8 +50,11 @@ def _holdout(X: sp.csr_matrix, seed: int = 7) -> tuple[sp.csr_matrix, sp.csr_mat
     coo = X.tocoo()
     inter = Interactions(coo.row.astype(str).astype(object), coo.col.astype(str).astype(object), coo.data)
     tr, te = stratified_split(inter, VALIDATION_SHARE, "item", seed)
-    mk = lambda m: sp.csr_matrix((coo.data[m], (coo.row[m], coo.col[m])), shape=X.shape)
-    return mk(tr), mk(te)
+
+    def part(m: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((coo.data[m], (coo.row[m], coo.col[m])), shape=X.shape)
+
+    return part(tr), part(te)
 
 
 def fit_models(
@@ -131,7 +134,11 @@ def tune(
     while dropouts:
         p = dropouts.pop(0)
         start = LAMBDAS if best[0] < 0 else (best[1] / 2, best[1], best[1] * 2)
-        lam, ndcg = _bracket(lambda v, p=p: cf_score(v, p), start)
+
+        def score_at(v: float, p: float = p) -> float:
+            return cf_score(v, p)
+
+        lam, ndcg = _bracket(score_at, start)
         if ndcg > best[0] + MIN_GAIN:  # a dropout must earn its place over the simpler model
             best = (ndcg, lam, p)
             if p == max(DROPOUTS) and not dropouts:

@@ -81,7 +81,7 @@ def parse_item(raw: Any) -> Item:
     item_id = _id(row.get("item_id"))
     if not isinstance(title, str) or not title.strip():
         raise BadItem("'title' must be non-empty text")
-    item: Item = dict(row)
+    item: Item = {str(k): v for k, v in row.items()}
     item["item_id"] = item_id
     item["title"] = title.strip()
     for key in LIST_FIELDS:

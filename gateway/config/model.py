@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from slotwise.gateway.config.services import ModelsSettings, StoreSettings
 from slotwise.gateway.common.vocabulary import WEEKDAYS
+from slotwise.gateway.config.services import ModelsSettings, StoreSettings
 from slotwise.gateway.rules.expr import Compiled
 from slotwise.gateway.rules.segments import Segment
 

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
+from slotwise.gateway.common.vocabulary import CONSENT_LEVELS, WEEKDAYS
 from slotwise.gateway.config.errors import fail
 from slotwise.gateway.config.fields import ENV_REF, Strict
 from slotwise.gateway.config.model import BusinessHours, SiteConfig
-from slotwise.gateway.common.vocabulary import CONSENT_LEVELS, WEEKDAYS
 from slotwise.gateway.context.clock import zone
 
 _ORIGIN = re.compile(r"https?://[^/\s]+|\*")

@@ -104,4 +104,3 @@ def write_items(items: list[dict[str, Any]], path: Path) -> Path:
     """Items as JSON lines (the gateway's `catalog.path` format and the trainers' `--items`)."""
     path.write_text("".join(json.dumps(it) + "\n" for it in items), encoding="utf-8")
     return path
-

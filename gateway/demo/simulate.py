@@ -115,7 +115,7 @@ EASY: dict[str, Persona] = {
     "browsers": Persona(6, 4, 8, 0.05, 0.05, 20.0, "mobile", "night", dwell=8.0),
     "lapsed": Persona(2, 120, 3, 0.2, 0.2, 40.0, "tablet", "morning"),
 }
-_NOISY = {"focus": 0.6, "habit": 0.75, "interests": 2}
+_NOISY: dict[str, Any] = {"focus": 0.6, "habit": 0.75, "interests": 2}
 HARD: dict[str, Persona] = {
     "high-value": Persona(9, 2, 6, 0.6, 0.8, 180.0, "desktop", "evening", **_NOISY),
     "loyal": Persona(8, 3, 5, 0.5, 0.7, 90.0, "mobile", "evening", **_NOISY),  # close to high-value
@@ -180,7 +180,8 @@ def simulate(
         for c in it.get("categories") or ["other"]:
             by_cat.setdefault(c, []).append(it)
     cats, names = sorted(by_cat), list(personas)
-    countries, shares = zip(*COUNTRIES, strict=True)
+    countries = [c for c, _ in COUNTRIES]
+    shares = [float(share) for _, share in COUNTRIES]
     events: list[dict[str, Any]] = []
     planted, favourite = {}, {}
     day0 = now - now % 86400
@@ -197,7 +198,7 @@ def simulate(
             part = p.daypart if habit else list(HOURS)[int(rng.integers(len(HOURS)))]
             days_ago = p.last_days + s * float(rng.uniform(1.0, 6.0))
             t = day0 - int(days_ago) * 86400 + HOURS[part] * 3600 + float(rng.uniform(0, 3000))
-            ctx = {"device": device, "daypart": part}
+            ctx: dict[str, Any] = {"device": device, "daypart": part}
             log.add("page_view", t, **ctx)
             cart: list[dict[str, Any]] = []
             for _ in range(max(1, int(rng.poisson(p.views)))):

@@ -12,6 +12,7 @@ import asyncio
 import gzip
 import json
 from collections import Counter
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -73,7 +74,7 @@ def sample_app(site: str = "shop", key: str = "pk_shop", size_kb: int = 20) -> S
         delay = float(request.query_params.get("delay", "200")) / 1000
         top, rest = shell()
 
-        async def body():  # type: ignore[no-untyped-def]
+        async def body() -> AsyncIterator[bytes]:
             yield top.encode()
             await asyncio.sleep(delay)
             half = len(rest) // 2

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from slotwise.gateway.common.vocabulary import CONSENT_LEVELS, daypart
+from slotwise.gateway.common.vocabulary import daypart
 from slotwise.gateway.config.loader import SiteConfig
 from slotwise.gateway.context.clock import zone
 from slotwise.gateway.context.geo import client_address

@@ -19,8 +19,8 @@ from starlette.routing import Route
 from slotwise.gateway.http import schemas as s
 
 Paths = dict[str, dict[str, Any]]
-KEY = [{"publishableKey": []}]
-ADMIN = [{"secretKey": []}]
+KEY: list[dict[str, list[str]]] = [{"publishableKey": []}]
+ADMIN: list[dict[str, list[str]]] = [{"secretKey": []}]
 _REF = "#/components/schemas/{model}"
 _ERRORS = {
     400: "Malformed JSON or wrong types",

@@ -89,7 +89,7 @@ class Event(Response):
 
     event_id: str
     visitor_id: str
-    type: str = Field(json_schema_extra={"enum": sorted(EVENT_TYPES)})
+    type: str = Field(json_schema_extra={"enum": list(sorted(EVENT_TYPES))})
     ts: str = Field(json_schema_extra={"format": "date-time"})
     item_id: str | None = None
     value: float | None = None

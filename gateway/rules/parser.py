@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from slotwise.gateway.common.vocabulary import WEEKDAYS
 from slotwise.gateway.rules.names import Env, lookup
 from slotwise.gateway.rules.tokens import DURATION_UNITS, ExprError, Tok, tokenize
-from slotwise.gateway.common.vocabulary import WEEKDAYS
 
 MAX_DEPTH = 40
 
@@ -118,8 +118,7 @@ class _Parser:
             self.take()
             right = self._condition(self.and_())
             left = self._condition(left)
-            lf, rf = left.fn, right.fn
-            left = Node(lambda env, lf=lf, rf=rf: bool(lf(env)) or bool(rf(env)), "bool", left.pos)
+            left = Node(_either(left.fn, right.fn), "bool", left.pos)
         return left
 
     def and_(self) -> Node:
@@ -128,8 +127,7 @@ class _Parser:
             self.take()
             right = self._condition(self.not_())
             left = self._condition(left)
-            lf, rf = left.fn, right.fn
-            left = Node(lambda env, lf=lf, rf=rf: bool(lf(env)) and bool(rf(env)), "bool", left.pos)
+            left = Node(_both(left.fn, right.fn), "bool", left.pos)
         return left
 
     def not_(self) -> Node:
@@ -231,7 +229,7 @@ class _Parser:
         else:
             return None
         self.take()
-        return Node(lambda env, v=value: v, kind, t.pos, literal=True)
+        return Node(_constant(value), kind, t.pos, literal=True)
 
     def list_(self) -> Node:
         start = self.expect("[").pos
@@ -355,3 +353,24 @@ def compile_expr(src: str, segments: set[str] | None = None, attributes: set[str
     parser = _Parser(src, segments, attributes)
     node = parser.parse()
     return Compiled(src, node.fn, frozenset(parser.names_used), frozenset(parser.segments_used))
+
+
+def _either(lf: Fn, rf: Fn) -> Fn:
+    def fn(env: Env) -> bool:
+        return bool(lf(env)) or bool(rf(env))
+
+    return fn
+
+
+def _both(lf: Fn, rf: Fn) -> Fn:
+    def fn(env: Env) -> bool:
+        return bool(lf(env)) and bool(rf(env))
+
+    return fn
+
+
+def _constant(value: Any) -> Fn:
+    def fn(env: Env) -> Any:
+        return value
+
+    return fn

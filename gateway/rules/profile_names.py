@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from slotwise.gateway.rules.expr import Env, NameSpec, name_spec
 from slotwise.gateway.common.vocabulary import EVENT_TYPE_SET as EVENT_TYPES
+from slotwise.gateway.rules.expr import Env, NameSpec, name_spec
+from slotwise.gateway.visitors.profiles import Profile
 
 Args = tuple[Any, ...]
 Wild = tuple[str, ...]

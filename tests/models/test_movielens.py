@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from slotwise.models.data import Index, Interactions, user_item_matrix
-from slotwise.models.scoring import evaluate_scores
 from slotwise.models.recommenders import EASE, Popularity, popularity_order
+from slotwise.models.scoring import evaluate_scores
 from slotwise.models.splits import stratified_split
 from tests.conftest import shared_data
 

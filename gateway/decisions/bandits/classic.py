@@ -66,7 +66,8 @@ class UCB1(_BestArms):
         if not tried.all():
             return np.where(tried, 0.0, 1.0)
         bonus = self.c * self._reward_scale() * np.sqrt(2.0 * np.log(max(total, 1.0)) / n)
-        return counts.sum / n + bonus
+        index: np.ndarray = counts.sum / n + bonus
+        return index
 
     def _choose(self, context: Context) -> int:
         return self._greedy_choice()

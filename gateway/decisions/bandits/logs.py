@@ -74,7 +74,7 @@ def read_logged(
                 if arms is not None:
                     if arm not in arms:
                         raise ValueError(f"{where}.properties.arm: {arm!r} is not one of {list(arms)}")
-                    arm = list(arms).index(arm)
+                    arm = list(arms).index(str(arm))
                 impressions.append(
                     {"ts": _ts(event.get("ts"), where), "visitor": event.get("visitor_id"), "arm": arm,
                      "propensity": props["propensity"], "context": context, "reward": 0.0}

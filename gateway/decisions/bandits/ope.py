@@ -59,7 +59,7 @@ def _target_fn(target: Target) -> Callable[[Any], Sequence[float]]:
     if hasattr(target, "probabilities"):
         return target.probabilities  # type: ignore[no-any-return]
     if callable(target):
-        return target  # type: ignore[no-any-return]
+        return target
     raise ValueError("target: must be a function of the context or a policy with probabilities()")
 
 

@@ -38,11 +38,13 @@ class Posterior:
         """`size` joint draws of every arm's mean reward, shape (size, n_arms)."""
         if self.kind == "beta":
             a, b = self.params
-            return rng.beta(np.broadcast_to(a, (size, len(a))), np.broadcast_to(b, (size, len(b))))
+            drawn: np.ndarray = rng.beta(np.broadcast_to(a, (size, len(a))), np.broadcast_to(b, (size, len(b))))
+            return drawn
         mu, kappa, alpha, beta = self.params
         k = len(mu)
         variance = beta / rng.standard_gamma(np.broadcast_to(alpha, (size, k)))
-        return mu + np.sqrt(variance / kappa) * rng.standard_normal((size, k))
+        drawn_normal: np.ndarray = mu + np.sqrt(variance / kappa) * rng.standard_normal((size, k))
+        return drawn_normal
 
 
 def beta_posterior(counts: Counters, prior_a: np.ndarray | float, prior_b: np.ndarray | float) -> Posterior:
