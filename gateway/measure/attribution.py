@@ -79,7 +79,7 @@ def fold(state: dict[str, Any], event: dict[str, Any]) -> None:
         if exposure.experiment is not None:
             current = state["x"].get(exposure.experiment)
             first = [ts, exposure.arm, exposure.slot, event["event_id"]]
-            if current is None and len(state["x"]) < MAX_EXPERIMENTS or current is not None and first < current:
+            if (current is None and len(state["x"]) < MAX_EXPERIMENTS) or (current is not None and first < current):
                 state["x"][exposure.experiment] = first
         if etype == "impression":
             key = f"{exposure.slot}\x1f{exposure.variant}"

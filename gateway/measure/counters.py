@@ -62,7 +62,7 @@ def metric_payload(
     rows = []
     for arm in arms:
         stats = table.get(arm, {})
-        n = int(round(stats.get("n", {}).get("n", 0.0)))
+        n = round(stats.get("n", {}).get("n", 0.0))
         m = stats.get(metric, {})
         total = _clean(m.get("sum", 0.0), n) if binomial else max(m.get("sum", 0.0), 0.0)
         row: dict[str, Any] = {

@@ -4,10 +4,13 @@
 Keys (all under `prefix`): `ids:{site}` hash event_id → visitor, `ev:{site}:{visitor}` hash
 event_id → event, `ts:{site}` sorted set of "visitor\\x1fevent_id" by ts (retention),
 `pr:{site}:{visitor}` profile, `at:{site}:{key}` attributes, `cs:{site}:{visitor}` consent,
-`sites` the sites seen. A batch is folded in Python and committed by one Lua script that
+`sites` the sites seen; measurement: `ms:{site}:{visitor}` attribution state, `mc:{site}:{scope}`
+log-derived counters, `mx:{site}:{scope}` other counters, `mi:{site}` anonymous event ids by ts.
+A batch is folded in Python and committed by one Lua script that
 compares each visitor's profile with the one read (compare-and-set), so two replicas never
-lose an update and a retried event is never folded twice. One Redis (not Cluster). Durability
-of acknowledged events is Redis's: run it with `appendonly yes` and `appendfsync everysec` (or `always`).
+lose an update and a retried event is never folded twice. One Redis (not Cluster).
+Durability of acknowledged events is Redis's: run it with `appendonly yes` and
+`appendfsync everysec` (or `always`).
 """
 
 from __future__ import annotations

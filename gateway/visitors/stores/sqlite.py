@@ -24,10 +24,9 @@ from typing import Any, TypeVar
 from cachetools import LRUCache
 
 from slotwise.gateway.common.jsoncodec import dumps, loads
-from slotwise.gateway.measure.aggregate import anonymous_counts, fold_visitor, nonzero
-from slotwise.gateway.measure.kpis import Counts
 from slotwise.gateway.visitors.profiles import Profile, rebuild
 from slotwise.gateway.visitors.stores.base import IngestResult, Store, group_by_visitor
+from slotwise.gateway.visitors.stores.sqlite_measure import MEASURE_SCHEMA, SQLiteMeasure
 
 T = TypeVar("T")
 log = logging.getLogger("slotwise.store")
@@ -43,17 +42,7 @@ CREATE TABLE IF NOT EXISTS attributes (site TEXT NOT NULL, key TEXT NOT NULL,
   body TEXT NOT NULL, PRIMARY KEY (site, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS consent (site TEXT NOT NULL, visitor_id TEXT NOT NULL,
   level TEXT NOT NULL, PRIMARY KEY (site, visitor_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS measure_counters (site TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL,
-  logged INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (site, scope, key, logged)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS measure_states (site TEXT NOT NULL, visitor_id TEXT NOT NULL,
-  body TEXT NOT NULL, PRIMARY KEY (site, visitor_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS measure_ids (site TEXT NOT NULL, event_id TEXT NOT NULL, ts REAL NOT NULL,
-  PRIMARY KEY (site, event_id)) WITHOUT ROWID;
 """
-ADD_COUNT = (
-    "INSERT INTO measure_counters VALUES (?,?,?,?,?) "
-    "ON CONFLICT (site, scope, key, logged) DO UPDATE SET value = value + excluded.value"
-)
 
 
 def _connect(path: str, synchronous: str) -> sqlite3.Connection:
@@ -66,7 +55,7 @@ def _connect(path: str, synchronous: str) -> sqlite3.Connection:
     return conn
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteMeasure, Store):
     def __init__(
         self,
         path: str | Path,
@@ -81,7 +70,7 @@ class SQLiteStore(Store):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._write = _connect(self.path, synchronous)
-        self._write.executescript(SCHEMA)
+        self._write.executescript(SCHEMA + MEASURE_SCHEMA)
         # Checkpoints run in their own thread, so a commit never waits for one.
         self._write.execute("PRAGMA wal_autocheckpoint=0")
         # Once a checkpoint has reset the WAL, SQLite truncates the file back to this size.
@@ -247,70 +236,6 @@ class SQLiteStore(Store):
         if self.measure_enabled:
             self._measure(conn, site, fresh)
         return result
-
-    def _measure(self, conn: sqlite3.Connection, site: str, fresh: dict[str, list[dict[str, Any]]]) -> None:
-        """Attribution states and counters, in the transaction that logs the events."""
-        visitors = list(fresh)
-        bodies: dict[str, str] = {}
-        for start in range(0, len(visitors), 500):
-            chunk = visitors[start : start + 500]
-            bodies.update(
-                conn.execute(
-                    f"SELECT visitor_id, body FROM measure_states WHERE site=? AND visitor_id IN ({','.join('?' * len(chunk))})",
-                    (site, *chunk),
-                )
-            )
-        deltas: Counts = {}
-        states = [(site, v, fold_visitor(bodies.get(v), evs, self.measure, deltas)) for v, evs in fresh.items()]
-        conn.executemany("INSERT OR REPLACE INTO measure_states VALUES (?,?,?)", states)
-        conn.executemany(ADD_COUNT, [(site, scope, key, 1, value) for scope, key, value in nonzero(deltas)])
-
-    async def ingest_anonymous(self, site: str, events: list[dict[str, Any]]) -> IngestResult:
-        def job(conn: sqlite3.Connection) -> IngestResult:
-            result = IngestResult()
-            new = []
-            for e in events:
-                seen = conn.execute(
-                    "INSERT OR IGNORE INTO measure_ids VALUES (?,?,?)", (site, e["event_id"], e["ts"])
-                ).rowcount
-                (result.stored if seen else result.duplicates).append(e["event_id"])
-                if seen:
-                    new.append(e)
-            if self.measure_enabled:
-                rows = nonzero(anonymous_counts(new))
-                conn.executemany(ADD_COUNT, [(site, scope, key, 0, value) for scope, key, value in rows])
-            return result
-
-        return await self._run(job)
-
-    async def add_counts(self, site: str, counts: dict[tuple[str, str], float]) -> None:
-        rows = [(site, scope, key, 0, value) for scope, key, value in nonzero(counts)]
-        await self._run(lambda conn: conn.executemany(ADD_COUNT, rows))
-
-    async def counters(self, site: str, scopes: list[str]) -> dict[str, dict[str, float]]:
-        out: dict[str, dict[str, float]] = {}
-        for start in range(0, len(scopes), 500):
-            chunk = scopes[start : start + 500]
-            for scope, key, value in self._read.execute(
-                "SELECT scope, key, sum(value) FROM measure_counters WHERE site=? "
-                f"AND scope IN ({','.join('?' * len(chunk))}) GROUP BY scope, key",
-                (site, *chunk),
-            ):
-                out.setdefault(scope, {})[key] = value
-        return out
-
-    async def measure_state(self, site: str, visitor_id: str) -> dict[str, Any] | None:
-        body = self._one("SELECT body FROM measure_states WHERE site=? AND visitor_id=?", (site, visitor_id))
-        return json.loads(body) if body else None
-
-    async def _replace_measures(self, site: str, states: dict[str, str], counts: dict[tuple[str, str], float]) -> None:
-        def job(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM measure_counters WHERE site=? AND logged=1", (site,))
-            conn.execute("DELETE FROM measure_states WHERE site=?", (site,))
-            conn.executemany("INSERT INTO measure_states VALUES (?,?,?)", [(site, v, b) for v, b in states.items()])
-            conn.executemany(ADD_COUNT, [(site, scope, key, 1, value) for scope, key, value in nonzero(counts)])
-
-        await self._run(job)
 
     def _profiles(self, conn: sqlite3.Connection, site: str, visitors: list[str]) -> dict[str, Profile]:
         """Profiles from the writer's cache, the rest from the table (one query)."""
