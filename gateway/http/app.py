@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from slotwise.gateway.config.loader import Config, ConfigError, load_config
 from slotwise.gateway.http import admin_routes as admin
 from slotwise.gateway.http import event_routes as eventroutes
+from slotwise.gateway.http import measure_routes
 from slotwise.gateway.http import render_routes as api
 from slotwise.gateway.http.errors import ApiError, error_response
 from slotwise.gateway.http.openapi import openapi_route
@@ -154,7 +155,14 @@ def create_app(
         finally:
             await close_services(app.state.services)
 
-    routes = [*api.ROUTES, *eventroutes.ROUTES, *admin.ROUTES, openapi_route(), *(extra_routes or [])]
+    routes = [
+        *api.ROUTES,
+        *eventroutes.ROUTES,
+        *admin.ROUTES,
+        *measure_routes.ROUTES,
+        openapi_route(),
+        *(extra_routes or []),
+    ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -151,3 +151,14 @@ def variant_outcomes(state: dict[str, Any], window: float) -> list[tuple[list[An
                 hits.append((slot, variant, seen["g"]))
         out.append((outcome, hits))
     return out
+
+
+def settings_from_config(config: Any) -> MeasureSettings:
+    """The attribution windows of every experiment in a loaded configuration."""
+    windows = {}
+    for slot in config.slots.values():
+        for variant in slot.variants:
+            exp = variant.experiment
+            if exp is not None:
+                windows[exp.key] = float(getattr(exp, "window_days", 7.0)) * DAY
+    return MeasureSettings(windows=windows)

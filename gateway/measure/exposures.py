@@ -11,11 +11,14 @@ them to the store in the background, so a render never waits on a write.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from cachetools import LRUCache
 
 MAX_SEGMENTS = 5
 MAX_NAME = 128
@@ -84,8 +87,44 @@ class ServedCounter:
 
     def __init__(self) -> None:
         self._pending: dict[tuple[str, str, str], float] = {}
+        self._events: dict[str, list[dict[str, Any]]] = {}
+        self._assigned: LRUCache[str, bool] = LRUCache(maxsize=100_000)
         self._last = time.monotonic()
         self._task: asyncio.Task[None] | None = None
+
+    def assign(self, site: str, visitor_id: str, blocks: dict[str, dict[str, Any]], now: float | None = None) -> None:
+        """Queue one `served` exposure per visitor, experiment and day (a deterministic event_id,
+        so the log keeps one): the assignment of server-rendered pages without client.js."""
+        now = time.time() if now is None else now
+        for slot, block in blocks.items():
+            exp = block.get("experiment")
+            if not (isinstance(exp, dict) and isinstance(exp.get("key"), str) and isinstance(exp.get("arm"), str)):
+                continue
+            day = int(now // 86400)
+            digest = hashlib.blake2b(f"{site}\x00{visitor_id}\x00{exp['key']}\x00{day}".encode(), digest_size=12)
+            event_id = "srv-" + digest.hexdigest()
+            if event_id in self._assigned:
+                continue
+            self._assigned[event_id] = True
+            props = {
+                "slot": slot,
+                "variant": block.get("variant"),
+                "experiment": exp["key"],
+                "arm": exp["arm"],
+                "kind": "served",
+            }
+            segments = block.get("segments")
+            if isinstance(segments, list) and segments:
+                props["segments"] = segments[:MAX_SEGMENTS]
+            self._events.setdefault(site, []).append(
+                {
+                    "event_id": event_id,
+                    "visitor_id": visitor_id,
+                    "type": "impression",
+                    "ts": round(now, 3),
+                    "properties": props,
+                }
+            )
 
     def add(self, site: str, blocks: dict[str, dict[str, Any]], store: Any, now: float | None = None) -> None:
         from slotwise.gateway.measure.kpis import day_scope, kpi_key
@@ -106,8 +145,12 @@ class ServedCounter:
 
     async def flush(self, store: Any) -> None:
         pending, self._pending = self._pending, {}
+        events, self._events = self._events, {}
         self._last = time.monotonic()
         try:
+            for site, batch in events.items():
+                for start in range(0, len(batch), 500):
+                    await store.ingest(site, batch[start : start + 500])
             by_site: dict[str, dict[tuple[str, str], float]] = {}
             for (site, scope, key), value in pending.items():
                 by_site.setdefault(site, {})[(scope, key)] = value
@@ -117,3 +160,31 @@ class ServedCounter:
             log.warning("served impressions could not be written", exc_info=True)
         finally:
             self._task = None
+
+
+def refusal(event: dict[str, Any]) -> str | None:
+    """Why the measurement refuses an otherwise valid event (the events route rejects it), or None."""
+    value = event.get("value")
+    if event.get("type") in OUTCOMES and isinstance(value, int | float) and value < 0:
+        return f"'value' of a {event['type']} must not be negative (refunds are not measured), got {value:g}"
+    return None
+
+
+def aggregates_allowed(level: str, is_bot: bool) -> bool:
+    """Events without profiling consent still count in aggregates, unless a bot's or consent 'none'."""
+    return not is_bot and level != "none"
+
+
+def count_served(
+    state: Any, site: str, blocks: dict[str, dict[str, Any]], ctx: Any, visitor_id: str | None = None
+) -> None:
+    """The render path's one call: served impressions of this page (never for bots or consent 'none'),
+    and, with profiling consent, the render's experiment assignments as `served` exposures."""
+    if not aggregates_allowed(ctx.consent.level, ctx.device.is_bot):
+        return
+    counter = getattr(state, "served_counter", None)
+    if counter is None:
+        counter = state.served_counter = ServedCounter()
+    if visitor_id and ctx.consent.profiling_allowed:
+        counter.assign(site, visitor_id, blocks)
+    counter.add(site, blocks, getattr(state.services, "store", None))

@@ -120,4 +120,7 @@ async def build_store(config: Any) -> Store | None:
         return None
     store = open_store(settings)
     store.settings = settings  # type: ignore[attr-defined]  # read by the event routes
+    from slotwise.gateway.measure.attribution import settings_from_config
+
+    store.measure = settings_from_config(config)
     return store
