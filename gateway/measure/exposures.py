@@ -4,8 +4,9 @@
 An exposure's `properties` carry `slot`, `variant`, and for experiments and bandits `experiment`,
 `arm` (and `propensity`), optionally `segments` (from the render response) and `kind`
 (`viewable`, the default, from client.js; `served` when the render itself was the exposure).
-`ServedCounter` counts served impressions per block in memory on the render path and flushes
-them to the store in the background, so a render never waits on a write.
+`ServedCounter` counts served impressions per block in memory on the render path and writes
+them to the store in the background a second later, so a render never waits on a write (a
+crash loses at most that second of served counts; viewable impressions are events, never lost).
 """
 
 from __future__ import annotations
@@ -89,7 +90,6 @@ class ServedCounter:
         self._pending: dict[tuple[str, str, str], float] = {}
         self._events: dict[str, list[dict[str, Any]]] = {}
         self._assigned: LRUCache[str, bool] = LRUCache(maxsize=100_000)
-        self._last = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
     def assign(self, site: str, visitor_id: str, blocks: dict[str, dict[str, Any]], now: float | None = None) -> None:
@@ -140,13 +140,20 @@ class ServedCounter:
             if isinstance(exp, dict) and isinstance(exp.get("key"), str) and isinstance(exp.get("arm"), str):
                 ekey = (site, "exp|" + exp["key"], f"{exp['arm']}\x1fserved\x1fcount")
                 self._pending[ekey] = self._pending.get(ekey, 0.0) + 1.0
-        if store is not None and time.monotonic() - self._last >= FLUSH_EVERY and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.flush(store))
+        if store is not None and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._later(store))
+
+    async def _later(self, store: Any) -> None:
+        """One write per second at most, a second after the first render that had something to count."""
+        try:
+            await asyncio.sleep(FLUSH_EVERY)
+            await self.flush(store)
+        finally:
+            self._task = None
 
     async def flush(self, store: Any) -> None:
         pending, self._pending = self._pending, {}
         events, self._events = self._events, {}
-        self._last = time.monotonic()
         try:
             for site, batch in events.items():
                 for start in range(0, len(batch), 500):
@@ -158,8 +165,6 @@ class ServedCounter:
                 await store.add_counts(site, counts)
         except Exception:  # counts are best effort: a store outage must not break rendering
             log.warning("served impressions could not be written", exc_info=True)
-        finally:
-            self._task = None
 
 
 def refusal(event: dict[str, Any]) -> str | None:
