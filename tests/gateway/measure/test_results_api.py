@@ -186,3 +186,28 @@ def test_renders_count_served_impressions_and_the_assignment(make: Callable[...,
     served_events = [e for e in visitor["events"] if (e.get("properties") or {}).get("kind") == "served"]
     assert served_events and served_events[0]["properties"]["arm"] == arm
     assert not math.isnan(served)
+
+
+def test_report_cli_prints_the_results_as_a_table(
+    make: Callable[..., TestClient], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from slotwise.gateway.measure.cli import main
+
+    client = make()
+    for i in range(30):
+        _visit(client, f"cli{i}", 10.0 if i % 3 == 0 else None)
+    data = minimal_config(store={"backend": "sqlite", "path": str(tmp_path / "events.db")})
+    data["slots"]["offer"] = {
+        "default": {"type": "banner", "title": "Default"},
+        "variants": [{"id": "exp", "experiment": experiment()}],
+    }
+    config = tmp_path / "slotwise.yaml"
+    config.write_text(yaml.safe_dump(data))
+    assert main(["experiments", "report", "--site", "shop", "--key", "offer-2026", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    api = client.get(URL, headers=SECRET).json()
+    assert f"control n={api['arms'][0]['n']}" in out and "revenue" in out and "verdict (conversion)" in out
+    assert main(["experiments", "report", "--site", "shop", "--key", "nope", "--config", str(config)]) == 2
+    assert "no experiment with key 'nope'" in capsys.readouterr().err
