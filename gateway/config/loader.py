@@ -93,6 +93,13 @@ class Experiment:
     key: str
     holdout: float
     arms: tuple[Arm, ...]
+    status: str = "running"
+    """draft | running | paused | stopped (see decisions.experiments.phase)."""
+    winner: str | None = None
+    start: float | None = None
+    end: float | None = None
+    traffic: float = 1.0
+    window_days: float = 7.0
 
 
 @dataclass(frozen=True)
@@ -337,10 +344,46 @@ def _compile_when(c: _Checker, raw: Any, path: str, segments: set[str], attribut
         return None
 
 
+EXPERIMENT_STATUSES = ("draft", "running", "paused", "stopped")
+
+
+def _instant(c: _Checker, data: dict[str, Any], key: str, path: str) -> float | None:
+    """A date (midnight UTC) or an RFC 3339 date-time."""
+    import datetime as dt
+
+    raw = data.get(key)
+    if raw is None:
+        return None
+    if isinstance(raw, dt.datetime):
+        return (raw if raw.tzinfo else raw.replace(tzinfo=dt.UTC)).timestamp()
+    if isinstance(raw, dt.date):
+        return dt.datetime(raw.year, raw.month, raw.day, tzinfo=dt.UTC).timestamp()
+    if isinstance(raw, str):
+        try:
+            when = dt.datetime.fromisoformat(raw)
+        except ValueError:
+            pass
+        else:
+            return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+    c.error(f"{path}.{key}", f"must be a date (2026-01-31) or a date-time with offset, got {raw!r}")
+    return None
+
+
 def _parse_experiment(c: _Checker, raw: Any, path: str, ctx: dict[str, Any]) -> Experiment | None:
-    data = c.mapping(raw, path, {"key", "holdout", "arms"})
+    data = c.mapping(
+        raw, path, {"key", "holdout", "arms", "status", "winner", "start", "end", "traffic", "window_days"}
+    )
     key = c.get(data, "key", path, str, required=True)
     holdout = c.number(data, "holdout", path, 0.0, 0.0, 0.99)
+    status = c.get(data, "status", path, str, "running")
+    if status not in EXPERIMENT_STATUSES:
+        c.error(f"{path}.status", f"must be one of {', '.join(EXPERIMENT_STATUSES)}, got {status!r}")
+    winner = c.get(data, "winner", path, str)
+    start, end = _instant(c, data, "start", path), _instant(c, data, "end", path)
+    if start is not None and end is not None and end <= start:
+        c.error(f"{path}.end", "must be after start")
+    traffic = c.number(data, "traffic", path, 1.0, 0.0, 1.0)
+    window_days = c.number(data, "window_days", path, 7.0, 0.01, 365.0)
     arms_raw = c.get(data, "arms", path, list, [], required=True)
     arms: list[Arm] = []
     names: set[str] = set()
@@ -360,9 +403,11 @@ def _parse_experiment(c: _Checker, raw: Any, path: str, ctx: dict[str, Any]) -> 
         return None
     if len(arms_raw) < 1:
         c.error(f"{path}.arms", "needs at least one arm")
+    if winner is not None and winner not in names:
+        c.error(f"{path}.winner", f"unknown arm '{winner}'; one of {', '.join(a.name for a in arms)}")
     if not key or len(arms) != len(arms_raw) or not arms:
         return None
-    return Experiment(key, holdout, tuple(arms))
+    return Experiment(key, holdout, tuple(arms), status, winner, start, end, traffic, window_days)
 
 
 def _parse_slot(c: _Checker, name: str, raw: Any, ctx: dict[str, Any]) -> Slot | None:

@@ -22,21 +22,22 @@ SECRET = {"Authorization": "Bearer sk_shop"}
 URL = "/v1/admin/experiments/offer-2026/results?site=shop"
 
 
-def experiment(arms: int = 2) -> dict[str, Any]:
+def experiment(arms: int = 2, **extra: Any) -> dict[str, Any]:
     names = ["control", "B", *[f"arm{i}" for i in range(arms - 2)]][:arms]
     return {
         "key": "offer-2026",
         "arms": [{"name": n, "weight": 1, "block": {"type": "banner", "title": n}} for n in names],
+        **extra,
     }
 
 
 @pytest.fixture
 def make(make_client: Callable[..., TestClient], tmp_path: Path) -> Callable[..., TestClient]:
-    def build(arms: int = 2) -> TestClient:
+    def build(arms: int = 2, **extra: Any) -> TestClient:
         data = minimal_config(store={"backend": "sqlite", "path": str(tmp_path / "events.db"), "max_batch": 500})
         data["slots"]["offer"] = {
             "default": {"type": "banner", "title": "Default"},
-            "variants": [{"id": "exp", "experiment": experiment(arms)}],
+            "variants": [{"id": "exp", "experiment": experiment(arms, **extra)}],
         }
         return make_client(data)
 
@@ -211,3 +212,18 @@ def test_report_cli_prints_the_results_as_a_table(
     assert f"control n={api['arms'][0]['n']}" in out and "revenue" in out and "verdict (conversion)" in out
     assert main(["experiments", "report", "--site", "shop", "--key", "nope", "--config", str(config)]) == 2
     assert "no experiment with key 'nope'" in capsys.readouterr().err
+
+
+def test_stopping_keeps_the_results(make: Callable[..., TestClient], make_client: Callable[..., TestClient]) -> None:
+    client = make()
+    for i in range(20):
+        _visit(client, f"st{i}", 5.0 if i % 2 else None)
+    running = client.get(URL, headers=SECRET).json()
+    client.close()
+    stopped = make(status="stopped", winner="B")
+    body = {"site": "shop", "visitor_id": "late", "slots": ["offer"]}
+    block = stopped.post("/v1/render", json=body, headers=KEY).json()["blocks"]["offer"]
+    assert block["variant"] == "exp:B" and block["experiment"] is None
+    after = stopped.get(URL, headers=SECRET).json()
+    assert after["status"] == "stopped" and after["winner"] == "B"
+    assert [a["n"] for a in after["arms"]] == [a["n"] for a in running["arms"]]
