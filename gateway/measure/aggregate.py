@@ -14,6 +14,7 @@ from typing import Any
 
 from slotwise.gateway.measure import attribution, counters, kpis
 from slotwise.gateway.measure.attribution import MeasureSettings
+from slotwise.gateway.measure.exposures import exposure_of
 from slotwise.gateway.measure.kpis import Counts
 
 
@@ -28,9 +29,10 @@ def fold_visitor(body: str | None, events: list[dict[str, Any]], settings: Measu
     """Fold one visitor's new events into their state (JSON); add the counter deltas to `deltas`."""
     state = attribution.loads(body)
     before = contribution(state, settings) if body else {}
-    for event in events:
-        attribution.fold(state, event)
-    kpis.event_counts(events, deltas)
+    exposures = [exposure_of(e) for e in events]
+    for event, exposure in zip(events, exposures, strict=True):
+        attribution.fold(state, event, exposure)
+    kpis.event_counts(events, deltas, exposures)
     for key, value in contribution(state, settings).items():
         deltas[key] = deltas.get(key, 0.0) + value
     for key, value in before.items():

@@ -69,12 +69,18 @@ def _insort_capped(items: list[Any], item: Any, cap: int) -> None:
         del items[0]
 
 
-def fold(state: dict[str, Any], event: dict[str, Any]) -> None:
-    """Add one (new, deduplicated) event to the state."""
+_PARSE = object()
+
+
+def fold(state: dict[str, Any], event: dict[str, Any], exposure: Any = _PARSE) -> None:
+    """Add one (new, deduplicated) event to the state (`exposure`: `exposure_of(event)` if known)."""
     ts = float(event["ts"])
-    _insort_capped(state["d"], int(ts // DAY), MAX_DAYS)
+    day = int(ts // DAY)
+    if not state["d"] or state["d"][-1] != day:
+        _insort_capped(state["d"], day, MAX_DAYS)
     etype = event["type"]
-    exposure = exposure_of(event)
+    if exposure is _PARSE:
+        exposure = exposure_of(event)
     if exposure is not None:
         if exposure.experiment is not None:
             current = state["x"].get(exposure.experiment)

@@ -15,13 +15,14 @@ the site row has slot and variant `""`, and segment `""` means all visitors. Two
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from slotwise.gateway.measure.attribution import DAY, MeasureSettings, variant_outcomes
-from slotwise.gateway.measure.exposures import OUTCOMES, exposure_of, number, page_variants
+from slotwise.gateway.measure.exposures import OUTCOMES, Exposure, exposure_of, number, page_variants
 
 Counts = dict[tuple[str, str], float]
 SITE = ("", "")
@@ -29,8 +30,13 @@ MAX_TIME_ON_PAGE = 4 * 3600.0
 CLV_MAX_RETENTION = 0.95
 
 
+@functools.lru_cache(maxsize=4096)
+def _scope_of_day(day: int) -> str:
+    return "kpi|" + datetime.fromtimestamp(day * DAY, UTC).strftime("%Y-%m-%d")
+
+
 def day_scope(ts: float) -> str:
-    return "kpi|" + datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+    return _scope_of_day(int(ts // DAY))
 
 
 def kpi_key(slot: str, variant: str, segment: str, name: str) -> str:
@@ -42,12 +48,14 @@ def _add(counts: Counts, scope: str, key: str, value: float) -> None:
         counts[(scope, key)] = counts.get((scope, key), 0.0) + value
 
 
-def event_counts(events: Iterable[dict[str, Any]], counts: Counts) -> None:
-    """Counters that each event adds on its own, whoever the visitor is."""
-    for event in events:
+def event_counts(
+    events: Iterable[dict[str, Any]], counts: Counts, exposures: Iterable[Exposure | None] | None = None
+) -> None:
+    """Counters that each event adds on its own, whoever the visitor is (`exposures`: parsed already)."""
+    events = list(events)
+    for event, exposure in zip(events, exposures or map(exposure_of, events), strict=True):
         scope = day_scope(event["ts"])
         etype = event["type"]
-        exposure = exposure_of(event)
         if exposure is not None:
             if etype == "impression" and exposure.kind == "served":
                 continue  # the render path counts served impressions itself
@@ -71,10 +79,6 @@ def event_counts(events: Iterable[dict[str, Any]], counts: Counts) -> None:
                 _add(counts, scope, kpi_key(slot, variant, "", "engagements"), 1.0)
                 _add(counts, scope, kpi_key(slot, variant, "", "time_on_page"), seconds or 0.0)
                 _add(counts, scope, kpi_key(slot, variant, "", "scroll_depth"), depth or 0.0)
-
-
-def _scope_of_day(day: int) -> str:
-    return day_scope(day * DAY)
 
 
 def visitor_counts(state: dict[str, Any], settings: MeasureSettings, counts: Counts) -> None:

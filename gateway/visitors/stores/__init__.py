@@ -3,6 +3,7 @@
 
 store: {backend: sqlite, path: slotwise.db, retention_days: 365}
 store: {backend: redis, url: redis://127.0.0.1:6379/0, prefix: "slotwise:"}
+`measure: false` turns off the exposure, KPI and experiment aggregation of ingested events.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ _KEYS = {
     "max_future_seconds",
     "rate_limit",
     "enabled",
+    "measure",
 }
 
 
 @dataclass(frozen=True)
 class StoreSettings:
     enabled: bool = True
+    measure: bool = True
     backend: str = "sqlite"
     path: Path = Path("slotwise.db")
     url: str = "redis://127.0.0.1:6379/0"
@@ -84,6 +87,7 @@ def parse_store_settings(section: dict[str, Any] | None, base_dir: Path = Path("
             limits[k] = float(v)
     settings = StoreSettings(
         enabled=raw.get("enabled", True) is not False,
+        measure=raw.get("measure", True) is not False,
         backend=str(backend),
         path=base_dir / str(raw.get("path", "slotwise.db")),
         url=str(raw.get("url", StoreSettings.url)),
@@ -101,13 +105,17 @@ def parse_store_settings(section: dict[str, Any] | None, base_dir: Path = Path("
 
 
 def open_store(settings: StoreSettings) -> Store:
+    store: Store
     if settings.backend == "redis":
         from slotwise.gateway.visitors.stores.redis import RedisStore
 
-        return RedisStore(settings.url, prefix=settings.prefix, retention_days=settings.retention_days)
-    from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
+        store = RedisStore(settings.url, prefix=settings.prefix, retention_days=settings.retention_days)
+    else:
+        from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
 
-    return SQLiteStore(settings.path, retention_days=settings.retention_days, synchronous=settings.synchronous)
+        store = SQLiteStore(settings.path, retention_days=settings.retention_days, synchronous=settings.synchronous)
+    store.measure_enabled = settings.measure
+    return store
 
 
 async def build_store(config: Any) -> Store | None:

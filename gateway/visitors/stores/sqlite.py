@@ -91,6 +91,7 @@ class SQLiteStore(SQLiteMeasure, Store):
         # (PRAGMA data_version moves), e.g. a CLI rebuild while the gateway runs.
         self._cache: LRUCache[tuple[str, str], Profile] = LRUCache(maxsize=5000)  # ~10 KiB each
         self._data_version = -1
+        self._txn_counts = {}
 
     # --- the writer thread: group commit -----------------------------------------------------
 
@@ -127,8 +128,10 @@ class SQLiteStore(SQLiteMeasure, Store):
                         conn.execute("ROLLBACK TO job")
                         conn.execute("RELEASE job")
                         results.append((fut, None, exc))
+                self._flush_measure(conn)
                 conn.execute("COMMIT")
             except Exception as exc:
+                self._flush_measure(conn, ok=False)
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 self._cache.clear()

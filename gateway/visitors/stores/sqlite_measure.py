@@ -38,6 +38,7 @@ class SQLiteMeasure:
     measure: MeasureSettings
     measure_enabled: bool
     _read: sqlite3.Connection
+    _txn_counts: dict[str, Counts]  # deltas of the open transaction, by site
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         raise NotImplementedError
@@ -61,7 +62,18 @@ class SQLiteMeasure:
         deltas: Counts = {}
         states = [(site, v, fold_visitor(bodies.get(v), evs, self.measure, deltas)) for v, evs in fresh.items()]
         conn.executemany("INSERT OR REPLACE INTO measure_states VALUES (?,?,?)", states)
-        conn.executemany(ADD_COUNT, [(site, scope, key, 1, value) for scope, key, value in nonzero(deltas)])
+        # Counter deltas of every job in this group commit are merged and written once, just
+        # before COMMIT (`_flush_measure`): concurrent sessions share most of their counters.
+        pending = self._txn_counts.setdefault(site, {})
+        for key, value in deltas.items():
+            pending[key] = pending.get(key, 0.0) + value
+
+    def _flush_measure(self, conn: sqlite3.Connection, ok: bool = True) -> None:
+        """Called by the writer before COMMIT (ok) or after a failed transaction (not ok)."""
+        pending, self._txn_counts = self._txn_counts, {}
+        if ok:
+            for site, deltas in pending.items():
+                conn.executemany(ADD_COUNT, [(site, scope, key, 1, value) for scope, key, value in nonzero(deltas)])
 
     async def ingest_anonymous(self, site: str, events: list[dict[str, Any]]) -> IngestResult:
         def job(conn: sqlite3.Connection) -> IngestResult:
