@@ -19,8 +19,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from cachetools import LRUCache
-
 MAX_SEGMENTS = 5
 MAX_NAME = 128
 OUTCOMES = frozenset({"conversion", "signup", "purchase"})
@@ -84,62 +82,48 @@ def number(value: Any, low: float, high: float) -> float | None:
 
 
 class ServedCounter:
-    """Served impressions per (site, day, slot, variant, experiment, arm), flushed every second."""
+    """Served impressions per (site, day, slot, variant, experiment, arm), written a second later.
+
+    The render path only bumps a tally keyed by a tuple; keys, hashes and events are built when
+    the tallies are written, off the request."""
+
+    MAX_SEEN = 200_000
 
     def __init__(self) -> None:
-        self._pending: dict[tuple[str, str, str], float] = {}
-        self._events: dict[str, list[dict[str, Any]]] = {}
-        self._assigned: LRUCache[str, bool] = LRUCache(maxsize=100_000)
+        self._tally: dict[tuple[str, int, str, str, str | None, str | None], int] = {}
+        self._assignments: dict[tuple[str, str, str, int], tuple[str, Any, str, Any, float]] = {}
+        self._seen: set[tuple[str, str, str, int]] = set()
         self._task: asyncio.Task[None] | None = None
 
-    def assign(self, site: str, visitor_id: str, blocks: dict[str, dict[str, Any]], now: float | None = None) -> None:
-        """Queue one `served` exposure per visitor, experiment and day (a deterministic event_id,
-        so the log keeps one): the assignment of server-rendered pages without client.js."""
+    def add(
+        self,
+        site: str,
+        blocks: dict[str, dict[str, Any]],
+        store: Any,
+        visitor_id: str | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Count the page's blocks; with a `visitor_id` (profiling consent) also queue the arms
+        the render assigned, once per visitor, experiment and day."""
         now = time.time() if now is None else now
-        for slot, block in blocks.items():
-            exp = block.get("experiment")
-            if not (isinstance(exp, dict) and isinstance(exp.get("key"), str) and isinstance(exp.get("arm"), str)):
-                continue
-            day = int(now // 86400)
-            digest = hashlib.blake2b(f"{site}\x00{visitor_id}\x00{exp['key']}\x00{day}".encode(), digest_size=12)
-            event_id = "srv-" + digest.hexdigest()
-            if event_id in self._assigned:
-                continue
-            self._assigned[event_id] = True
-            props = {
-                "slot": slot,
-                "variant": block.get("variant"),
-                "experiment": exp["key"],
-                "arm": exp["arm"],
-                "kind": "served",
-            }
-            segments = block.get("segments")
-            if isinstance(segments, list) and segments:
-                props["segments"] = segments[:MAX_SEGMENTS]
-            self._events.setdefault(site, []).append(
-                {
-                    "event_id": event_id,
-                    "visitor_id": visitor_id,
-                    "type": "impression",
-                    "ts": round(now, 3),
-                    "properties": props,
-                }
-            )
-
-    def add(self, site: str, blocks: dict[str, dict[str, Any]], store: Any, now: float | None = None) -> None:
-        from slotwise.gateway.measure.kpis import day_scope, kpi_key
-
-        scope = day_scope(time.time() if now is None else now)
+        day = int(now // 86400)
+        tally = self._tally
         for slot, block in blocks.items():
             variant = block.get("variant")
-            if not isinstance(variant, str) or block.get("html") is None:
+            if variant is None or block.get("html") is None:
                 continue
-            key = (site, scope, kpi_key(slot, variant, "", "served"))
-            self._pending[key] = self._pending.get(key, 0.0) + 1.0
             exp = block.get("experiment")
-            if isinstance(exp, dict) and isinstance(exp.get("key"), str) and isinstance(exp.get("arm"), str):
-                ekey = (site, "exp|" + exp["key"], f"{exp['arm']}\x1fserved\x1fcount")
-                self._pending[ekey] = self._pending.get(ekey, 0.0) + 1.0
+            key = exp.get("key") if exp else None
+            arm = exp.get("arm") if exp else None
+            counted = (site, day, slot, variant, key, arm)
+            tally[counted] = tally.get(counted, 0) + 1
+            if visitor_id is not None and key is not None:
+                seen = (site, visitor_id, key, day)
+                if seen not in self._seen:
+                    if len(self._seen) >= self.MAX_SEEN:
+                        self._seen.clear()  # a repeat only re-sends an idempotent event
+                    self._seen.add(seen)
+                    self._assignments[seen] = (slot, variant, arm, block.get("segments"), now)
         if store is not None and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._later(store))
 
@@ -151,17 +135,51 @@ class ServedCounter:
         finally:
             self._task = None
 
+    def _counts(self, tally: dict[tuple[Any, ...], int]) -> dict[str, dict[tuple[str, str], float]]:
+        from slotwise.gateway.measure.kpis import day_scope, kpi_key
+
+        by_site: dict[str, dict[tuple[str, str], float]] = {}
+        for (site, day, slot, variant, key, arm), n in tally.items():
+            counts = by_site.setdefault(site, {})
+            if not (_name(slot) and _name(variant)):
+                continue
+            scoped = (day_scope(day * 86400.0), kpi_key(slot, variant, "", "served"))
+            counts[scoped] = counts.get(scoped, 0.0) + n
+            if _name(key) and _name(arm):
+                counts[("exp|" + key, f"{arm}\x1fserved\x1fcount")] = (
+                    counts.get(("exp|" + key, f"{arm}\x1fserved\x1fcount"), 0.0) + n
+                )
+        return by_site
+
+    @staticmethod
+    def _events(
+        assignments: dict[tuple[str, str, str, int], tuple[str, Any, str, Any, float]],
+    ) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for (site, visitor_id, key, day), (slot, variant, arm, segments, ts) in assignments.items():
+            digest = hashlib.blake2b(f"{site}\x00{visitor_id}\x00{key}\x00{day}".encode(), digest_size=12)
+            props: dict[str, Any] = {"slot": slot, "variant": variant, "experiment": key, "arm": arm, "kind": "served"}
+            if isinstance(segments, list) and segments:
+                props["segments"] = segments[:MAX_SEGMENTS]
+            out.setdefault(site, []).append(
+                {
+                    "event_id": "srv-" + digest.hexdigest(),
+                    "visitor_id": visitor_id,
+                    "type": "impression",
+                    "ts": round(ts, 3),
+                    "properties": props,
+                }
+            )
+        return out
+
     async def flush(self, store: Any) -> None:
-        pending, self._pending = self._pending, {}
-        events, self._events = self._events, {}
+        tally, self._tally = self._tally, {}
+        assignments, self._assignments = self._assignments, {}
         try:
-            for site, batch in events.items():
+            for site, batch in self._events(assignments).items():
                 for start in range(0, len(batch), 500):
                     await store.ingest(site, batch[start : start + 500])
-            by_site: dict[str, dict[tuple[str, str], float]] = {}
-            for (site, scope, key), value in pending.items():
-                by_site.setdefault(site, {})[(scope, key)] = value
-            for site, counts in by_site.items():
+            for site, counts in self._counts(tally).items():
                 await store.add_counts(site, counts)
         except Exception:  # counts are best effort: a store outage must not break rendering
             log.warning("served impressions could not be written", exc_info=True)
@@ -190,6 +208,5 @@ def count_served(
     counter = getattr(state, "served_counter", None)
     if counter is None:
         counter = state.served_counter = ServedCounter()
-    if visitor_id and ctx.consent.profiling_allowed:
-        counter.assign(site, visitor_id, blocks)
-    counter.add(site, blocks, getattr(state.services, "store", None))
+    visitor = visitor_id if visitor_id and ctx.consent.profiling_allowed else None
+    counter.add(site, blocks, getattr(state.services, "store", None), visitor)
