@@ -4,7 +4,7 @@
 The statistics modules (`distributions`, `stats`, `verdict`, `analysis`) are pure functions over
 summary statistics and may import only numpy, the standard library and `slotwise.gateway.common`.
 The aggregation modules (`exposures`, `attribution`, `kpis`, `counters`, `aggregate`) work on
-event dicts and import nothing else from the gateway, because both stores call them inside
+event dicts and import nothing from the gateway but `common`, because both stores call them inside
 `ingest`. `results` and `report` read a store and the configuration. Nothing here imports the
 HTTP layer or `slotwise.models`.
 """

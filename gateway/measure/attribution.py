@@ -19,11 +19,11 @@ variant the visitor was exposed to in [t − window, t].
 from __future__ import annotations
 
 import bisect
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from slotwise.gateway.common import jsoncodec
 from slotwise.gateway.measure.exposures import OUTCOMES, exposure_of, number
 
 DAY = 86400.0
@@ -53,11 +53,11 @@ def empty() -> dict[str, Any]:
 
 
 def loads(body: str | None) -> dict[str, Any]:
-    return json.loads(body) if body else empty()
+    return jsoncodec.loads(body) if body else empty()  # type: ignore[no-any-return]
 
 
 def dumps(state: dict[str, Any]) -> str:
-    return json.dumps(state, separators=(",", ":"), sort_keys=True)
+    return jsoncodec.dumps(state)
 
 
 def _insort_capped(items: list[Any], item: Any, cap: int) -> None:

@@ -218,7 +218,7 @@ class RedisStore(Store):
 
     async def measure_state(self, site: str, visitor_id: str) -> dict[str, Any] | None:
         body = await self.r.get(self._k("ms", site, visitor_id))
-        return json.loads(body) if body else None
+        return loads(body) if body else None
 
     async def _replace_measures(self, site: str, states: dict[str, str], counts: dict[tuple[str, str], float]) -> None:
         old = [k async for k in self.r.scan_iter(match=_glob_escape(self._k("mc", site, "")) + "*", count=1000)]

@@ -7,11 +7,11 @@ from those that are not (0: served impressions, visitors with consent `anonymous
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from slotwise.gateway.common.jsoncodec import loads
 from slotwise.gateway.measure.aggregate import anonymous_counts, fold_visitor, nonzero
 from slotwise.gateway.measure.attribution import MeasureSettings
 from slotwise.gateway.measure.kpis import Counts
@@ -111,7 +111,7 @@ class SQLiteMeasure:
 
     async def measure_state(self, site: str, visitor_id: str) -> dict[str, Any] | None:
         body = self._one("SELECT body FROM measure_states WHERE site=? AND visitor_id=?", (site, visitor_id))
-        return json.loads(body) if body else None
+        return loads(body) if body else None
 
     async def _replace_measures(self, site: str, states: dict[str, str], counts: dict[tuple[str, str], float]) -> None:
         def job(conn: sqlite3.Connection) -> None:
