@@ -91,7 +91,7 @@ class ServedCounter:
 
     def __init__(self) -> None:
         self._tally: dict[tuple[str, int, str, str, str | None, str | None], int] = {}
-        self._assignments: dict[tuple[str, str, str, int], tuple[str, Any, str, Any, float]] = {}
+        self._assignments: dict[tuple[str, str, str, int], tuple[str, Any, Any, Any, float]] = {}
         self._seen: set[tuple[str, str, str, int]] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -153,7 +153,7 @@ class ServedCounter:
 
     @staticmethod
     def _events(
-        assignments: dict[tuple[str, str, str, int], tuple[str, Any, str, Any, float]],
+        assignments: dict[tuple[str, str, str, int], tuple[str, Any, Any, Any, float]],
     ) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
         for (site, visitor_id, key, day), (slot, variant, arm, segments, ts) in assignments.items():
