@@ -72,6 +72,13 @@ class Experiment:
     key: str
     holdout: float
     arms: tuple[Arm, ...]
+    status: str = "running"
+    """draft | running | paused | stopped (see decisions.experiments.phase)."""
+    winner: str | None = None
+    start: float | None = None
+    end: float | None = None
+    traffic: float = 1.0
+    window_days: float = 7.0
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class StoreSettings(Strict):
     """Events and profiles store; `path` is relative to the configuration file."""
 
     enabled: bool = True
+    measure: bool = True  # exposures, attribution, KPIs and experiment counters aggregated on ingest
     backend: Literal["sqlite", "redis"] = "sqlite"
     path: Annotated[Path, Field(strict=False)] = Path("slotwise.db")
     url: str = "redis://127.0.0.1:6379/0"

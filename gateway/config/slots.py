@@ -8,8 +8,9 @@ validation context (`{"segments": {...}, "attributes": {...}}`). Blocks are chec
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -78,10 +79,59 @@ class ArmSchema(Strict):
     block: Any
 
 
+EXPERIMENT_STATUSES = ("draft", "running", "paused", "stopped")
+
+
+def _instant(raw: Any) -> float | None:
+    """A date (midnight UTC) or an RFC 3339 date-time, as Unix seconds."""
+    if raw is None:
+        return None
+    if isinstance(raw, dt.datetime):
+        return (raw if raw.tzinfo else raw.replace(tzinfo=dt.UTC)).timestamp()
+    if isinstance(raw, dt.date):
+        return dt.datetime(raw.year, raw.month, raw.day, tzinfo=dt.UTC).timestamp()
+    if isinstance(raw, str):
+        try:
+            when = dt.datetime.fromisoformat(raw)
+        except ValueError:
+            pass
+        else:
+            return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+    fail(f"must be a date (2026-01-31) or a date-time with offset, got {raw!r}")
+    return None
+
+
 class ExperimentSchema(Strict):
     key: str
     holdout: between(0, 0.99) = 0.0  # type: ignore[valid-type]
     arms: list[ArmSchema]
+    status: Literal["draft", "running", "paused", "stopped"] = "running"
+    winner: str | None = None
+    start: Any = None
+    end: Any = None
+    traffic: between(0, 1) = 1.0  # type: ignore[valid-type]
+    window_days: between(0.01, 365) = 7.0  # type: ignore[valid-type]
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, raw: Any) -> float | None:
+        return _instant(raw)
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, raw: Any, info: ValidationInfo) -> float | None:
+        end, start = _instant(raw), info.data.get("start")
+        if end is not None and start is not None and end <= start:
+            fail("must be after start")
+        return end
+
+    @field_validator("winner")
+    @classmethod
+    def _winner(cls, winner: str | None, info: ValidationInfo) -> str | None:
+        names = [a.name for a in info.data.get("arms") or []]
+        if winner is not None and names and winner not in names:
+            fail(f"unknown arm '{winner}'; one of {', '.join(names)}")
+        return winner
 
     @field_validator("arms")
     @classmethod
@@ -97,7 +147,10 @@ class ExperimentSchema(Strict):
         return arms
 
     def runtime(self) -> Experiment:
-        return Experiment(self.key, self.holdout, tuple(Arm(a.name, a.weight, a.block) for a in self.arms))
+        arms = tuple(Arm(a.name, a.weight, a.block) for a in self.arms)
+        return Experiment(
+            self.key, self.holdout, arms, self.status, self.winner, self.start, self.end, self.traffic, self.window_days
+        )
 
 
 class VariantSchema(Strict):

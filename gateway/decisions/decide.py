@@ -8,7 +8,7 @@ from typing import Any
 
 from slotwise.gateway.blocks.renderer import parse_expiry
 from slotwise.gateway.config.loader import Slot
-from slotwise.gateway.decisions.experiments import assign
+from slotwise.gateway.decisions.experiments import assign, in_traffic, phase, winner
 from slotwise.gateway.rules.expr import Env
 
 
@@ -44,7 +44,15 @@ def decide(slot: Slot, env: Env, visitor_id: str | None) -> Decision:
             continue
         exp = variant.experiment
         assert exp is not None
-        if visitor_id is None or not ctx.consent.identifier_allowed:
+        for edge in (exp.start, exp.end):
+            if edge is not None and edge > env.now:
+                env.bound(edge)  # a cached block must not outlive a start or an end
+        now_phase = phase(exp, env.now)
+        if now_phase == "stopped" and (best := winner(exp)) is not None and _available(best.block, env):
+            return Decision(f"{variant.id}:{best.name}", best.block)  # the winner, for everyone
+        if now_phase != "running":
+            continue
+        if visitor_id is None or not ctx.consent.identifier_allowed or not in_traffic(exp, visitor_id):
             continue  # no identifier, no sticky assignment: fall through to later variants
         arm = assign(exp, visitor_id)
         if arm is None:

@@ -21,7 +21,7 @@ from slotwise.gateway.config.loader import Config
 from slotwise.gateway.config.registries import install_defaults
 from slotwise.gateway.http import admin_routes as admin
 from slotwise.gateway.http import event_routes as eventroutes
-from slotwise.gateway.http import openapi
+from slotwise.gateway.http import measure_routes, openapi
 from slotwise.gateway.http import render_routes as api
 from slotwise.gateway.http.errors import ApiError, error_response
 from slotwise.gateway.ops.metrics import Metrics
@@ -144,7 +144,10 @@ def create_app(
         *api.ROUTES,
         *eventroutes.ROUTES,
         *admin.ROUTES,
-        openapi.openapi_route([openapi.CORE_PATHS, openapi.EVENT_PATHS, openapi.ADMIN_PATHS]),
+        *measure_routes.ROUTES,
+        openapi.openapi_route(
+            [openapi.CORE_PATHS, openapi.EVENT_PATHS, openapi.ADMIN_PATHS, measure_routes.measure_paths()]
+        ),
         *(extra_routes or []),
     ]
     app = Starlette(

@@ -39,6 +39,7 @@ from slotwise.gateway.http.render_routes import (
     visitor_id_of,
 )
 from slotwise.gateway.http.schemas import ConsentRequest, EventsRequest, parse_body
+from slotwise.gateway.measure.exposures import aggregates_allowed, refusal
 from slotwise.gateway.ops.ratelimit import RateLimiter
 from slotwise.gateway.serving.runtime import Runtime
 from slotwise.gateway.visitors.events import Invalid, Limits, event_line, safe_text, validate_event
@@ -132,6 +133,9 @@ async def post_events(request: Request) -> Response:
         except Invalid as exc:
             rejected.append({"index": index, "event_id": shown, "reason": str(exc)})
             continue
+        if refusal(event):
+            rejected.append({"index": index, "event_id": shown, "reason": refusal(event)})
+            continue
         if visitor_limit.take(f"{site.name}|{event['visitor_id']}"):
             rejected.append({"index": index, "event_id": shown, "reason": "rate limit for this visitor; retry later"})
             continue
@@ -143,14 +147,28 @@ async def post_events(request: Request) -> Response:
         ignored_reason = "no profiling consent (consent level below 'full' or Sec-GPC)"
     result_ignored: list[str] = []
     duplicates: list[str] = []
+    anonymous: list[dict[str, Any]] = []  # counted in aggregates only (gateway/measure)
     if ignored_reason is not None:
         result_ignored = [e["event_id"] for e in valid]
+        anonymous = valid if aggregates_allowed(ctx.consent.level, ctx.device.is_bot) else []
         valid = []
     opted_out = [e["event_id"] for e in valid if _event_opts_out(e)]
     if opted_out:
         # An event may carry its own consent (e.g. sent just after the banner's "no").
         result_ignored, ignored_reason = opted_out, "no profiling consent in the event's context"
+        anonymous = [e for e in valid if _event_opts_out(e) and (e.get("context") or {}).get("consent") != "none"]
         valid = [e for e in valid if not _event_opts_out(e)]
+    if anonymous:
+        try:
+            await store.ingest_anonymous(site.name, anonymous)
+        except Exception as exc:
+            store.outage.failed(exc)
+            raise ApiError(
+                503,
+                "store_unavailable",
+                "the event store is unavailable; retry the batch",
+                {"Retry-After": "1", **headers},
+            ) from None
     if valid:
         device = ctx.device.cls if not ctx.device.is_bot else None
         for e in valid:

@@ -66,6 +66,11 @@ def op(
     return out
 
 
+def error_responses(*codes: int) -> dict[str, Any]:
+    """Documented error responses (the one error shape) for routes that write their own operations."""
+    return {str(code): {"description": _ERRORS[code], **_content(_ref(s.Error))} for code in codes}
+
+
 def _query(name: str, required: bool = False, description: str = "") -> dict[str, Any]:
     extra = {"description": description} if description else {}
     return {"name": name, "in": "query", "required": required, "schema": {"type": "string"}, **extra}

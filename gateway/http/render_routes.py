@@ -21,6 +21,7 @@ from slotwise.gateway.context.request import RequestContext, resolve_context
 from slotwise.gateway.http.errors import ApiError
 from slotwise.gateway.http.keys import same_secret
 from slotwise.gateway.http.schemas import RenderRequest, parse_body
+from slotwise.gateway.measure.exposures import count_served
 from slotwise.gateway.rules.expr import Env
 from slotwise.gateway.serving.runtime import Runtime
 
@@ -177,6 +178,7 @@ async def render(request: Request) -> Response:
     visitor_id = assign_visitor(body.visitor_id, ctx)
     env = await build_env(request, runtime, site, ctx, visitor_id)
     blocks = await render_page(env, site, slots, visitor_id, state.metrics)
+    count_served(state, site.name, blocks, ctx, visitor_id)
     head: dict[str, Any] = {"visitor_id": visitor_id}
     if unknown:
         head["errors"] = {
@@ -221,6 +223,7 @@ async def fragment(request: Request) -> Response:
     visitor_id = assign_visitor(query.get("visitor_id"), ctx)
     env = await build_env(request, runtime, site, ctx, visitor_id)
     block = (await render_page(env, site, [slot], visitor_id, state.metrics))[slot.name]
+    count_served(state, site.name, {slot.name: block}, ctx, visitor_id)
     block.pop(HTML_JSON, None)
     headers.update(
         {

@@ -3,6 +3,8 @@
 
 The statistics modules (`distributions`, `stats`, `verdict`, `analysis`) are pure functions over
 summary statistics and may import only numpy, the standard library and `slotwise.gateway.common`.
-Modules that read events or stores may also import `slotwise.gateway.visitors` and
-`slotwise.gateway.config`; nothing here imports the HTTP layer or `slotwise.models`.
+The aggregation modules (`exposures`, `attribution`, `kpis`, `counters`, `aggregate`) work on
+event dicts and import nothing from the gateway but `common`, because both stores call them inside
+`ingest`. `results` and `report` read a store and the configuration. Nothing here imports the
+HTTP layer or `slotwise.models`.
 """

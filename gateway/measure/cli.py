@@ -12,6 +12,7 @@ import importlib
 
 ACTIONS = {
     "analyze": "slotwise.gateway.measure.analysis",
+    "report": "slotwise.gateway.measure.report",
 }
 
 

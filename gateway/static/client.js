@@ -4,7 +4,10 @@
  * <div data-slotwise-slot="home-hero">fallback content</div>
  * Finds all placeholders, asks for them in one request, swaps them in at once (the fallback
  * stays until then, or for good if the gateway is slow or down), keeps the first-party
- * visitor cookie and sends events in batches. No dependencies. */
+ * visitor cookie and sends events in batches. Blocks a server already rendered
+ * (data-slotwise-state="ready", or Drupal's data-slotwise-rendered) are kept as they are.
+ * Every block sends one viewable `impression` per page view (half of it visible for one
+ * continuous second) and a `click` for its links. No dependencies. */
 (function () {
   "use strict";
   if (window.Slotwise && window.Slotwise.version) return;
@@ -18,7 +21,8 @@
     consent: script.getAttribute("data-consent") || null
   };
   var COOKIE = "slotwise_vid", CONSENT_COOKIE = "slotwise_consent", YEAR = 31536000;
-  var queue = [], flushTimer = null, started = Date.now(), maxScroll = 0;
+  var queue = [], flushTimer = null, started = Date.now(), maxScroll = 0, seen = {}, observer = null;
+  var BLOCKS = "[data-slotwise-slot],[data-slotwise-rendered]";
 
   function cookie(name) {
     var m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
@@ -54,8 +58,31 @@
     return ctx;
   }
 
-  function placeholders() {
-    return Array.prototype.slice.call(document.querySelectorAll("[data-slotwise-slot]"));
+  function all(sel) { return Array.prototype.slice.call(document.querySelectorAll(sel)); }
+  function placeholders() { return all('[data-slotwise-slot]:not([data-slotwise-state="ready"])'); }
+  function attr(n, name) { return n.getAttribute("data-slotwise-" + name); }
+  // What a block element says was shown: slot, variant, experiment, arm, propensity, segments.
+  function shown(n) {
+    var p = {slot: attr(n, "slot") || attr(n, "rendered"), variant: attr(n, "variant")};
+    if (attr(n, "experiment")) { p.experiment = attr(n, "experiment"); p.arm = attr(n, "arm"); }
+    if (attr(n, "propensity")) p.propensity = parseFloat(attr(n, "propensity"));
+    if (attr(n, "segments")) p.segments = attr(n, "segments").split(",");
+    return p;
+  }
+  function observe(n) {
+    if (!window.IntersectionObserver || !attr(n, "variant")) return;
+    observer = observer || new IntersectionObserver(function (entries) {
+      entries.forEach(function (e) {
+        var t = e.target, p = shown(t);
+        if (e.isIntersecting && e.intersectionRatio >= 0.5) {
+          if (!t._swTimer && !seen[p.slot]) t._swTimer = setTimeout(function () {
+            seen[p.slot] = 1; observer.unobserve(t);
+            track("impression", {properties: shown(t)});
+          }, 1000);
+        } else { clearTimeout(t._swTimer); t._swTimer = null; }
+      });
+    }, {threshold: 0.5});
+    observer.observe(n);
   }
 
   function render() {
@@ -82,10 +109,14 @@
         nodes.forEach(function (n) {
           var b = data.blocks[n.getAttribute("data-slotwise-slot")];
           if (!b || !b.html) return;
+          var x = b.experiment || {}, prop = x.propensity || b.propensity;
           n.innerHTML = b.html;
           n.setAttribute("data-slotwise-variant", b.variant);
           n.setAttribute("data-slotwise-state", "ready");
-          if (b.experiment) impression(n.getAttribute("data-slotwise-slot"), b);
+          if (x.key) { n.setAttribute("data-slotwise-experiment", x.key); n.setAttribute("data-slotwise-arm", x.arm); }
+          if (prop) n.setAttribute("data-slotwise-propensity", prop);
+          if (b.segments && b.segments.length) n.setAttribute("data-slotwise-segments", b.segments.join(","));
+          observe(n);
         });
       };
       // One frame for all slots, so the page changes once and never flickers block by block.
@@ -119,22 +150,16 @@
         headers: {"Content-Type": "text/plain"}})["catch"](function () {});
     }
   }
-  function impression(slot, b) {
-    track("impression", {properties: {slot: slot, variant: b.variant,
-      experiment: b.experiment ? b.experiment.key : null, arm: b.experiment ? b.experiment.arm : null}});
-  }
   function setConsent(level) {
     setCookie(CONSENT_COOKIE, level, YEAR);
     if (level === "none") setCookie(COOKIE, "", 0);
   }
 
   document.addEventListener("click", function (e) {
-    var a = e.target && e.target.closest ? e.target.closest("[data-slotwise-slot] a") : null;
-    if (!a) return;
-    var slot = a.closest("[data-slotwise-slot]");
-    var item = a.getAttribute("data-slotwise-item");
-    track("click", {item_id: item || undefined, properties: {slot: slot.getAttribute("data-slotwise-slot"),
-      variant: slot.getAttribute("data-slotwise-variant")}});
+    var a = e.target && e.target.closest ? e.target.closest("a") : null;
+    var block = a && a.closest(BLOCKS);
+    if (!block || !attr(block, "variant")) return;
+    track("click", {item_id: a.getAttribute("data-slotwise-item") || undefined, properties: shown(block)});
     flush();
   });
   window.addEventListener("scroll", function () {
@@ -142,8 +167,10 @@
     if (h > 0) maxScroll = Math.max(maxScroll, Math.min(1, window.scrollY / h));
   }, {passive: true});
   function leave() {
+    var variants = {};
+    all(BLOCKS).forEach(function (n) { var p = shown(n); if (p.variant) variants[p.slot] = p.variant; });
     track("engagement", {properties: {time_on_page: Math.round((Date.now() - started) / 1000),
-      scroll_depth: Math.round(maxScroll * 100) / 100}});
+      scroll_depth: Math.round(maxScroll * 100) / 100, variants: variants}});
     flush();
   }
   document.addEventListener("visibilitychange", function () {
@@ -153,6 +180,7 @@
   window.Slotwise = {version: "1", render: render, refresh: render, track: track, flush: flush,
                      setConsent: setConsent, visitorId: visitorId};
   var go = function () {
+    all(BLOCKS).forEach(function (n) { if (attr(n, "state") === "ready") observe(n); });
     render().then(function () {
       var item = pageContext().item_id;
       track(item ? "item_view" : "page_view", item ? {item_id: item} : {});

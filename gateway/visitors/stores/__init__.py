@@ -3,6 +3,7 @@
 
 store: {backend: sqlite, path: slotwise.db, retention_days: 365}
 store: {backend: redis, url: redis://127.0.0.1:6379/0, prefix: "slotwise:"}
+`measure: false` turns off the exposure, KPI and experiment aggregation of ingested events.
 """
 
 from __future__ import annotations
@@ -25,18 +26,22 @@ def parse_store_settings(section: dict[str, Any] | StoreSettings | None, base_di
 
 
 def open_store(settings: StoreSettings) -> Store:
+    store: Store
     if settings.backend == "redis":
         from slotwise.gateway.visitors.stores.redis import RedisStore
 
-        return RedisStore(settings.url, prefix=settings.prefix, retention_days=settings.retention_days)
-    from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
+        store = RedisStore(settings.url, prefix=settings.prefix, retention_days=settings.retention_days)
+    else:
+        from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
 
-    return SQLiteStore(
-        settings.path,
-        retention_days=settings.retention_days,
-        synchronous=settings.synchronous,
-        wal_limit_bytes=settings.wal_limit_mb * 1024 * 1024,
-    )
+        store = SQLiteStore(
+            settings.path,
+            retention_days=settings.retention_days,
+            synchronous=settings.synchronous,
+            wal_limit_bytes=settings.wal_limit_mb * 1024 * 1024,
+        )
+    store.measure_enabled = settings.measure
+    return store
 
 
 async def build_store(config: Any) -> Store | None:
@@ -48,4 +53,7 @@ async def build_store(config: Any) -> Store | None:
         return None
     store = open_store(settings)
     store.settings = settings  # type: ignore[attr-defined]  # read by the event routes
+    from slotwise.gateway.measure.attribution import settings_from_config
+
+    store.measure = settings_from_config(config)
     return store

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from slotwise.gateway.measure.attribution import MeasureSettings
 from slotwise.gateway.ops.outage import Outage
 from slotwise.gateway.visitors.profiles import Profile
 
@@ -33,6 +34,9 @@ class Store(abc.ABC):
 
     retention_days: float = 365.0
     _outage: Outage | None = None
+    measure: MeasureSettings = MeasureSettings()
+    """Attribution windows; `ingest` aggregates exposures and KPIs unless `measure_enabled` is off."""
+    measure_enabled: bool = True
 
     @property
     def outage(self) -> Outage:
@@ -84,6 +88,39 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def close(self) -> None: ...
+
+    # --- measurement (gateway/measure): counters by scope and key, visitor attribution states ---
+
+    @abc.abstractmethod
+    async def ingest_anonymous(self, site: str, events: list[dict[str, Any]]) -> IngestResult:
+        """Count events of visitors with consent `anonymous` into the aggregates only (once per
+        event_id); nothing about the visitor is kept, and the events are not logged."""
+
+    @abc.abstractmethod
+    async def add_counts(self, site: str, counts: dict[tuple[str, str], float]) -> None:
+        """Add to counters that do not come from the log (served impressions from renders)."""
+
+    @abc.abstractmethod
+    async def counters(self, site: str, scopes: list[str]) -> dict[str, dict[str, float]]:
+        """`{scope: {key: value}}`: logged and other counters summed; absent scopes are left out."""
+
+    @abc.abstractmethod
+    async def measure_state(self, site: str, visitor_id: str) -> dict[str, Any] | None:
+        """The visitor's attribution state (see `measure.attribution`), or None."""
+
+    @abc.abstractmethod
+    async def _replace_measures(self, site: str, states: dict[str, str], counts: dict[tuple[str, str], float]) -> None:
+        """Replace the log-derived counters and all states of the site."""
+
+    async def rebuild_measures(self, site: str) -> int:
+        """Recompute the log-derived counters and states from the event log; the visitors seen."""
+        from slotwise.gateway.measure.aggregate import rebuild
+
+        visitors = await self.visitors(site)
+        logged = [(v, await self.events(site, v)) for v in visitors]
+        states, counts = rebuild(((v, evs) for v, evs in logged if evs), self.measure)
+        await self._replace_measures(site, states, counts)
+        return len(states)
 
     def ready(self) -> bool:
         return True

@@ -4,10 +4,13 @@
 Keys (all under `prefix`): `ids:{site}` hash event_id → visitor, `ev:{site}:{visitor}` hash
 event_id → event, `ts:{site}` sorted set of "visitor\\x1fevent_id" by ts (retention),
 `pr:{site}:{visitor}` profile, `at:{site}:{key}` attributes, `cs:{site}:{visitor}` consent,
-`sites` the sites seen. A batch is folded in Python and committed by one Lua script that
+`sites` the sites seen; measurement: `ms:{site}:{visitor}` attribution state, `mc:{site}:{scope}`
+log-derived counters, `mx:{site}:{scope}` other counters, `mi:{site}` anonymous event ids by ts.
+A batch is folded in Python and committed by one Lua script that
 compares each visitor's profile with the one read (compare-and-set), so two replicas never
-lose an update and a retried event is never folded twice. One Redis (not Cluster). Durability
-of acknowledged events is Redis's: run it with `appendonly yes` and `appendfsync everysec` (or `always`).
+lose an update and a retried event is never folded twice. One Redis (not Cluster).
+Durability of acknowledged events is Redis's: run it with `appendonly yes` and
+`appendfsync everysec` (or `always`).
 """
 
 from __future__ import annotations
@@ -21,24 +24,31 @@ from redis import asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
 from slotwise.gateway.common.jsoncodec import dumps, loads
+from slotwise.gateway.measure.aggregate import anonymous_counts, fold_visitor, nonzero
+from slotwise.gateway.measure.kpis import Counts
 from slotwise.gateway.visitors.profiles import Profile, rebuild
 from slotwise.gateway.visitors.stores.base import IngestResult, Store, group_by_visitor
 
 SEP = "\x1f"
 RENDER_BUDGET = 0.05  # seconds a render waits for a profile before going without
 log = logging.getLogger("slotwise.store")
-# KEYS: ids, ts, sites, then per visitor: profile, events, consent.
+# KEYS: ids, ts, sites, then per visitor: profile, events, consent, measure state.
 # ARGV: site, sep, then per visitor: id, sha1 of the profile read ('' if none), new profile,
-# n, and n times (event_id, event json, ts). Returns the visitors that must be retried.
+# n, n times (event_id, event json, ts), sha1 of the measure state read, new measure state,
+# m, and m times (counter hash, field, delta). Returns the visitors that must be retried.
 COMMIT = """
 local ids, tskey, sites = KEYS[1], KEYS[2], KEYS[3]
 local site, sep = ARGV[1], ARGV[2]
 local a, k, conflicts = 3, 4, {}
 while a <= #ARGV do
   local visitor, want, body, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
-  local pkey, ekey, ckey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+  local pkey, ekey, ckey, mkey = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  local b = a + 4 + 3 * n
+  local mwant, mbody, m = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2])
   local cur = redis.call('GET', pkey)
   local ok = ((cur and redis.sha1hex(cur)) or '') == want
+  local mcur = redis.call('GET', mkey)
+  if ((mcur and redis.sha1hex(mcur)) or '') ~= mwant then ok = false end
   local level = redis.call('GET', ckey)
   if level and level ~= 'full' then ok = false end
   if ok then
@@ -55,13 +65,33 @@ while a <= #ARGV do
     end
     redis.call('SET', pkey, body)
     redis.call('SADD', sites, site)
+    if mbody ~= '' then redis.call('SET', mkey, mbody) end
+    for i = 0, m - 1 do
+      redis.call('HINCRBYFLOAT', ARGV[b + 3 + 3 * i], ARGV[b + 4 + 3 * i], ARGV[b + 5 + 3 * i])
+    end
   else
     table.insert(conflicts, visitor)
   end
-  a = a + 4 + 3 * n
-  k = k + 3
+  a = b + 3 + 3 * m
+  k = k + 4
 end
 return conflicts
+"""
+# KEYS: ids (logged events), anonymous ids. ARGV: n, n times (event_id, ts, m, m times
+# (counter hash, field, delta)). Counts each event_id once; returns the ids counted now.
+ANONYMOUS = """
+local counted, a = {}, 2
+for _ = 1, tonumber(ARGV[1]) do
+  local id, ts, m = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  if redis.call('HEXISTS', KEYS[1], id) == 0 and redis.call('ZADD', KEYS[2], 'NX', ts, id) == 1 then
+    for i = 0, m - 1 do
+      redis.call('HINCRBYFLOAT', ARGV[a + 3 + 3 * i], ARGV[a + 4 + 3 * i], ARGV[a + 5 + 3 * i])
+    end
+    table.insert(counted, id)
+  end
+  a = a + 3 + 3 * m
+end
+return counted
 """
 
 
@@ -72,6 +102,7 @@ class RedisStore(Store):
         self.retention_days = retention_days
         self.r = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=10)
         self._commit = self.r.register_script(COMMIT)
+        self._anonymous = self.r.register_script(ANONYMOUS)
 
     def _k(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -92,7 +123,8 @@ class RedisStore(Store):
                 pipe.mget([self._k("pr", site, v) for v in visitors])
                 pipe.mget([self._k("cs", site, v) for v in visitors])
                 pipe.hmget(ids_key, [e["event_id"] for v in visitors for e in pending[v]])
-                bodies, consents, known_list = await pipe.execute()
+                pipe.mget([self._k("ms", site, v) for v in visitors])
+                bodies, consents, known_list, measures = await pipe.execute()
             known = {
                 i
                 for i, hit in zip([e["event_id"] for v in visitors for e in pending[v]], known_list, strict=False)
@@ -101,7 +133,7 @@ class RedisStore(Store):
             keys: list[str] = [ids_key, self._k("ts", site), self._k("sites")]
             args: list[Any] = [site, SEP]
             staged: dict[str, tuple[list[str], list[str]]] = {}
-            for visitor, body, level in zip(visitors, bodies, consents, strict=False):
+            for visitor, body, level, mbody in zip(visitors, bodies, consents, measures, strict=False):
                 evs = pending[visitor]
                 if level is not None and level != "full":
                     result.ignored.extend(e["event_id"] for e in evs)
@@ -120,9 +152,11 @@ class RedisStore(Store):
                 for e in new:
                     profile.fold(e)
                 keys += [self._k("pr", site, visitor), self._k("ev", site, visitor), self._k("cs", site, visitor)]
+                keys.append(self._k("ms", site, visitor))
                 args += [visitor, hashlib.sha1(body.encode()).hexdigest() if body else "", profile.to_json(), len(new)]
                 for e in new:
                     args += [e["event_id"], dumps(e), e["ts"]]
+                args += self._measure_args(site, mbody, new)
                 staged[visitor] = ([e["event_id"] for e in new], dups)
             if not staged:
                 break
@@ -133,6 +167,70 @@ class RedisStore(Store):
                     result.duplicates.extend(dups)
             pending = {v: pending[v] for v in conflicts}
         return result
+
+    def _measure_args(self, site: str, body: str | None, new: list[dict[str, Any]]) -> list[Any]:
+        want = hashlib.sha1(body.encode()).hexdigest() if body else ""
+        if not self.measure_enabled:
+            return [want, "", 0]
+        deltas: Counts = {}
+        state = fold_visitor(body, new, self.measure, deltas)
+        return [want, state, *self._increments(site, deltas, "mc")]
+
+    def _increments(self, site: str, deltas: Counts, kind: str) -> list[Any]:
+        rows = nonzero(deltas)
+        out: list[Any] = [len(rows)]
+        for scope, key, value in rows:
+            out += [self._k(kind, site, scope), key, repr(value)]
+        return out
+
+    async def ingest_anonymous(self, site: str, events: list[dict[str, Any]]) -> IngestResult:
+        args: list[Any] = [len(events)]
+        for e in events:
+            counts = anonymous_counts([e]) if self.measure_enabled else {}
+            args += [e["event_id"], e["ts"], *self._increments(site, counts, "mx")]
+        counted = set(await self._anonymous(keys=[self._k("ids", site), self._k("mi", site)], args=args))
+        result = IngestResult()
+        for e in events:
+            (result.stored if e["event_id"] in counted else result.duplicates).append(e["event_id"])
+        return result
+
+    async def add_counts(self, site: str, counts: dict[tuple[str, str], float]) -> None:
+        async with self.r.pipeline(transaction=False) as pipe:
+            for scope, key, value in nonzero(counts):
+                pipe.hincrbyfloat(self._k("mx", site, scope), key, value)
+            await pipe.execute()
+
+    async def counters(self, site: str, scopes: list[str]) -> dict[str, dict[str, float]]:
+        async with self.r.pipeline(transaction=False) as pipe:
+            for scope in scopes:
+                pipe.hgetall(self._k("mc", site, scope))
+                pipe.hgetall(self._k("mx", site, scope))
+            found = await pipe.execute()
+        out: dict[str, dict[str, float]] = {}
+        for i, scope in enumerate(scopes):
+            merged: dict[str, float] = {}
+            for raw in (found[2 * i], found[2 * i + 1]):
+                for key, value in raw.items():
+                    merged[key] = merged.get(key, 0.0) + float(value)
+            if merged:
+                out[scope] = merged
+        return out
+
+    async def measure_state(self, site: str, visitor_id: str) -> dict[str, Any] | None:
+        body = await self.r.get(self._k("ms", site, visitor_id))
+        return loads(body) if body else None
+
+    async def _replace_measures(self, site: str, states: dict[str, str], counts: dict[tuple[str, str], float]) -> None:
+        old = [k async for k in self.r.scan_iter(match=_glob_escape(self._k("mc", site, "")) + "*", count=1000)]
+        old += [k async for k in self.r.scan_iter(match=_glob_escape(self._k("ms", site, "")) + "*", count=1000)]
+        async with self.r.pipeline(transaction=True) as pipe:
+            if old:
+                pipe.delete(*old)
+            for visitor, body in states.items():
+                pipe.set(self._k("ms", site, visitor), body)
+            for scope, key, value in nonzero(counts):
+                pipe.hincrbyfloat(self._k("mc", site, scope), key, value)
+            await pipe.execute()
 
     async def profile(self, site: str, visitor_id: str) -> Profile | None:
         body = await self.r.get(self._k("pr", site, visitor_id))
@@ -200,7 +298,7 @@ class RedisStore(Store):
                     if ids:
                         pipe.hdel(self._k("ids", site), *ids)
                         pipe.zrem(self._k("ts", site), *[visitor_id + SEP + i for i in ids])
-                    pipe.delete(ev, pr)
+                    pipe.delete(ev, pr, self._k("ms", site, visitor_id))
                     if level is not None:
                         pipe.set(self._k("cs", site, visitor_id), level)
                     else:
@@ -227,6 +325,7 @@ class RedisStore(Store):
         sites = cast("set[str]", await self.r.smembers(self._k("sites")))  # decode_responses: str, not bytes
         for site in sorted(sites):
             members = cast("list[str]", await self.r.zrangebyscore(self._k("ts", site), "-inf", f"({cutoff}"))
+            await self.r.zremrangebyscore(self._k("mi", site), "-inf", f"({cutoff}")
             by_visitor: dict[str, list[str]] = {}
             for m in members:
                 visitor, _, event_id = m.partition(SEP)

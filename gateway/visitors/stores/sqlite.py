@@ -26,6 +26,7 @@ from cachetools import LRUCache
 from slotwise.gateway.common.jsoncodec import dumps, loads
 from slotwise.gateway.visitors.profiles import Profile, rebuild
 from slotwise.gateway.visitors.stores.base import IngestResult, Store, group_by_visitor
+from slotwise.gateway.visitors.stores.sqlite_measure import MEASURE_SCHEMA, SQLiteMeasure
 
 T = TypeVar("T")
 log = logging.getLogger("slotwise.store")
@@ -54,7 +55,7 @@ def _connect(path: str, synchronous: str) -> sqlite3.Connection:
     return conn
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteMeasure, Store):
     def __init__(
         self,
         path: str | Path,
@@ -69,7 +70,7 @@ class SQLiteStore(Store):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._write = _connect(self.path, synchronous)
-        self._write.executescript(SCHEMA)
+        self._write.executescript(SCHEMA + MEASURE_SCHEMA)
         # Checkpoints run in their own thread, so a commit never waits for one.
         self._write.execute("PRAGMA wal_autocheckpoint=0")
         # Once a checkpoint has reset the WAL, SQLite truncates the file back to this size.
@@ -90,6 +91,7 @@ class SQLiteStore(Store):
         # (PRAGMA data_version moves), e.g. a CLI rebuild while the gateway runs.
         self._cache: LRUCache[tuple[str, str], Profile] = LRUCache(maxsize=5000)  # ~10 KiB each
         self._data_version = -1
+        self._txn_counts = {}
 
     # --- the writer thread: group commit -----------------------------------------------------
 
@@ -126,8 +128,10 @@ class SQLiteStore(Store):
                         conn.execute("ROLLBACK TO job")
                         conn.execute("RELEASE job")
                         results.append((fut, None, exc))
+                self._flush_measure(conn)
                 conn.execute("COMMIT")
             except Exception as exc:
+                self._flush_measure(conn, ok=False)
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 self._cache.clear()
@@ -233,6 +237,8 @@ class SQLiteStore(Store):
             out.append((site, visitor, profile.to_json()))
             self._cache_put((site, visitor), profile)
         conn.executemany("INSERT OR REPLACE INTO profiles VALUES (?,?,?)", out)
+        if self.measure_enabled:
+            self._measure(conn, site, fresh)
         return result
 
     def _profiles(self, conn: sqlite3.Connection, site: str, visitors: list[str]) -> dict[str, Profile]:
@@ -301,6 +307,7 @@ class SQLiteStore(Store):
             if level != "full":
                 conn.execute("DELETE FROM events WHERE site=? AND visitor_id=?", (site, visitor_id))
                 conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
+                conn.execute("DELETE FROM measure_states WHERE site=? AND visitor_id=?", (site, visitor_id))
 
         await self._run(job)
 
@@ -312,6 +319,7 @@ class SQLiteStore(Store):
             n = conn.execute("DELETE FROM events WHERE site=? AND visitor_id=?", (site, visitor_id)).rowcount
             conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
             conn.execute("DELETE FROM consent WHERE site=? AND visitor_id=?", (site, visitor_id))
+            conn.execute("DELETE FROM measure_states WHERE site=? AND visitor_id=?", (site, visitor_id))
             keys = ["visitor:" + visitor_id] + ([f"email:{email}"] if email else [])
             conn.executemany("DELETE FROM attributes WHERE site=? AND key=?", [(site, k) for k in keys])
             return int(n)
@@ -324,6 +332,7 @@ class SQLiteStore(Store):
         def job(conn: sqlite3.Connection) -> tuple[int, list[tuple[str, str]]]:
             touched = conn.execute("SELECT DISTINCT site, visitor_id FROM events WHERE ts < ?", (cutoff,)).fetchall()
             n = conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,)).rowcount
+            conn.execute("DELETE FROM measure_ids WHERE ts < ?", (cutoff,))
             return int(n), touched
 
         n, touched = await self._run(job)

@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The one hook both stores call inside ingestion: new events → new visitor state + counter deltas.
+
+A visitor's contribution to the per-visitor counters is a function of their state alone, so
+the delta of a batch is `contribution(new state) − contribution(old state)` plus what each new
+event adds by itself. Summed over visitors this equals `rebuild(all logged events)`, whatever
+order or batching the events came in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from slotwise.gateway.measure import attribution, counters, kpis
+from slotwise.gateway.measure.attribution import MeasureSettings
+from slotwise.gateway.measure.exposures import exposure_of
+from slotwise.gateway.measure.kpis import Counts
+
+
+def contribution(state: dict[str, Any], settings: MeasureSettings) -> Counts:
+    counts: Counts = {}
+    kpis.visitor_counts(state, settings, counts)
+    counters.visitor_counts(state, settings, counts)
+    return counts
+
+
+def fold_visitor(body: str | None, events: list[dict[str, Any]], settings: MeasureSettings, deltas: Counts) -> str:
+    """Fold one visitor's new events into their state (JSON); add the counter deltas to `deltas`."""
+    state = attribution.loads(body)
+    before = contribution(state, settings) if body else {}
+    exposures = [exposure_of(e) for e in events]
+    for event, exposure in zip(events, exposures, strict=True):
+        attribution.fold(state, event, exposure)
+    kpis.event_counts(events, deltas, exposures)
+    for key, value in contribution(state, settings).items():
+        deltas[key] = deltas.get(key, 0.0) + value
+    for key, value in before.items():
+        deltas[key] = deltas.get(key, 0.0) - value
+    return attribution.dumps(state)
+
+
+def anonymous_counts(events: Iterable[dict[str, Any]]) -> Counts:
+    """What events of visitors with consent `anonymous` add: per-event counters, nothing per visitor."""
+    counts: Counts = {}
+    kpis.event_counts(events, counts)
+    return counts
+
+
+def nonzero(deltas: Counts) -> list[tuple[str, str, float]]:
+    return [(scope, key, value) for (scope, key), value in deltas.items() if value != 0.0]
+
+
+def rebuild(
+    by_visitor: Iterable[tuple[str, list[dict[str, Any]]]], settings: MeasureSettings
+) -> tuple[dict[str, str], Counts]:
+    """States and counters from a log, visitor by visitor (events deduplicated by event_id)."""
+    states: dict[str, str] = {}
+    total: Counts = {}
+    for visitor, events in by_visitor:
+        unique = list({e["event_id"]: e for e in events}.values())
+        states[visitor] = fold_visitor(None, unique, settings, total)
+    return states, total

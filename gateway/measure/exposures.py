@@ -1,0 +1,212 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Exposures: what an `impression` or `click` event says was shown, and served-impression counts.
+
+An exposure's `properties` carry `slot`, `variant`, and for experiments and bandits `experiment`,
+`arm` (and `propensity`), optionally `segments` (from the render response) and `kind`
+(`viewable`, the default, from client.js; `served` when the render itself was the exposure).
+`ServedCounter` counts served impressions per block in memory on the render path and writes
+them to the store in the background a second later, so a render never waits on a write (a
+crash loses at most that second of served counts; viewable impressions are events, never lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+MAX_SEGMENTS = 5
+MAX_NAME = 128
+OUTCOMES = frozenset({"conversion", "signup", "purchase"})
+FLUSH_EVERY = 1.0
+log = logging.getLogger("slotwise.measure")
+
+
+@dataclass(frozen=True)
+class Exposure:
+    slot: str
+    variant: str
+    experiment: str | None = None
+    arm: str | None = None
+    propensity: float | None = None
+    segments: tuple[str, ...] = ()
+    kind: str = "viewable"
+
+
+def _name(value: Any) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_NAME and "\x1f" not in value else None
+
+
+def segments_of(props: dict[str, Any]) -> tuple[str, ...]:
+    raw = props.get("segments")
+    if not isinstance(raw, list):
+        return ()
+    return tuple(sorted({s for s in (_name(x) for x in raw) if s}))[:MAX_SEGMENTS]
+
+
+def exposure_of(event: dict[str, Any]) -> Exposure | None:
+    """The exposure an impression or click event describes, or None if it names no slot."""
+    if event.get("type") not in ("impression", "click"):
+        return None
+    props = event.get("properties") or {}
+    slot, variant = _name(props.get("slot")), _name(props.get("variant"))
+    if slot is None or variant is None:
+        return None
+    experiment, arm = _name(props.get("experiment")), _name(props.get("arm"))
+    if experiment is None or arm is None:
+        experiment = arm = None
+    propensity = props.get("propensity")
+    if not (isinstance(propensity, int | float) and not isinstance(propensity, bool) and 0 < propensity <= 1):
+        propensity = None
+    kind = "served" if props.get("kind") == "served" else "viewable"
+    return Exposure(slot, variant, experiment, arm, propensity, segments_of(props), kind)
+
+
+def page_variants(event: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (slot, variant) pairs an `engagement` event says its page showed (`properties.variants`)."""
+    raw = (event.get("properties") or {}).get("variants")
+    if not isinstance(raw, dict):
+        return []
+    pairs = [(s, v) for s, v in ((_name(k), _name(x)) for k, x in raw.items()) if s and v]
+    return sorted(pairs)[:20]
+
+
+def number(value: Any, low: float, high: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(min(max(value, low), high))
+
+
+class ServedCounter:
+    """Served impressions per (site, day, slot, variant, experiment, arm), written a second later.
+
+    The render path only bumps a tally keyed by a tuple; keys, hashes and events are built when
+    the tallies are written, off the request."""
+
+    MAX_SEEN = 200_000
+
+    def __init__(self) -> None:
+        self._tally: dict[tuple[str, int, str, str, str | None, str | None], int] = {}
+        self._assignments: dict[tuple[str, str, str, int], tuple[str, Any, Any, Any, float]] = {}
+        self._seen: set[tuple[str, str, str, int]] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(
+        self,
+        site: str,
+        blocks: dict[str, dict[str, Any]],
+        store: Any,
+        visitor_id: str | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Count the page's blocks; with a `visitor_id` (profiling consent) also queue the arms
+        the render assigned, once per visitor, experiment and day."""
+        now = time.time() if now is None else now
+        day = int(now // 86400)
+        tally = self._tally
+        for slot, block in blocks.items():
+            variant = block.get("variant")
+            if variant is None or block.get("html") is None:
+                continue
+            exp = block.get("experiment")
+            key = exp.get("key") if exp else None
+            arm = exp.get("arm") if exp else None
+            counted = (site, day, slot, variant, key, arm)
+            tally[counted] = tally.get(counted, 0) + 1
+            if visitor_id is not None and key is not None:
+                seen = (site, visitor_id, key, day)
+                if seen not in self._seen:
+                    if len(self._seen) >= self.MAX_SEEN:
+                        self._seen.clear()  # a repeat only re-sends an idempotent event
+                    self._seen.add(seen)
+                    self._assignments[seen] = (slot, variant, arm, block.get("segments"), now)
+        if store is not None and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._later(store))
+
+    async def _later(self, store: Any) -> None:
+        """One write per second at most, a second after the first render that had something to count."""
+        try:
+            await asyncio.sleep(FLUSH_EVERY)
+            await self.flush(store)
+        finally:
+            self._task = None
+
+    def _counts(self, tally: dict[tuple[Any, ...], int]) -> dict[str, dict[tuple[str, str], float]]:
+        from slotwise.gateway.measure.kpis import day_scope, kpi_key
+
+        by_site: dict[str, dict[tuple[str, str], float]] = {}
+        for (site, day, slot, variant, key, arm), n in tally.items():
+            counts = by_site.setdefault(site, {})
+            if not (_name(slot) and _name(variant)):
+                continue
+            scoped = (day_scope(day * 86400.0), kpi_key(slot, variant, "", "served"))
+            counts[scoped] = counts.get(scoped, 0.0) + n
+            if _name(key) and _name(arm):
+                counts[("exp|" + key, f"{arm}\x1fserved\x1fcount")] = (
+                    counts.get(("exp|" + key, f"{arm}\x1fserved\x1fcount"), 0.0) + n
+                )
+        return by_site
+
+    @staticmethod
+    def _events(
+        assignments: dict[tuple[str, str, str, int], tuple[str, Any, Any, Any, float]],
+    ) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for (site, visitor_id, key, day), (slot, variant, arm, segments, ts) in assignments.items():
+            digest = hashlib.blake2b(f"{site}\x00{visitor_id}\x00{key}\x00{day}".encode(), digest_size=12)
+            props: dict[str, Any] = {"slot": slot, "variant": variant, "experiment": key, "arm": arm, "kind": "served"}
+            if isinstance(segments, list) and segments:
+                props["segments"] = segments[:MAX_SEGMENTS]
+            out.setdefault(site, []).append(
+                {
+                    "event_id": "srv-" + digest.hexdigest(),
+                    "visitor_id": visitor_id,
+                    "type": "impression",
+                    "ts": round(ts, 3),
+                    "properties": props,
+                }
+            )
+        return out
+
+    async def flush(self, store: Any) -> None:
+        tally, self._tally = self._tally, {}
+        assignments, self._assignments = self._assignments, {}
+        try:
+            for site, batch in self._events(assignments).items():
+                for start in range(0, len(batch), 500):
+                    await store.ingest(site, batch[start : start + 500])
+            for site, counts in self._counts(tally).items():
+                await store.add_counts(site, counts)
+        except Exception:  # counts are best effort: a store outage must not break rendering
+            log.warning("served impressions could not be written", exc_info=True)
+
+
+def refusal(event: dict[str, Any]) -> str | None:
+    """Why the measurement refuses an otherwise valid event (the events route rejects it), or None."""
+    value = event.get("value")
+    if event.get("type") in OUTCOMES and isinstance(value, int | float) and value < 0:
+        return f"'value' of a {event['type']} must not be negative (refunds are not measured), got {value:g}"
+    return None
+
+
+def aggregates_allowed(level: str, is_bot: bool) -> bool:
+    """Events without profiling consent still count in aggregates, unless a bot's or consent 'none'."""
+    return not is_bot and level != "none"
+
+
+def count_served(
+    state: Any, site: str, blocks: dict[str, dict[str, Any]], ctx: Any, visitor_id: str | None = None
+) -> None:
+    """The render path's one call: served impressions of this page (never for bots or consent 'none'),
+    and, with profiling consent, the render's experiment assignments as `served` exposures."""
+    if not aggregates_allowed(ctx.consent.level, ctx.device.is_bot):
+        return
+    counter = getattr(state, "served_counter", None)
+    if counter is None:
+        counter = state.served_counter = ServedCounter()
+    visitor = visitor_id if visitor_id and ctx.consent.profiling_allowed else None
+    counter.add(site, blocks, getattr(state.services, "store", None), visitor)

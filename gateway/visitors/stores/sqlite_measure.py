@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The SQLite store's measurement tables: counters, visitor attribution states, anonymous ids.
+
+`logged` marks counters derived from the event log (1, rebuilt by `rebuild_measures`) apart
+from those that are not (0: served impressions, visitors with consent `anonymous`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from slotwise.gateway.common.jsoncodec import loads
+from slotwise.gateway.measure.aggregate import anonymous_counts, fold_visitor, nonzero
+from slotwise.gateway.measure.attribution import MeasureSettings
+from slotwise.gateway.measure.kpis import Counts
+from slotwise.gateway.visitors.stores.base import IngestResult
+
+T = TypeVar("T")
+MEASURE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS measure_counters (site TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL,
+  logged INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (site, scope, key, logged)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS measure_states (site TEXT NOT NULL, visitor_id TEXT NOT NULL,
+  body TEXT NOT NULL, PRIMARY KEY (site, visitor_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS measure_ids (site TEXT NOT NULL, event_id TEXT NOT NULL, ts REAL NOT NULL,
+  PRIMARY KEY (site, event_id)) WITHOUT ROWID;
+"""
+ADD_COUNT = (
+    "INSERT INTO measure_counters VALUES (?,?,?,?,?) "
+    "ON CONFLICT (site, scope, key, logged) DO UPDATE SET value = value + excluded.value"
+)
+
+
+class SQLiteMeasure:
+    """Mixed into `SQLiteStore`: runs inside its writer thread's transactions."""
+
+    measure: MeasureSettings
+    measure_enabled: bool
+    _read: sqlite3.Connection
+    _txn_counts: dict[str, Counts]  # deltas of the open transaction, by site
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        raise NotImplementedError
+
+    def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
+        raise NotImplementedError
+
+    def _measure(self, conn: sqlite3.Connection, site: str, fresh: dict[str, list[dict[str, Any]]]) -> None:
+        """Attribution states and counters, in the transaction that logs the events."""
+        visitors = list(fresh)
+        bodies: dict[str, str] = {}
+        for start in range(0, len(visitors), 500):
+            chunk = visitors[start : start + 500]
+            bodies.update(
+                conn.execute(
+                    "SELECT visitor_id, body FROM measure_states WHERE site=? "
+                    f"AND visitor_id IN ({','.join('?' * len(chunk))})",
+                    (site, *chunk),
+                )
+            )
+        deltas: Counts = {}
+        states = [(site, v, fold_visitor(bodies.get(v), evs, self.measure, deltas)) for v, evs in fresh.items()]
+        conn.executemany("INSERT OR REPLACE INTO measure_states VALUES (?,?,?)", states)
+        # Counter deltas of every job in this group commit are merged and written once, just
+        # before COMMIT (`_flush_measure`): concurrent sessions share most of their counters.
+        pending = self._txn_counts.setdefault(site, {})
+        for key, value in deltas.items():
+            pending[key] = pending.get(key, 0.0) + value
+
+    def _flush_measure(self, conn: sqlite3.Connection, ok: bool = True) -> None:
+        """Called by the writer before COMMIT (ok) or after a failed transaction (not ok)."""
+        pending, self._txn_counts = self._txn_counts, {}
+        if ok:
+            for site, deltas in pending.items():
+                conn.executemany(ADD_COUNT, [(site, scope, key, 1, value) for scope, key, value in nonzero(deltas)])
+
+    async def ingest_anonymous(self, site: str, events: list[dict[str, Any]]) -> IngestResult:
+        def job(conn: sqlite3.Connection) -> IngestResult:
+            result = IngestResult()
+            new = []
+            for e in events:
+                seen = conn.execute(
+                    "INSERT OR IGNORE INTO measure_ids VALUES (?,?,?)", (site, e["event_id"], e["ts"])
+                ).rowcount
+                (result.stored if seen else result.duplicates).append(e["event_id"])
+                if seen:
+                    new.append(e)
+            if self.measure_enabled:
+                rows = nonzero(anonymous_counts(new))
+                conn.executemany(ADD_COUNT, [(site, scope, key, 0, value) for scope, key, value in rows])
+            return result
+
+        return await self._run(job)
+
+    async def add_counts(self, site: str, counts: dict[tuple[str, str], float]) -> None:
+        rows = [(site, scope, key, 0, value) for scope, key, value in nonzero(counts)]
+        await self._run(lambda conn: conn.executemany(ADD_COUNT, rows))
+
+    async def counters(self, site: str, scopes: list[str]) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for start in range(0, len(scopes), 500):
+            chunk = scopes[start : start + 500]
+            for scope, key, value in self._read.execute(
+                "SELECT scope, key, sum(value) FROM measure_counters WHERE site=? "
+                f"AND scope IN ({','.join('?' * len(chunk))}) GROUP BY scope, key",
+                (site, *chunk),
+            ):
+                out.setdefault(scope, {})[key] = value
+        return out
+
+    async def measure_state(self, site: str, visitor_id: str) -> dict[str, Any] | None:
+        body = self._one("SELECT body FROM measure_states WHERE site=? AND visitor_id=?", (site, visitor_id))
+        return loads(body) if body else None
+
+    async def _replace_measures(self, site: str, states: dict[str, str], counts: dict[tuple[str, str], float]) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM measure_counters WHERE site=? AND logged=1", (site,))
+            conn.execute("DELETE FROM measure_states WHERE site=?", (site,))
+            conn.executemany("INSERT INTO measure_states VALUES (?,?,?)", [(site, v, b) for v, b in states.items()])
+            conn.executemany(ADD_COUNT, [(site, scope, key, 1, value) for scope, key, value in nonzero(counts)])
+
+        await self._run(job)
