@@ -70,7 +70,10 @@ def compare(metric: MetricData, settings: Settings) -> list[dict[str, Any]]:
         if a.raw_mean <= 0:
             row["note"] = f"control mean is {'0' if a.raw_mean == 0 else 'negative'}: relative lift is undefined"
             continue
-        row["relative_lift"] = (b.mean - a.mean) / a.raw_mean
+        row["relative_lift"] = _finite((b.mean - a.mean) / a.raw_mean)
+        if row["relative_lift"] is None:  # a control mean so small that the ratio overflows
+            row["note"] = "the sums are too extreme for a numerically reliable comparison"
+            continue
         if a.variance <= 0 or b.variance <= 0 or a.n < 2 or b.n < 2:
             which = control.name if a.variance <= 0 or a.n < 2 else arm.name
             row["note"] = f"no variance in arm {which!r} yet: interval and test need more data"

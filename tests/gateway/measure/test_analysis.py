@@ -231,3 +231,18 @@ def test_any_valid_input_gives_finite_json(payload: dict[str, Any]) -> None:
     assert _finite_everywhere(out)
     json.dumps(out, allow_nan=False)
     assert isinstance(out["verdict"]["text"], str) and out["verdict"]["text"]
+
+
+def test_a_subnormal_control_mean_gives_null_not_infinity() -> None:
+    """Found by the hypothesis test above: (1 - 2e-309) / 2e-309 overflows to infinity."""
+    payload = {
+        "metric": "mean",
+        "arms": [
+            {"name": "a", "n": 1, "sum": 2.225073858507203e-309, "sum_squares": 0.0},
+            {"name": "b", "n": 1, "sum": 1.0, "sum_squares": 1.0},
+        ],
+        "settings": {"engine": "frequentist", "min_sample": 0},
+    }
+    out = analyze(payload)
+    assert _finite_everywhere(out)
+    assert out["arms"][1]["relative_lift"] is None and "too extreme" in out["arms"][1]["note"]
