@@ -29,24 +29,29 @@ def batch(visitor: int, n: int, start: int) -> list[dict[str, object]]:
     ]
 
 
-async def _ingest_and_read(store: SQLiteStore, seconds: float) -> tuple[int, int]:
-    """Writers post batches while readers keep loading profiles (readers are what keeps a
-    passive checkpoint from ever reaching the end of the WAL)."""
-    stop = time.monotonic() + seconds
+async def _ingest_and_read(store: SQLiteStore, volume: int, max_seconds: float = 120) -> tuple[int, int]:
+    """Writers post batches, while readers keep loading profiles (readers are what keeps a
+    passive checkpoint from ever reaching the end of the WAL), until `volume` bytes were
+    written to the database and the WAL together (by volume, not time: CI machines differ)."""
+    deadline = time.monotonic() + max_seconds
     acknowledged = 0
     peak = 0
+
+    def done() -> bool:
+        written = os.path.getsize(store.path) + store.wal_size()
+        return written > volume or time.monotonic() > deadline
 
     async def writer(w: int) -> None:
         nonlocal acknowledged, peak
         n = 0
-        while time.monotonic() < stop:
+        while not done():
             result = await store.ingest("s", batch(w * 1000 + n % 50, 50, n * 50))
             acknowledged += len(result.stored)
             n += 1
             peak = max(peak, store.wal_size())
 
     async def reader() -> None:
-        while time.monotonic() < stop:
+        while not done():
             await store.profile("s", f"v{int(time.monotonic() * 1000) % 50}")
             await asyncio.sleep(0)
 
@@ -57,7 +62,7 @@ async def _ingest_and_read(store: SQLiteStore, seconds: float) -> tuple[int, int
 def test_wal_stays_bounded_and_acknowledged_events_survive(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     store = SQLiteStore(path, wal_limit_bytes=LIMIT)
-    acknowledged, peak = asyncio.run(_ingest_and_read(store, 8.0))
+    acknowledged, peak = asyncio.run(_ingest_and_read(store, 10 * LIMIT))
     # The database has grown far beyond the limit: without bounded checkpoints the WAL would too.
     assert os.path.getsize(path) > 4 * LIMIT
     # One checkpoint interval (0.5 s) of ingest may land above the limit before it is cut.
@@ -74,6 +79,6 @@ def test_without_a_limit_the_wal_is_not_cut(tmp_path: Path) -> None:
     """The control: the same load with the limit out of reach keeps growing the WAL, which is
     what the limit is for (if this stops holding, the test above proves nothing)."""
     store = SQLiteStore(tmp_path / "store.db", wal_limit_bytes=1 << 40)
-    _, peak = asyncio.run(_ingest_and_read(store, 8.0))
+    _, peak = asyncio.run(_ingest_and_read(store, 20 * LIMIT))
     asyncio.run(store.close())
-    assert peak > 6 * LIMIT
+    assert peak > 6 * LIMIT, f"WAL peaked at {peak} bytes without a limit"
