@@ -33,7 +33,10 @@ import httpx
 import yaml
 
 from slotwise.gateway.rules.expr import Env, compile_expr
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `tests` is not installed
 from slotwise.gateway.visitors.events import format_ts
+from tests import procs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,32 +117,10 @@ async def post_all(batches: list[bytes], clients: int) -> tuple[float, list[floa
 
 
 def start_gateway(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "slotwise.gateway.cli",
-                "serve",
-                "--config",
-                str(config),
-                "--port",
-                str(PORT),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{PORT}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"gateway did not start: {log.read_text()[-2000:]}")
+    try:
+        return procs.start_gateway(config, PORT, log)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def open_raw(backend: str, tmp: Path, prefix: str) -> Any:
@@ -246,15 +227,6 @@ def run_backend(backend: str, n: int, visitors: int, clients: int, tmp: Path) ->
     return result
 
 
-def redis_up() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
-    except Exception:
-        return False
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="about 20k events per backend (under a minute)")
@@ -276,7 +248,7 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="slotwise-bench-") as tmp:
         for backend in args.backends.split(","):
-            if backend == "redis" and not redis_up():
+            if backend == "redis" and not procs.redis_up(REDIS_URL):
                 figures["redis"] = "skipped: no Redis at 127.0.0.1:6379"
                 continue
             figures[backend] = run_backend(backend, n, args.visitors, args.clients, Path(tmp))

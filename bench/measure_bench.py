@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from slotwise.gateway.config.loader import parse_config
 from slotwise.gateway.measure.results import experiment_results
+from tests import procs
 
 REDIS_URL = "redis://127.0.0.1:6379/6"
 BEFORE_COMMIT = "a499c9b"
@@ -293,15 +294,6 @@ def render_overhead(calls: int) -> dict[str, Any]:
     return {"count_served_us_per_page": round((counted - empty) / calls * 1e6, 2)}
 
 
-def redis_up() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
-    except Exception:
-        return False
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="under a minute")
@@ -312,7 +304,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         for backend in args.backends.split(","):
-            if backend == "redis" and not redis_up():
+            if backend == "redis" and not procs.redis_up(REDIS_URL):
                 print("redis: not reachable, skipped", file=sys.stderr)
                 continue
             figures["ingest_http"][backend] = http_ingestion(backend, tmp, n_batches * 2, max(2, rounds // 2))

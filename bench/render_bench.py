@@ -25,6 +25,9 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `tests` is not installed
+from tests.procs import serve_command
+
 ROOT = Path(__file__).resolve().parent.parent
 UAS = [
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -161,18 +164,7 @@ def main() -> None:
         lua.write_text(LUA % bodies)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         servers = {
-            "render": lambda port: [
-                sys.executable,
-                "-m",
-                "slotwise.gateway.cli",
-                "serve",
-                "--config",
-                str(config),
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
+            "render": lambda port: serve_command(config, port),
             "bare": lambda port: [
                 sys.executable,
                 "-m",

@@ -6,78 +6,21 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 
 from slotwise.gateway.visitors.events import format_ts
-from tests.conftest import need
 from tests.gateway.conftest import DESKTOP_UA, minimal_config
-from tests.gateway.visitors.test_stores import REDIS_URL, _redis_up
+from tests.procs import start_gateway
 
 PORT = 18531
 BASE = f"http://127.0.0.1:{PORT}"
 HEADERS = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
-
-
-def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:  # the child keeps its own descriptor
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "slotwise.gateway.cli",
-                "serve",
-                "--config",
-                str(config),
-                "--port",
-                str(PORT),
-                "--log-level",
-                "warning",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=Path(__file__).resolve().parents[3],
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{BASE}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise AssertionError(f"gateway exited: {log.read_text()[-2000:]}")
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("gateway did not become ready")
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def store_section(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
-    limits = {"visitor_per_minute": 1e9, "client_per_minute": 1e9}
-    if request.param == "sqlite":
-        yield {"backend": "sqlite", "path": "store.db", "rate_limit": limits}
-        return
-    need(_redis_up(), "a Redis server at 127.0.0.1:6379")
-    prefix = f"durability-{uuid.uuid4().hex[:10]}:"
-    yield {"backend": "redis", "url": REDIS_URL, "prefix": prefix, "rate_limit": limits}
-    import redis
-
-    r = redis.Redis.from_url(REDIS_URL)
-    keys = list(r.scan_iter(match=prefix + "*"))
-    if keys:
-        r.delete(*keys)
-    r.close()
 
 
 def test_acknowledged_events_survive_kill_9(tmp_path: Path, store_section: dict[str, Any]) -> None:
@@ -85,7 +28,7 @@ def test_acknowledged_events_survive_kill_9(tmp_path: Path, store_section: dict[
     config = tmp_path / "slotwise.yaml"
     config.write_text(yaml.safe_dump(data))
     log = tmp_path / "gateway.log"
-    proc = _start(config, log)
+    proc = start_gateway(config, PORT, log)
     acked: set[str] = set()
     lock = threading.Lock()
     stop = threading.Event()
@@ -131,7 +74,7 @@ def test_acknowledged_events_survive_kill_9(tmp_path: Path, store_section: dict[
             proc.kill()
     assert len(acked) >= 3000
 
-    proc = _start(config, log)
+    proc = start_gateway(config, PORT, log)
     try:
         found: set[str] = set()
         viewed = 0

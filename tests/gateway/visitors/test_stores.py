@@ -20,6 +20,7 @@ from slotwise.gateway.visitors.profiles import rebuild
 from slotwise.gateway.visitors.stores.base import Store
 from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
 from tests.conftest import need
+from tests.procs import redis_up
 
 T = TypeVar("T")
 REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -27,12 +28,7 @@ NOW = 1_790_000_000.0
 
 
 def _redis_up() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
-    except Exception:
-        return False
+    return redis_up(REDIS_URL)
 
 
 class Backend:
