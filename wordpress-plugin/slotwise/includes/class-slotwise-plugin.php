@@ -182,8 +182,22 @@ final class Slotwise_Plugin {
 				self::events()->add( self::$visitor_id, null === $item ? 'page_view' : 'item_view', null === $item ? array() : array( 'item_id' => $item ) );
 			}
 		};
+		// A known visitor's view of a catalog item still counts on a page without a slot (it feeds
+		// the recommendations); nothing is set or sent for anyone else there.
+		$known = Slotwise_Visitor::from_cookies( $_COOKIE );
+		$item  = self::item_id();
+		if ( null !== $known && null !== $item && null !== $decision['id'] && Slotwise_Options::get( 'events' ) ) {
+			self::$item_view_without_slots = array( $known, $item );
+		}
 		$page->start();
 	}
+
+	/**
+	 * [visitor id, item id] of an item view to send if the page turns out to have no slot.
+	 *
+	 * @var array{0: string, 1: string}|null
+	 */
+	private static ?array $item_view_without_slots = null;
 
 	/**
 	 * Set the visitor cookie a decision asks for, unless headers are out or a filter says no.
@@ -210,11 +224,13 @@ final class Slotwise_Plugin {
 		wp_enqueue_script( 'slotwise-client', $src, array(), null, true );
 		if ( self::page()->count() > 0 ) {
 			// client.js comes from the gateway: when the gateway is down it never runs, so the
-			// page itself settles its placeholders on the fallback after the client's timeout.
+			// page itself settles its placeholders on the fallback when the script fails to load,
+			// or after the client's timeout when it hangs.
 			wp_add_inline_script(
 				'slotwise-client',
 				sprintf(
-					'setTimeout(function(){[].forEach.call(document.querySelectorAll(\'[data-slotwise-state="pending"]\'),function(n){n.setAttribute("data-slotwise-state","fallback")})},%d);',
+					'(function(){function f(){[].forEach.call(document.querySelectorAll(\'[data-slotwise-state="pending"]\'),function(n){n.setAttribute("data-slotwise-state","fallback")})}'
+					. 'document.addEventListener("error",function(e){if(e.target&&e.target.id==="slotwise-client-js")f()},true);setTimeout(f,%d)})();',
 					self::client_timeout() + 500
 				),
 				'before'
@@ -271,6 +287,9 @@ final class Slotwise_Plugin {
 			// the decision whether this page had a slot (and so a view event) at all.
 			wp_ob_end_flush_all();
 			flush();
+			if ( null !== self::$page->on_slots && null !== self::$item_view_without_slots ) {
+				self::events()->add( self::$item_view_without_slots[0], 'item_view', array( 'item_id' => self::$item_view_without_slots[1] ) );
+			}
 		}
 		if ( null !== self::$events && array() !== self::$events->pending() ) {
 			if ( function_exists( 'fastcgi_finish_request' ) ) {
