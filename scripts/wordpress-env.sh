@@ -73,8 +73,10 @@ PHP
   # owns that folder, so they need no root.
   [ -d "$CONTENT/mu-plugins" ] || $SUDO mkdir -p "$CONTENT/mu-plugins"
   [ -O "$CONTENT/mu-plugins" ] || $SUDO chown "$(id -u)" "$CONTENT/mu-plugins"
-  if [ ! -e "$CONTENT/plugins/slotwise" ]; then
-    $SUDO ln -s "$ROOT/wordpress-plugin/slotwise" "$CONTENT/plugins/slotwise"
+  # Always this checkout's plugin: the site is shared by every checkout on the machine, and a
+  # link left by another one would test (and bench) its code instead.
+  if [ "$(readlink "$CONTENT/plugins/slotwise" 2>/dev/null)" != "$ROOT/wordpress-plugin/slotwise" ]; then
+    $SUDO ln -sfn "$ROOT/wordpress-plugin/slotwise" "$CONTENT/plugins/slotwise"
   fi
   HOST="$HOST" php -d display_errors=stderr -r '
     $_SERVER["HTTP_HOST"] = getenv("HOST"); $_SERVER["REQUEST_URI"] = "/";
@@ -97,6 +99,8 @@ PHP
     $pages = array(
       "slotwise-block" => array("Slotwise block page", $intro . $block("home-hero", "<p>Fallback hero</p>") . $block("welcome", "<p>Fallback welcome</p>") . $block("recommendations", $fallback)),
       "slotwise-shortcode" => array("Slotwise shortcode page", "<!-- wp:shortcode -->[slotwise slot=\"home-hero\"]<p>Shortcode fallback</p>[/slotwise]<!-- /wp:shortcode -->"),
+      "slotwise-classic" => array("Slotwise classic page", "Classic intro.\n\n[slotwise slot=\"home-hero\"]<p>Classic fallback</p>\n\n<p>Second paragraph</p>[/slotwise]\n\nClassic outro."),
+      "slotwise-none" => array("Page without slots", "<!-- wp:paragraph --><p>Nothing personalized here.</p><!-- /wp:paragraph -->"),
     );
     foreach ($pages as $slug => $p) {
       $page = get_page_by_path($slug);
@@ -150,6 +154,23 @@ plugin() {
   esac
 }
 
+user_password() {
+  # user_password LOGIN ROLE: the user (created when missing) with that role and a fresh
+  # application password, printed last.
+  php_wp '
+    list(, $login, $role) = $argv;
+    $user = get_user_by("login", $login);
+    $id = $user ? $user->ID : wp_insert_user(array("user_login" => $login, "user_pass" => wp_generate_password(), "user_email" => $login . "@example.com", "role" => $role));
+    if (is_wp_error($id)) { fwrite(STDERR, $id->get_error_message() . "\n"); exit(1); }
+    (new WP_User($id))->set_role($role);
+    foreach (WP_Application_Passwords::get_user_application_passwords($id) as $p) {
+      if ($p["name"] === "slotwise-tests") { WP_Application_Passwords::delete_application_password($id, $p["uuid"]); }
+    }
+    $r = WP_Application_Passwords::create_new_application_password($id, array("name" => "slotwise-tests"));
+    if (is_wp_error($r)) { fwrite(STDERR, $r->get_error_message() . "\n"); exit(1); }
+    echo $r[0], "\n";' "$@"
+}
+
 app_password() {
   php_wp '
     foreach (WP_Application_Passwords::get_user_application_passwords(1) as $p) {
@@ -166,5 +187,6 @@ case "$cmd" in
   set) set_options "$@" ;;
   plugin) plugin "$@" ;;
   app-password) app_password ;;
-  *) echo "usage: $0 setup | set KEY=VALUE... | plugin on|off | app-password" >&2; exit 2 ;;
+  user-password) user_password "$@" ;;
+  *) echo "usage: $0 setup | set KEY=VALUE... | plugin on|off | app-password | user-password LOGIN ROLE" >&2; exit 2 ;;
 esac

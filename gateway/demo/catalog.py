@@ -10,7 +10,6 @@ import json
 import random
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 __all__ = ["CATEGORIES", "build_catalog", "write_items"]
 
@@ -56,15 +55,25 @@ _MATERIALS = ("cotton", "wool", "linen", "leather", "denim", "recycled polyester
 _STYLES = ("casual", "formal", "sporty", "outdoor", "minimal", "boho")
 
 
-def _svg(colour: str, label: str) -> str:
-    svg = (
+def image_svg(name: str) -> str | None:
+    """The picture at /demo/img/{name}.svg ("<colour>-<noun>"), or None for an unknown name."""
+    colour, _, noun = name.partition("-")
+    label = {n.lower().replace(" ", "_"): n for n, _ in _CATEGORIES.values()}.get(noun)
+    if colour not in _COLOURS or label is None:
+        return None
+    return (
         f"<svg xmlns='http://www.w3.org/2000/svg' width='160' height='160' viewBox='0 0 160 160'>"
-        f"<rect width='160' height='160' fill='{colour}'/>"
+        f"<rect width='160' height='160' fill='{_COLOURS[colour]}'/>"
         f"<circle cx='80' cy='70' r='38' fill='rgba(255,255,255,0.35)'/>"
         f"<text x='80' y='138' font-family='sans-serif' font-size='15' text-anchor='middle' "
         f"fill='#111'>{label}</text></svg>"
     )
-    return "data:image/svg+xml," + quote(svg)
+
+
+def _image_url(colour: str, noun: str) -> str:
+    """A demo item's picture: a real URL the demo serves (`image_svg`), not a data: URI, which
+    CMS filters strip into broken images and 404s."""
+    return f"/demo/img/{colour}-{noun.lower().replace(' ', '_')}.svg"
 
 
 def build_catalog(n_per_category: int = 32, seed: int = 7) -> list[dict[str, Any]]:
@@ -85,7 +94,7 @@ def build_catalog(n_per_category: int = 32, seed: int = 7) -> list[dict[str, Any
                     "item_id": item_id,
                     "title": title,
                     "url": f"/demo?item={item_id}",
-                    "image": _svg(_COLOURS[colour], noun),
+                    "image": _image_url(colour, noun),
                     "price": round(rng.uniform(low, high), 2) - 0.01,
                     "currency": "EUR",
                     "categories": [cat],

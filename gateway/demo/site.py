@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from slotwise.gateway.demo.catalog import build_catalog
+from slotwise.gateway.demo.catalog import build_catalog, image_svg
 from slotwise.gateway.demo.simulate import add_behaviour
 
 log = logging.getLogger("slotwise.demo")
@@ -294,7 +294,15 @@ async def demo_page(request: Request) -> Response:
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
-ROUTES = [Route("/demo", demo_page, methods=["GET"])]
+async def demo_image(request: Request) -> Response:
+    svg = image_svg(str(request.path_params["name"]))
+    if svg is None:
+        return Response(status_code=404)
+    headers = {"Cache-Control": "public, max-age=86400", "Access-Control-Allow-Origin": "*"}
+    return Response(svg, media_type="image/svg+xml", headers=headers)
+
+
+ROUTES = [Route("/demo", demo_page, methods=["GET"]), Route("/demo/img/{name}.svg", demo_image, methods=["GET"])]
 
 
 def prepare_hooks() -> list[Any]:

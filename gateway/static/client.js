@@ -94,7 +94,13 @@
       if (names.indexOf(s) < 0) names.push(s);
     });
     var ctrl = window.AbortController ? new AbortController() : null;
-    var timer = setTimeout(function () { if (ctrl) ctrl.abort(); }, cfg.timeout);
+    var timer = setTimeout(function () {
+      if (ctrl) ctrl.abort();
+      // Settle even where a hung request cannot be aborted; a late answer still swaps in.
+      nodes.forEach(function (n) {
+        if (n.getAttribute("data-slotwise-state") !== "ready") n.setAttribute("data-slotwise-state", "fallback");
+      });
+    }, cfg.timeout);
     return fetch(base + "/v1/render", {
       method: "POST", signal: ctrl ? ctrl.signal : undefined,
       headers: {"Content-Type": "application/json", "X-Slotwise-Key": cfg.key},

@@ -22,12 +22,20 @@ use Drupal\slotwise\GatewayClient;
 use Drupal\slotwise\SlotRenderer;
 use GuzzleHttp\ClientInterface;
 use GuzzleHttp\Exception\ConnectException;
+use Drupal\Core\Cache\CacheTagsInvalidatorInterface;
+use Drupal\Core\Render\HtmlResponse;
+use Drupal\Core\Site\Settings as SiteSettings;
+use Drupal\Core\State\StateInterface;
+use Psr\Http\Message\RequestInterface;
 use Psr\Http\Message\ResponseInterface;
 use Psr\Http\Message\StreamInterface;
 use Psr\Log\LoggerInterface;
 use Symfony\Component\HttpFoundation\Request;
 use Symfony\Component\HttpFoundation\RequestStack;
+use Symfony\Component\HttpFoundation\Cookie;
 use Symfony\Component\HttpFoundation\Response;
+use Symfony\Component\HttpKernel\Event\ResponseEvent;
+use Symfony\Component\HttpKernel\HttpKernelInterface;
 
 final class FakeConfig {
   public function __construct(public array $data) {}
@@ -76,6 +84,28 @@ final class MemoryLogger implements LoggerInterface {
   }
 }
 
+final class PsrRequest implements RequestInterface {
+  public function __construct(private string $method, public string $uri) {}
+  public function getMethod(): string { return $this->method; }
+}
+
+final class FakeKernel implements HttpKernelInterface {
+  public function handle(Request $request, int $type = self::MAIN_REQUEST, bool $catch = TRUE): Response {
+    return new Response('');
+  }
+}
+
+final class MemoryState implements StateInterface {
+  public array $data = [];
+  public function get($key, $default = NULL) { return $this->data[$key] ?? $default; }
+  public function set($key, $value) { $this->data[$key] = $value; }
+}
+
+final class RecordingInvalidator implements CacheTagsInvalidatorInterface {
+  public array $invalidated = [];
+  public function invalidateTags(array $tags) { array_push($this->invalidated, ...$tags); }
+}
+
 final class TextStream implements StreamInterface {
   public function __construct(private string $text) {}
   public function __toString(): string { return $this->text; }
@@ -120,7 +150,7 @@ final class StreamHttpClient implements ClientInterface {
     $socket = @stream_socket_client("tcp://$host:$port", $errno, $errstr,
       (float) ($options['connect_timeout'] ?? $total));
     if ($socket === FALSE) {
-      throw new ConnectException("cURL error 7: Failed to connect to $host port $port: $errstr");
+      throw new ConnectException("cURL error 7: Failed to connect to $host port $port: $errstr", new PsrRequest($method, (string) $uri));
     }
     $body = isset($options['json']) ? json_encode($options['json']) : '';
     $headers = ($options['headers'] ?? []) + ['Host' => "$host:$port", 'Connection' => 'close'];
@@ -138,7 +168,7 @@ final class StreamHttpClient implements ClientInterface {
       $left = $total - (microtime(TRUE) - $started);
       if ($left <= 0) {
         fclose($socket);
-        throw new ConnectException(sprintf('cURL error 28: Operation timed out after %d milliseconds', $total * 1000));
+        throw new ConnectException(sprintf('cURL error 28: Operation timed out after %d milliseconds', $total * 1000), new PsrRequest($method, (string) $uri));
       }
       stream_set_timeout($socket, (int) $left, (int) (($left - (int) $left) * 1e6));
       $chunk = fread($socket, 65536);
@@ -153,20 +183,10 @@ final class StreamHttpClient implements ClientInterface {
     fclose($socket);
     [$head, $content] = array_pad(explode("\r\n\r\n", $response, 2), 2, '');
     if (!preg_match('#^HTTP/\d(?:\.\d)? (\d{3})#', $head, $m)) {
-      throw new ConnectException('empty or malformed reply from server');
+      throw new ConnectException('empty or malformed reply from server', new PsrRequest($method, (string) $uri));
     }
     return new TextResponse((int) $m[1], $content);
   }
-}
-
-/**
- * Stands in for Drupal\Core\Render\HtmlResponse: a response that carries attachments.
- */
-final class AttachmentsResponse extends Response {
-  public function __construct(private array $attachments, string $content = '') {
-    parent::__construct($content);
-  }
-  public function getAttachments(): array { return $this->attachments; }
 }
 
 /**
@@ -186,7 +206,6 @@ final class Site {
     'gateway_url' => 'http://gateway.test',
     'site' => 'drupal',
     'publishable_key' => 'pk_test',
-    'server_key' => '',
     'delivery_mode' => 'auto',
     'time_budget_ms' => 150,
     'default_consent' => 'anonymous',
@@ -202,14 +221,19 @@ final class Site {
     array $modules = [],
     bool $anonymous = TRUE,
     ?FakeRouteMatch $route = NULL,
+    array $siteSettings = [],
   ) {
+    // settings.php's $settings, fresh for every request as in Drupal.
+    new SiteSettings($siteSettings);
+    $stack = new RequestStack();
+    $stack->push($request);
     $config = new FakeConfigFactory(['slotwise.settings' => $settings + self::SETTINGS]);
     $this->modules = new FakeModuleHandler($modules);
     $account = new FakeAccount($anonymous, $anonymous ? NULL : 'Europe/Paris');
     $this->logger = new MemoryLogger();
     $this->killSwitch = new KillSwitch();
     $this->client = new GatewayClient($http, $config, $this->logger);
-    $this->context = new ContextBuilder(new RequestStack($request), $route ?? new FakeRouteMatch(),
+    $this->context = new ContextBuilder($stack, $route ?? new FakeRouteMatch(),
       $account, $this->modules, $config);
     $this->renderer = new SlotRenderer($this->client, $this->context, $this->killSwitch, $this->modules, $account);
     $this->tracker = new EventTracker($this->client, $this->context);
@@ -221,6 +245,8 @@ final class Site {
    * Renders a #lazy_builder array the way Drupal's renderer calls it.
    */
   public function runLazyBuilder(array $build): array {
+    // The block's build holds the placeholder as its child.
+    $build = $build['slot'] ?? $build;
     [$callback, $args] = $build['#lazy_builder'];
     [$service, $method] = explode(':', $callback);
     \PHPUnit\Framework\Assert::assertSame('slotwise.slot_renderer', $service);
@@ -234,12 +260,86 @@ final class Site {
 }
 
 /**
+ * A request as Symfony builds it for a URI, with the visitor's headers and cookies.
+ */
+function request(string $uri = 'https://example.com/', array $headers = [], array $cookies = [], ?string $ip = '203.0.113.7'): Request {
+  $server = ['REMOTE_ADDR' => $ip];
+  foreach ($headers as $name => $value) {
+    $server['HTTP_' . strtoupper(str_replace('-', '_', $name))] = $value;
+  }
+  return Request::create($uri, 'GET', [], $cookies, [], $server);
+}
+
+/**
+ * The kernel.response event of a main request.
+ */
+function responseEvent(Request $request, Response $response): ResponseEvent {
+  return new ResponseEvent(new FakeKernel(), $request, HttpKernelInterface::MAIN_REQUEST, $response);
+}
+
+/**
+ * An HtmlResponse carrying these attachments (what Drupal's renderer bubbled up).
+ */
+function htmlResponse(array $attachments, string $content = ''): HtmlResponse {
+  $response = new HtmlResponse($content);
+  $response->setAttachments($attachments);
+  return $response;
+}
+
+/**
+ * The cookie of that name a response sets, if any.
+ */
+function cookie(Response $response, string $name): ?Cookie {
+  foreach ($response->headers->getCookies() as $cookie) {
+    if ($cookie->getName() === $name) {
+      return $cookie;
+    }
+  }
+  return NULL;
+}
+
+function connectError(string $message, string $uri = 'http://gateway.test/v1/render'): ConnectException {
+  return new ConnectException($message, new PsrRequest('POST', $uri));
+}
+
+/**
+ * What Drupal's renderer does with a block's build before the response event: each child
+ * with #lazy_builder and #create_placeholder becomes a placeholder that keeps only its
+ * #lazy_builder and #cache (PlaceholderGenerator::createPlaceholder()); the rest's cache
+ * metadata bubbles to the block.
+ *
+ * @return array{placeholders: array<string, array>, cache: array{contexts: string[], tags: string[]}}
+ */
+function renderBlock(array $build): array {
+  $placeholders = [];
+  $cache = ['contexts' => [], 'tags' => []];
+  $walk = static function (array $element) use (&$walk, &$placeholders, &$cache): void {
+    if (isset($element['#lazy_builder']) && !empty($element['#create_placeholder'])) {
+      $placeholders['<drupal-render-placeholder callback="' . htmlspecialchars(json_encode($element['#lazy_builder'])) . '">'] = array_intersect_key($element, ['#lazy_builder' => TRUE, '#cache' => TRUE]);
+      return;
+    }
+    foreach (['contexts', 'tags'] as $kind) {
+      $cache[$kind] = array_values(array_unique(array_merge($cache[$kind], $element['#cache'][$kind] ?? [])));
+    }
+    foreach ($element as $key => $child) {
+      if (is_array($child) && !str_starts_with((string) $key, '#')) {
+        $walk($child);
+      }
+    }
+  };
+  $walk($build);
+  return ['placeholders' => $placeholders, 'cache' => $cache];
+}
+
+/**
  * Flattens a render array to HTML the way the renderer would (enough for these tests).
  */
 function html(array $build): string {
   $out = $build['#prefix'] ?? '';
   if (isset($build['#markup'])) {
-    $out .= $build['#markup'];
+    // The renderer filters a plain string with Xss::filterAdmin(), a Markup object not.
+    $markup = $build['#markup'];
+    $out .= is_string($markup) ? \Drupal\Component\Utility\Xss::filterAdmin($markup) : (string) $markup;
   }
   if (($build['#type'] ?? NULL) === 'processed_text') {
     $out .= $build['#text'];
@@ -259,6 +359,9 @@ function html(array $build): string {
       $attrs .= ' ' . $name . '="' . htmlspecialchars(is_array($value) ? implode(' ', $value) : (string) $value) . '"';
     }
     $children = "<{$build['#tag']}$attrs>$children</{$build['#tag']}>";
+  }
+  if (($build['#type'] ?? NULL) === 'html_tag') {
+    $children = str_replace('="1"', '', $children);
   }
   return $out . $children . ($build['#suffix'] ?? '');
 }

@@ -13,8 +13,6 @@ declare(strict_types=1);
 
 namespace Drupal\Tests\slotwise;
 
-use Symfony\Component\HttpFoundation\Request;
-use Symfony\Component\HttpKernel\Event\ResponseEvent;
 
 require_once 'PHPUnit/Autoload.php';
 require __DIR__ . '/bootstrap.php';
@@ -23,19 +21,19 @@ require __DIR__ . '/bootstrap.php';
 $settings = ['gateway_url' => $gateway, 'site' => $siteId, 'publishable_key' => $key,
   'delivery_mode' => 'server', 'time_budget_ms' => 3000];
 $visitors = [
-  'us_mobile' => new Request('https://example.com/shop', ['CF-IPCountry' => 'US',
+  'us_mobile' => request('https://example.com/shop', ['CF-IPCountry' => 'US',
     'User-Agent' => 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1'], [], '127.0.0.1', FALSE),
-  'de_desktop' => new Request('https://example.com/shop', ['CF-IPCountry' => 'DE',
+  'de_desktop' => request('https://example.com/shop', ['CF-IPCountry' => 'DE',
     'User-Agent' => 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36'], [], '127.0.0.1', FALSE),
 ];
 $out = [];
 foreach ($visitors as $name => $request) {
   $site = new Site(new StreamHttpClient(), $request, $settings, ['page_cache', 'dynamic_page_cache']);
   $build = $site->renderer->build('hero', 'Fallback hero', NULL);
-  $response = new AttachmentsResponse(['placeholders' => ['<ph>' => $build]]);
-  $site->subscriber->onResponse(new ResponseEvent($request, $response));
+  $response = htmlResponse(renderBlock($build));
+  $site->subscriber->onResponse(responseEvent($request, $response));
   $html = html($site->runLazyBuilder($build));
-  $cookie = $response->headers->cookies['slotwise_vid'] ?? NULL;
+  $cookie = cookie($response, 'slotwise_vid') ?? NULL;
   $out[$name] = [
     'html' => $html,
     'log' => $site->logger->lines,

@@ -33,9 +33,7 @@ namespace {
 
 namespace Drupal\Tests\slotwise {
 
-  use Symfony\Component\HttpFoundation\Request;
-  use Symfony\Component\HttpKernel\Event\ResponseEvent;
-
+    
   $settings = ['gateway_url' => getenv('SLOTWISE_GATEWAY'), 'site' => getenv('SLOTWISE_SITE') ?: 'harness',
     'publishable_key' => getenv('SLOTWISE_KEY') ?: 'pk_harness',
     'server_key' => 'sk_never_printed', 'delivery_mode' => getenv('SLOTWISE_MODE') ?: 'server', 'time_budget_ms' => 150] + Site::SETTINGS;
@@ -43,7 +41,7 @@ namespace Drupal\Tests\slotwise {
 
   $headers = function_exists('getallheaders') ? getallheaders() : [];
   $scheme = 'http://' . ($_SERVER['HTTP_HOST'] ?? '127.0.0.1');
-  $request = new Request($scheme . $_SERVER['REQUEST_URI'], $headers, $_COOKIE, $_SERVER['REMOTE_ADDR'] ?? NULL, FALSE);
+  $request = request($scheme . $_SERVER['REQUEST_URI'], $headers, $_COOKIE, $_SERVER['REMOTE_ADDR'] ?? NULL, FALSE);
   // Anonymous visitor on a site with the Internal Page Cache, as most Drupal sites are.
   $site = new Site(new StreamHttpClient(), $request, $settings, ['page_cache', 'dynamic_page_cache']);
 
@@ -51,36 +49,33 @@ namespace Drupal\Tests\slotwise {
   foreach (['hero' => 'Fallback hero: our bestsellers', 'recs' => 'Fallback recs: popular now'] as $slot => $fallback) {
     $builds[$slot] = $site->renderer->build($slot, "<p>$fallback</p>", 'basic_html');
   }
-  $placeholders = array_filter($builds, static fn ($b) => isset($b['#lazy_builder']));
-  $response = new AttachmentsResponse(['placeholders' => $placeholders]);
-  $site->subscriber->onResponse(new ResponseEvent($request, $response));
+  $placeholders = [];
+  foreach ($builds as $build) {
+    $placeholders += renderBlock($build)['placeholders'];
+  }
+  $response = htmlResponse(['placeholders' => $placeholders]);
+  $site->subscriber->onResponse(responseEvent($request, $response));
 
   $body = '';
   $uncacheable = FALSE;
-  $libraries = [];
+  $head = [];
   foreach ($builds as $build) {
-    if (isset($build['#lazy_builder'])) {
+    if (isset($build['slot']['#lazy_builder'])) {
       $build = $site->runLazyBuilder($build);
       $uncacheable = $uncacheable || ($build['#cache']['max-age'] ?? -1) === 0;
     }
-    $libraries = array_merge($libraries, $build['#attached']['library'] ?? []);
+    // html_head elements, deduplicated by their key as Drupal does.
+    foreach ($build['slot']['#attached']['html_head'] ?? $build['#attached']['html_head'] ?? [] as [$element, $key]) {
+      $head[$key] = html($element);
+    }
     $body .= html($build) . "\n";
   }
-  $head = '';
-  if (in_array('slotwise/client', $libraries, TRUE)) {
-    foreach (slotwise_library_info_build()['client']['js'] as $src => $options) {
-      $attrs = '';
-      foreach ($options['attributes'] as $name => $value) {
-        $attrs .= $value === TRUE ? " $name" : ' ' . $name . '="' . htmlspecialchars((string) $value) . '"';
-      }
-      $head .= '<script src="' . htmlspecialchars($src) . '"' . $attrs . '></script>';
-    }
-  }
+  $head = implode('', $head);
   // What Drupal's FinishResponseSubscriber sends for a page that is not cacheable.
   header($uncacheable || $site->killSwitch->check($response, $request) === 'deny'
     ? 'Cache-Control: must-revalidate, no-cache, private'
     : 'Cache-Control: max-age=300, public');
-  foreach ($response->headers->cookies as $cookie) {
+  foreach ($response->headers->getCookies() as $cookie) {
     setcookie($cookie->getName(), (string) $cookie->getValue(), ['path' => '/', 'samesite' => 'Lax']);
   }
   echo "<!DOCTYPE html><html><head>$head</head><body>\n$body</body></html>\n";

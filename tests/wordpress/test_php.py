@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -54,3 +55,10 @@ def test_phpunit_suite() -> None:
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "OK (" in proc.stdout
+
+
+def test_plugin_metadata_declares_its_external_service_and_block_api() -> None:
+    readme = (PLUGIN / "readme.txt").read_text(encoding="utf-8")
+    assert "== External services ==" in readme and "slotwise_vid" in readme
+    block = json.loads((PLUGIN / "block" / "block.json").read_text(encoding="utf-8"))
+    assert block["apiVersion"] == 3

@@ -122,7 +122,7 @@ def test_server_mode_mobile_and_desktop_get_their_own_block(site: Site) -> None:
     assert all(s["state"] == "ready" for s in [*m.values(), *d.values()]), (m, d)
     assert m["home-hero"]["variant"] == "mobile" and "Hello phone visitor" in mobile.text
     assert d["home-hero"]["variant"] == "default" and "Hello desktop visitor" in desktop.text
-    assert "Fallback hero" not in mobile.text and "<!--slotwise:" not in mobile.text
+    assert "Fallback hero" not in mobile.text and "data-slotwise-marker" not in mobile.text
     assert "private" in mobile.headers["cache-control"]
     cookie = mobile.headers["set-cookie"]
     assert cookie.startswith("slotwise_vid=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -427,6 +427,81 @@ def test_settings_page_has_nonces_and_never_prints_the_secret(site: Site) -> Non
     assert wpenv.SK not in page and "(stored; leave empty to keep)" in page
     nobody = wpenv.php_eval('wp_set_current_user(0); Slotwise_Admin::render(); echo "end";', admin=True)
     assert nobody == "end"  # no capability, no page
+
+
+def test_server_mode_keeps_the_gateways_data_images(site: Site) -> None:
+    """Defect 9: kses dropped `data:` (each view then asked WordPress for /image/svg+xml,...)."""
+    configure(GW_PORT, "server")
+    page = get(site.url("slotwise-block"), wpenv.DESKTOP_UA).text
+    assert f'src="{wpenv.HERO_IMAGE}"' in page, re.findall(r"<img[^>]*>", page)
+    assert 'src="image/svg+xml' not in page
+    auth = ("admin", wpenv.app_password())
+    r = httpx.post(
+        f"{WP}/?rest_route=/slotwise/v1/preview", auth=auth, timeout=30, json={"slot": "home-hero", "device": "desktop"}
+    )
+    assert r.status_code == 200 and f'src="{wpenv.HERO_IMAGE}"' in r.json()["html"], r.text
+
+
+def test_server_mode_leaves_pages_without_slots_alone(site: Site) -> None:
+    """Defect 10: no cookie, no private caching headers, no event on a page with no slot."""
+    configure(GW_PORT, "server")
+    before = events_posted()
+    plain = get(site.url("slotwise-none"))
+    assert plain.status_code == 200 and "Nothing personalized here." in plain.text
+    assert "slotwise_vid" not in plain.headers.get("set-cookie", "")
+    assert "private" not in plain.headers.get("cache-control", "")
+    assert "User-Agent" not in plain.headers.get("vary", "")
+    assert "slotwise" not in plain.headers.get("server-timing", "")
+    assert events_posted() == before
+    with_slots = get(site.url("slotwise-block"))
+    assert "slotwise_vid" in with_slots.headers.get("set-cookie", "")
+    assert "private" in with_slots.headers["cache-control"]
+    assert events_posted() > before, "the page with slots still counts its view"
+
+
+def test_classic_shortcode_survives_wpautop(site: Site) -> None:
+    """Defect 11: the div came out as `<div ...></p><p>...</p><p></div>` after wpautop."""
+    for mode, state in (("server", "ready"), ("client", "pending")):
+        configure(GW_PORT, mode)
+        try:
+            page = get(site.url("slotwise-classic")).text
+        finally:
+            configure(GW_PORT, "server")
+        m = re.search(r'(.{0,12})<div class="slotwise-slot slotwise-shortcode"[^>]*>(.*?)</div>(.{0,12})', page, re.S)
+        assert m, page[-3000:]
+        assert not m.group(1).rstrip().endswith("<p>") and not m.group(3).lstrip().startswith("</p>"), m.group(0)
+        assert f'data-slotwise-state="{state}"' in m.group(0)
+        inner = m.group(2).strip()
+        assert not inner.startswith("</p>") and not inner.endswith("<p>"), inner
+        if mode == "client":
+            assert "<p>Classic fallback</p>" in inner and "<p>Second paragraph</p>" in inner
+        assert "<p>Classic intro.</p>" in page and "<p>Classic outro.</p>" in page
+
+
+def test_client_mode_with_the_gateway_down_settles_on_the_fallback(site: Site) -> None:
+    """Defect 12: with no gateway, client.js never loads; the page's own timer settles the slots."""
+    configure(DOWN_PORT, "client")
+    try:
+        dom = dump_dom(site.url("slotwise-block"), site.tmp / "chrome-down", wpenv.DESKTOP_UA)
+    finally:
+        configure(GW_PORT, "server")
+    states = {name: s["state"] for name, s in slots_in(dom).items()}
+    assert states == {"home-hero": "fallback", "welcome": "fallback", "recommendations": "fallback"}, states
+    assert "Fallback hero" in dom
+
+
+def test_only_editors_preview_with_the_secret_key(site: Site) -> None:
+    """Defect 14: the simulated (secret-key) preview needs edit_others_posts, not edit_posts."""
+    configure(GW_PORT, "server")
+    body = {"slot": "home-hero", "device": "mobile"}
+    answers = {}
+    for login, role in (("sw-contributor", "contributor"), ("sw-editor", "editor")):
+        auth = (login, wpenv.user_password(login, role))
+        r = httpx.post(f"{WP}/?rest_route=/slotwise/v1/preview", auth=auth, timeout=30, json=body)
+        assert r.status_code == 200, (role, r.text)
+        answers[role] = r.json()
+    assert answers["contributor"]["simulated"] is False
+    assert answers["editor"]["simulated"] is True and answers["editor"]["variant"] == "mobile"
 
 
 def test_no_php_warnings_from_the_plugin(site: Site) -> None:

@@ -28,6 +28,11 @@ WP_DIR = Path("/usr/share/wordpress")
 WP_LOG = Path(os.environ.get("SLOTWISE_WP_LOG", "/tmp/slotwise-wp/debug.log"))
 PLUGIN_DIR = ROOT / "wordpress-plugin" / "slotwise"
 SITE, PK, SK = "wp", "pk_wp_test", "sk_wp_test"
+# A data: picture in the desktop hero, as gateways and catalogs commonly have (kses drops data:).
+HERO_IMAGE = (
+    "data:image/svg+xml,%3Csvg%20xmlns%3D%27http%3A%2F%2Fwww.w3.org%2F2000%2Fsvg%27"
+    "%20width%3D%2210%22%20height%3D%2210%22%3E%3C%2Fsvg%3E"
+)
 
 MOBILE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
@@ -79,6 +84,11 @@ def app_password() -> str:
     return run_env("app-password").strip().splitlines()[-1]
 
 
+def user_password(login: str, role: str) -> str:
+    """An application password of a user with that role (created when missing)."""
+    return run_env("user-password", login, role).strip().splitlines()[-1]
+
+
 def php_eval(code: str, admin: bool = False) -> str:
     """Run PHP inside WordPress (CLI, host 127.0.0.1; `admin`: as an admin screen request) and
     return what it prints. Errors go to the debug log (WP_DEBUG_DISPLAY is off)."""
@@ -124,7 +134,12 @@ def gateway_config(directory: Path, wp_port: int, catalog: Path | None = None) -
                         "block": {"type": "banner", "title": "Hello phone visitor", "text": "Made for small screens."},
                     }
                 ],
-                "default": {"type": "banner", "title": "Hello desktop visitor", "text": "Big screen picks."},
+                "default": {
+                    "type": "banner",
+                    "title": "Hello desktop visitor",
+                    "text": "Big screen picks.",
+                    "image": HERO_IMAGE,
+                },
             },
             "welcome": {
                 "description": "Greeting",

@@ -115,6 +115,8 @@ final class ContextBuilder {
 
   /**
    * The visitor id from the cookie; with $mint, a new one when there is none and consent allows.
+   *
+   * Global Privacy Control never gets a new id (and so no cookie), as in client.js.
    */
   public function visitorId(bool $mint = FALSE): ?string {
     if ($this->consent() === 'none') {
@@ -127,7 +129,7 @@ final class ContextBuilder {
     if (is_string($cookie) && preg_match('/^[A-Za-z0-9_-]{8,64}$/', $cookie)) {
       return $cookie;
     }
-    if ($mint) {
+    if ($mint && !$this->gpc()) {
       $this->minted = bin2hex(random_bytes(16));
     }
     return $this->minted;

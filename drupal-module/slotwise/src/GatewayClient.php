@@ -6,6 +6,7 @@ declare(strict_types=1);
 namespace Drupal\slotwise;
 
 use Drupal\Core\Config\ConfigFactoryInterface;
+use Drupal\Core\Site\Settings as SiteSettings;
 use GuzzleHttp\ClientInterface;
 use Psr\Log\LoggerInterface;
 
@@ -29,7 +30,10 @@ final class GatewayClient {
   ) {}
 
   public function settings(): Settings {
-    return Settings::fromConfig($this->configFactory->get('slotwise.settings'));
+    return Settings::fromConfig($this->configFactory->get('slotwise.settings'), [
+      'server_key' => SiteSettings::get('slotwise_server_key'),
+      'server_key_origin' => SiteSettings::get('slotwise_server_key_origin'),
+    ]);
   }
 
   /**

@@ -23,15 +23,49 @@ final class Settings {
 
   /**
    * Builds the settings from a config object (anything with get($key)).
+   *
+   * @param array{server_key?: ?string, server_key_origin?: ?string} $secret
+   *   The server key and the gateway origin it belongs to, from settings.php
+   *   ($settings['slotwise_server_key'], $settings['slotwise_server_key_origin']): never
+   *   from config, so it is never exported, imported or typed into a form.
    */
-  public static function fromConfig(object $config): self {
-    $values = [];
-    foreach (['gateway_url', 'site', 'publishable_key', 'server_key', 'delivery_mode',
+  public static function fromConfig(object $config, array $secret = []): self {
+    $values = $secret;
+    foreach (['gateway_url', 'site', 'publishable_key', 'delivery_mode',
       'time_budget_ms', 'default_consent', 'geo_headers', 'track_node_views', 'track_commerce',
     ] as $key) {
       $values[$key] = $config->get($key);
     }
     return new self($values);
+  }
+
+  /**
+   * scheme://host[:port] of a URL, lower-cased, default ports dropped; '' when it has none.
+   */
+  public static function origin(string $url): string {
+    $parts = parse_url(trim($url));
+    if (!is_array($parts) || !isset($parts['scheme'], $parts['host'])) {
+      return '';
+    }
+    $scheme = strtolower($parts['scheme']);
+    $port = $parts['port'] ?? NULL;
+    $port = ($port === NULL || ($scheme === 'https' && $port === 443) || ($scheme === 'http' && $port === 80)) ? '' : ':' . $port;
+    return $scheme . '://' . strtolower($parts['host']) . $port;
+  }
+
+  /**
+   * Whether a gateway URL may carry keys: https, or http to this machine only.
+   */
+  public static function isSafeGatewayUrl(string $url): bool {
+    $parts = parse_url(trim($url));
+    if (!is_array($parts) || !isset($parts['scheme'], $parts['host'])) {
+      return FALSE;
+    }
+    $scheme = strtolower($parts['scheme']);
+    $host = strtolower(trim($parts['host'], '[]'));
+    $loopback = $host === 'localhost' || $host === '::1'
+      || (filter_var($host, FILTER_VALIDATE_IP, FILTER_FLAG_IPV4) !== FALSE && str_starts_with($host, '127.'));
+    return $scheme === 'https' || ($scheme === 'http' && $loopback);
   }
 
   public function gatewayUrl(): string {
@@ -47,11 +81,26 @@ final class Settings {
   }
 
   /**
-   * The key for server-side calls: the server key when set, else the publishable one.
+   * The key for server-side calls: the server key when set for this very gateway origin
+   * over a safe URL, else the publishable one. A gateway URL changed to another host (in the
+   * form, by drush or by config import) so never receives the secret.
    */
   public function serverKey(): string {
+    return $this->hasServerKey() ? (string) $this->values['server_key'] : $this->publishableKey();
+  }
+
+  /**
+   * Whether a server key is set in settings.php but not for the configured gateway.
+   */
+  public function serverKeyWithheld(): bool {
+    return (string) ($this->values['server_key'] ?? '') !== '' && !$this->hasServerKey();
+  }
+
+  private function hasServerKey(): bool {
     $key = (string) ($this->values['server_key'] ?? '');
-    return $key !== '' ? $key : $this->publishableKey();
+    $origin = self::origin((string) ($this->values['server_key_origin'] ?? ''));
+    return $key !== '' && $origin !== '' && $origin === self::origin($this->gatewayUrl())
+      && self::isSafeGatewayUrl($this->gatewayUrl());
   }
 
   public function deliveryMode(): string {

@@ -62,26 +62,43 @@ final class SlotRenderer implements TrustedCallbackInterface {
 
   /**
    * The block's render array (cacheable: the per-visitor part is a placeholder).
+   *
+   * The cache metadata sits on an outer array and the slot is its child: the renderer keeps
+   * a placeholder's own #cache inside the placeholder, so only this way does it bubble to the
+   * block's render-cache entry (a mode switch then re-renders the block); and Block layout
+   * and Layout Builder move a block content's top-level #attributes onto the block wrapper,
+   * so the slot's attributes stay on the slot, not on the wrapper with the block title.
    */
   public function build(string $slot, string $fallback, ?string $format): array {
-    $cache = [
-      // The mode depends on whether the visitor is anonymous, and on the settings.
-      'contexts' => ['user.roles:anonymous'],
-      'tags' => ['config:slotwise.settings'],
+    $build = [
+      '#cache' => [
+        // The mode depends on whether the visitor is anonymous, and on the settings
+        // (page_cache being installed is folded into the same tag, see slotwise.module).
+        'contexts' => ['user.roles:anonymous'],
+        'tags' => ['config:slotwise.settings'],
+      ],
     ];
     if ($this->mode() === DeliveryMode::CLIENT) {
-      return [
-        '#type' => 'container',
-        '#attributes' => ['data-slotwise-slot' => $slot, 'class' => ['slotwise-slot']],
-        'fallback' => self::fallback($fallback, $format),
-        '#attached' => ['library' => ['slotwise/client']],
-        '#cache' => $cache,
+      $build['slot'] = $this->clientPlaceholder($slot, $fallback, $format);
+    }
+    else {
+      $build['slot'] = [
+        '#lazy_builder' => [self::LAZY_BUILDER, [$slot, $fallback, (string) $format]],
+        '#create_placeholder' => TRUE,
       ];
     }
+    return $build;
+  }
+
+  /**
+   * The browser-mode placeholder: the fallback, swapped by client.js.
+   */
+  private function clientPlaceholder(string $slot, string $fallback, ?string $format): array {
     return [
-      '#lazy_builder' => [self::LAZY_BUILDER, [$slot, $fallback, (string) $format]],
-      '#create_placeholder' => TRUE,
-      '#cache' => $cache,
+      '#type' => 'container',
+      '#attributes' => ['data-slotwise-slot' => $slot, 'class' => ['slotwise-slot']],
+      'fallback' => self::fallback($fallback, $format),
+      '#attached' => ClientTag::attachments($this->client->settings()),
     ];
   }
 
@@ -106,6 +123,10 @@ final class SlotRenderer implements TrustedCallbackInterface {
     // core's response policy then keeps the page out of the Internal Page Cache and
     // FinishResponseSubscriber sends "no-cache, private" instead of a public max-age that
     // Varnish or a CDN would honour (with or without the page_cache module).
+    if ($this->mode() === DeliveryMode::CLIENT) {
+      // A placeholder cached before a switch to browser mode: answer as browser mode does.
+      return $this->clientPlaceholder($slot, $fallback, $format !== '' ? $format : NULL);
+    }
     $build = ['#cache' => ['max-age' => 0]];
     if ($this->currentUser->isAnonymous()) {
       $this->killSwitch->trigger();
@@ -116,9 +137,9 @@ final class SlotRenderer implements TrustedCallbackInterface {
       $build['#prefix'] = '<div class="slotwise-slot" data-slotwise-rendered="' . self::attr($slot) . '" data-slotwise-state="fallback">';
     }
     else {
-      // #markup is run through Xss::filterAdmin() by the renderer: the gateway's
-      // sandboxed, autoescaped HTML gets a second line of defence.
-      $build['content'] = ['#markup' => $block['html']];
+      // The gateway's sandboxed, autoescaped HTML gets a second line of defence that keeps
+      // its data: images (see GatewayMarkup).
+      $build['content'] = ['#markup' => GatewayMarkup::filter($block['html'])];
       $build['#prefix'] = '<div class="slotwise-slot" data-slotwise-rendered="' . self::attr($slot) . '" data-slotwise-state="ready" data-slotwise-variant="' . self::attr((string) ($block['variant'] ?? '')) . '">';
     }
     $build['#suffix'] = '</div>';

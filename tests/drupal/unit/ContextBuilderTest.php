@@ -15,7 +15,7 @@ final class ContextBuilderTest extends TestCase {
   }
 
   public function testContextCarriesTheVisitorsRequest(): void {
-    $request = new Request('https://example.com/node/7?utm_source=news', [
+    $request = request('https://example.com/node/7?utm_source=news', [
       'User-Agent' => 'Mozilla/5.0 (iPhone)', 'Referer' => 'https://www.google.com/', 'Accept-Language' => 'de-DE,de;q=0.9',
     ]);
     $site = $this->site($request, [], TRUE, new FakeRouteMatch('entity.node.canonical', ['node' => '7']));
@@ -30,14 +30,14 @@ final class ContextBuilderTest extends TestCase {
   }
 
   public function testSignedInUsersTimeZoneIsSentAndOtherRoutesHaveNoItem(): void {
-    $site = $this->site(new Request('https://example.com/user/1'), [], FALSE, new FakeRouteMatch('entity.user.canonical', ['user' => '1']));
+    $site = $this->site(request('https://example.com/user/1'), [], FALSE, new FakeRouteMatch('entity.user.canonical', ['user' => '1']));
     $context = $site->context->context();
     $this->assertSame('Europe/Paris', $context['timezone']);
     $this->assertArrayNotHasKey('item_id', $context);
   }
 
   public function testOnlyTheVisitorHeadersThatMatterAreForwarded(): void {
-    $request = new Request('https://example.com/', [
+    $request = request('https://example.com/', [
       'CF-IPCountry' => 'US', 'Sec-GPC' => '1', 'Cookie' => 'SESSabc=secret', 'Authorization' => 'Basic x',
       'CloudFront-Viewer-Country' => 'FR',
     ], [], '198.51.100.9');
@@ -46,12 +46,12 @@ final class ContextBuilderTest extends TestCase {
   }
 
   public function testConsentDefaultCookieAndAlterHook(): void {
-    $this->assertSame('anonymous', $this->site(new Request())->context->consent());
-    $this->assertSame('full', $this->site(new Request('/', [], ['slotwise_consent' => 'full']))->context->consent());
-    $this->assertSame('anonymous', $this->site(new Request('/', [], ['slotwise_consent' => 'bogus']))->context->consent());
-    $this->assertSame('none', $this->site(new Request(), ['default_consent' => 'none'])->context->consent());
+    $this->assertSame('anonymous', $this->site(request())->context->consent());
+    $this->assertSame('full', $this->site(request('https://example.com/', [], ['slotwise_consent' => 'full']))->context->consent());
+    $this->assertSame('anonymous', $this->site(request('https://example.com/', [], ['slotwise_consent' => 'bogus']))->context->consent());
+    $this->assertSame('none', $this->site(request(), ['default_consent' => 'none'])->context->consent());
 
-    $site = $this->site(new Request('/', [], ['slotwise_consent' => 'full', 'cookie-agreed' => '0']));
+    $site = $this->site(request('https://example.com/', [], ['slotwise_consent' => 'full', 'cookie-agreed' => '0']));
     $site->modules->alters['slotwise_consent'][] = function (&$level, $request) {
       if ($request->cookies->get('cookie-agreed') !== '2') {
         $level = 'none';
@@ -59,7 +59,7 @@ final class ContextBuilderTest extends TestCase {
     };
     $this->assertSame('none', $site->context->consent());
 
-    $site = $this->site(new Request());
+    $site = $this->site(request());
     $site->modules->alters['slotwise_consent'][] = function (&$level) {
       $level = 'yes please';
     };
@@ -67,18 +67,18 @@ final class ContextBuilderTest extends TestCase {
   }
 
   public function testVisitorIdFromCookieOrMintedAndNeverWithoutConsent(): void {
-    $site = $this->site(new Request('/', [], ['slotwise_vid' => 'abcdef0123456789']));
+    $site = $this->site(request('https://example.com/', [], ['slotwise_vid' => 'abcdef0123456789']));
     $this->assertSame('abcdef0123456789', $site->context->visitorId(TRUE));
     $this->assertNull($site->context->mintedVisitorId());
 
-    $site = $this->site(new Request('/', [], ['slotwise_vid' => '<script>']));
+    $site = $this->site(request('https://example.com/', [], ['slotwise_vid' => '<script>']));
     $this->assertNull($site->context->visitorId());
     $minted = $site->context->visitorId(TRUE);
     $this->assertMatchesRegularExpression('/^[0-9a-f]{32}$/', $minted);
     $this->assertSame($minted, $site->context->visitorId());
     $this->assertSame($minted, $site->context->mintedVisitorId());
 
-    $site = $this->site(new Request('/', [], ['slotwise_vid' => 'abcdef0123456789', 'slotwise_consent' => 'none']));
+    $site = $this->site(request('https://example.com/', [], ['slotwise_vid' => 'abcdef0123456789', 'slotwise_consent' => 'none']));
     $this->assertNull($site->context->visitorId(TRUE));
     $this->assertNull($site->context->mintedVisitorId());
   }

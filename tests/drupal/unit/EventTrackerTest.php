@@ -9,7 +9,6 @@ use Drupal\slotwise\EventSubscriber\SlotwiseSubscriber;
 use PHPUnit\Framework\TestCase;
 use Symfony\Component\HttpFoundation\Request;
 use Symfony\Component\HttpFoundation\Response;
-use Symfony\Component\HttpKernel\Event\ResponseEvent;
 
 final class Price {
   public function __construct(private string $number, private string $currency) {}
@@ -54,16 +53,16 @@ final class EventTrackerTest extends TestCase {
   }
 
   private function nodePage(array $cookies = [], array $headers = []): Request {
-    return new Request('https://example.com/node/7', $headers + ['Referer' => 'https://example.com/'], $cookies);
+    return request('https://example.com/node/7', $headers + ['Referer' => 'https://example.com/'], $cookies);
   }
 
   public function testServerModeSendsNodeViewsAfterTheResponse(): void {
     $site = new Site($this->accepting(), $this->nodePage(['slotwise_vid' => 'visitor00001']), [], [], TRUE,
       new FakeRouteMatch('entity.node.canonical', ['node' => '7']));
     $response = new Response();
-    $site->subscriber->onResponse(new ResponseEvent($site->request, $response));
+    $site->subscriber->onResponse(responseEvent($site->request, $response));
     $this->assertSame([], $site->http->requests, 'nothing is sent before the page is out');
-    $this->assertSame([], $response->headers->cookies, 'a known visitor gets no new cookie');
+    $this->assertSame([], $response->headers->getCookies(), 'a known visitor gets no new cookie');
     $site->subscriber->onTerminate();
     $this->assertCount(1, $site->http->requests);
     $req = $site->http->requests[0];
@@ -84,7 +83,7 @@ final class EventTrackerTest extends TestCase {
   public function testADeniedNodePageIsNotAView(): void {
     $site = new Site($this->accepting(), $this->nodePage(['slotwise_vid' => 'visitor00001']), [], [], TRUE,
       new FakeRouteMatch('entity.node.canonical', ['node' => '7']));
-    $site->subscriber->onResponse(new ResponseEvent($site->request, new Response('Access denied', 403)));
+    $site->subscriber->onResponse(responseEvent($site->request, new Response('Access denied', 403)));
     $site->subscriber->onTerminate();
     $this->assertSame([], $site->http->requests);
   }
@@ -92,19 +91,19 @@ final class EventTrackerTest extends TestCase {
   public function testANewVisitorGetsACookieWithItsFirstEvent(): void {
     $site = new Site($this->accepting(), $this->nodePage(), [], [], TRUE, new FakeRouteMatch('entity.node.canonical', ['node' => '7']));
     $response = new Response();
-    $site->subscriber->onResponse(new ResponseEvent($site->request, $response));
+    $site->subscriber->onResponse(responseEvent($site->request, $response));
     $site->subscriber->onTerminate();
-    $vid = $response->headers->cookies['slotwise_vid']->getValue();
+    $vid = cookie($response, 'slotwise_vid')->getValue();
     $this->assertSame($vid, $site->http->requests[0]['options']['json']['events'][0]['visitor_id']);
   }
 
   public function testClientModeLeavesNodeViewsToTheBrowser(): void {
     $site = new Site($this->accepting(), $this->nodePage(), [], ['page_cache'], TRUE, new FakeRouteMatch('entity.node.canonical', ['node' => '7']));
     $response = new Response();
-    $site->subscriber->onResponse(new ResponseEvent($site->request, $response));
+    $site->subscriber->onResponse(responseEvent($site->request, $response));
     $site->subscriber->onTerminate();
     $this->assertSame([], $site->http->requests);
-    $this->assertSame([], $response->headers->cookies, 'a page-cached page never sets a cookie');
+    $this->assertSame([], $response->headers->getCookies(), 'a page-cached page never sets a cookie');
   }
 
   public function testNoEventsWithoutConsentOrWithGpc(): void {
@@ -115,17 +114,17 @@ final class EventTrackerTest extends TestCase {
     ] as $request) {
       $site = new Site($this->accepting(), $request, [], [], TRUE, $route);
       $response = new Response();
-      $site->subscriber->onResponse(new ResponseEvent($request, $response));
+      $site->subscriber->onResponse(responseEvent($request, $response));
       $site->subscriber->onTerminate();
       $this->assertSame([], $site->http->requests);
-      $this->assertSame([], $response->headers->cookies);
+      $this->assertSame([], $response->headers->getCookies());
     }
     $site = new Site($this->accepting(), $this->nodePage(['slotwise_vid' => 'visitor00001']), ['track_node_views' => FALSE], [], TRUE, $route);
     $this->assertFalse($site->tracker->nodeViewed('7'));
   }
 
   public function testCommerceCartAndOrderEvents(): void {
-    $site = new Site($this->accepting(), new Request('https://shop.example/cart', [], ['slotwise_vid' => 'visitor00001']));
+    $site = new Site($this->accepting(), request('https://shop.example/cart', [], ['slotwise_vid' => 'visitor00001']));
     $subscribed = SlotwiseSubscriber::getSubscribedEvents();
     $this->assertSame(['onCartAdd'], $subscribed['commerce_cart.entity.add']);
     $this->assertSame(['onOrderPlace'], $subscribed['commerce_order.place.post_transition']);
@@ -145,7 +144,7 @@ final class EventTrackerTest extends TestCase {
     $this->assertSame(['order_id' => '42'], $events[2]['properties']);
     $this->assertCount(3, array_unique(array_column($events, 'event_id')));
 
-    $site = new Site($this->accepting(), new Request('/', [], ['slotwise_vid' => 'visitor00001']), ['track_commerce' => FALSE]);
+    $site = new Site($this->accepting(), request('https://example.com/', [], ['slotwise_vid' => 'visitor00001']), ['track_commerce' => FALSE]);
     $this->assertFalse($site->tracker->cartAdd(new CartEntityAddEvent($shirt, '1')));
   }
 

@@ -5,14 +5,12 @@ declare(strict_types=1);
 
 namespace Drupal\Tests\slotwise;
 
-use GuzzleHttp\Exception\ConnectException;
 use PHPUnit\Framework\TestCase;
-use Symfony\Component\HttpFoundation\Request;
 
 final class GatewayClientTest extends TestCase {
 
-  private function site(callable $handler, array $settings = []): Site {
-    return new Site(new ScriptedHttpClient($handler), new Request(), $settings);
+  private function site(callable $handler, array $settings = [], array $siteSettings = []): Site {
+    return new Site(new ScriptedHttpClient($handler), request(), $settings, [], TRUE, NULL, $siteSettings);
   }
 
   public function testRenderSendsOneRequestInTheContractShape(): void {
@@ -46,7 +44,7 @@ final class GatewayClientTest extends TestCase {
 
   public function testServerKeyIsUsedForRenderButNotForTheSlotListing(): void {
     $site = $this->site(fn ($m) => ScriptedHttpClient::json($m === 'GET' ? ['slots' => []] : ['blocks' => []]),
-      ['server_key' => 'sk_server']);
+      ['gateway_url' => 'https://gateway.test'], ['slotwise_server_key' => 'sk_server', 'slotwise_server_key_origin' => 'https://gateway.test']);
     $site->client->render(['hero'], NULL, []);
     $site->client->slots();
     $this->assertSame('sk_server', $site->http->requests[0]['options']['headers']['X-Slotwise-Key']);
@@ -65,8 +63,8 @@ final class GatewayClientTest extends TestCase {
 
   public static function failures(): array {
     return [
-      'connect' => [fn () => throw new ConnectException('cURL error 7: Failed to connect'), 'Failed to connect'],
-      'timeout' => [fn () => throw new ConnectException('cURL error 28: Operation timed out'), 'timed out'],
+      'connect' => [fn () => throw connectError('cURL error 7: Failed to connect'), 'Failed to connect'],
+      'timeout' => [fn () => throw connectError('cURL error 28: Operation timed out'), 'timed out'],
       'http 500' => [fn () => new TextResponse(500, '{"error":{"code":"internal"}}'), 'HTTP 500'],
       'http 401' => [fn () => new TextResponse(401, '{"error":{"code":"bad_key"}}'), 'HTTP 401'],
       'not json' => [fn () => new TextResponse(200, '<html>proxy error</html>'), 'invalid JSON'],

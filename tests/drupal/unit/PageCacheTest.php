@@ -7,7 +7,6 @@ namespace Drupal\Tests\slotwise;
 
 use PHPUnit\Framework\TestCase;
 use Symfony\Component\HttpFoundation\Request;
-use Symfony\Component\HttpKernel\Event\ResponseEvent;
 
 /**
  * Two anonymous visitors with different contexts never receive each other's block.
@@ -47,11 +46,11 @@ final class PageCacheTest extends TestCase {
     // Render cache keyed by the block's cache contexts (anonymous role here).
     $key = $url . '|' . json_encode($settings) . '|anonymous';
     $build = $this->renderCache[$key] ??= $site->renderer->build('hero', 'Fallback hero', NULL);
-    $attachments = isset($build['#lazy_builder']) ? ['placeholders' => ['<ph>' => $build]] : [];
-    $response = new AttachmentsResponse($attachments);
-    $site->subscriber->onResponse(new ResponseEvent($request, $response));
-    $html = '<main>' . html(isset($build['#lazy_builder']) ? $site->runLazyBuilder($build) : $build) . '</main>';
-    if (in_array('page_cache', $modules, TRUE) && $site->killSwitch->check($response, $request) !== 'deny' && !$response->headers->cookies) {
+    $placeholders = renderBlock($build)['placeholders'];
+    $response = htmlResponse(['placeholders' => $placeholders]);
+    $site->subscriber->onResponse(responseEvent($request, $response));
+    $html = '<main>' . html($placeholders ? $site->runLazyBuilder($build) : $build) . '</main>';
+    if (in_array('page_cache', $modules, TRUE) && $site->killSwitch->check($response, $request) !== 'deny' && !$response->headers->getCookies()) {
       $this->pageCache[$url] = $html;
     }
     return $html;
@@ -70,8 +69,8 @@ final class PageCacheTest extends TestCase {
    * @dataProvider setups
    */
   public function testTwoAnonymousVisitorsNeverGetEachOthersBlock(array $settings, array $modules): void {
-    $a = new Request('https://example.com/shop', ['CF-IPCountry' => 'US', 'User-Agent' => 'Mozilla/5.0 (iPhone)'], ['slotwise_vid' => 'visitorAAAA1']);
-    $b = new Request('https://example.com/shop', ['CF-IPCountry' => 'DE', 'User-Agent' => 'Mozilla/5.0 (X11; Linux)'], ['slotwise_vid' => 'visitorBBBB2']);
+    $a = request('https://example.com/shop', ['CF-IPCountry' => 'US', 'User-Agent' => 'Mozilla/5.0 (iPhone)'], ['slotwise_vid' => 'visitorAAAA1']);
+    $b = request('https://example.com/shop', ['CF-IPCountry' => 'DE', 'User-Agent' => 'Mozilla/5.0 (X11; Linux)'], ['slotwise_vid' => 'visitorBBBB2']);
     $pageA = $this->serve($a, $settings, $modules);
     $pageB = $this->serve($b, $settings, $modules);
     $pageA2 = $this->serve($a, $settings, $modules);
@@ -98,12 +97,12 @@ final class PageCacheTest extends TestCase {
 
   public function testANewVisitorsCookieNeverLandsInTheSharedPageCache(): void {
     $settings = ['delivery_mode' => 'server'];
-    $first = new Request('https://example.com/', ['CF-IPCountry' => 'US']);
+    $first = request('https://example.com/', ['CF-IPCountry' => 'US']);
     $site = new Site($this->gateway(), $first, $settings, ['page_cache']);
     $build = $site->renderer->build('hero', '', NULL);
-    $response = new AttachmentsResponse(['placeholders' => ['<ph>' => $build]]);
-    $site->subscriber->onResponse(new ResponseEvent($first, $response));
-    $cookie = $response->headers->cookies['slotwise_vid'];
+    $response = htmlResponse(renderBlock($build));
+    $site->subscriber->onResponse(responseEvent($first, $response));
+    $cookie = cookie($response, 'slotwise_vid');
     $this->assertMatchesRegularExpression('/^[0-9a-f]{32}$/', $cookie->getValue());
     $this->assertFalse($cookie->isHttpOnly(), 'client.js reads the same cookie');
     $this->assertSame('deny', $site->killSwitch->check($response, $first));

@@ -8,8 +8,7 @@ namespace Drupal\Tests\slotwise;
 use Drupal\slotwise\EventSubscriber\SlotwiseSubscriber;
 use Drupal\slotwise\SlotRenderer;
 use PHPUnit\Framework\TestCase;
-use Symfony\Component\HttpFoundation\Request;
-use Symfony\Component\HttpKernel\Event\ResponseEvent;
+use Symfony\Component\HttpFoundation\Response;
 
 final class SlotRendererTest extends TestCase {
 
@@ -23,23 +22,25 @@ final class SlotRendererTest extends TestCase {
 
   public function testAutoModeUsesTheBrowserForAnonymousVisitorsBehindThePageCache(): void {
     $site = new Site(new ScriptedHttpClient(fn () => $this->fail('client mode must not call the gateway')),
-      new Request(), [], ['page_cache']);
+      request(), [], ['page_cache']);
     $build = $site->renderer->build('hero', '<p>Welcome</p>', 'basic_html');
-    $this->assertSame('container', $build['#type']);
-    $this->assertSame('hero', $build['#attributes']['data-slotwise-slot']);
-    $this->assertSame(['slotwise/client'], $build['#attached']['library']);
+    $this->assertSame('container', $build['slot']['#type']);
+    $this->assertSame('hero', $build['slot']['#attributes']['data-slotwise-slot']);
+    $script = $build['slot']['#attached']['html_head'][0];
+    $this->assertSame('slotwise_client', $script[1]);
+    $this->assertSame('http://gateway.test/v1/client.js', $script[0]['#attributes']['src']);
     $this->assertContains('user.roles:anonymous', $build['#cache']['contexts']);
-    $this->assertArrayNotHasKey('#lazy_builder', $build);
+    $this->assertArrayNotHasKey('#lazy_builder', $build['slot']);
     $this->assertSame('<div data-slotwise-slot="hero" class="slotwise-slot"><p>Welcome</p></div>', html($build));
   }
 
   public function testServerModeIsALazyBuilderPlaceholderThatIsNeverCached(): void {
     foreach ([[[], TRUE], [['page_cache'], FALSE], [[], FALSE]] as [$modules, $anonymous]) {
-      $site = new Site($this->gateway(['hero' => ['html' => '<b>For you</b>', 'variant' => 'v1']]), new Request(), [], $modules, $anonymous);
+      $site = new Site($this->gateway(['hero' => ['html' => '<b>For you</b>', 'variant' => 'v1']]), request(), [], $modules, $anonymous);
       $build = $site->renderer->build('hero', 'Fallback', 'plain_text');
-      $this->assertSame([SlotRenderer::LAZY_BUILDER, ['hero', 'Fallback', 'plain_text']], $build['#lazy_builder']);
-      $this->assertTrue($build['#create_placeholder']);
-      $this->assertArrayNotHasKey('#markup', $build);
+      $this->assertSame([SlotRenderer::LAZY_BUILDER, ['hero', 'Fallback', 'plain_text']], $build['slot']['#lazy_builder']);
+      $this->assertTrue($build['slot']['#create_placeholder']);
+      $this->assertArrayNotHasKey('#markup', $build['slot']);
       $out = $site->runLazyBuilder($build);
       $this->assertSame(0, $out['#cache']['max-age']);
       $this->assertSame('<div class="slotwise-slot" data-slotwise-rendered="hero" data-slotwise-state="ready" data-slotwise-variant="v1"><b>For you</b></div>', html($out));
@@ -47,32 +48,32 @@ final class SlotRendererTest extends TestCase {
   }
 
   public function testServerModeKeepsAnonymousPagesOutOfSharedCaches(): void {
-    $site = new Site($this->gateway(['hero' => ['html' => 'x']]), new Request(), ['delivery_mode' => 'server'], ['page_cache']);
+    $site = new Site($this->gateway(['hero' => ['html' => 'x']]), request(), ['delivery_mode' => 'server'], ['page_cache']);
     $site->runLazyBuilder($site->renderer->build('hero', '', NULL));
-    $this->assertSame('deny', $site->killSwitch->check(NULL, NULL));
+    $this->assertSame('deny', $site->killSwitch->check(new Response(), $site->request));
 
     // Without page_cache too: the same policy keeps public Cache-Control off the page.
-    $site = new Site($this->gateway(['hero' => ['html' => 'x']]), new Request(), ['delivery_mode' => 'server'], []);
+    $site = new Site($this->gateway(['hero' => ['html' => 'x']]), request(), ['delivery_mode' => 'server'], []);
     $site->runLazyBuilder($site->renderer->build('hero', '', NULL));
-    $this->assertSame('deny', $site->killSwitch->check(NULL, NULL));
+    $this->assertSame('deny', $site->killSwitch->check(new Response(), $site->request));
 
     // Signed-in visitors' pages are private already; their pages stay in the caches they use.
-    $site = new Site($this->gateway(['hero' => ['html' => 'x']]), new Request(), ['delivery_mode' => 'server'], ['page_cache'], FALSE);
+    $site = new Site($this->gateway(['hero' => ['html' => 'x']]), request(), ['delivery_mode' => 'server'], ['page_cache'], FALSE);
     $site->runLazyBuilder($site->renderer->build('hero', '', NULL));
-    $this->assertNull($site->killSwitch->check(NULL, NULL));
+    $this->assertNull($site->killSwitch->check(new Response(), $site->request));
   }
 
   public function testAllSlotsOfAPageAreFetchedInOneRequest(): void {
-    $site = new Site($this->gateway(['hero' => ['html' => 'H'], 'recs' => ['html' => 'R'], 'offer' => ['html' => 'O']]), new Request());
+    $site = new Site($this->gateway(['hero' => ['html' => 'H'], 'recs' => ['html' => 'R'], 'offer' => ['html' => 'O']]), request());
     $builds = array_map(fn ($s) => $site->renderer->build($s, "fallback $s", NULL), ['hero', 'recs', 'offer']);
     // Drupal bubbles the placeholders into the response's attachments.
     $attachments = ['placeholders' => [], 'library' => ['core/drupal']];
-    foreach ($builds as $i => $build) {
-      $attachments['placeholders']["<drupal-render-placeholder $i>"] = $build;
+    foreach ($builds as $build) {
+      $attachments['placeholders'] += renderBlock($build)['placeholders'];
     }
     $attachments['placeholders']['<other>'] = ['#lazy_builder' => ['other.service:build', ['x']]];
     $this->assertSame(['hero', 'recs', 'offer'], SlotwiseSubscriber::slotsOf($attachments));
-    $site->subscriber->onResponse(new ResponseEvent($site->request, new AttachmentsResponse($attachments)));
+    $site->subscriber->onResponse(responseEvent($site->request, htmlResponse($attachments)));
     $html = implode('', array_map(fn ($b) => html($site->runLazyBuilder($b)), $builds));
     $this->assertCount(1, $site->http->requests);
     $this->assertSame(['hero', 'recs', 'offer'], $site->http->requests[0]['options']['json']['slots']);
@@ -82,7 +83,7 @@ final class SlotRendererTest extends TestCase {
   }
 
   public function testWithoutPrimingEachSlotStillRendersOnce(): void {
-    $site = new Site($this->gateway(['hero' => ['html' => 'H']]), new Request());
+    $site = new Site($this->gateway(['hero' => ['html' => 'H']]), request());
     $build = $site->renderer->build('hero', 'F', NULL);
     $site->runLazyBuilder($build);
     $site->runLazyBuilder($build);
@@ -90,13 +91,13 @@ final class SlotRendererTest extends TestCase {
   }
 
   public function testFallbackWhenTheGatewayFailsOrLeavesASlotOut(): void {
-    $site = new Site(new ScriptedHttpClient(fn () => new TextResponse(503, 'busy')), new Request());
+    $site = new Site(new ScriptedHttpClient(fn () => new TextResponse(503, 'busy')), request());
     $out = $site->runLazyBuilder($site->renderer->build('hero', '<p>Our picks</p>', 'basic_html'));
     $this->assertSame(['#type' => 'processed_text', '#text' => '<p>Our picks</p>', '#format' => 'basic_html'], $out['content']);
     $this->assertStringContainsString('data-slotwise-state="fallback"', html($out));
     $this->assertSame(0, $out['#cache']['max-age']);
 
-    $site = new Site($this->gateway(['hero' => ['html' => 'H']]), new Request());
+    $site = new Site($this->gateway(['hero' => ['html' => 'H']]), request());
     $site->renderer->prime(['hero', 'gone']);
     $out = $site->runLazyBuilder($site->renderer->build('gone', 'Plain', ''));
     $this->assertSame('Plain', $out['content']['#text']);
@@ -104,15 +105,16 @@ final class SlotRendererTest extends TestCase {
   }
 
   public function testGatewayHtmlGoesThroughMarkupAndAttributesAreEscaped(): void {
-    $site = new Site($this->gateway(['hero' => ['html' => '<p>ok</p>', 'variant' => '"><script>x</script>']]), new Request());
+    $site = new Site($this->gateway(['hero' => ['html' => '<p>ok</p>', 'variant' => '"><script>x</script>']]), request());
     $out = $site->runLazyBuilder($site->renderer->build('hero', '', NULL));
-    // #markup is filtered by Xss::filterAdmin() in Drupal's renderer.
-    $this->assertSame(['#markup' => '<p>ok</p>'], $out['content']);
+    // Filtered here (GatewayMarkup): a Markup object the renderer does not filter again.
+    $this->assertInstanceOf(\Drupal\Core\Render\Markup::class, $out['content']['#markup']);
+    $this->assertSame('<p>ok</p>', (string) $out['content']['#markup']);
     $this->assertStringNotContainsString('"><script>', $out['#prefix']);
   }
 
   public function testSlotNamesInThePlaceholderAreEscaped(): void {
-    $site = new Site(new ScriptedHttpClient(fn () => $this->fail('no call')), new Request(), ['delivery_mode' => 'client']);
+    $site = new Site(new ScriptedHttpClient(fn () => $this->fail('no call')), request(), ['delivery_mode' => 'client']);
     $this->assertStringContainsString('data-slotwise-slot="a&quot;b"', html($site->renderer->build('a"b', '', NULL)));
   }
 

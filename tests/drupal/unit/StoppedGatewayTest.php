@@ -6,7 +6,6 @@ declare(strict_types=1);
 namespace Drupal\Tests\slotwise;
 
 use PHPUnit\Framework\TestCase;
-use Symfony\Component\HttpFoundation\Request;
 
 /**
  * The block's output path over a real socket: a stopped gateway and one that never answers.
@@ -26,7 +25,7 @@ final class StoppedGatewayTest extends TestCase {
   }
 
   private function renderWith(string $gateway, int $budgetMs): array {
-    $site = new Site(new StreamHttpClient(), new Request('https://example.com/'),
+    $site = new Site(new StreamHttpClient(), request('https://example.com/'),
       ['gateway_url' => $gateway, 'time_budget_ms' => $budgetMs]);
     $started = microtime(TRUE);
     $out = $site->runLazyBuilder($site->renderer->build('hero', '<p>Our bestsellers</p>', 'basic_html'));

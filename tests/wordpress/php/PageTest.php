@@ -36,7 +36,7 @@ final class PageTest extends TestCase {
 		$this->assertSame( 2, substr_count( $out, '<p>Mobile hero</p>' ) );
 		$this->assertStringContainsString( 'data-slotwise-slot="recs" data-slotwise-state="ready" data-slotwise-variant="default"><ul><li>Post</li></ul>', $out );
 		$this->assertStringNotContainsString( '<script>', $out );
-		$this->assertStringNotContainsString( '<!--slotwise:', $out );
+		$this->assertStringNotContainsString( 'data-slotwise-marker', $out );
 	}
 
 	public function test_gateway_failure_renders_every_fallback(): void {
@@ -66,7 +66,7 @@ final class PageTest extends TestCase {
 		$this->assertSame( '<p>plain</p>', $page->finish( '<p>plain</p>' ) );
 		$this->buffered( $page );
 		$page->placeholder( 'hero', 'A' );
-		$this->assertSame( '<!--slotwise:0000:0-->', $page->finish( '<!--slotwise:0000:0-->' ) );
+		$this->assertSame( '<div data-slotwise-marker="0000:0"></div>', $page->finish( '<div data-slotwise-marker="0000:0"></div>' ) );
 		$this->assertSame( array(), $gw->calls );
 	}
 

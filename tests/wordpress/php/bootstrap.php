@@ -72,3 +72,5 @@ require_once $plugin . 'class-slotwise-visitor.php';
 require_once $plugin . 'class-slotwise-page.php';
 require_once $plugin . 'class-slotwise-events.php';
 require_once $plugin . 'class-slotwise-rest.php';
+function wp_parse_url( $url, $component = -1 ) { return parse_url( $url, $component ); }
+function sanitize_key( $key ) { return preg_replace( '/[^a-z0-9_\-]/', '', strtolower( (string) $key ) ); }

@@ -122,9 +122,13 @@ final class Slotwise_Admin {
 					</tr>
 					<tr>
 						<th scope="row"><label for="slotwise-sk"><?php esc_html_e( 'Secret key', 'slotwise' ); ?></label></th>
-						<td><input type="password" class="regular-text" id="slotwise-sk" name="<?php echo esc_attr( $name ); ?>[secret_key]" value="" autocomplete="off" placeholder="<?php echo '' !== $o['secret_key'] ? esc_attr__( '(stored; leave empty to keep)', 'slotwise' ) : ''; ?>" />
+						<td><?php if ( Slotwise_Options::secret_from_config() ) : ?>
+						<p><?php echo '' !== Slotwise_Options::secret() ? esc_html__( 'Set in wp-config.php (SLOTWISE_SECRET_KEY) for this gateway.', 'slotwise' ) : esc_html__( 'Set in wp-config.php, but SLOTWISE_SECRET_KEY_ORIGIN is not this gateway\'s origin (or the URL is not https): not sent.', 'slotwise' ); ?></p>
+						<?php else : ?>
+						<input type="password" class="regular-text" id="slotwise-sk" name="<?php echo esc_attr( $name ); ?>[secret_key]" value="" autocomplete="off" placeholder="<?php echo '' !== $o['secret_key'] ? esc_attr__( '(stored; leave empty to keep)', 'slotwise' ) : ''; ?>" />
 						<label><input type="checkbox" name="<?php echo esc_attr( $name ); ?>[clear_secret]" value="1" /> <?php esc_html_e( 'Remove the stored secret', 'slotwise' ); ?></label>
-						<p class="description"><?php esc_html_e( 'Used only by this server (events, editor previews); never sent to browsers.', 'slotwise' ); ?></p></td>
+						<?php endif; ?>
+						<p class="description"><?php esc_html_e( 'Used only by this server (events, editor previews); never sent to browsers. Changing the gateway URL to another origin removes a stored secret. Better: define SLOTWISE_SECRET_KEY and SLOTWISE_SECRET_KEY_ORIGIN in wp-config.php.', 'slotwise' ); ?></p></td>
 					</tr>
 					<tr>
 						<th scope="row"><?php esc_html_e( 'Delivery mode', 'slotwise' ); ?></th>

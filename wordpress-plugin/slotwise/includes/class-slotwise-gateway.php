@@ -37,7 +37,11 @@ class Slotwise_Gateway {
 	 * @param array<string, mixed> $settings Settings (Slotwise_Options::all() by default).
 	 */
 	public function __construct( ?array $settings = null ) {
-		$this->settings = $settings ?? Slotwise_Options::all();
+		if ( null === $settings ) {
+			$settings               = Slotwise_Options::all();
+			$settings['secret_key'] = Slotwise_Options::secret();
+		}
+		$this->settings = $settings;
 	}
 
 	/**
@@ -275,8 +279,14 @@ class Slotwise_Gateway {
 		$text   = (string) wp_remote_retrieve_body( $response );
 		if ( $status < 200 || $status > 299 ) {
 			$data    = json_decode( $text, true );
-			$message = is_array( $data ) && isset( $data['error']['message'] ) ? (string) $data['error']['message'] : substr( $text, 0, 200 );
-			return $this->fail( $method . ' ' . $url . ': HTTP ' . $status . ' ' . $message );
+			// Only a Slotwise error envelope is repeated, as plain text and short (it reaches the
+			// settings screen); any other body (a proxy's page, another service) is not echoed.
+			$code = is_array( $data ) && isset( $data['error']['code'] ) && is_string( $data['error']['code'] ) ? sanitize_key( $data['error']['code'] ) : '';
+			if ( '' === $code ) {
+				return $this->fail( $method . ' ' . $url . ': HTTP ' . $status . ' (not a Slotwise gateway answer)' );
+			}
+			$message = is_string( $data['error']['message'] ?? null ) ? mb_substr( sanitize_text_field( $data['error']['message'] ), 0, 120 ) : '';
+			return $this->fail( $method . ' ' . $url . ': HTTP ' . $status . ' ' . $message . ' (' . $code . ')' );
 		}
 		$data = json_decode( $text, true );
 		if ( ! is_array( $data ) ) {

@@ -96,6 +96,13 @@ final class Slotwise_Options {
 
 		$url = isset( $input['gateway_url'] ) ? trim( (string) $input['gateway_url'] ) : '';
 		$url = untrailingslashit( esc_url_raw( $url, array( 'http', 'https' ) ) );
+		if ( '' !== $url && ! self::safe_url( $url ) ) {
+			// Keys would cross the network in clear text: keep the previous URL.
+			if ( function_exists( 'add_settings_error' ) ) {
+				add_settings_error( self::OPTION, 'slotwise_https', __( 'The gateway URL must use https (plain http only to this machine); the previous URL was kept.', 'slotwise' ) );
+			}
+			$url = (string) $current['gateway_url'];
+		}
 		$out['gateway_url'] = $url;
 
 		foreach ( array( 'site_id', 'publishable_key' ) as $key ) {
@@ -104,6 +111,11 @@ final class Slotwise_Options {
 		$secret = isset( $input['secret_key'] ) ? self::token( (string) $input['secret_key'] ) : '';
 		$out['secret_key'] = '' !== $secret ? $secret : (string) $current['secret_key'];
 		if ( ! empty( $input['clear_secret'] ) ) {
+			$out['secret_key'] = '';
+		}
+		// A stored secret belongs to the gateway it was typed for: a new origin without a newly
+		// typed secret drops it, so it is never sent to another host.
+		if ( '' === $secret && self::origin( $url ) !== self::origin( (string) $current['gateway_url'] ) ) {
 			$out['secret_key'] = '';
 		}
 
@@ -123,6 +135,65 @@ final class Slotwise_Options {
 		$headers = array_filter( array_map( array( self::class, 'header_name' ), $headers ) );
 		$out['geo_headers'] = implode( ', ', array_unique( $headers ) );
 		return $out;
+	}
+
+	/**
+	 * The secret key for this server's calls, or '' when there is none for this gateway.
+	 *
+	 * `SLOTWISE_SECRET_KEY` in wp-config.php wins over the stored option (then the secret is
+	 * never in the database), and is used only with the gateway origin named next to it in
+	 * `SLOTWISE_SECRET_KEY_ORIGIN`. Either way it goes only to an https (or loopback) URL.
+	 */
+	public static function secret(): string {
+		$url = (string) self::get( 'gateway_url' );
+		if ( ! self::safe_url( $url ) ) {
+			return '';
+		}
+		if ( defined( 'SLOTWISE_SECRET_KEY' ) ) {
+			$origin = defined( 'SLOTWISE_SECRET_KEY_ORIGIN' ) ? self::origin( (string) SLOTWISE_SECRET_KEY_ORIGIN ) : '';
+			return ( '' !== $origin && self::origin( $url ) === $origin ) ? self::token( (string) SLOTWISE_SECRET_KEY ) : '';
+		}
+		return (string) self::get( 'secret_key' );
+	}
+
+	/**
+	 * Whether the secret comes from wp-config.php (the settings page then shows no field).
+	 */
+	public static function secret_from_config(): bool {
+		return defined( 'SLOTWISE_SECRET_KEY' );
+	}
+
+	/**
+	 * scheme://host[:port], lower-cased, default ports dropped ('' for no URL).
+	 *
+	 * @param string $url URL.
+	 */
+	public static function origin( string $url ): string {
+		$parts = wp_parse_url( trim( $url ) );
+		if ( ! is_array( $parts ) || ! isset( $parts['scheme'], $parts['host'] ) ) {
+			return '';
+		}
+		$scheme = strtolower( $parts['scheme'] );
+		$port   = isset( $parts['port'] ) ? (int) $parts['port'] : 0;
+		$port   = ( 0 === $port || ( 'https' === $scheme && 443 === $port ) || ( 'http' === $scheme && 80 === $port ) ) ? '' : ':' . $port;
+		return $scheme . '://' . strtolower( $parts['host'] ) . $port;
+	}
+
+	/**
+	 * https, or http to this machine only (127.0.0.0/8, localhost, ::1).
+	 *
+	 * @param string $url URL.
+	 */
+	public static function safe_url( string $url ): bool {
+		$parts = wp_parse_url( trim( $url ) );
+		if ( ! is_array( $parts ) || ! isset( $parts['scheme'], $parts['host'] ) ) {
+			return false;
+		}
+		$scheme   = strtolower( $parts['scheme'] );
+		$host     = strtolower( trim( $parts['host'], '[]' ) );
+		$loopback = 'localhost' === $host || '::1' === $host
+			|| ( false !== filter_var( $host, FILTER_VALIDATE_IP, FILTER_FLAG_IPV4 ) && 0 === strpos( $host, '127.' ) );
+		return 'https' === $scheme || ( 'http' === $scheme && $loopback );
 	}
 
 	/**

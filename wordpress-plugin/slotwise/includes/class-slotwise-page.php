@@ -57,6 +57,14 @@ class Slotwise_Page {
 	public int $calls = 0;
 
 	/**
+	 * Called once, inside the output buffer, when the page turns out to hold a slot: what
+	 * only such pages do (visitor cookie, private caching headers, the view event).
+	 *
+	 * @var callable|null
+	 */
+	public $on_slots = null;
+
+	/**
 	 * Constructor.
 	 *
 	 * @param Slotwise_Gateway $gateway Gateway client.
@@ -95,9 +103,16 @@ class Slotwise_Page {
 		$this->slots[]   = array( $slot, $fallback, $classes );
 		if ( 'server' === $this->mode ) {
 			// Outside the page buffer (feeds, REST renders of content) nothing will fill it in.
-			return $this->buffering ? '<!--slotwise:' . $this->token . ':' . $index . '-->' : $this->wrap( $slot, $fallback, $classes, 'fallback', '' );
+			return $this->buffering ? $this->marker( $index ) : $this->wrap( $slot, $fallback, $classes, 'fallback', '' );
 		}
 		return $this->wrap( $slot, $fallback, $classes, 'pending', '' );
+	}
+
+	/**
+	 * Whether the page is being held in the output buffer (server mode).
+	 */
+	public function holding(): bool {
+		return $this->buffering;
 	}
 
 	/**
@@ -117,9 +132,13 @@ class Slotwise_Page {
 	 * @param int    $phase PHP_OUTPUT_HANDLER_* flags.
 	 */
 	public function finish( string $html, int $phase = 0 ): string {
-		$marker = '<!--slotwise:' . $this->token . ':';
-		if ( empty( $this->slots ) || false === strpos( $html, $marker ) ) {
+		if ( empty( $this->slots ) || false === strpos( $html, ' data-slotwise-marker="' . $this->token . ':' ) ) {
 			return $html;
+		}
+		if ( null !== $this->on_slots ) {
+			$hook           = $this->on_slots;
+			$this->on_slots = null;
+			$hook();
 		}
 		$names = array();
 		foreach ( $this->slots as $slot ) {
@@ -140,10 +159,10 @@ class Slotwise_Page {
 			$block = $blocks[ $name ] ?? null;
 			if ( null !== $block && '' !== trim( $block['html'] ) ) {
 				$variant = isset( $block['variant'] ) && is_string( $block['variant'] ) ? $block['variant'] : '';
-				$inner   = wp_kses_post( $block['html'] );
-				$pairs[ $marker . $index . '-->' ] = $this->wrap( $name, $inner, $classes, 'ready', $variant );
+				$inner   = self::kses( $block['html'] );
+				$pairs[ $this->marker( $index ) ] = $this->wrap( $name, $inner, $classes, 'ready', $variant );
 			} else {
-				$pairs[ $marker . $index . '-->' ] = $this->wrap( $name, $fallback, $classes, 'fallback', '' );
+				$pairs[ $this->marker( $index ) ] = $this->wrap( $name, $fallback, $classes, 'fallback', '' );
 			}
 		}
 		$html = strtr( $html, $pairs );
@@ -152,6 +171,40 @@ class Slotwise_Page {
 			header( sprintf( 'Server-Timing: slotwise;dur=%.1f;desc="%s"', ( microtime( true ) - $started ) * 1000, null === $result ? 'fallback' : 'ready' ), false );
 		}
 		return $html;
+	}
+
+	/**
+	 * Where slot $index goes in the held page: an empty block-level element, so `wpautop`
+	 * leaves it alone (a comment there would get wrapped in a paragraph).
+	 *
+	 * @param int $index Placeholder index.
+	 */
+	private function marker( int $index ): string {
+		return '<div data-slotwise-marker="' . $this->token . ':' . $index . '"></div>';
+	}
+
+	/**
+	 * The gateway's HTML through `wp_kses_post`, keeping its `data:image/...` pictures.
+	 *
+	 * kses drops the `data:` protocol everywhere, and allowing it through the protocol list
+	 * would allow it in links too. Raster and SVG images are inert as an img's source, so only
+	 * those are swapped for random tokens before kses and put back after.
+	 *
+	 * @param string $html Gateway HTML.
+	 */
+	public static function kses( string $html ): string {
+		$nonce  = bin2hex( random_bytes( 8 ) );
+		$images = array();
+		$html   = (string) preg_replace_callback(
+			'#(<img\b[^>]*?\ssrc\s*=\s*)(["\'])\s*(data:image/(?:png|gif|jpeg|webp|avif|svg\+xml)(?:;[a-z0-9=.+-]+)*,(?:(?!\2)[^<>])*)\2#i',
+			static function ( array $m ) use ( $nonce, &$images ): string {
+				$token                    = 'slotwise-img-' . $nonce . '-' . count( $images );
+				$images[ '"' . $token . '"' ] = '"' . esc_attr( html_entity_decode( $m[3], ENT_QUOTES | ENT_HTML5, 'UTF-8' ) ) . '"';
+				return $m[1] . '"' . $token . '"';
+			},
+			$html
+		);
+		return strtr( wp_kses_post( $html ), $images );
 	}
 
 	/**

@@ -46,6 +46,8 @@ final class Slotwise_Plugin {
 		add_action( 'shutdown', array( self::class, 'end' ), 0 );
 		add_action( 'woocommerce_add_to_cart', array( self::class, 'on_add_to_cart' ), 10, 4 );
 		add_action( 'woocommerce_thankyou', array( self::class, 'on_thankyou' ) );
+		add_filter( 'map_meta_cap', array( self::class, 'map_caps' ), 10, 2 );
+		add_filter( 'the_content', array( self::class, 'shortcodes_before_autop' ), 9 );
 		add_action( 'http_api_curl', array( 'Slotwise_Gateway', 'tune_curl' ), 10, 2 );
 		add_action( 'requests-requests.before_request', array( 'Slotwise_Gateway', 'route_async' ), 10, 5 );
 	}
@@ -62,6 +64,46 @@ final class Slotwise_Plugin {
 	/**
 	 * Classic widget.
 	 */
+	/**
+	 * `slotwise_preview` (the secret-side editor preview) means `edit_others_posts` unless a
+	 * site maps it otherwise (a later map_meta_cap filter, or a role given the capability).
+	 *
+	 * @param string[] $caps Primitive capabilities.
+	 * @param string   $cap  Capability asked for.
+	 * @return string[]
+	 */
+	public static function map_caps( $caps, $cap ): array {
+		return 'slotwise_preview' === $cap ? array( 'edit_others_posts' ) : (array) $caps;
+	}
+
+	/**
+	 * Runs the [slotwise] shortcode before `wpautop` (priority 10) in classic content.
+	 *
+	 * At do_shortcode's usual priority 11 wpautop has already split the enclosed fallback
+	 * into paragraphs around the shortcode tags, so the slot's div ended up inside a <p> and
+	 * the fallback began with "</p>". Rendered first, the slot is a block-level div that
+	 * wpautop leaves alone; its fallback gets wpautop on its own.
+	 *
+	 * @param mixed $content Post content.
+	 * @return mixed
+	 */
+	public static function shortcodes_before_autop( $content ) {
+		if ( ! is_string( $content ) || false === strpos( $content, '[slotwise' ) ) {
+			return $content;
+		}
+		self::$autop = false !== has_filter( 'the_content', 'wpautop' );
+		$content     = (string) preg_replace_callback( '/' . get_shortcode_regex( array( 'slotwise' ) ) . '/', 'do_shortcode_tag', $content );
+		self::$autop = false;
+		return $content;
+	}
+
+	/**
+	 * Whether the shortcode being rendered should wpautop its own fallback.
+	 *
+	 * @var bool
+	 */
+	private static bool $autop = false;
+
 	public static function register_widget(): void {
 		register_widget( 'Slotwise_Widget' );
 	}
@@ -115,27 +157,56 @@ final class Slotwise_Plugin {
 		$page     = self::page();
 		$consent  = self::consent();
 		$decision = Slotwise_Visitor::decide( $_COOKIE, $consent, $page->mode(), is_ssl() );
-		if ( null !== $decision['cookie'] && ! headers_sent() && apply_filters( 'slotwise_set_cookie', true ) ) {
-			setcookie( $decision['cookie']['name'], $decision['cookie']['value'], $decision['cookie']['options'] );
-		}
 		self::$visitor_id = $decision['id'];
 		$page->request    = array(
 			'context'    => Slotwise_Context::build( $_SERVER, self::current_url(), self::item_id(), $consent ),
 			'headers'    => Slotwise_Context::headers( $_SERVER, Slotwise_Options::geo_headers(), (bool) Slotwise_Options::get( 'forward_ip' ) ),
 			'visitor_id' => self::$visitor_id,
 		);
-		if ( 'server' === $page->mode() ) {
-			// Personalized HTML must not be shared by caches between visitors.
+		if ( 'server' !== $page->mode() ) {
+			self::set_cookie( $decision['cookie'] );
+			return;
+		}
+		// Only a page that turns out to hold a slot gets the cookie, the private caching headers
+		// and the view event; the page is held in the buffer anyway, so this is decided there.
+		$page->on_slots = static function () use ( $decision ): void {
+			self::set_cookie( $decision['cookie'] );
 			if ( ! headers_sent() ) {
+				// Personalized HTML must not be shared by caches between visitors.
 				header( 'Cache-Control: private, no-cache' );
 				header( 'Vary: Cookie, User-Agent', false );
 			}
-			$page->start();
 			if ( Slotwise_Options::get( 'events' ) ) {
 				// A post, product or custom post is a catalog item (as client.js treats it, too).
 				$item = self::item_id();
 				self::events()->add( self::$visitor_id, null === $item ? 'page_view' : 'item_view', null === $item ? array() : array( 'item_id' => $item ) );
 			}
+		};
+		// A known visitor's view of a catalog item still counts on a page without a slot (it feeds
+		// the recommendations); nothing is set or sent for anyone else there.
+		$known = Slotwise_Visitor::from_cookies( $_COOKIE );
+		$item  = self::item_id();
+		if ( null !== $known && null !== $item && null !== $decision['id'] && Slotwise_Options::get( 'events' ) ) {
+			self::$item_view_without_slots = array( $known, $item );
+		}
+		$page->start();
+	}
+
+	/**
+	 * [visitor id, item id] of an item view to send if the page turns out to have no slot.
+	 *
+	 * @var array{0: string, 1: string}|null
+	 */
+	private static ?array $item_view_without_slots = null;
+
+	/**
+	 * Set the visitor cookie a decision asks for, unless headers are out or a filter says no.
+	 *
+	 * @param array<string, mixed>|null $cookie Slotwise_Visitor::decide()'s cookie.
+	 */
+	private static function set_cookie( ?array $cookie ): void {
+		if ( null !== $cookie && ! headers_sent() && apply_filters( 'slotwise_set_cookie', true ) ) {
+			setcookie( $cookie['name'], $cookie['value'], $cookie['options'] );
 		}
 	}
 
@@ -151,6 +222,20 @@ final class Slotwise_Plugin {
 		}
 		$src = untrailingslashit( (string) Slotwise_Options::get( 'gateway_url' ) ) . '/v1/client.js';
 		wp_enqueue_script( 'slotwise-client', $src, array(), null, true );
+		if ( self::page()->count() > 0 ) {
+			// client.js comes from the gateway: when the gateway is down it never runs, so the
+			// page itself settles its placeholders on the fallback when the script fails to load,
+			// or after the client's timeout when it hangs.
+			wp_add_inline_script(
+				'slotwise-client',
+				sprintf(
+					'(function(){function f(){[].forEach.call(document.querySelectorAll(\'[data-slotwise-state="pending"]\'),function(n){n.setAttribute("data-slotwise-state","fallback")})}'
+					. 'document.addEventListener("error",function(e){if(e.target&&e.target.id==="slotwise-client-js")f()},true);setTimeout(f,%d)})();',
+					self::client_timeout() + 500
+				),
+				'before'
+			);
+		}
 	}
 
 	/**
@@ -167,7 +252,7 @@ final class Slotwise_Plugin {
 			' data-site="%s" data-key="%s" data-timeout="%d" async',
 			esc_attr( (string) Slotwise_Options::get( 'site_id' ) ),
 			esc_attr( (string) Slotwise_Options::get( 'publishable_key' ) ),
-			(int) max( 1000, (int) Slotwise_Options::get( 'budget_ms' ) * 10 )
+			self::client_timeout()
 		);
 		// The site's default only: a cached page is shared, so a visitor's own choice reaches
 		// client.js in the browser (Slotwise.setConsent(), its cookie, or window.slotwiseContext).
@@ -179,20 +264,34 @@ final class Slotwise_Plugin {
 		if ( null !== $item ) {
 			$attrs .= sprintf( ' data-slotwise-item-id="%s"', esc_attr( $item ) );
 		}
-		return (string) preg_replace( '/<script /', '<script' . $attrs . ' ', $tag, 1 );
+		// The tag also holds the inline fallback timer: the attributes go on the one with src.
+		return (string) preg_replace( '/<script (?=[^>]*\bsrc=)/', '<script' . $attrs . ' ', $tag, 1 );
+	}
+
+	/**
+	 * client.js's own time limit for the render call, in milliseconds.
+	 */
+	private static function client_timeout(): int {
+		return (int) max( 1000, (int) Slotwise_Options::get( 'budget_ms' ) * 10 );
 	}
 
 	/**
 	 * Shutdown: finish the page buffer first (the render call happens there), then send events.
 	 */
 	public static function end(): void {
-		if ( null === self::$page && null === self::$events ) {
+		if ( null === self::$page ) {
 			return;
 		}
-		if ( null !== self::$events && null !== self::$page && array() !== self::$events->pending() ) {
-			// Hand the visitor the whole page (our buffer's render call runs here) before events go out.
+		if ( self::$page->holding() ) {
+			// Hand the visitor the whole page: our buffer's render call runs here, and with it
+			// the decision whether this page had a slot (and so a view event) at all.
 			wp_ob_end_flush_all();
 			flush();
+			if ( null !== self::$page->on_slots && null !== self::$item_view_without_slots ) {
+				self::events()->add( self::$item_view_without_slots[0], 'item_view', array( 'item_id' => self::$item_view_without_slots[1] ) );
+			}
+		}
+		if ( null !== self::$events && array() !== self::$events->pending() ) {
 			if ( function_exists( 'fastcgi_finish_request' ) ) {
 				fastcgi_finish_request();
 			}
@@ -254,7 +353,8 @@ final class Slotwise_Plugin {
 	 */
 	public static function shortcode( $atts, $content = null ): string {
 		$atts     = shortcode_atts( array( 'slot' => '' ), is_array( $atts ) ? $atts : array(), 'slotwise' );
-		$fallback = wp_kses_post( do_shortcode( (string) $content ) );
+		$content  = do_shortcode( (string) $content );
+		$fallback = wp_kses_post( self::$autop ? wpautop( $content ) : $content );
 		return self::page()->placeholder( sanitize_text_field( $atts['slot'] ), $fallback, 'slotwise-shortcode' );
 	}
 

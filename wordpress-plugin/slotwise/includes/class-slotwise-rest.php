@@ -36,6 +36,15 @@ final class Slotwise_Rest {
 	}
 
 	/**
+	 * The preview renders with the secret key, which lets the gateway simulate any context:
+	 * for editors and administrators only (contributors and authors get a plain preview). Sites can map the
+	 * `slotwise_preview` capability to other roles; it defaults to `edit_others_posts`.
+	 */
+	public static function can_preview(): bool {
+		return current_user_can( 'slotwise_preview' );
+	}
+
+	/**
 	 * Route registration.
 	 */
 	public static function routes(): void {
@@ -105,7 +114,8 @@ final class Slotwise_Rest {
 			$context['simulate'] = $simulate;
 		}
 		$gateway = new Slotwise_Gateway();
-		$secret  = '' !== (string) Slotwise_Options::get( 'secret_key' );
+		// Contributors and authors get a preview with the publishable key (no simulation).
+		$secret  = '' !== Slotwise_Options::secret() && self::can_preview();
 		$result  = $gateway->render( array( (string) $request['slot'] ), $context, array(), null, $secret );
 		if ( null === $result ) {
 			return new WP_Error( 'slotwise_gateway', $gateway->last_error, array( 'status' => 502 ) );
@@ -113,7 +123,7 @@ final class Slotwise_Rest {
 		$block = $result['blocks'][ (string) $request['slot'] ] ?? null;
 		return rest_ensure_response(
 			array(
-				'html'     => null === $block ? '' : wp_kses_post( $block['html'] ),
+				'html'     => null === $block ? '' : Slotwise_Page::kses( $block['html'] ),
 				'variant'  => null === $block ? null : ( $block['variant'] ?? null ),
 				'segments' => null === $block ? array() : ( $block['segments'] ?? array() ),
 				'simulated' => $secret,

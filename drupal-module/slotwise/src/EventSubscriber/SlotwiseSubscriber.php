@@ -6,6 +6,7 @@ declare(strict_types=1);
 namespace Drupal\slotwise\EventSubscriber;
 
 use Drupal\Core\PageCache\ResponsePolicy\KillSwitch;
+use Drupal\Core\Render\AttachmentsInterface;
 use Drupal\slotwise\ContextBuilder;
 use Drupal\slotwise\DeliveryMode;
 use Drupal\slotwise\EventTracker;
@@ -29,8 +30,11 @@ final class SlotwiseSubscriber implements EventSubscriberInterface {
 
   public static function getSubscribedEvents(): array {
     return [
-      // Before HtmlResponseSubscriber (priority 0) replaces the placeholders.
-      KernelEvents::RESPONSE => ['onResponse', 5],
+      // Before core's HtmlResponsePlaceholderStrategySubscriber (priority 5), which hands
+      // the placeholders to BigPipe (on for signed-in users in the standard profile): after
+      // it they are gone from the attachments and could not be fetched in one call, nor
+      // the visitor id minted while headers can still be sent.
+      KernelEvents::RESPONSE => ['onResponse', 6],
       KernelEvents::TERMINATE => ['onTerminate'],
       // Drupal Commerce, when present; these names simply never fire without it.
       'commerce_cart.entity.add' => ['onCartAdd'],
@@ -43,7 +47,7 @@ final class SlotwiseSubscriber implements EventSubscriberInterface {
       return;
     }
     $response = $event->getResponse();
-    $slots = method_exists($response, 'getAttachments') ? self::slotsOf($response->getAttachments()) : [];
+    $slots = $response instanceof AttachmentsInterface ? self::slotsOf($response->getAttachments()) : [];
     $server = $this->renderer->mode() === DeliveryMode::SERVER;
     if ($slots) {
       $this->renderer->prime($slots);
@@ -86,10 +90,23 @@ final class SlotwiseSubscriber implements EventSubscriberInterface {
    */
   public static function slotsOf(array $attachments): array {
     $slots = [];
-    foreach ($attachments['placeholders'] ?? [] as $placeholder) {
-      $builder = $placeholder['#lazy_builder'] ?? NULL;
-      if (is_array($builder) && ($builder[0] ?? NULL) === SlotRenderer::LAZY_BUILDER && isset($builder[1][0])) {
-        $slots[] = (string) $builder[1][0];
+    // BigPipe's replacements keep the original placeholders in their own #attached, should
+    // another subscriber have run the placeholder strategy first.
+    $lists = [$attachments['placeholders'] ?? []];
+    while ($lists) {
+      foreach (array_shift($lists) as $placeholder) {
+        if (!is_array($placeholder)) {
+          continue;
+        }
+        $builder = $placeholder['#lazy_builder'] ?? NULL;
+        if (is_array($builder) && ($builder[0] ?? NULL) === SlotRenderer::LAZY_BUILDER && isset($builder[1][0])) {
+          $slots[] = (string) $builder[1][0];
+        }
+        foreach (['big_pipe_placeholders', 'big_pipe_nojs_placeholders'] as $key) {
+          if (isset($placeholder['#attached'][$key]) && is_array($placeholder['#attached'][$key])) {
+            $lists[] = $placeholder['#attached'][$key];
+          }
+        }
       }
     }
     return array_values(array_unique($slots));

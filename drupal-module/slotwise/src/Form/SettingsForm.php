@@ -5,9 +5,9 @@ declare(strict_types=1);
 
 namespace Drupal\slotwise\Form;
 
-use Drupal\Core\Cache\Cache;
 use Drupal\Core\Form\ConfigFormBase;
 use Drupal\Core\Form\FormStateInterface;
+use Drupal\Core\Site\Settings as SiteSettings;
 use Drupal\slotwise\GatewayClient;
 use Drupal\slotwise\Settings;
 use Symfony\Component\DependencyInjection\ContainerInterface;
@@ -40,7 +40,7 @@ final class SettingsForm extends ConfigFormBase {
       '#title' => $this->t('Gateway URL'),
       '#default_value' => $config->get('gateway_url'),
       '#required' => TRUE,
-      '#description' => $this->t('For example https://slotwise.example.com (no trailing path).'),
+      '#description' => $this->t('For example https://slotwise.example.com (no trailing path). https is required, except for a gateway on this machine (http://127.0.0.1:8080). Add this site\'s origin to the site\'s <code>origins</code> in the gateway configuration, or browser mode shows only the fallback.'),
     ];
     $form['site'] = [
       '#type' => 'textfield',
@@ -56,9 +56,10 @@ final class SettingsForm extends ConfigFormBase {
       '#description' => $this->t('Printed in pages in client mode; never put the secret key here.'),
     ];
     $form['server_key'] = [
-      '#type' => 'password',
-      '#title' => $this->t('Server key (optional)'),
-      '#description' => $this->t('Used only for server-to-gateway calls, never printed. Leave empty to keep the current value; better set it in settings.php: <code>$config[\'slotwise.settings\'][\'server_key\']</code>.'),
+      '#type' => 'item',
+      '#title' => $this->t('Server key'),
+      '#markup' => $this->serverKeyStatus(),
+      '#description' => $this->t('Optional, for server-to-gateway calls; never printed. Set it in settings.php only, with the gateway origin it belongs to: <code>$settings[\'slotwise_server_key\'] = \'sk_...\';</code> and <code>$settings[\'slotwise_server_key_origin\'] = \'https://slotwise.example.com\';</code>. It is sent to that origin only.'),
     ];
     $form['delivery_mode'] = [
       '#type' => 'radios',
@@ -114,6 +115,9 @@ final class SettingsForm extends ConfigFormBase {
     if (!preg_match('#^https?://[^/?\#]+(:\d+)?/?$#', $url)) {
       $form_state->setErrorByName('gateway_url', $this->t('The gateway URL must be http(s)://host[:port], without a path; got %url.', ['%url' => $url]));
     }
+    elseif (!Settings::isSafeGatewayUrl($url)) {
+      $form_state->setErrorByName('gateway_url', $this->t('The gateway URL must use https (plain http only to this machine); got %url.', ['%url' => $url]));
+    }
     parent::validateForm($form, $form_state);
   }
 
@@ -122,17 +126,14 @@ final class SettingsForm extends ConfigFormBase {
     foreach (['gateway_url', 'site', 'publishable_key', 'delivery_mode', 'default_consent'] as $key) {
       $config->set($key, trim((string) $form_state->getValue($key)));
     }
-    if ((string) $form_state->getValue('server_key') !== '') {
-      $config->set('server_key', (string) $form_state->getValue('server_key'));
-    }
     $config->set('time_budget_ms', (int) $form_state->getValue('time_budget_ms'));
     $config->set('geo_headers', array_values(array_filter(array_map('trim',
       explode(',', (string) $form_state->getValue('geo_headers'))))));
     $config->set('track_node_views', (bool) $form_state->getValue('track_node_views'));
     $config->set('track_commerce', (bool) $form_state->getValue('track_commerce'));
+    // Saving invalidates config:slotwise.settings, the tag of every render array that holds
+    // a slot or the client.js tag: nothing site-wide needs clearing.
     $config->save();
-    // The client library's URL and data attributes come from these settings.
-    Cache::invalidateTags(['library_info']);
     parent::submitForm($form, $form_state);
   }
 
@@ -140,17 +141,32 @@ final class SettingsForm extends ConfigFormBase {
    * Tests the values in the form (saved or not) against the gateway.
    */
   public function testConnection(array &$form, FormStateInterface $form_state): void {
-    $saved = $this->config('slotwise.settings');
     $settings = new Settings([
       'gateway_url' => $form_state->getValue('gateway_url'),
       'site' => $form_state->getValue('site'),
       'publishable_key' => $form_state->getValue('publishable_key'),
-      'server_key' => $form_state->getValue('server_key') ?: $saved->get('server_key'),
+      'server_key' => SiteSettings::get('slotwise_server_key'),
+      'server_key_origin' => SiteSettings::get('slotwise_server_key_origin'),
       'time_budget_ms' => $form_state->getValue('time_budget_ms'),
     ]);
     [$ok, $message] = $this->gatewayClient->testConnection($settings);
     $ok ? $this->messenger()->addStatus($message) : $this->messenger()->addError($message);
     $form_state->setRebuild();
+  }
+
+  /**
+   * Whether settings.php holds a server key, and for which gateway.
+   */
+  private function serverKeyStatus(): string {
+    $settings = $this->gatewayClient->settings();
+    if ($settings->serverKeyWithheld()) {
+      return (string) $this->t('Set in settings.php for %origin, which is not the gateway URL above (or not https): not sent, the publishable key is used.', [
+        '%origin' => (string) SiteSettings::get('slotwise_server_key_origin'),
+      ]);
+    }
+    return $settings->serverKey() !== $settings->publishableKey()
+      ? (string) $this->t('Set in settings.php for this gateway.')
+      : (string) $this->t('Not set: the publishable key is used.');
   }
 
 }
