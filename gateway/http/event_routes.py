@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from slotwise.gateway.common.vocabulary import daypart
@@ -27,7 +27,7 @@ from slotwise.gateway.config.loader import SiteConfig
 from slotwise.gateway.context.clock import zone
 from slotwise.gateway.context.geo import client_address
 from slotwise.gateway.context.request import resolve_context
-from slotwise.gateway.http.errors import ApiError
+from slotwise.gateway.http.errors import ApiError, JSONResponse
 from slotwise.gateway.http.keys import same_secret
 from slotwise.gateway.http.render_routes import (
     check_key,

@@ -13,10 +13,10 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from slotwise.gateway.http import schemas as s
+from slotwise.gateway.http.errors import JSONResponse
 
 Paths = dict[str, dict[str, Any]]
 KEY: list[dict[str, list[str]]] = [{"publishableKey": []}]

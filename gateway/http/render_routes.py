@@ -12,13 +12,13 @@ from importlib import resources
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from slotwise.gateway.blocks.page import HTML_JSON, encode_page, render_page
 from slotwise.gateway.config.loader import SiteConfig, Slot
 from slotwise.gateway.context.request import RequestContext, resolve_context
-from slotwise.gateway.http.errors import ApiError
+from slotwise.gateway.http.errors import ApiError, JSONResponse
 from slotwise.gateway.http.keys import same_secret
 from slotwise.gateway.http.schemas import RenderRequest, parse_body
 from slotwise.gateway.measure.exposures import count_served

@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Hostile input: every request answers with a 4xx or a 200, never a 500 (issue 11)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from starlette.testclient import TestClient
+
+from slotwise.gateway.visitors.events import format_ts
+from tests.gateway.conftest import DESKTOP_UA
+
+PK = {"X-Slotwise-Key": "pk_demo", "User-Agent": DESKTOP_UA, "Content-Type": "application/json"}
+SK = {**PK, "X-Slotwise-Key": "sk_demo"}
+SURROGATE = "\\ud800"  # as it appears in the JSON text
+
+
+@pytest.fixture
+def client(demo_dir: Path, make_client: Callable[..., TestClient]) -> TestClient:
+    data = yaml.safe_load((demo_dir / "slotwise.yaml").read_text())
+    data["store"] = {"backend": "sqlite", "path": str(demo_dir / "events.db")}
+    return make_client(data)
+
+
+def event(i: int, **extra: Any) -> dict[str, Any]:
+    return {"event_id": f"e{i}", "visitor_id": "v1", "type": "page_view", "ts": format_ts(time.time() - 5), **extra}
+
+
+def send(client: TestClient, path: str, body: dict[str, Any], headers: dict[str, str] = PK) -> Any:
+    raw = json.dumps(body).replace("SURROGATE", SURROGATE)
+    return client.post(path, content=raw.encode(), headers=headers)
+
+
+def assert_clean(r: Any, status: int) -> Any:
+    """The answer has the status and is valid UTF-8 JSON without lone surrogates."""
+    assert r.status_code == status, r.text
+    text = r.content.decode("utf-8")  # strict: raises on an encoded surrogate
+    data = json.loads(text)
+    json.dumps(data, ensure_ascii=False).encode("utf-8")  # no escaped lone surrogate either
+    return data
+
+
+# --- defect 3: lone surrogates echoed back ------------------------------------------------------
+
+
+def test_a_lone_surrogate_in_the_site_name(client: TestClient) -> None:
+    assert_clean(send(client, "/v1/render", {"site": "SURROGATE", "slots": ["offer"]}), 404)
+    assert_clean(send(client, "/v1/events", {"site": "SURROGATE", "events": []}), 404)
+
+
+def test_a_lone_surrogate_in_slot_names(client: TestClient) -> None:
+    assert_clean(send(client, "/v1/render", {"site": "demo", "slots": ["SURROGATE"]}), 404)
+    data = assert_clean(send(client, "/v1/render", {"site": "demo", "slots": ["offer", "xSURROGATE"]}), 200)
+    assert len(data["errors"]) == 1 and "offer" in data["blocks"]
+
+
+def test_a_lone_surrogate_in_an_event_field_name(client: TestClient) -> None:
+    bad = {**event(1), "SURROGATE": 1}
+    data = assert_clean(send(client, "/v1/events", {"site": "demo", "events": [bad, event(2)]}), 200)
+    assert data["accepted"] == ["e2"] and data["rejected"][0]["reason"].startswith("unknown field")
+
+
+def test_a_lone_surrogate_in_the_user_agent(client: TestClient) -> None:
+    body = {"site": "demo", "slots": ["offer"], "context": {"user_agent": "Mozilla/5.0 SURROGATE"}}
+    assert_clean(send(client, "/v1/render", body), 200)
+    events = {"site": "demo", "events": [event(1)], "context": {"user_agent": "Mozilla SURROGATE"}}
+    assert_clean(send(client, "/v1/events", events), 200)
+
+
+def test_a_lone_surrogate_in_the_events_key(client: TestClient) -> None:
+    headers = {k: v for k, v in PK.items() if k != "X-Slotwise-Key"}
+    r = send(client, "/v1/events", {"site": "demo", "events": [event(1)], "key": "pk_SURROGATE"}, headers)
+    assert assert_clean(r, 403)["error"]["code"] == "invalid_key"
+
+
+def test_a_lone_surrogate_in_the_debug_url(client: TestClient) -> None:
+    body = {
+        "site": "demo",
+        "slots": ["offer"],
+        "debug": True,
+        "context": {"url": "https://x.example/SURROGATE?utm_source=aSURROGATE"},
+    }
+    data = assert_clean(send(client, "/v1/render", body, SK), 200)
+    assert data["context"]["page"]["url"].startswith("https://x.example/")
