@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import time
@@ -20,7 +19,7 @@ from slotwise.gateway.config.loader import SiteConfig, Slot
 from slotwise.gateway.context.request import RequestContext, resolve_context
 from slotwise.gateway.http.errors import ApiError, JSONResponse
 from slotwise.gateway.http.keys import same_secret
-from slotwise.gateway.http.schemas import RenderRequest, parse_body
+from slotwise.gateway.http.schemas import RenderRequest, load_json, parse_body
 from slotwise.gateway.measure.exposures import count_served
 from slotwise.gateway.rules.expr import Env
 from slotwise.gateway.serving.runtime import Runtime
@@ -47,11 +46,13 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def site_first(request: Request, runtime: Runtime, raw: bytes, error: ApiError, body_key: bool = False) -> ApiError:
     """A body that failed validation: its site, key and origin errors still come first (the slow path)."""
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    if error.code == "invalid_json":
         return error
-    if error.code == "invalid_json" or not isinstance(data, dict):
+    try:
+        data = load_json(raw)
+    except ApiError:
+        return error
+    if not isinstance(data, dict):
         return error
     site = get_site(runtime, data.get("site"))
     check_key(site, request.headers.get("x-slotwise-key") or (_text(data.get("key")) if body_key else None))

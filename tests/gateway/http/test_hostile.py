@@ -88,3 +88,22 @@ def test_a_lone_surrogate_in_the_debug_url(client: TestClient) -> None:
     }
     data = assert_clean(send(client, "/v1/render", body, SK), 200)
     assert data["context"]["page"]["url"].startswith("https://x.example/")
+
+
+# --- defect 2: deeply nested JSON ---------------------------------------------------------------
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("depth, status", [(900, 200), (1000, 400), (2000, 400)])
+def test_deeply_nested_json_is_a_400(client: TestClient, depth: int, status: int) -> None:
+    render = f'{{"site":"demo","slots":["offer"],"context":{{"deep":{nested(depth)}}}}}'
+    data = assert_clean(client.post("/v1/render", content=render.encode(), headers=PK), status)
+    events = f'{{"site":"demo","events":[],"context":{{"deep":{nested(depth)}}}}}'
+    assert_clean(client.post("/v1/events", content=events.encode(), headers=PK), status)
+    consent = f'{{"level":"full","deep":{nested(depth)}}}'
+    assert_clean(client.put("/v1/visitors/v1/consent?site=demo", content=consent.encode(), headers=PK), status)
+    if status == 400:
+        assert data["error"] == {"code": "invalid_json", "message": "request body is nested too deeply"}
