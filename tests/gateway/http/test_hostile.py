@@ -107,3 +107,16 @@ def test_deeply_nested_json_is_a_400(client: TestClient, depth: int, status: int
     assert_clean(client.put("/v1/visitors/v1/consent?site=demo", content=consent.encode(), headers=PK), status)
     if status == 400:
         assert data["error"] == {"code": "invalid_json", "message": "request body is nested too deeply"}
+
+
+# --- defect 4: integers beyond a float ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["value", "quantity"])
+def test_an_integer_too_big_for_a_float_rejects_only_its_event(client: TestClient, field: str) -> None:
+    raw = json.dumps({"site": "demo", "events": [event(1, **{field: 1}), event(2, **{field: 1}), event(3)]})
+    raw = raw.replace(": 1}", ": " + "9" * 400 + "}", 1)
+    data = assert_clean(client.post("/v1/events", content=raw.encode(), headers=PK), 200)
+    assert data["accepted"] == ["e2", "e3"]
+    reason = {"value": "'value' must be between -1e+09 and 1e+09", "quantity": "'quantity' must be between 0 and 10000"}
+    assert data["rejected"] == [{"index": 0, "event_id": "e1", "reason": reason[field]}]
