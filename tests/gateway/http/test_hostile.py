@@ -120,3 +120,22 @@ def test_an_integer_too_big_for_a_float_rejects_only_its_event(client: TestClien
     assert data["accepted"] == ["e2", "e3"]
     reason = {"value": "'value' must be between -1e+09 and 1e+09", "quantity": "'quantity' must be between 0 and 10000"}
     assert data["rejected"] == [{"index": 0, "event_id": "e1", "reason": reason[field]}]
+
+
+# --- defect 1: context values of the wrong type -------------------------------------------------
+
+HOSTILE_VALUES = [{}, [], {"a": [1]}, [["mobile"]], 10**400, -1, 1.5, True, None, "", "x" * 5000]
+CONTEXT_KEYS = ["url", "referrer", "timezone", "language", "user_agent", "item_id", "consent", "gpc"]
+SIMULATE_KEYS = ["device", "country", "hour", "weekday", "timezone"]
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES, ids=repr)
+def test_context_values_of_any_type_are_ignored(client: TestClient, value: Any) -> None:
+    for key in SIMULATE_KEYS:
+        body = {"site": "demo", "slots": ["offer"], "context": {"simulate": {key: value}}}
+        assert_clean(client.post("/v1/render", json=body, headers=PK), 200)
+    for key in CONTEXT_KEYS:
+        body = {"site": "demo", "slots": ["offer"], "context": {key: value, "simulate": value}}
+        assert_clean(client.post("/v1/render", json=body, headers=PK), 200)
+        events = {"site": "demo", "events": [event(1, context={key: value})], "context": {key: value}}
+        assert_clean(client.post("/v1/events", json=events, headers=PK), 200)
