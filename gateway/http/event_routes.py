@@ -42,6 +42,7 @@ from slotwise.gateway.http.schemas import ConsentRequest, EventsRequest, parse_b
 from slotwise.gateway.measure.exposures import aggregates_allowed, refusal
 from slotwise.gateway.ops.ratelimit import RateLimiter
 from slotwise.gateway.serving.runtime import Runtime
+from slotwise.gateway.visitors.classify import classify_event
 from slotwise.gateway.visitors.events import Invalid, Limits, event_line, safe_text, validate_event
 from slotwise.gateway.visitors.stores import Store, StoreSettings
 
@@ -125,6 +126,9 @@ async def post_events(request: Request) -> Response:
     rejected: list[dict[str, Any]] = []
     valid: list[dict[str, Any]] = []
     visitor_limit, _ = _limiters(request, settings)
+    batch_ua = _str(body.context.get("user_agent")) or request.headers.get("user-agent")
+    ignored: dict[str, list[str]] = {}  # reason -> event ids
+    anonymous: list[dict[str, Any]] = []
     for index, raw in enumerate(raw_events):
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
         shown = safe_text(event_id[:128]) if isinstance(event_id, str) else None
@@ -136,28 +140,27 @@ async def post_events(request: Request) -> Response:
         if refusal(event):
             rejected.append({"index": index, "event_id": shown, "reason": refusal(event)})
             continue
+        # Each event by its own context (a relaying server's batch), the request's otherwise.
+        verdict = classify_event(
+            raw.get("context"),
+            user_agent=batch_ua,
+            consent=ctx.consent.level,
+            gpc=ctx.consent.gpc,
+            mobile_hint=request.headers.get("sec-ch-ua-mobile"),
+        )
+        if verdict.ignored is not None:
+            ignored.setdefault(verdict.ignored, []).append(event["event_id"])
+            if aggregates_allowed(verdict.consent, verdict.device is None):
+                anonymous.append(event)  # counted in aggregates only (gateway/measure)
+            continue
         if visitor_limit.take(f"{site.name}|{event['visitor_id']}"):
             rejected.append({"index": index, "event_id": shown, "reason": "rate limit for this visitor; retry later"})
             continue
+        _enrich(event, runtime, site, verdict.device, ctx.geo.country)
         valid.append(event)
-    ignored_reason = None
-    if ctx.device.is_bot:
-        ignored_reason = "bot traffic builds no profile"
-    elif not ctx.consent.profiling_allowed:
-        ignored_reason = "no profiling consent (consent level below 'full' or Sec-GPC)"
-    result_ignored: list[str] = []
+    result_ignored = [e for ids in ignored.values() for e in ids]
+    ignored_reason = "; ".join(ignored) or None
     duplicates: list[str] = []
-    anonymous: list[dict[str, Any]] = []  # counted in aggregates only (gateway/measure)
-    if ignored_reason is not None:
-        result_ignored = [e["event_id"] for e in valid]
-        anonymous = valid if aggregates_allowed(ctx.consent.level, ctx.device.is_bot) else []
-        valid = []
-    opted_out = [e["event_id"] for e in valid if _event_opts_out(e)]
-    if opted_out:
-        # An event may carry its own consent (e.g. sent just after the banner's "no").
-        result_ignored, ignored_reason = opted_out, "no profiling consent in the event's context"
-        anonymous = [e for e in valid if _event_opts_out(e) and (e.get("context") or {}).get("consent") != "none"]
-        valid = [e for e in valid if not _event_opts_out(e)]
     if anonymous:
         try:
             await store.ingest_anonymous(site.name, anonymous)
@@ -170,9 +173,6 @@ async def post_events(request: Request) -> Response:
                 {"Retry-After": "1", **headers},
             ) from None
     if valid:
-        device = ctx.device.cls if not ctx.device.is_bot else None
-        for e in valid:
-            _enrich(e, runtime, site, device, ctx.geo.country)
         try:
             result = await store.ingest(site.name, valid)
         except Exception as exc:
@@ -213,11 +213,6 @@ async def _memberships(
         env = Env(ctx, site=site, runtime=runtime, profile=profile, attributes=attributes)
         out[visitor] = memberships(env)
     return out
-
-
-def _event_opts_out(event: dict[str, Any]) -> bool:
-    ctx = event.get("context") or {}
-    return ctx.get("consent") in ("none", "anonymous") or ctx.get("gpc") is True
 
 
 def _str(value: Any) -> str | None:
