@@ -30,12 +30,14 @@ from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.http.errors import ApiError, JSONResponse
 from slotwise.gateway.http.keys import same_secret
 from slotwise.gateway.http.render_routes import (
+    STAND_IN,
+    authorize,
     check_key,
     cors_headers,
-    get_site,
     peer_of,
     read_body,
     site_first,
+    site_name,
     visitor_id_of,
 )
 from slotwise.gateway.http.schemas import ConsentRequest, EventsRequest, parse_body
@@ -99,8 +101,7 @@ async def post_events(request: Request) -> Response:
         body = parse_body(EventsRequest, raw, EVENTS_ORDER)
     except ApiError as exc:
         raise site_first(request, runtime, raw, exc, body_key=True) from None
-    site = get_site(runtime, body.site)
-    check_key(site, request.headers.get("x-slotwise-key") or body.key)
+    site, _ = authorize(runtime, body.site, request.headers.get("x-slotwise-key") or body.key)
     headers = cors_headers(request, site)
     raw_events = body.events
     if len(raw_events) > settings.max_batch:
@@ -258,20 +259,21 @@ def _token_ok(site: SiteConfig, visitor_id: str, token: str) -> bool:
 
 def _visitor_auth(request: Request, allow_publishable: bool = False) -> tuple[SiteConfig, str, dict[str, str]]:
     runtime: Runtime = request.app.state.runtime
-    site = get_site(runtime, request.query_params.get("site"))
+    name = site_name(request.query_params.get("site"))
     visitor_id = visitor_id_of(request.path_params["visitor_id"])
     assert visitor_id is not None
-    headers = cors_headers(request, site)
     auth = request.headers.get("authorization", "")
     bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else None
     key = bearer or request.headers.get("x-slotwise-key")
     token = request.headers.get("x-slotwise-visitor-token") or request.query_params.get("token")
-    if key and same_secret(key, site.secret_key):
-        return site, visitor_id, headers
-    if token and _token_ok(site, visitor_id, token):
-        return site, visitor_id, headers
-    if allow_publishable and key and not check_key(site, key):
-        return site, visitor_id, headers
+    # An unknown site runs the same checks (and fails them) as a wrong key: names cannot be listed.
+    site = runtime.config.sites.get(name, STAND_IN)
+    if (
+        (key and same_secret(key, site.secret_key))
+        or (token and _token_ok(site, visitor_id, token))
+        or (allow_publishable and key and not check_key(site, key, name))
+    ):
+        return site, visitor_id, cors_headers(request, site)
     if not key and not token:
         raise ApiError(401, "missing_key", "send the secret key (Authorization: Bearer) or a visitor token")
     raise ApiError(403, "forbidden", "the key or visitor token is not valid for this visitor")

@@ -25,8 +25,8 @@ _REF = "#/components/schemas/{model}"
 _ERRORS = {
     400: "Malformed JSON or wrong types",
     401: "Missing key",
-    403: "Wrong key or origin",
-    404: "Unknown site or slot",
+    403: "Wrong key or origin (an unknown site answers as a wrong key does)",
+    404: "Unknown slot or route",
     413: "Body over the configured limit",
     422: "Semantic error",
     429: "Rate limited",

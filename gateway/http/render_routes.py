@@ -54,8 +54,11 @@ def site_first(request: Request, runtime: Runtime, raw: bytes, error: ApiError, 
         return error
     if not isinstance(data, dict):
         return error
-    site = get_site(runtime, data.get("site"))
-    check_key(site, request.headers.get("x-slotwise-key") or (_text(data.get("key")) if body_key else None))
+    site, _ = authorize(
+        runtime,
+        data.get("site"),
+        request.headers.get("x-slotwise-key") or (_text(data.get("key")) if body_key else None),
+    )
     cors_headers(request, site)
     return error
 
@@ -64,24 +67,33 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def get_site(runtime: Runtime, name: Any) -> SiteConfig:
+def site_name(name: Any) -> str:
     if not isinstance(name, str) or not name:
         raise ApiError(400, "invalid_request", "'site' must be a non-empty string")
-    site = runtime.config.sites.get(name)
-    if site is None:
-        raise ApiError(404, "unknown_site", f"unknown site '{name[:100]}'")
-    return site
+    return name
 
 
-def check_key(site: SiteConfig, key: str | None) -> bool:
-    """Publishable or secret key of `site`; returns True when it was the secret key."""
+# For an unknown site: keys nobody knows, so the same checks run and fail as for a wrong key.
+STAND_IN = SiteConfig("", f"pk_{secrets.token_urlsafe(24)}", f"sk_{secrets.token_urlsafe(24)}", origins=("*",))
+
+
+def authorize(runtime: Runtime, name: Any, key: str | None) -> tuple[SiteConfig, bool]:
+    """The site and whether `key` is its secret key. An unknown site answers exactly as a wrong
+    key does (403 `invalid_key`, after the same comparisons), so site names cannot be listed."""
+    name = site_name(name)
+    site = runtime.config.sites.get(name, STAND_IN)
+    return site, check_key(site, key, name)
+
+
+def check_key(site: SiteConfig, key: str | None, name: str | None = None) -> bool:
+    """Publishable or secret key of `site` (named `name` in the request); True for the secret key."""
     if not key:
         raise ApiError(401, "missing_key", "send the site's publishable key in X-Slotwise-Key")
     if same_secret(key, site.secret_key):
         return True
     if same_secret(key, site.publishable_key):
         return False
-    raise ApiError(403, "invalid_key", f"key is not valid for site '{site.name}'")
+    raise ApiError(403, "invalid_key", f"key is not valid for site '{(name or site.name)[:100]}'")
 
 
 def cors_headers(request: Request, site: SiteConfig) -> dict[str, str]:
@@ -164,8 +176,7 @@ async def render(request: Request) -> Response:
         body = parse_body(RenderRequest, raw, RENDER_ORDER)
     except ApiError as exc:
         raise site_first(request, runtime, raw, exc) from None
-    site = get_site(runtime, body.site)
-    is_secret = check_key(site, request.headers.get("x-slotwise-key"))
+    site, is_secret = authorize(runtime, body.site, request.headers.get("x-slotwise-key"))
     headers = cors_headers(request, site)
     slots, unknown = slots_of(runtime, body.slots)
     ctx = resolve_context(
@@ -209,8 +220,7 @@ async def fragment(request: Request) -> Response:
     state = request.app.state
     runtime: Runtime = state.runtime
     query = request.query_params
-    site = get_site(runtime, query.get("site"))
-    is_secret = check_key(site, request.headers.get("x-slotwise-key") or query.get("key"))
+    site, is_secret = authorize(runtime, query.get("site"), request.headers.get("x-slotwise-key") or query.get("key"))
     headers = cors_headers(request, site)
     slot = slots_of(runtime, [request.path_params["slot"]])[0][0]
     ctx = resolve_context(
@@ -240,8 +250,8 @@ async def fragment(request: Request) -> Response:
 
 async def list_slots(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
-    site = get_site(runtime, request.query_params.get("site"))
-    check_key(site, request.headers.get("x-slotwise-key") or request.query_params.get("key"))
+    query = request.query_params
+    site, _ = authorize(runtime, query.get("site"), request.headers.get("x-slotwise-key") or query.get("key"))
     slots = [
         {"name": s.name, "description": s.description, "type": s.default["type"]} for s in runtime.config.slots.values()
     ]

@@ -50,8 +50,8 @@ def assert_clean(r: Any, status: int) -> Any:
 
 
 def test_a_lone_surrogate_in_the_site_name(client: TestClient) -> None:
-    assert_clean(send(client, "/v1/render", {"site": "SURROGATE", "slots": ["offer"]}), 404)
-    assert_clean(send(client, "/v1/events", {"site": "SURROGATE", "events": []}), 404)
+    assert_clean(send(client, "/v1/render", {"site": "SURROGATE", "slots": ["offer"]}), 403)
+    assert_clean(send(client, "/v1/events", {"site": "SURROGATE", "events": []}), 403)
 
 
 def test_a_lone_surrogate_in_slot_names(client: TestClient) -> None:
@@ -139,3 +139,35 @@ def test_context_values_of_any_type_are_ignored(client: TestClient, value: Any) 
         assert_clean(client.post("/v1/render", json=body, headers=PK), 200)
         events = {"site": "demo", "events": [event(1, context={key: value})], "context": {key: value}}
         assert_clean(client.post("/v1/events", json=events, headers=PK), 200)
+
+
+# --- defect 11: site names cannot be listed without a key ---------------------------------------
+
+
+def answers(client: TestClient, site: str, key: str | None) -> list[tuple[int, str, str]]:
+    """(status, code, message with the site name blanked) of every route that takes a site."""
+    h = {"User-Agent": DESKTOP_UA, **({"X-Slotwise-Key": key} if key else {})}
+    bearer = {"User-Agent": DESKTOP_UA, **({"Authorization": f"Bearer {key}"} if key else {})}
+    rs = [
+        client.post("/v1/render", json={"site": site, "slots": ["offer"]}, headers=h),
+        client.post("/v1/render", json={"site": site, "slots": 5}, headers=h),  # invalid body: site first
+        client.post("/v1/events", json={"site": site, "events": [event(1)]}, headers=h),
+        client.get("/v1/slots", params={"site": site}, headers=h),
+        client.get("/v1/slots/offer/fragment", params={"site": site}, headers=h),
+        client.get("/v1/visitors/v1", params={"site": site}, headers=bearer),
+        client.get("/v1/visitors/v1", params={"site": site, "token": "9999999999.abc"}),
+        client.delete("/v1/visitors/v1", params={"site": site}, headers=bearer),
+        client.put("/v1/visitors/v1/consent", params={"site": site}, json={"level": "full"}, headers=h),
+    ]
+    out = []
+    for r in rs:
+        error = assert_clean(r, r.status_code)["error"]
+        out.append((r.status_code, error["code"], error["message"].replace(site, "SITE")))
+    return out
+
+
+@pytest.mark.parametrize("key", [None, "pk_wrong", "sk_wrong"])
+def test_an_unknown_site_answers_as_a_wrong_key(client: TestClient, key: str | None) -> None:
+    unknown, known = answers(client, "nope", key), answers(client, "demo", key)
+    assert unknown == known
+    assert {status for status, _, _ in known} == ({401, 403} if key is None else {403})
