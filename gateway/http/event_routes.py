@@ -46,6 +46,7 @@ from slotwise.gateway.ops.ratelimit import RateLimiter
 from slotwise.gateway.serving.runtime import Runtime
 from slotwise.gateway.visitors.classify import classify_event
 from slotwise.gateway.visitors.events import Invalid, Limits, event_line, safe_text, validate_event
+from slotwise.gateway.visitors.signing import verify_visitor
 from slotwise.gateway.visitors.stores import Store, StoreSettings
 
 EXPIRE_EVERY = 3600.0
@@ -140,6 +141,9 @@ async def post_events(request: Request) -> Response:
             continue
         if refusal(event):
             rejected.append({"index": index, "event_id": shown, "reason": refusal(event)})
+            continue
+        if site.require_signed_visitor and not verify_visitor(site.name, site.visitor_secrets, event["visitor_id"]):
+            rejected.append({"index": index, "event_id": shown, "reason": "'visitor_id' is not signed for this site"})
             continue
         # Each event by its own context (a relaying server's batch), the request's otherwise.
         verdict = classify_event(

@@ -23,6 +23,7 @@ from slotwise.gateway.http.schemas import RenderRequest, load_json, parse_body
 from slotwise.gateway.measure.exposures import count_served
 from slotwise.gateway.rules.expr import Env
 from slotwise.gateway.serving.runtime import Runtime
+from slotwise.gateway.visitors.signing import sign_visitor, verify_visitor
 
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 RENDER_ORDER = ("site", "slots", "context", "visitor_id", "debug")  # which field's error a client sees first
@@ -160,11 +161,18 @@ async def load_env(
     return env
 
 
-def assign_visitor(raw: Any, ctx: RequestContext) -> str | None:
+def assign_visitor(raw: Any, ctx: RequestContext, site: SiteConfig | None = None) -> str | None:
+    """The request's visitor id, or a new one (signed when the site has `visitor_secrets`).
+    Where `require_signed_visitor` is set, an unsigned or forged id is replaced by a new one:
+    that request gets context-only personalization and never the claimed visitor's data."""
     visitor_id = visitor_id_of(raw)
     if not ctx.consent.identifier_allowed or ctx.device.is_bot:
         return None
-    return visitor_id or secrets.token_hex(16)
+    if site is None or not site.visitor_secrets:
+        return visitor_id or secrets.token_hex(16)
+    if visitor_id and (not site.require_signed_visitor or verify_visitor(site.name, site.visitor_secrets, visitor_id)):
+        return visitor_id
+    return sign_visitor(site.name, site.visitor_secrets[0])
 
 
 async def render(request: Request) -> Response:
@@ -187,7 +195,7 @@ async def render(request: Request) -> Response:
         site=site,
         allow_simulation=site.allow_simulation or is_secret,
     )
-    visitor_id = assign_visitor(body.visitor_id, ctx)
+    visitor_id = assign_visitor(body.visitor_id, ctx, site)
     env = await build_env(request, runtime, site, ctx, visitor_id)
     blocks = await render_page(env, site, slots, visitor_id, state.metrics)
     count_served(state, site.name, blocks, ctx, visitor_id)
@@ -231,7 +239,7 @@ async def fragment(request: Request) -> Response:
         site=site,
         allow_simulation=is_secret,
     )
-    visitor_id = assign_visitor(query.get("visitor_id"), ctx)
+    visitor_id = assign_visitor(query.get("visitor_id"), ctx, site)
     env = await build_env(request, runtime, site, ctx, visitor_id)
     block = (await render_page(env, site, [slot], visitor_id, state.metrics))[slot.name]
     count_served(state, site.name, {slot.name: block}, ctx, visitor_id)
