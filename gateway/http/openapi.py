@@ -7,6 +7,7 @@ the sets it serves to `openapi_route`, and a test keeps the document equal to th
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,6 +18,7 @@ from starlette.routing import Route
 
 from slotwise.gateway.http import schemas as s
 from slotwise.gateway.http.errors import JSONResponse
+from slotwise.gateway.http.keys import same_secret
 
 Paths = dict[str, dict[str, Any]]
 KEY: list[dict[str, list[str]]] = [{"publishableKey": []}]
@@ -229,11 +231,39 @@ def document(path_sets: Iterable[Paths]) -> dict[str, Any]:
     }
 
 
+def with_names(doc: dict[str, Any], site: str, slots: Iterable[str]) -> dict[str, Any]:
+    """The document naming `site` and the configured slots as enums, so that generated requests
+    (schemathesis) reach the handlers instead of stopping at "invalid key"."""
+    out = copy.deepcopy(doc)
+    slot_enum = sorted(slots)
+    schemas = out["components"]["schemas"]
+    for model in ("RenderRequest", "EventsRequest"):
+        schemas[model]["properties"]["site"]["enum"] = [site]
+    if slot_enum:
+        schemas["RenderRequest"]["properties"]["slots"]["items"]["enum"] = slot_enum
+    for ops in out["paths"].values():
+        for operation in ops.values():
+            for param in operation.get("parameters", []):
+                if param["name"] == "site":
+                    param["schema"] = {"type": "string", "enum": [site]}
+                elif param["name"] == "slot" and slot_enum:
+                    param["schema"] = {"type": "string", "enum": slot_enum}
+    return out
+
+
 def openapi_route(path_sets: Iterable[Paths]) -> Route:
-    """GET /openapi.json for the given path sets (built once, when the app is created)."""
+    """GET /openapi.json for the given path sets (built once, when the app is created). With a
+    site's secret key (Bearer) the document names that site and the slots; without, it names
+    none, since an unknown site must not be told from a wrong key."""
     doc = document(path_sets)
 
     async def openapi(request: Request) -> JSONResponse:
+        auth = request.headers.get("authorization", "")
+        bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        config = request.app.state.runtime.config
+        for site in config.sites.values():
+            if bearer and same_secret(bearer, site.secret_key):
+                return JSONResponse(with_names(doc, site.name, config.slots))
         return JSONResponse(doc)
 
     return Route("/openapi.json", openapi, methods=["GET"])
