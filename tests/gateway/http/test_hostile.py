@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from slotwise.gateway.visitors.events import format_ts
@@ -171,3 +173,63 @@ def test_an_unknown_site_answers_as_a_wrong_key(client: TestClient, key: str | N
     unknown, known = answers(client, "nope", key), answers(client, "demo", key)
     assert unknown == known
     assert {status for status, _, _ in known} == ({401, 403} if key is None else {403})
+
+
+# --- hypothesis: any render body and any headers answer 200 or a documented 4xx -----------------
+
+_text = st.text(st.characters(min_codepoint=0, max_codepoint=0xDFFF), max_size=40)  # lone surrogates too
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=12,
+)
+_context = st.dictionaries(
+    st.sampled_from([*CONTEXT_KEYS, "simulate", "extra"]) | _text,
+    _json | st.dictionaries(st.sampled_from(SIMULATE_KEYS), _json, max_size=5),
+    max_size=8,
+)
+_body = st.fixed_dictionaries(
+    {},
+    optional={
+        "site": st.sampled_from(["demo", "nope"]) | _json,
+        "slots": st.lists(st.sampled_from(["offer", "welcome", "home-hero"]) | _text, max_size=4) | _json,
+        "visitor_id": st.from_regex(r"\A[A-Za-z0-9_.:-]{1,20}\Z") | _json,
+        "context": _context | _json,
+        "debug": st.booleans() | _json,
+    },
+)
+_header_value = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=60)
+_headers = st.dictionaries(
+    st.sampled_from(
+        [
+            "user-agent",
+            "accept-language",
+            "sec-gpc",
+            "dnt",
+            "sec-ch-ua-mobile",
+            "x-forwarded-for",
+            "cf-ipcountry",
+            "origin",
+            "cookie",
+            "x-slotwise-key",
+        ]
+    ),
+    _header_value | st.sampled_from(["pk_demo", "sk_demo", "?1", "1", "http://127.0.0.1:8080"]),
+    max_size=6,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(body=_body, headers=_headers)
+def test_any_render_body_and_headers_answer_cleanly(
+    client: TestClient, body: dict[str, Any], headers: dict[str, str]
+) -> None:
+    raw = json.dumps(body).encode()
+    sent = {"content-type": "application/json", "x-slotwise-key": "pk_demo", **headers}
+    r = client.post("/v1/render", content=raw, headers={k: v.encode("latin-1") for k, v in sent.items()})
+    data = assert_clean(r, r.status_code)
+    assert r.status_code in (200, 400, 401, 403, 404, 413, 422), r.text
+    if r.status_code == 200:
+        assert set(data["blocks"]) <= {"offer", "welcome", "home-hero"}
+    else:
+        assert set(data["error"]) == {"code", "message"}
