@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from slotwise.gateway.common.vocabulary import daypart
 from slotwise.gateway.config.loader import SiteConfig
+from slotwise.gateway.context.classify import classify_event
 from slotwise.gateway.context.clock import zone
 from slotwise.gateway.context.geo import client_address
 from slotwise.gateway.context.request import resolve_context
@@ -44,7 +45,6 @@ from slotwise.gateway.http.schemas import ConsentRequest, EventsRequest, parse_b
 from slotwise.gateway.measure.exposures import aggregates_allowed, refusal
 from slotwise.gateway.ops.ratelimit import RateLimiter
 from slotwise.gateway.serving.runtime import Runtime
-from slotwise.gateway.visitors.classify import classify_event
 from slotwise.gateway.visitors.events import Invalid, Limits, event_line, safe_text, validate_event
 from slotwise.gateway.visitors.signing import verify_visitor
 from slotwise.gateway.visitors.stores import Store, StoreSettings

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from slotwise.gateway.visitors.classify import BOT_REASON, NO_CONSENT_REASON, classify_event
+from slotwise.gateway.context.classify import BOT_REASON, NO_CONSENT_REASON, classify_event
 from slotwise.gateway.visitors.events import format_ts
 from tests.gateway.conftest import DESKTOP_UA, GOOGLEBOT_UA, IPHONE_UA, minimal_config
 
