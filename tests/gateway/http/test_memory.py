@@ -7,11 +7,14 @@ machine, so the test runs a warm-up that fills the bounded caches (user agents 4
 2,048, blocks 5,000), then measures RSS over a window and extrapolates that growth rate,
 linearly, to the remaining requests of 200,000: the projection must stay under 50 MB. (Event
 batches are left out: their memory is the SQLite page cache, bounded by the store's
-`cache_size`, and the per-visitor rate limiter, an LRU of 100,000 keys.)
+`cache_size`, and the per-visitor rate limiter, an LRU of 100,000 keys.) Requests state
+consent `anonymous`; with `full` the measurement's per-visitor state grows past the limit: that
+case is a strict xfail naming why, so that fixing it shows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import time
@@ -39,7 +42,7 @@ def rss_mb() -> float:
     raise AssertionError("no VmRSS in /proc/self/status")
 
 
-def request(i: int) -> tuple[str, str, bytes, list[tuple[bytes, bytes]]]:
+def request(i: int, consent: str = "anonymous") -> tuple[str, str, bytes, list[tuple[bytes, bytes]]]:
     """Request number i: every field that reaches a cache is new."""
     ua = f"{DESKTOP_UA} Build/{i}".encode()
     headers = [(b"x-slotwise-key", b"pk_demo"), (b"user-agent", ua), (b"content-type", b"application/json")]
@@ -49,6 +52,7 @@ def request(i: int) -> tuple[str, str, bytes, list[tuple[bytes, bytes]]]:
         "url": f"https://shop.example/p/{i}?utm_source=src{i}&utm_campaign=c{i}",
         "language": f"x{i % 1000}-y{i}",
         "user_agent": f"Mozilla/5.0 (X11; Linux x86_64; rv:{i}) Gecko/20100101 Firefox/{i}",
+        "consent": consent,
     }
     kind = i % 10
     if kind == -1:  # event batches: see the module docstring
@@ -66,7 +70,7 @@ def request(i: int) -> tuple[str, str, bytes, list[tuple[bytes, bytes]]]:
         body = {"site": "demo", "events": events, "context": context}
         return "POST", "/v1/events", json.dumps(body).encode(), headers
     if kind == 8:
-        query = f"site=demo&visitor_id=f{i}&tz=Bogus/F{i}&item_id=it{i}&url=https://x.example/?utm_source=f{i}"
+        query = f"site=demo&consent={consent}&visitor_id=f{i}&tz=Bogus/F{i}&item_id=it{i}&url=https://x.example/?utm_source=f{i}"
         return "GET", f"/v1/slots/offer/fragment?{query}", b"", headers
     body = {
         "site": "demo",
@@ -86,10 +90,10 @@ def receiver(body: bytes) -> Callable[[], Any]:
     return receive
 
 
-async def run(app: Any, start: int, count: int) -> dict[int, int]:
+async def run(app: Any, start: int, count: int, consent: str) -> dict[int, int]:
     statuses: dict[int, int] = {}
     for i in range(start, start + count):
-        method, target, body, headers = request(i)
+        method, target, body, headers = request(i, consent)
         path, _, query = target.partition("?")
         scope = {
             "type": "http",
@@ -114,6 +118,7 @@ async def run(app: Any, start: int, count: int) -> dict[int, int]:
                 statuses[message["status"]] = statuses.get(message["status"], 0) + 1
 
         await app(scope, receive, send)
+        await asyncio.sleep(0)  # as a server's loop does between requests: background writes run
     return statuses
 
 
@@ -128,12 +133,22 @@ def client(demo_dir: Path, make_client: Callable[..., TestClient]) -> TestClient
     return make_client(data)
 
 
-def test_rss_stays_bounded_over_200k_requests_with_fresh_values(client: TestClient) -> None:
+FULL_CONSENT_GROWS = (
+    "with full consent every fresh visitor id adds to measure.exposures.ServedCounter (_seen, up to "
+    "200,000 keys; _assignments, unbounded while no store flush runs) and its assignment events grow "
+    "the SQLite page cache (cache_size 64 MiB per connection): bounded, or not, above 50 MB"
+)
+
+
+@pytest.mark.parametrize(
+    "consent", ["anonymous", pytest.param("full", marks=pytest.mark.xfail(reason=FULL_CONSENT_GROWS, strict=True))]
+)
+def test_rss_stays_bounded_over_200k_requests_with_fresh_values(client: TestClient, consent: str) -> None:
     portal = client.portal
     assert portal is not None
-    statuses = portal.call(run, client.app, 0, WARM_UP)
+    statuses = portal.call(run, client.app, 0, WARM_UP, consent)
     before = rss_mb()
-    window = portal.call(run, client.app, WARM_UP, WINDOW)
+    window = portal.call(run, client.app, WARM_UP, WINDOW, consent)
     grown = rss_mb() - before
     assert set(statuses) | set(window) == {200}, (statuses, window)
     projected = max(grown, 0.0) / WINDOW * (TOTAL - WARM_UP)
