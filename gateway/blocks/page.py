@@ -185,7 +185,8 @@ def encode_page(head: dict[str, Any], blocks: dict[str, dict[str, Any]]) -> byte
         rest = dumps({k: v for k, v in block.items() if k != "html"}, ensure_ascii=False)
         parts.append(f'{dumps(name)}:{{"html":{html_json},{rest[1:]}')
     head_json = dumps(head, ensure_ascii=False)
-    return f'{head_json[:-1]}{"," if head else ""}"blocks":{{{",".join(parts)}}}}}'.encode()
+    # "replace": a lone surrogate a client sent (an unknown slot name, a debug URL) becomes "?".
+    return f'{head_json[:-1]}{"," if head else ""}"blocks":{{{",".join(parts)}}}}}'.encode("utf-8", "replace")
 
 
 async def render_page(

@@ -33,6 +33,8 @@ class SiteConfig:
     honour_dnt: bool = False
     allow_simulation: bool = False
     internal_hosts: tuple[str, ...] = ()
+    visitor_secrets: tuple[str, ...] = ()  # signs visitor ids: [new, old] during a rotation
+    require_signed_visitor: bool = False
 
 
 @dataclass(frozen=True)

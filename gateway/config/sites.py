@@ -81,6 +81,24 @@ class SiteSchema(Strict):
     honour_dnt: bool = False
     allow_simulation: bool = False
     internal_hosts: list[str] = Field(default_factory=list)
+    visitor_secrets: Annotated[list[str], Field(max_length=2)] = Field(default_factory=list)
+    require_signed_visitor: bool = False
+
+    @field_validator("visitor_secrets")
+    @classmethod
+    def _secrets(cls, value: list[str]) -> list[str]:
+        for secret in value:
+            if ENV_REF.search(secret):
+                fail(f"environment variable in {secret!r} is not set")
+            if len(secret) < 16:
+                fail("each visitor secret needs at least 16 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _signed_needs_secrets(self) -> SiteSchema:
+        if self.require_signed_visitor and not self.visitor_secrets:
+            fail("require_signed_visitor needs visitor_secrets")
+        return self
 
     @field_validator("publishable_key", "secret_key")
     @classmethod
@@ -122,4 +140,6 @@ class SiteSchema(Strict):
             self.honour_dnt,
             self.allow_simulation,
             tuple(h.lower() for h in self.internal_hosts),
+            tuple(self.visitor_secrets),
+            self.require_signed_visitor,
         )

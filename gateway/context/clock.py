@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cachetools import LRUCache
+
 from slotwise.gateway.common.vocabulary import WEEKDAYS, daypart
 
 if TYPE_CHECKING:
@@ -28,18 +30,22 @@ class LocalTime:
     dt: datetime = field(repr=False, compare=False)
 
 
-_zone_cache: dict[str, ZoneInfo | None] = {}
+# Keyed by what clients send, valid or not: bounded (about 600 real zones exist).
+_zone_cache: LRUCache[str, ZoneInfo | None] = LRUCache(maxsize=2048)
+_MISSING = object()
 
 
 def zone(name: str | None) -> ZoneInfo | None:
     if not name or len(name) > 64:
         return None
-    if name not in _zone_cache:
+    found = _zone_cache.get(name, _MISSING)
+    if found is _MISSING:
         try:
-            _zone_cache[name] = ZoneInfo(name)
+            found = ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError):
-            _zone_cache[name] = None
-    return _zone_cache[name]
+            found = None
+        _zone_cache[name] = found
+    return found  # type: ignore[return-value]
 
 
 def resolve_local(now: float, tz_name: str | None, site: SiteConfig) -> LocalTime:

@@ -42,6 +42,8 @@ def _parse_device(ua: str) -> tuple[str, str, str, bool]:
     hit = _ua_cache.get(ua)
     if hit is not None:
         return hit
+    if not ua.isascii():  # a body's user_agent may hold a lone surrogate, which ua_parser cannot take
+        ua = ua.encode("utf-8", "replace").decode("utf-8")
     r = parse_ua(ua[:1000])
     browser = r.user_agent.family if r.user_agent else "Other"
     os_name = r.os.family if r.os else "Other"

@@ -97,7 +97,7 @@ def resolve_context(
 
     ua = _text(body_context, "user_agent") or headers.get("user-agent")
     device = resolve_device(ua, headers.get("sec-ch-ua-mobile"))
-    if sim.get("device") in DEVICE_SET and not device.is_bot:
+    if isinstance(sim.get("device"), str) and sim["device"] in DEVICE_SET and not device.is_bot:
         device = Device(str(sim["device"]), device.os, device.browser, False)
         simulated.append("device")
 

@@ -63,7 +63,7 @@ def prepare_visit(
     )
     known = cookies.get(VISITOR_COOKIE)
     known = known if known and VISITOR_ID.match(known) else None
-    visitor_id = assign_visitor(known, ctx)
+    visitor_id = assign_visitor(known, ctx, site)
     attrs = "; Path=/; SameSite=Lax" + ("; Secure" if secure else "")
     set_cookie = None
     if visitor_id and visitor_id != known and not ctx.consent.gpc:

@@ -7,12 +7,12 @@ import base64
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from slotwise.gateway.config.loader import SiteConfig
 from slotwise.gateway.context.request import resolve_context
-from slotwise.gateway.http.errors import ApiError
+from slotwise.gateway.http.errors import ApiError, JSONResponse
 from slotwise.gateway.http.keys import same_secret
 from slotwise.gateway.http.render_routes import _query_context, headers_of, peer_of
 from slotwise.gateway.rules.expr import describe_names

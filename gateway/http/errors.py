@@ -1,9 +1,26 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The one error shape of the HTTP API: {"error": {"code", "message"}}."""
+"""The one error shape of the HTTP API: {"error": {"code", "message"}}, and the one JSON
+encoder of its responses."""
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+import json
+from typing import Any
+
+from starlette.responses import JSONResponse as _StarletteJSON
+
+
+def json_bytes(content: Any) -> bytes:
+    """UTF-8 JSON. A lone surrogate (JSON may escape one, Python decodes it) cannot be encoded:
+    it becomes "?" here, so text a client sent can be echoed back without a 500."""
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8", "replace")
+
+
+class JSONResponse(_StarletteJSON):
+    """Every JSON answer of the API goes through `json_bytes`."""
+
+    def render(self, content: Any) -> bytes:
+        return json_bytes(content)
 
 
 class ApiError(Exception):

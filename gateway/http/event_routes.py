@@ -19,23 +19,26 @@ from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from slotwise.gateway.common.vocabulary import daypart
 from slotwise.gateway.config.loader import SiteConfig
+from slotwise.gateway.context.classify import classify_event
 from slotwise.gateway.context.clock import zone
 from slotwise.gateway.context.geo import client_address
 from slotwise.gateway.context.request import resolve_context
-from slotwise.gateway.http.errors import ApiError
+from slotwise.gateway.http.errors import ApiError, JSONResponse
 from slotwise.gateway.http.keys import same_secret
 from slotwise.gateway.http.render_routes import (
+    STAND_IN,
+    authorize,
     check_key,
     cors_headers,
-    get_site,
     peer_of,
     read_body,
     site_first,
+    site_name,
     visitor_id_of,
 )
 from slotwise.gateway.http.schemas import ConsentRequest, EventsRequest, parse_body
@@ -43,6 +46,7 @@ from slotwise.gateway.measure.exposures import aggregates_allowed, refusal
 from slotwise.gateway.ops.ratelimit import RateLimiter
 from slotwise.gateway.serving.runtime import Runtime
 from slotwise.gateway.visitors.events import Invalid, Limits, event_line, safe_text, validate_event
+from slotwise.gateway.visitors.signing import verify_visitor
 from slotwise.gateway.visitors.stores import Store, StoreSettings
 
 EXPIRE_EVERY = 3600.0
@@ -98,8 +102,7 @@ async def post_events(request: Request) -> Response:
         body = parse_body(EventsRequest, raw, EVENTS_ORDER)
     except ApiError as exc:
         raise site_first(request, runtime, raw, exc, body_key=True) from None
-    site = get_site(runtime, body.site)
-    check_key(site, request.headers.get("x-slotwise-key") or body.key)
+    site, _ = authorize(runtime, body.site, request.headers.get("x-slotwise-key") or body.key)
     headers = cors_headers(request, site)
     raw_events = body.events
     if len(raw_events) > settings.max_batch:
@@ -125,6 +128,9 @@ async def post_events(request: Request) -> Response:
     rejected: list[dict[str, Any]] = []
     valid: list[dict[str, Any]] = []
     visitor_limit, _ = _limiters(request, settings)
+    batch_ua = _str(body.context.get("user_agent")) or request.headers.get("user-agent")
+    ignored: dict[str, list[str]] = {}  # reason -> event ids
+    anonymous: list[dict[str, Any]] = []
     for index, raw in enumerate(raw_events):
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
         shown = safe_text(event_id[:128]) if isinstance(event_id, str) else None
@@ -136,28 +142,30 @@ async def post_events(request: Request) -> Response:
         if refusal(event):
             rejected.append({"index": index, "event_id": shown, "reason": refusal(event)})
             continue
+        if site.require_signed_visitor and not verify_visitor(site.name, site.visitor_secrets, event["visitor_id"]):
+            rejected.append({"index": index, "event_id": shown, "reason": "'visitor_id' is not signed for this site"})
+            continue
+        # Each event by its own context (a relaying server's batch), the request's otherwise.
+        verdict = classify_event(
+            raw.get("context"),
+            user_agent=batch_ua,
+            consent=ctx.consent.level,
+            gpc=ctx.consent.gpc,
+            mobile_hint=request.headers.get("sec-ch-ua-mobile"),
+        )
+        if verdict.ignored is not None:
+            ignored.setdefault(verdict.ignored, []).append(event["event_id"])
+            if aggregates_allowed(verdict.consent, verdict.device is None):
+                anonymous.append(event)  # counted in aggregates only (gateway/measure)
+            continue
         if visitor_limit.take(f"{site.name}|{event['visitor_id']}"):
             rejected.append({"index": index, "event_id": shown, "reason": "rate limit for this visitor; retry later"})
             continue
+        _enrich(event, runtime, site, verdict.device, ctx.geo.country)
         valid.append(event)
-    ignored_reason = None
-    if ctx.device.is_bot:
-        ignored_reason = "bot traffic builds no profile"
-    elif not ctx.consent.profiling_allowed:
-        ignored_reason = "no profiling consent (consent level below 'full' or Sec-GPC)"
-    result_ignored: list[str] = []
+    result_ignored = [e for ids in ignored.values() for e in ids]
+    ignored_reason = "; ".join(ignored) or None
     duplicates: list[str] = []
-    anonymous: list[dict[str, Any]] = []  # counted in aggregates only (gateway/measure)
-    if ignored_reason is not None:
-        result_ignored = [e["event_id"] for e in valid]
-        anonymous = valid if aggregates_allowed(ctx.consent.level, ctx.device.is_bot) else []
-        valid = []
-    opted_out = [e["event_id"] for e in valid if _event_opts_out(e)]
-    if opted_out:
-        # An event may carry its own consent (e.g. sent just after the banner's "no").
-        result_ignored, ignored_reason = opted_out, "no profiling consent in the event's context"
-        anonymous = [e for e in valid if _event_opts_out(e) and (e.get("context") or {}).get("consent") != "none"]
-        valid = [e for e in valid if not _event_opts_out(e)]
     if anonymous:
         try:
             await store.ingest_anonymous(site.name, anonymous)
@@ -170,9 +178,6 @@ async def post_events(request: Request) -> Response:
                 {"Retry-After": "1", **headers},
             ) from None
     if valid:
-        device = ctx.device.cls if not ctx.device.is_bot else None
-        for e in valid:
-            _enrich(e, runtime, site, device, ctx.geo.country)
         try:
             result = await store.ingest(site.name, valid)
         except Exception as exc:
@@ -213,11 +218,6 @@ async def _memberships(
         env = Env(ctx, site=site, runtime=runtime, profile=profile, attributes=attributes)
         out[visitor] = memberships(env)
     return out
-
-
-def _event_opts_out(event: dict[str, Any]) -> bool:
-    ctx = event.get("context") or {}
-    return ctx.get("consent") in ("none", "anonymous") or ctx.get("gpc") is True
 
 
 def _str(value: Any) -> str | None:
@@ -263,20 +263,21 @@ def _token_ok(site: SiteConfig, visitor_id: str, token: str) -> bool:
 
 def _visitor_auth(request: Request, allow_publishable: bool = False) -> tuple[SiteConfig, str, dict[str, str]]:
     runtime: Runtime = request.app.state.runtime
-    site = get_site(runtime, request.query_params.get("site"))
+    name = site_name(request.query_params.get("site"))
     visitor_id = visitor_id_of(request.path_params["visitor_id"])
     assert visitor_id is not None
-    headers = cors_headers(request, site)
     auth = request.headers.get("authorization", "")
     bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else None
     key = bearer or request.headers.get("x-slotwise-key")
     token = request.headers.get("x-slotwise-visitor-token") or request.query_params.get("token")
-    if key and same_secret(key, site.secret_key):
-        return site, visitor_id, headers
-    if token and _token_ok(site, visitor_id, token):
-        return site, visitor_id, headers
-    if allow_publishable and key and not check_key(site, key):
-        return site, visitor_id, headers
+    # An unknown site runs the same checks (and fails them) as a wrong key: names cannot be listed.
+    site = runtime.config.sites.get(name, STAND_IN)
+    if (
+        (key and same_secret(key, site.secret_key))
+        or (token and _token_ok(site, visitor_id, token))
+        or (allow_publishable and key and not check_key(site, key, name))
+    ):
+        return site, visitor_id, cors_headers(request, site)
     if not key and not token:
         raise ApiError(401, "missing_key", "send the secret key (Authorization: Bearer) or a visitor token")
     raise ApiError(403, "forbidden", "the key or visitor token is not valid for this visitor")

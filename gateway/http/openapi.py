@@ -7,16 +7,18 @@ the sets it serves to `openapi_route`, and a test keeps the document equal to th
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from slotwise.gateway.http import schemas as s
+from slotwise.gateway.http.errors import JSONResponse
+from slotwise.gateway.http.keys import same_secret
 
 Paths = dict[str, dict[str, Any]]
 KEY: list[dict[str, list[str]]] = [{"publishableKey": []}]
@@ -25,8 +27,8 @@ _REF = "#/components/schemas/{model}"
 _ERRORS = {
     400: "Malformed JSON or wrong types",
     401: "Missing key",
-    403: "Wrong key or origin",
-    404: "Unknown site or slot",
+    403: "Wrong key or origin (an unknown site answers as a wrong key does)",
+    404: "Unknown slot or route",
     413: "Body over the configured limit",
     422: "Semantic error",
     429: "Rate limited",
@@ -229,11 +231,39 @@ def document(path_sets: Iterable[Paths]) -> dict[str, Any]:
     }
 
 
+def with_names(doc: dict[str, Any], site: str, slots: Iterable[str]) -> dict[str, Any]:
+    """The document naming `site` and the configured slots as enums, so that generated requests
+    (schemathesis) reach the handlers instead of stopping at "invalid key"."""
+    out = copy.deepcopy(doc)
+    slot_enum = sorted(slots)
+    schemas = out["components"]["schemas"]
+    for model in ("RenderRequest", "EventsRequest"):
+        schemas[model]["properties"]["site"]["enum"] = [site]
+    if slot_enum:
+        schemas["RenderRequest"]["properties"]["slots"]["items"]["enum"] = slot_enum
+    for ops in out["paths"].values():
+        for operation in ops.values():
+            for param in operation.get("parameters", []):
+                if param["name"] == "site":
+                    param["schema"] = {"type": "string", "enum": [site]}
+                elif param["name"] == "slot" and slot_enum:
+                    param["schema"] = {"type": "string", "enum": slot_enum}
+    return out
+
+
 def openapi_route(path_sets: Iterable[Paths]) -> Route:
-    """GET /openapi.json for the given path sets (built once, when the app is created)."""
+    """GET /openapi.json for the given path sets (built once, when the app is created). With a
+    site's secret key (Bearer) the document names that site and the slots; without, it names
+    none, since an unknown site must not be told from a wrong key."""
     doc = document(path_sets)
 
     async def openapi(request: Request) -> JSONResponse:
+        auth = request.headers.get("authorization", "")
+        bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        config = request.app.state.runtime.config
+        for site in config.sites.values():
+            if bearer and same_secret(bearer, site.secret_key):
+                return JSONResponse(with_names(doc, site.name, config.slots))
         return JSONResponse(doc)
 
     return Route("/openapi.json", openapi, methods=["GET"])

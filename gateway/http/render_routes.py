@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import time
@@ -12,18 +11,19 @@ from importlib import resources
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from slotwise.gateway.blocks.page import HTML_JSON, encode_page, render_page
 from slotwise.gateway.config.loader import SiteConfig, Slot
 from slotwise.gateway.context.request import RequestContext, resolve_context
-from slotwise.gateway.http.errors import ApiError
+from slotwise.gateway.http.errors import ApiError, JSONResponse
 from slotwise.gateway.http.keys import same_secret
-from slotwise.gateway.http.schemas import RenderRequest, parse_body
+from slotwise.gateway.http.schemas import RenderRequest, load_json, parse_body
 from slotwise.gateway.measure.exposures import count_served
 from slotwise.gateway.rules.expr import Env
 from slotwise.gateway.serving.runtime import Runtime
+from slotwise.gateway.visitors.signing import sign_visitor, verify_visitor
 
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 RENDER_ORDER = ("site", "slots", "context", "visitor_id", "debug")  # which field's error a client sees first
@@ -47,14 +47,19 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def site_first(request: Request, runtime: Runtime, raw: bytes, error: ApiError, body_key: bool = False) -> ApiError:
     """A body that failed validation: its site, key and origin errors still come first (the slow path)."""
+    if error.code == "invalid_json":
+        return error
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = load_json(raw)
+    except ApiError:
         return error
-    if error.code == "invalid_json" or not isinstance(data, dict):
+    if not isinstance(data, dict):
         return error
-    site = get_site(runtime, data.get("site"))
-    check_key(site, request.headers.get("x-slotwise-key") or (_text(data.get("key")) if body_key else None))
+    site, _ = authorize(
+        runtime,
+        data.get("site"),
+        request.headers.get("x-slotwise-key") or (_text(data.get("key")) if body_key else None),
+    )
     cors_headers(request, site)
     return error
 
@@ -63,24 +68,33 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def get_site(runtime: Runtime, name: Any) -> SiteConfig:
+def site_name(name: Any) -> str:
     if not isinstance(name, str) or not name:
         raise ApiError(400, "invalid_request", "'site' must be a non-empty string")
-    site = runtime.config.sites.get(name)
-    if site is None:
-        raise ApiError(404, "unknown_site", f"unknown site '{name[:100]}'")
-    return site
+    return name
 
 
-def check_key(site: SiteConfig, key: str | None) -> bool:
-    """Publishable or secret key of `site`; returns True when it was the secret key."""
+# For an unknown site: keys nobody knows, so the same checks run and fail as for a wrong key.
+STAND_IN = SiteConfig("", f"pk_{secrets.token_urlsafe(24)}", f"sk_{secrets.token_urlsafe(24)}", origins=("*",))
+
+
+def authorize(runtime: Runtime, name: Any, key: str | None) -> tuple[SiteConfig, bool]:
+    """The site and whether `key` is its secret key. An unknown site answers exactly as a wrong
+    key does (403 `invalid_key`, after the same comparisons), so site names cannot be listed."""
+    name = site_name(name)
+    site = runtime.config.sites.get(name, STAND_IN)
+    return site, check_key(site, key, name)
+
+
+def check_key(site: SiteConfig, key: str | None, name: str | None = None) -> bool:
+    """Publishable or secret key of `site` (named `name` in the request); True for the secret key."""
     if not key:
         raise ApiError(401, "missing_key", "send the site's publishable key in X-Slotwise-Key")
     if same_secret(key, site.secret_key):
         return True
     if same_secret(key, site.publishable_key):
         return False
-    raise ApiError(403, "invalid_key", f"key is not valid for site '{site.name}'")
+    raise ApiError(403, "invalid_key", f"key is not valid for site '{(name or site.name)[:100]}'")
 
 
 def cors_headers(request: Request, site: SiteConfig) -> dict[str, str]:
@@ -147,11 +161,18 @@ async def load_env(
     return env
 
 
-def assign_visitor(raw: Any, ctx: RequestContext) -> str | None:
+def assign_visitor(raw: Any, ctx: RequestContext, site: SiteConfig | None = None) -> str | None:
+    """The request's visitor id, or a new one (signed when the site has `visitor_secrets`).
+    Where `require_signed_visitor` is set, an unsigned or forged id is replaced by a new one:
+    that request gets context-only personalization and never the claimed visitor's data."""
     visitor_id = visitor_id_of(raw)
     if not ctx.consent.identifier_allowed or ctx.device.is_bot:
         return None
-    return visitor_id or secrets.token_hex(16)
+    if site is None or not site.visitor_secrets:
+        return visitor_id or secrets.token_hex(16)
+    if visitor_id and (not site.require_signed_visitor or verify_visitor(site.name, site.visitor_secrets, visitor_id)):
+        return visitor_id
+    return sign_visitor(site.name, site.visitor_secrets[0])
 
 
 async def render(request: Request) -> Response:
@@ -163,8 +184,7 @@ async def render(request: Request) -> Response:
         body = parse_body(RenderRequest, raw, RENDER_ORDER)
     except ApiError as exc:
         raise site_first(request, runtime, raw, exc) from None
-    site = get_site(runtime, body.site)
-    is_secret = check_key(site, request.headers.get("x-slotwise-key"))
+    site, is_secret = authorize(runtime, body.site, request.headers.get("x-slotwise-key"))
     headers = cors_headers(request, site)
     slots, unknown = slots_of(runtime, body.slots)
     ctx = resolve_context(
@@ -175,7 +195,7 @@ async def render(request: Request) -> Response:
         site=site,
         allow_simulation=site.allow_simulation or is_secret,
     )
-    visitor_id = assign_visitor(body.visitor_id, ctx)
+    visitor_id = assign_visitor(body.visitor_id, ctx, site)
     env = await build_env(request, runtime, site, ctx, visitor_id)
     blocks = await render_page(env, site, slots, visitor_id, state.metrics)
     count_served(state, site.name, blocks, ctx, visitor_id)
@@ -208,8 +228,7 @@ async def fragment(request: Request) -> Response:
     state = request.app.state
     runtime: Runtime = state.runtime
     query = request.query_params
-    site = get_site(runtime, query.get("site"))
-    is_secret = check_key(site, request.headers.get("x-slotwise-key") or query.get("key"))
+    site, is_secret = authorize(runtime, query.get("site"), request.headers.get("x-slotwise-key") or query.get("key"))
     headers = cors_headers(request, site)
     slot = slots_of(runtime, [request.path_params["slot"]])[0][0]
     ctx = resolve_context(
@@ -220,7 +239,7 @@ async def fragment(request: Request) -> Response:
         site=site,
         allow_simulation=is_secret,
     )
-    visitor_id = assign_visitor(query.get("visitor_id"), ctx)
+    visitor_id = assign_visitor(query.get("visitor_id"), ctx, site)
     env = await build_env(request, runtime, site, ctx, visitor_id)
     block = (await render_page(env, site, [slot], visitor_id, state.metrics))[slot.name]
     count_served(state, site.name, {slot.name: block}, ctx, visitor_id)
@@ -239,8 +258,8 @@ async def fragment(request: Request) -> Response:
 
 async def list_slots(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
-    site = get_site(runtime, request.query_params.get("site"))
-    check_key(site, request.headers.get("x-slotwise-key") or request.query_params.get("key"))
+    query = request.query_params
+    site, _ = authorize(runtime, query.get("site"), request.headers.get("x-slotwise-key") or query.get("key"))
     slots = [
         {"name": s.name, "description": s.description, "type": s.default["type"]} for s in runtime.config.slots.values()
     ]

@@ -211,14 +211,21 @@ def parse_body(model: type[M], raw: bytes, order: tuple[str, ...] = ()) -> M:
     except ValidationError as exc:
         if not any(e["type"] == "json_invalid" for e in exc.errors(include_url=False)):
             raise body_error(exc, order) from None
-    try:  # pydantic-core refuses lone surrogates that Python's JSON reads; events reject them one by one
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
+    data = load_json(raw)  # pydantic-core refuses lone surrogates that Python's JSON reads
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise body_error(exc, order) from None
+
+
+def load_json(raw: bytes) -> Any:
+    """A body as Python values, or a 400: not JSON, or nested deeper than the decoder's stack."""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "request body is nested too deeply") from None
 
 
 def body_error(exc: ValidationError, order: tuple[str, ...] = ()) -> ApiError:

@@ -68,7 +68,10 @@ def _text(raw: Any, field: str, limit: int, pattern: re.Pattern[str] | None = No
 
 
 def _number(raw: Any, field: str, low: float, high: float) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise Invalid(f"'{field}' must be a finite number")
+    # Compare before any float conversion: an integer beyond a float's range would overflow.
+    if isinstance(raw, float) and not math.isfinite(raw):
         raise Invalid(f"'{field}' must be a finite number")
     if not low <= raw <= high:
         raise Invalid(f"'{field}' must be between {low:g} and {high:g}")

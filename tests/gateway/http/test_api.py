@@ -95,7 +95,7 @@ def test_experiment_assignment_is_returned_for_impressions(demo_client: TestClie
             403,
             "invalid_key",
         ),
-        (json.dumps({"site": "nope", "slots": ["welcome"]}).encode(), PK, 404, "unknown_site"),
+        (json.dumps({"site": "nope", "slots": ["welcome"]}).encode(), PK, 403, "invalid_key"),
         (json.dumps({"site": "demo", "slots": ["nope", "gone"]}).encode(), PK, 404, "unknown_slot"),
         (json.dumps({"site": "demo", "slots": [f"s{i}" for i in range(50)]}).encode(), PK, 422, "too_many_slots"),
         (json.dumps({"site": "demo", "slots": ["welcome"], "pad": "x" * 70000}).encode(), PK, 413, "body_too_large"),

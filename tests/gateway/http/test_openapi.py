@@ -87,7 +87,7 @@ def test_body_errors_keep_their_codes_and_order(demo_client: TestClient) -> None
     cases = [
         (b"{not json", key, 400, "invalid_json"),
         (b"[1, 2]", key, 400, "invalid_request"),
-        (json.dumps({"site": "nope", "slots": 5}).encode(), key, 404, "unknown_site"),
+        (json.dumps({"site": "nope", "slots": 5}).encode(), key, 403, "invalid_key"),
         (json.dumps({"site": site, "slots": 5}).encode(), {}, 401, "missing_key"),
         (
             json.dumps({"site": site, "slots": ["a"], "visitor_id": "no spaces"}).encode(),

@@ -165,7 +165,7 @@ def test_segment_flips_on_render_the_moment_events_arrive(client: TestClient) ->
         (b"{not json", 400, "invalid_json"),
         (b"[]", 400, "invalid_request"),
         (b'{"site": "shop", "events": {}}', 400, "invalid_request"),
-        (b'{"site": "nope", "events": []}', 404, "unknown_site"),
+        (b'{"site": "nope", "events": []}', 403, "invalid_key"),
     ],
 )
 def test_malformed_requests(client: TestClient, body: bytes, status: int, code: str) -> None:

@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The context caches are keyed by what clients send: each is bounded (issue 11, defect 6)."""
+
+from __future__ import annotations
+
+from slotwise.gateway.context import clock, device
+
+
+def test_the_time_zone_cache_is_bounded_and_still_answers() -> None:
+    for i in range(clock._zone_cache.maxsize + 500):
+        assert clock.zone(f"Bogus/Zone{i}") is None
+    assert len(clock._zone_cache) <= clock._zone_cache.maxsize
+    berlin = clock.zone("Europe/Berlin")
+    assert berlin is not None and berlin.key == "Europe/Berlin"
+    assert clock.zone("Europe/Berlin") is berlin
+
+
+def test_the_user_agent_cache_is_bounded() -> None:
+    for i in range(device._ua_cache.maxsize + 500):
+        device.resolve_device(f"Mozilla/5.0 (X11; Linux x86_64; rv:{i}) Gecko/20100101 Firefox/{i}", None)
+    assert len(device._ua_cache) <= device._ua_cache.maxsize
