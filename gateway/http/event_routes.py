@@ -15,16 +15,13 @@ import hmac
 import json
 import logging
 import time
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from slotwise.gateway.common.vocabulary import daypart
 from slotwise.gateway.config.loader import SiteConfig
-from slotwise.gateway.context.clock import zone
 from slotwise.gateway.context.geo import client_address
 from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.http.errors import ApiError
@@ -39,10 +36,11 @@ from slotwise.gateway.http.render_routes import (
     visitor_id_of,
 )
 from slotwise.gateway.http.schemas import ConsentRequest, EventsRequest, parse_body
-from slotwise.gateway.measure.exposures import aggregates_allowed, refusal
+from slotwise.gateway.measure.exposures import refusal
 from slotwise.gateway.ops.ratelimit import RateLimiter
 from slotwise.gateway.serving.runtime import Runtime
 from slotwise.gateway.visitors.events import Invalid, Limits, event_line, safe_text, validate_event
+from slotwise.gateway.visitors.ingest import BatchResult, ingest_batch, origin_of
 from slotwise.gateway.visitors.stores import Store, StoreSettings
 
 EXPIRE_EVERY = 3600.0
@@ -67,26 +65,6 @@ def _limiters(request: Request, settings: StoreSettings) -> tuple[RateLimiter, R
         )
         state.event_limiters = lim
     return lim
-
-
-def _enrich(event: dict[str, Any], runtime: Runtime, site: SiteConfig, device: str | None, country: str | None) -> None:
-    """Fill page context the client left out, so profiles can be rebuilt from the log alone."""
-    ctx = event.setdefault("context", {})
-    if device and "device" not in ctx:
-        ctx["device"] = device
-    if country and "country" not in ctx:
-        ctx["country"] = country
-    if "daypart" not in ctx:
-        tz = zone(ctx.get("timezone") if isinstance(ctx.get("timezone"), str) else None) or zone(site.timezone)
-        ctx["daypart"] = daypart(datetime.fromtimestamp(event["ts"], tz).hour)
-    item_id = event.get("item_id")
-    props = event.get("properties") or {}
-    if item_id and "categories" not in props and "tags" not in props:
-        item = runtime.catalog.get(item_id)
-        if item:
-            extra = {k: list(item.get(k) or [])[:10] for k in ("categories", "tags") if item.get(k)}
-            if extra:
-                event["properties"] = {**props, **extra}
 
 
 async def post_events(request: Request) -> Response:
@@ -121,7 +99,6 @@ async def post_events(request: Request) -> Response:
     )
     now = time.time()
     limits = Limits(max_future_s=settings.max_future_seconds, retention_days=settings.retention_days)
-    accepted: list[str] = []
     rejected: list[dict[str, Any]] = []
     valid: list[dict[str, Any]] = []
     visitor_limit, _ = _limiters(request, settings)
@@ -140,41 +117,10 @@ async def post_events(request: Request) -> Response:
             rejected.append({"index": index, "event_id": shown, "reason": "rate limit for this visitor; retry later"})
             continue
         valid.append(event)
-    ignored_reason = None
-    if ctx.device.is_bot:
-        ignored_reason = "bot traffic builds no profile"
-    elif not ctx.consent.profiling_allowed:
-        ignored_reason = "no profiling consent (consent level below 'full' or Sec-GPC)"
-    result_ignored: list[str] = []
-    duplicates: list[str] = []
-    anonymous: list[dict[str, Any]] = []  # counted in aggregates only (gateway/measure)
-    if ignored_reason is not None:
-        result_ignored = [e["event_id"] for e in valid]
-        anonymous = valid if aggregates_allowed(ctx.consent.level, ctx.device.is_bot) else []
-        valid = []
-    opted_out = [e["event_id"] for e in valid if _event_opts_out(e)]
-    if opted_out:
-        # An event may carry its own consent (e.g. sent just after the banner's "no").
-        result_ignored, ignored_reason = opted_out, "no profiling consent in the event's context"
-        anonymous = [e for e in valid if _event_opts_out(e) and (e.get("context") or {}).get("consent") != "none"]
-        valid = [e for e in valid if not _event_opts_out(e)]
-    if anonymous:
-        try:
-            await store.ingest_anonymous(site.name, anonymous)
-        except Exception as exc:
-            store.outage.failed(exc)
-            raise ApiError(
-                503,
-                "store_unavailable",
-                "the event store is unavailable; retry the batch",
-                {"Retry-After": "1", **headers},
-            ) from None
+    result = BatchResult()
     if valid:
-        device = ctx.device.cls if not ctx.device.is_bot else None
-        for e in valid:
-            _enrich(e, runtime, site, device, ctx.geo.country)
         try:
-            result = await store.ingest(site.name, valid)
+            result = await ingest_batch(store, runtime, site, [(e, origin_of(ctx)) for e in valid])
         except Exception as exc:
             # Nothing of this batch was acknowledged: the client keeps it and retries.
             store.outage.failed(exc)
@@ -185,17 +131,17 @@ async def post_events(request: Request) -> Response:
                 {"Retry-After": "1", **headers},
             ) from None
         store.outage.succeeded()
-        accepted = result.stored + result.duplicates
-        duplicates = result.duplicates
-        if result.ignored:
-            result_ignored = result_ignored + result.ignored
-            ignored_reason = "the visitor withdrew profiling consent"
         _maybe_expire(request, store, now)
+    accepted, duplicates = result.accepted, result.duplicates
+    result_ignored = list(result.ignored)
+    ignored_reason = list(result.ignored.values())[-1] if result.ignored else None
     payload: dict[str, Any] = {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
     if result_ignored:
         payload["ignored"] = {"event_ids": result_ignored, "reason": ignored_reason}
     if body.segments and accepted:
-        payload["segments"] = await _memberships(store, runtime, site, ctx, {e["visitor_id"] for e in valid})
+        kept = set(accepted)
+        visitors = {e["visitor_id"] for e in valid if e["event_id"] in kept}
+        payload["segments"] = await _memberships(store, runtime, site, ctx, visitors)
     return JSONResponse(payload, headers=headers)
 
 
@@ -213,11 +159,6 @@ async def _memberships(
         env = Env(ctx, site=site, runtime=runtime, profile=profile, attributes=attributes)
         out[visitor] = memberships(env)
     return out
-
-
-def _event_opts_out(event: dict[str, Any]) -> bool:
-    ctx = event.get("context") or {}
-    return ctx.get("consent") in ("none", "anonymous") or ctx.get("gpc") is True
 
 
 def _str(value: Any) -> str | None:
