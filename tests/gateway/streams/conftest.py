@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -69,3 +70,65 @@ def redis_stream() -> Iterator[tuple[Any, str]]:
 
 def dumps(value: Any) -> str:
     return json.dumps(value)
+
+
+NATS_URL = "nats://127.0.0.1:4222"
+
+
+@pytest.fixture
+def nats_subject() -> Iterator[str]:
+    """A fresh subject with its own stream (removed afterwards with the dead-letter stream)."""
+    pytest.importorskip("nats")
+    import asyncio
+
+    import nats
+
+    subject = f"slotwise.test.{uuid.uuid4().hex[:8]}"
+
+    async def connect() -> Any:
+        try:
+            return await nats.connect(NATS_URL, connect_timeout=2, max_reconnect_attempts=0, allow_reconnect=False)
+        except Exception:
+            return None
+
+    async def setup() -> bool:
+        nc = await connect()
+        if nc is None:
+            return False
+        await nc.jetstream().add_stream(name=stream_of(subject), subjects=[subject])
+        await nc.close()
+        return True
+
+    need(asyncio.run(setup()), "NATS with JetStream at 127.0.0.1:4222")
+    yield subject
+
+    async def teardown() -> None:
+        nc = await connect()
+        js = nc.jetstream()
+        for name in (stream_of(subject), stream_of(subject + ".dead")):
+            with contextlib.suppress(Exception):  # the dead-letter stream may not exist
+                await js.delete_stream(name)
+        await nc.close()
+
+    asyncio.run(teardown())
+
+
+def stream_of(subject: str) -> str:
+    from slotwise.gateway.streams.nats_source import stream_name
+
+    return stream_name(subject)
+
+
+def publish(subject: str, bodies: list[bytes]) -> None:
+    import asyncio
+
+    import nats
+
+    async def run() -> None:
+        nc = await nats.connect(NATS_URL)
+        for body in bodies:
+            await nc.publish(subject, body)
+        await nc.flush()
+        await nc.close()
+
+    asyncio.run(run())
