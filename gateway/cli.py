@@ -24,6 +24,7 @@ DELEGATED = {
     "experiments": "slotwise.gateway.measure.cli",
     "proxy": "slotwise.gateway.edge.cli",
     "consume": "slotwise.gateway.streams.cli",
+    "export": "slotwise.gateway.export.cli",
 }
 
 
