@@ -38,6 +38,7 @@ class Stats:
     dead: int = 0
     batches: int = 0
     store_retries: int = 0
+    source_errors: int = 0
 
     def describe(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -152,11 +153,22 @@ class Consumer:
         """Consume until `stop` is set, the stream was idle for `idle_exit` seconds, or
         `max_messages` were handled."""
         idle_since = time.monotonic()
+        delay = 0.1
         while not (stop is not None and stop.is_set()):
             if max_messages is not None and self.stats.messages >= max_messages:
                 break
             timeout = 1.0 if idle_exit is None else max(0.05, min(1.0, idle_exit))
-            if await self.step(timeout, stop):
+            try:
+                handled = await self.step(timeout, stop)
+            except Exception:
+                # The broker went away mid-batch: nothing unacked is lost, it is delivered again.
+                self.stats.source_errors += 1
+                log.warning("%s: fetch, ack or dead-letter failed; retrying", self.source.name, exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+                continue
+            delay = 0.1
+            if handled:
                 idle_since = time.monotonic()
             elif idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
                 break
