@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import bench.ingest_bench as ib  # noqa: E402  (after the path insert)
+import bench.ingest_bench as ib
 
 REDIS = "redis://127.0.0.1:6379"
 NATS = "nats://127.0.0.1:4222"

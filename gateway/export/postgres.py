@@ -35,7 +35,7 @@ def export_to_postgres(events: SQLiteEvents, site: str, dsn: str, schema: str = 
     with psycopg.connect(dsn, autocommit=False) as conn:
         with conn.transaction():
             for statement in _ddl(schema):
-                conn.execute(statement)  # type: ignore[arg-type]  # built from constants and an identifier
+                conn.execute(statement.encode())  # built from constants and an identifier
         row = conn.execute(
             sql.SQL("SELECT watermark FROM {}.{} WHERE site = %s AND table_name = 'events'").format(
                 sql.Identifier(schema), sql.Identifier(STATE_TABLE)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slotwise.gateway.common.vocabulary import daypart
 from slotwise.gateway.measure.exposures import aggregates_allowed
-from slotwise.gateway.context.clock import zone
 
 if TYPE_CHECKING:
     from slotwise.gateway.config.loader import SiteConfig
@@ -31,6 +32,17 @@ BOT = "bot traffic builds no profile"
 NO_CONSENT = "no profiling consent (consent level below 'full' or Sec-GPC)"
 EVENT_NO_CONSENT = "no profiling consent in the event's context"
 WITHDRAWN = "the visitor withdrew profiling consent"
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str | None) -> ZoneInfo | None:
+    """As `context.clock.zone` (visitors sit beside context in the layers and may not import it)."""
+    if not name or len(name) > 64:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -83,7 +95,7 @@ def enrich(event: dict[str, Any], runtime: Runtime, site: SiteConfig, device: st
     if country and "country" not in ctx:
         ctx["country"] = country
     if "daypart" not in ctx:
-        tz = zone(ctx.get("timezone") if isinstance(ctx.get("timezone"), str) else None) or zone(site.timezone)
+        tz = _zone(ctx.get("timezone") if isinstance(ctx.get("timezone"), str) else None) or _zone(site.timezone)
         ctx["daypart"] = daypart(datetime.fromtimestamp(event["ts"], tz).hour)
     item_id = event.get("item_id")
     props = event.get("properties") or {}
