@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from slotwise.gateway.context.request import resolve_context
+from slotwise.gateway.measure.exposures import refusal
 from slotwise.gateway.streams.source import Message, Source
 from slotwise.gateway.visitors.events import Invalid, Limits, validate_event
 from slotwise.gateway.visitors.ingest import Origin, ingest_batch, origin_of
@@ -102,6 +103,9 @@ class Consumer:
             event = validate_event(raw, now, self.limits)
         except Invalid as exc:
             return f"invalid event: {exc}"
+        refused = refusal(event)  # what the events route rejects for the measurement's sake
+        if refused:
+            return f"invalid event: {refused}"
         return event, self.origin(raw, now)
 
     async def step(self, timeout: float = 1.0, stop: asyncio.Event | None = None) -> int:

@@ -46,6 +46,7 @@ def test_events_stored_once_bad_ones_dead_lettered(config_path: Path, redis_stre
         dumps({"event_id": "x1", "visitor_id": "v1", "type": "teleport", "ts": "2026-01-01T00:00:00Z"}),
         dumps(event(100, context={"user_agent": GOOGLEBOT_UA})),
         dumps(event(101, context={"user_agent": "Mozilla/5.0", "consent": "none"})),
+        dumps(event(102, type="purchase", value=-5)),  # refused by the measurement, as over HTTP
     ]
     for body in messages:
         client.xadd(stream, {"event": body})
@@ -54,7 +55,7 @@ def test_events_stored_once_bad_ones_dead_lettered(config_path: Path, redis_stre
     async def run() -> None:
         stats, store = await consume(config_path, f"{REDIS_URL}/{stream}?consumer=c1")
         try:
-            assert (stats.stored, stats.duplicates, stats.ignored, stats.dead) == (20, 1, 2, 3)
+            assert (stats.stored, stats.duplicates, stats.ignored, stats.dead) == (20, 1, 2, 4)
             assert [e["event_id"] for e in await store.events("shop", "v0")] == ["e0", "e50"][:1]
             assert await store.profile("shop", "v50") is None  # e100 (a bot) and e101 (no consent) left no trace
             assert await store.profile("shop", "v1") is not None
@@ -68,7 +69,8 @@ def test_events_stored_once_bad_ones_dead_lettered(config_path: Path, redis_stre
     reasons = [d["reason"] for d in dead]
     assert reasons[0].startswith("not JSON") and dead[0]["event"] == "{not json"
     assert reasons[1].startswith("invalid event: unknown event type 'teleport'")
-    assert reasons[2] == "no 'event' field in the message" and "event" not in dead[2]
+    assert reasons[2] == "invalid event: 'value' of a purchase must not be negative (refunds are not measured), got -5"
+    assert reasons[3] == "no 'event' field in the message" and "event" not in dead[3]
     assert all(d["source"] == stream for d in dead)
 
 
