@@ -30,7 +30,7 @@ def _replace(path: Path, write: Any) -> None:
     os.replace(tmp, path)
 
 
-def _arrow_schema() -> Any:
+def _arrow_schema(columns: list[tuple[str, str, str]] = EVENT_COLUMNS) -> Any:
     import pyarrow as pa
 
     types = {
@@ -38,8 +38,9 @@ def _arrow_schema() -> Any:
         "string": pa.string(),
         "float64": pa.float64(),
         "timestamp": pa.timestamp("us", "UTC"),
+        "date": pa.date32(),
     }
-    return pa.schema([(name, types[kind]) for name, kind, _ in EVENT_COLUMNS])
+    return pa.schema([(name, types[kind]) for name, kind, _ in columns])
 
 
 def export_to_dir(events: SQLiteEvents, site: str, directory: Path, formats: tuple[str, ...]) -> dict[str, Any]:
@@ -57,20 +58,46 @@ def export_to_dir(events: SQLiteEvents, site: str, directory: Path, formats: tup
         if "parquet" in formats:
             table = pa.Table.from_pylist(rows, schema=_arrow_schema())
             _replace(stem.with_suffix(".parquet"), lambda p, t=table: pq.write_table(t, p, compression="zstd"))
-            out["files"].append(stem.with_suffix(".parquet").name)
+            out["files"].append(f"events/{stem.name}.parquet")
         if "csv" in formats:
             _replace(stem.with_suffix(".csv"), lambda p, r=rows: _write_csv(p, r))
-            out["files"].append(stem.with_suffix(".csv").name)
+            out["files"].append(f"events/{stem.name}.csv")
         out["events"] += len(rows)
         out["watermark"] = rows[-1]["seq"]
         state.setdefault(site, {})["events"] = out["watermark"]
         _replace(directory / STATE, lambda p: p.write_text(json.dumps(state, indent=2, sort_keys=True)))
+    out["aggregates"] = _snapshots(events, site, directory, formats, out["files"])
     return out
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def _snapshots(events: SQLiteEvents, site: str, directory: Path, formats: tuple[str, ...], files: list[str]) -> Any:
+    """The aggregate tables, replaced whole: `<table>/<table>-<site>.parquet|csv`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from slotwise.gateway.export.aggregates import TABLES
+
+    counts = {}
+    for table, rows in events.aggregates(site).items():
+        (directory / table).mkdir(exist_ok=True)
+        stem = directory / table / f"{table}-{site}"
+        if "parquet" in formats:
+            data = pa.Table.from_pylist(rows, schema=_arrow_schema(TABLES[table]))
+            _replace(stem.with_suffix(".parquet"), lambda p, t=data: pq.write_table(t, p, compression="zstd"))
+            files.append(f"{table}/{stem.name}.parquet")
+        if "csv" in formats:
+            names = [c[0] for c in TABLES[table]]
+            _replace(stem.with_suffix(".csv"), lambda p, r=rows, n=names: _write_csv(p, r, n))
+            files.append(f"{table}/{stem.name}.csv")
+        counts[table] = len(rows)
+    return counts
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], names: list[str] = COLUMN_NAMES) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, COLUMN_NAMES)
+        writer = csv.DictWriter(fh, names)
         writer.writeheader()
         for row in rows:
-            writer.writerow({**row, "ts": row["ts"].isoformat().replace("+00:00", "Z")})
+            if "ts" in row:
+                row = {**row, "ts": row["ts"].isoformat().replace("+00:00", "Z")}
+            writer.writerow(row)

@@ -61,4 +61,29 @@ def export_to_postgres(events: SQLiteEvents, site: str, dsn: str, schema: str = 
                 cur.execute(upsert, (site, rows[-1]["seq"]))
             out["events"] += len(rows)
             out["watermark"] = rows[-1]["seq"]
+        out["aggregates"] = _snapshots(conn, events, site, schema)
     return out
+
+
+def _snapshots(conn: Any, events: SQLiteEvents, site: str, schema: str) -> dict[str, int]:
+    """The aggregate tables: the site's rows replaced in one transaction."""
+    from psycopg import sql
+
+    from slotwise.gateway.export.aggregates import TABLES
+
+    counts = {}
+    with conn.transaction(), conn.cursor() as cur:
+        for table, rows in events.aggregates(site).items():
+            columns = TABLES[table]
+            name = sql.Identifier(schema, f"slotwise_{table}")
+            defs = sql.SQL(", ").join(sql.SQL(f"{c} {pg}") for c, _, pg in columns)
+            cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(name, defs))
+            cur.execute(sql.SQL("DELETE FROM {} WHERE site = %s").format(name), (site,))
+            insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                name,
+                sql.SQL(", ").join(sql.Identifier(c) for c, _, _ in columns),
+                sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+            )
+            cur.executemany(insert, [tuple(r[c] for c, _, _ in columns) for r in rows])
+            counts[table] = len(rows)
+    return counts

@@ -76,5 +76,10 @@ class SQLiteEvents:
             yield [event_row(seq, site, json.loads(body)) for seq, body in rows]
             after = rows[-1][0]
 
+    def aggregates(self, site: str) -> dict[str, list[dict[str, Any]]]:
+        from slotwise.gateway.export.aggregates import aggregate_rows
+
+        return aggregate_rows(self.conn, site)
+
     def close(self) -> None:
         self.conn.close()

@@ -73,7 +73,8 @@ def test_export_to_files_incrementally_and_query_with_duckdb(
     ingest(config_path, first)
     out = tmp_path / "warehouse"
     result = export(config_path, str(out), capsys)
-    assert result["events"] == 40 and len(result["files"]) == 2
+    parts = [f"events/part-shop-{1:012d}.parquet", f"events/part-shop-{1:012d}.csv"]
+    assert result["events"] == 40 and [f for f in result["files"] if f.startswith("events/")] == parts
 
     db = duckdb.connect()
     parquet = f"read_parquet('{out}/events/*.parquet')"
@@ -94,7 +95,7 @@ def test_export_to_files_incrementally_and_query_with_duckdb(
     # New events, one of them late (an old ts): the watermark is the log's order, not ts.
     ingest(config_path, [make(n) for n in range(40, 45)] + [make(45, age=86400 * 3)])
     result = export(config_path, str(out), capsys, "--format", "parquet")
-    assert result["events"] == 6 and result["files"] == [f"part-shop-{41:012d}.parquet"]
+    assert result["events"] == 6 and result["files"][0] == f"events/part-shop-{41:012d}.parquet"
     counts = db.execute(f"SELECT count(*), count(DISTINCT event_id) FROM {parquet}").fetchone()
     assert counts == (46, 46)
     assert db.execute(f"SELECT min(ts) < now() - INTERVAL 2 DAY FROM {parquet}").fetchone() == (True,)
@@ -112,11 +113,13 @@ def test_export_to_postgresql_keeps_the_same_table(config_path: Path, capsys: py
         assert export(config_path, PG, capsys, "--schema", schema)["events"] == 30
         assert export(config_path, PG, capsys, "--schema", schema)["events"] == 0
         ingest(config_path, [make(n) for n in range(30, 33)])
-        assert export(config_path, PG, capsys, "--schema", schema) == {
+        result = export(config_path, PG, capsys, "--schema", schema)
+        assert result == {
             "site": "shop",
             "to": PG,
             "events": 3,
             "watermark": 33,
+            "aggregates": {"kpi_daily": result["aggregates"]["kpi_daily"], "experiment_counters": 0},
         }
         with psycopg.connect(PG) as conn:
             rows = conn.execute(
@@ -124,9 +127,54 @@ def test_export_to_postgresql_keeps_the_same_table(config_path: Path, capsys: py
                 f" max(properties->>'coupon') FROM {schema}.slotwise_events WHERE site = 'shop'"
             ).fetchone()
             state = conn.execute(f"SELECT watermark FROM {schema}.slotwise_export_state").fetchall()
+            kpis = conn.execute(
+                f"SELECT count(*), sum(value) FILTER (WHERE name = 'purchases' AND slot = '')"
+                f" FROM {schema}.slotwise_kpi_daily WHERE site = 'shop'"
+            ).fetchone()
         purchases = sum(10.0 + n for n in range(33) if n % 4 == 3)
         assert rows == (33, 33, pytest.approx(purchases), "c7")
         assert state == [(33,)]
+        assert kpis == (result["aggregates"]["kpi_daily"], sum(1 for n in range(33) if n % 4 == 3))
     finally:
         with psycopg.connect(PG, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _store_counters(config_path: Path, scopes: list[str]) -> dict[str, dict[str, float]]:
+    async def run() -> dict[str, dict[str, float]]:
+        store = SQLiteStore(config_path.parent / "store.db")
+        try:
+            return await store.counters("shop", scopes)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def test_kpi_aggregates_are_exported_as_the_store_counts_them(
+    config_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    ingest(config_path, [make(n) for n in range(40)])
+    out = tmp_path / "warehouse"
+    result = export(config_path, str(out), capsys)
+    assert result["aggregates"]["kpi_daily"] > 0
+    db = duckdb.connect()
+    rows = db.execute(
+        f"SELECT day, slot, variant, segment, name, value FROM read_parquet('{out}/kpi_daily/*.parquet')"
+    ).fetchall()
+    days = sorted({str(r[0]) for r in rows})
+    stored = _store_counters(config_path, [f"kpi|{d}" for d in days])
+    want = {(d, *k.split("\x1f")): v for d in days for k, v in stored[f"kpi|{d}"].items()}
+    assert {(str(r[0]), r[1], r[2], r[3], r[4]): r[5] for r in rows} == want
+    purchases = db.execute(
+        f"SELECT sum(value) FROM read_csv_auto('{out}/kpi_daily/*.csv') WHERE name = 'purchases' AND slot IS NULL"
+    ).fetchone()
+    assert purchases == (sum(1 for n in range(40) if n % 4 == 3),)
+    # A snapshot: the next run replaces the table with the counters as they are then.
+    ingest(config_path, [make(n) for n in range(40, 44)])
+    export(config_path, str(out), capsys)
+    total = db.execute(
+        f"SELECT sum(value) FROM read_parquet('{out}/kpi_daily/*.parquet') WHERE name = 'purchases' AND slot = ''"
+    ).fetchone()
+    assert total == (sum(1 for n in range(44) if n % 4 == 3),)
