@@ -23,6 +23,8 @@ DELEGATED = {
     "import-attributes": "slotwise.gateway.visitors.store_cli",
     "experiments": "slotwise.gateway.measure.cli",
     "proxy": "slotwise.gateway.edge.cli",
+    "consume": "slotwise.gateway.streams.cli",
+    "export": "slotwise.gateway.export.cli",
 }
 
 

@@ -45,11 +45,14 @@ async def _items_for(block: dict[str, Any], env: Env) -> tuple[list[dict[str, An
         return [], None
     count = int(block["count"])
     strategy = block["strategy"]
-    ids = await STRATEGIES[strategy](env, block, count)
+    hidden = getattr(env.profile, "hidden_items", None) or frozenset()
+    ids = await STRATEGIES[strategy](env, block, count + len(hidden))
+    ids = [i for i in ids if i not in hidden][:count]  # feedback events hide items at once
     used = strategy
     if len(ids) < count:
         # Cold start or a thin result: top up with popular items.
-        extra = catalog.popular(count, exclude=[*ids, env.ctx.item_id or ""], category=block.get("category"))
+        skip = [*ids, *hidden, env.ctx.item_id or ""]
+        extra = catalog.popular(count, exclude=skip, category=block.get("category"))
         if not ids:
             used = "popular"
         ids = [*ids, *extra][:count]
@@ -85,6 +88,8 @@ def _cache_key(
     scope = block["cache"]
     if scope is None or (block.get("strategy") == "similar" and not env.ctx.item_id):
         return None
+    if block["type"] == "recommendations" and getattr(env.profile, "hidden_items", None):
+        return None  # this visitor's feedback hides items: not the shared HTML
     key: tuple[Any, ...] = (site.name, slot.name, variant, block["id"], env.ctx.item_id)
     if scope == "context" and variables is not None:
         ctx = variables["context"]

@@ -34,10 +34,13 @@ EVENT_TYPES = (
     "conversion",
     "signup",
     "engagement",
+    "feedback",
 )
 EVENT_TYPE_SET = frozenset(EVENT_TYPES)
-ITEM_EVENT_TYPES = frozenset({"item_view", "add_to_cart", "remove_from_cart"})
+ITEM_EVENT_TYPES = frozenset({"item_view", "add_to_cart", "remove_from_cart", "feedback"})
 """Event types that are about one item and so need an `item_id`."""
+FEEDBACK_RATINGS = ("up", "down", "not_interested")
+"""`properties.rating` of a `feedback` event; the latest `down`/`not_interested` hides the item."""
 
 UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 """Campaign parameters read from the page URL, without their `utm_` prefix."""

@@ -15,14 +15,12 @@ import hmac
 import json
 import logging
 import time
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from slotwise.gateway.common.vocabulary import daypart
 from slotwise.gateway.config.loader import SiteConfig
 from slotwise.gateway.context.classify import classify_event
 from slotwise.gateway.context.clock import zone
@@ -42,11 +40,12 @@ from slotwise.gateway.http.render_routes import (
     visitor_id_of,
 )
 from slotwise.gateway.http.schemas import ConsentRequest, EventsRequest, parse_body
-from slotwise.gateway.measure.exposures import aggregates_allowed, refusal
+from slotwise.gateway.measure.exposures import refusal
 from slotwise.gateway.ops.ratelimit import RateLimiter
 from slotwise.gateway.serving.runtime import Runtime
 from slotwise.gateway.visitors.events import Invalid, Limits, event_line, safe_text, validate_event
 from slotwise.gateway.visitors.signing import verify_visitor
+from slotwise.gateway.visitors.ingest import BatchResult, ingest_batch, origin_of
 from slotwise.gateway.visitors.stores import Store, StoreSettings
 
 EXPIRE_EVERY = 3600.0
@@ -71,26 +70,6 @@ def _limiters(request: Request, settings: StoreSettings) -> tuple[RateLimiter, R
         )
         state.event_limiters = lim
     return lim
-
-
-def _enrich(event: dict[str, Any], runtime: Runtime, site: SiteConfig, device: str | None, country: str | None) -> None:
-    """Fill page context the client left out, so profiles can be rebuilt from the log alone."""
-    ctx = event.setdefault("context", {})
-    if device and "device" not in ctx:
-        ctx["device"] = device
-    if country and "country" not in ctx:
-        ctx["country"] = country
-    if "daypart" not in ctx:
-        tz = zone(ctx.get("timezone") if isinstance(ctx.get("timezone"), str) else None) or zone(site.timezone)
-        ctx["daypart"] = daypart(datetime.fromtimestamp(event["ts"], tz).hour)
-    item_id = event.get("item_id")
-    props = event.get("properties") or {}
-    if item_id and "categories" not in props and "tags" not in props:
-        item = runtime.catalog.get(item_id)
-        if item:
-            extra = {k: list(item.get(k) or [])[:10] for k in ("categories", "tags") if item.get(k)}
-            if extra:
-                event["properties"] = {**props, **extra}
 
 
 async def post_events(request: Request) -> Response:
@@ -124,7 +103,6 @@ async def post_events(request: Request) -> Response:
     )
     now = time.time()
     limits = Limits(max_future_s=settings.max_future_seconds, retention_days=settings.retention_days)
-    accepted: list[str] = []
     rejected: list[dict[str, Any]] = []
     valid: list[dict[str, Any]] = []
     visitor_limit, _ = _limiters(request, settings)
@@ -177,9 +155,10 @@ async def post_events(request: Request) -> Response:
                 "the event store is unavailable; retry the batch",
                 {"Retry-After": "1", **headers},
             ) from None
+    result = BatchResult()
     if valid:
         try:
-            result = await store.ingest(site.name, valid)
+            result = await ingest_batch(store, runtime, site, [(e, origin_of(ctx)) for e in valid])
         except Exception as exc:
             # Nothing of this batch was acknowledged: the client keeps it and retries.
             store.outage.failed(exc)
@@ -190,17 +169,17 @@ async def post_events(request: Request) -> Response:
                 {"Retry-After": "1", **headers},
             ) from None
         store.outage.succeeded()
-        accepted = result.stored + result.duplicates
-        duplicates = result.duplicates
-        if result.ignored:
-            result_ignored = result_ignored + result.ignored
-            ignored_reason = "the visitor withdrew profiling consent"
         _maybe_expire(request, store, now)
+    accepted, duplicates = result.accepted, result.duplicates
+    result_ignored = list(result.ignored)
+    ignored_reason = list(result.ignored.values())[-1] if result.ignored else None
     payload: dict[str, Any] = {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
     if result_ignored:
         payload["ignored"] = {"event_ids": result_ignored, "reason": ignored_reason}
     if body.segments and accepted:
-        payload["segments"] = await _memberships(store, runtime, site, ctx, {e["visitor_id"] for e in valid})
+        kept = set(accepted)
+        visitors = {e["visitor_id"] for e in valid if e["event_id"] in kept}
+        payload["segments"] = await _memberships(store, runtime, site, ctx, visitors)
     return JSONResponse(payload, headers=headers)
 
 

@@ -19,7 +19,13 @@ from slotwise.gateway.common.eventlog import event_line as event_line
 from slotwise.gateway.common.eventlog import format_ts as format_ts
 from slotwise.gateway.common.eventlog import parse_ts
 from slotwise.gateway.common.jsoncodec import dumps
-from slotwise.gateway.common.vocabulary import DAYPART_SET, DEVICE_SET, EVENT_TYPE_SET, ITEM_EVENT_TYPES
+from slotwise.gateway.common.vocabulary import (
+    DAYPART_SET,
+    DEVICE_SET,
+    EVENT_TYPE_SET,
+    FEEDBACK_RATINGS,
+    ITEM_EVENT_TYPES,
+)
 
 EVENT_TYPES = EVENT_TYPE_SET
 
@@ -179,6 +185,8 @@ def validate_event(raw: Any, now: float, limits: Limits = Limits()) -> dict[str,
             raise Invalid(f"'properties' is {size} bytes, over {limits.max_properties_bytes}")
         if clean:
             event["properties"] = clean
+    if etype == "feedback" and (event.get("properties") or {}).get("rating") not in FEEDBACK_RATINGS:
+        raise Invalid(f"a 'feedback' event needs 'properties.rating': one of {', '.join(FEEDBACK_RATINGS)}")
     ctx = _context(raw.get("context"))
     if ctx:
         event["context"] = ctx

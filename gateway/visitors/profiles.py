@@ -23,6 +23,7 @@ HALF_LIFE = 7 * 86400.0
 RECENT_MAX = 20
 ITEMS_MAX = 200
 CART_MAX = 200
+FEEDBACK_MAX = 200
 # Bucket tiers: (width s, kept at this width while younger than s before last_seen).
 TIERS = ((60, 7200.0), (3600, 32 * 86400.0), (86400, math.inf))
 WEIGHTS = {
@@ -36,6 +37,7 @@ WEIGHTS = {
     "engagement": 0.5,
     "impression": 0.0,
     "remove_from_cart": 0.0,
+    "feedback": 0.0,
 }
 
 
@@ -83,6 +85,8 @@ class Profile:
         self.devices: dict[str, int] = s.get("devices", {})
         self.dayparts: dict[str, int] = s.get("dayparts", {})
         self.email: list[Any] = s.get("email") or [-math.inf, "", None]
+        # Latest rating per item, [ts, event_id, rating]: the fold order does not matter.
+        self.feedback: dict[str, list[Any]] = s.get("feedback", {})
 
     # --- folding ---------------------------------------------------------------------------
 
@@ -136,6 +140,9 @@ class Profile:
             self.conversion_cents += _cents(e.get("value"))
         elif etype == "engagement":
             self._engagement(props)
+        if etype == "feedback" and item and key > self.feedback.get(item, [-math.inf, ""])[:2]:
+            self.feedback[item] = [ts, e["event_id"], props.get("rating")]
+            self._cap(self.feedback, FEEDBACK_MAX, key=lambda k: self.feedback[k][:2])
         if isinstance(props.get("email_sha256"), str) and key > self.email[:2]:
             self.email = [ts, e["event_id"], props["email_sha256"][:128]]
 
@@ -269,6 +276,11 @@ class Profile:
         return [k for k, _ in sorted(self.recent.items(), key=lambda kv: (-kv[1], kv[0]))]
 
     @property
+    def hidden_items(self) -> frozenset[str]:
+        """Items the visitor rated `down` or `not_interested` (latest rating): never recommended."""
+        return frozenset(k for k, (_, _, rating) in self.feedback.items() if rating in ("down", "not_interested"))
+
+    @property
     def items(self) -> dict[str, float]:
         return dict(self.item_scores)
 
@@ -331,6 +343,7 @@ class Profile:
             "devices": self.devices,
             "dayparts": self.dayparts,
             "email": self.email if self.email[2] else None,
+            **({"feedback": self.feedback} if self.feedback else {}),
         }
 
     def to_json(self) -> str:
