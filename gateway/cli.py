@@ -23,6 +23,7 @@ DELEGATED = {
     "import-attributes": "slotwise.gateway.visitors.store_cli",
     "experiments": "slotwise.gateway.measure.cli",
     "proxy": "slotwise.gateway.edge.cli",
+    "users": "slotwise.gateway.studio.cli",
 }
 
 
