@@ -62,3 +62,20 @@ def main(argv: list[str]) -> int:
         return 0
     finally:
         store.close()
+
+
+def demo_login(config_path: Path, port: int, host: str = "127.0.0.1") -> str:
+    """For `slotwise demo` only: a fresh random password for the demo's `admin`, and how to log in."""
+    import secrets
+
+    from slotwise.gateway.config.loader import load_config
+    from slotwise.gateway.studio.auth import add_user
+    from slotwise.gateway.studio.store import open_studio_store
+
+    store = open_studio_store(load_config(config_path), config_path)
+    try:
+        password = secrets.token_urlsafe(12)
+        add_user(store, "admin", "admin", password)
+    finally:
+        store.close()
+    return f"Studio: http://{host}:{port}/studio  (user admin, password {password}; new on every start)"

@@ -102,7 +102,8 @@ def _latency(request: Request) -> dict[str, Any]:
                 buckets.append((float(sample.labels["le"]), sample.value))
     total = buckets[-1][1] if buckets else 0
     p99 = next((le for le, count in buckets if total and count >= 0.99 * total), None)
-    return {"total": int(total), "p99_ms": None if p99 in (None, float("inf")) else p99 * 1000, "buckets": buckets}
+    finite = [b for b in buckets if b[0] != float("inf")]  # JSON has no Infinity
+    return {"total": int(total), "p99_ms": None if p99 in (None, float("inf")) else p99 * 1000, "buckets": finite}
 
 
 @view

@@ -26,6 +26,9 @@ def check_rule(source: str, segments: set[str], attributes: set[str]) -> dict[st
         return {"ok": False, "error": f"rule over {MAX_SOURCE} characters", "column": MAX_SOURCE + 1}
     if not source.strip():
         return {"ok": False, "error": "a rule is required", "column": 1}
+    names = [n.strip() for n in source.split(",")]
+    if all(n in segments for n in names):  # a segment name, or several (all must match), as in `when:`
+        return {"ok": True}
     try:
         compile_expr(source, segments, attributes)
     except ExprError as exc:
@@ -42,6 +45,9 @@ async def matching_now(request: Request, source: str) -> dict[str, Any] | None:
     if store is None or not runtime.config.sites:
         return None
     site = next(iter(runtime.config.sites.values()))
+    names = [n.strip() for n in source.split(",")]
+    if all(n in runtime.config.segments for n in names):
+        source = " and ".join(f"segment('{n}')" for n in names)
     rule = compile_expr(source, set(runtime.config.segments), set(runtime.config.attributes))
     ctx = resolve_context(
         body_context={"consent": "full"},

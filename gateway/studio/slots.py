@@ -219,7 +219,10 @@ async def save_variant(request: Request) -> Response:
             if form.get("when", "").strip():
                 variant["when"] = form["when"].strip()
             variant["block"] = block
-            if index is None:
+            if index is None and form.get("position") == "first":
+                variants.insert(0, variant)
+                message = f"add variant to {name}"
+            elif index is None:
                 variants.append(variant)
                 message = f"add variant to {name}"
             else:

@@ -208,3 +208,10 @@ def test_users_page_adds_accounts_and_the_cli_does_too(as_role: Callable[[str], 
         check=True,
     ).stdout
     assert "erin\tviewer" in listed and "dana\teditor" in listed
+
+
+def test_a_segment_name_is_a_valid_condition(as_role: Callable[[str], TestClient]) -> None:
+    client = as_role("viewer")
+    assert client.get("/studio/segments/check", params={"rule": "mobile"}).json()["ok"] is True
+    assert client.get("/studio/segments/check", params={"rule": "mobile, mobile"}).json()["ok"] is True
+    assert client.get("/studio/segments/check", params={"rule": "mobile-x"}).json()["ok"] is False
