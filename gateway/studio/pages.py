@@ -167,19 +167,33 @@ async def import_yaml(request: Request) -> Response:
     )
 
 
+def _user_change(request: Request, session: dict[str, Any], form: dict[str, str]) -> str | None:
+    """Add, change or remove a user; the error message, or None when done (and audited)."""
+    name = form.get("name", "")
+    if form.get("action") == "delete":
+        if name == session["user"]:
+            return "you cannot remove your own account"
+        if not studio(request).delete_user(name):
+            return f"no user {name[:64]!r}"
+        audit(request, session, "user", f"removed {name}")
+        return None
+    try:
+        add_user(studio(request), name, form.get("role", ""), form.get("password", ""))
+    except ValueError as exc:
+        return str(exc)
+    audit(request, session, "user", f"set {name} as {form['role']}")
+    return None
+
+
 @view
 async def users(request: Request) -> Response:
     session = require(request, "admin")
     errors: list[str] = []
     if request.method == "POST":
-        form = await read_form(request, session)
-        try:
-            add_user(studio(request), form.get("name", ""), form.get("role", ""), form.get("password", ""))
-        except ValueError as exc:
-            errors.append(str(exc))
-        else:
-            audit(request, session, "user", f"set {form['name']} as {form['role']}")
+        error = _user_change(request, session, await read_form(request, session))
+        if error is None:
             return RedirectResponse("/studio/users", status_code=303)
+        errors.append(error)
     return page(
         request,
         "users.html",

@@ -39,6 +39,9 @@ class StudioStore:
     def users(self) -> list[User]:
         raise NotImplementedError
 
+    def delete_user(self, name: str) -> bool:
+        raise NotImplementedError
+
     def new_session(self, data: dict[str, Any], ttl: float) -> str:
         raise NotImplementedError
 
@@ -107,6 +110,10 @@ class SQLiteStudio(StudioStore):
     def users(self) -> list[User]:
         return [User(*r) for r in self._all("SELECT name, role, hash FROM users ORDER BY name")]
 
+    def delete_user(self, name: str) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount > 0
+
     def new_session(self, data: dict[str, Any], ttl: float) -> str:
         sid = secrets.token_urlsafe(32)
         now = time.time()
@@ -174,6 +181,9 @@ class RedisStudio(StudioStore):
     def users(self) -> list[User]:
         rows = self.r.hgetall(self.p + "users")
         return sorted((User(**json.loads(v)) for v in rows.values()), key=lambda u: u.name)  # type: ignore[union-attr]
+
+    def delete_user(self, name: str) -> bool:
+        return bool(self.r.hdel(self.p + "users", name))
 
     def new_session(self, data: dict[str, Any], ttl: float) -> str:
         sid = secrets.token_urlsafe(32)

@@ -226,3 +226,14 @@ def test_xss_payloads_are_escaped_on_every_page(as_role: Callable[[str], TestCli
             continue  # served as an attachment with a YAML type, never rendered as HTML
         assert "<script>alert(1)" not in text and "<img src=x" not in text, path
     assert "&lt;script&gt;" in pages["/studio/segments"]
+
+
+def test_a_removed_user_loses_their_session_at_once(as_role: Callable[[str], TestClient]) -> None:
+    editor, admin = as_role("editor"), as_role("admin")
+    csrf = token_of(admin.get("/studio/users").text)
+    own = admin.post("/studio/users", data={"csrf": csrf, "name": "admin", "action": "delete"})
+    assert own.status_code == 422 and "your own account" in own.text
+    r = admin.post("/studio/users", data={"csrf": csrf, "name": "editor", "action": "delete"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert editor.get("/studio", follow_redirects=False).status_code == 303
+    assert "removed editor" in admin.get("/studio/audit").text
