@@ -26,7 +26,7 @@ from slotwise.gateway.studio.store import ROLES, StudioStore, User
 
 COOKIE = "slotwise_studio"
 LOGIN_COOKIE = "slotwise_studio_login"
-SESSION_TTL = 8 * 3600.0
+SESSION_TTL = 8 * 3600
 _HASHER = PasswordHasher()
 _DUMMY = _HASHER.hash("not a password")  # verify against it for unknown users: same timing
 
@@ -170,5 +170,5 @@ def safe_next(target: str | None) -> str:
         or "\\" in target
         or any(ord(c) < 32 for c in target)
     ):
-        return "/studio"
+        return "/studio/"
     return target

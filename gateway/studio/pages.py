@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -211,25 +211,24 @@ async def audit_page(request: Request) -> Response:
     return page(request, "audit.html", rows=studio(request).audit_log(200))
 
 
-async def favicon(request: Request) -> Response:
-    return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
-
-
 def routes() -> list[Any]:
+    """One mount: the studio is a web app for people, not part of the HTTP API (nor its OpenAPI).
+    `/studio` itself redirects to `/studio/`."""
     from slotwise.gateway.studio import segments, slots
 
-    return [
-        Route("/studio", overview, methods=["GET"]),
-        Route("/studio/login", login_form, methods=["GET"]),
-        Route("/studio/login", login, methods=["POST"]),
-        Route("/studio/logout", logout, methods=["POST"]),
-        Route("/studio/versions", versions, methods=["GET"]),
-        Route("/studio/versions/{number:int}/rollback", rollback, methods=["POST"]),
-        Route("/studio/export.yaml", export_yaml, methods=["GET"]),
-        Route("/studio/import", import_yaml, methods=["POST"]),
-        Route("/studio/users", users, methods=["GET", "POST"]),
-        Route("/studio/audit", audit_page, methods=["GET"]),
+    inner = [
+        Route("/", overview, methods=["GET"]),
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/versions", versions, methods=["GET"]),
+        Route("/versions/{number:int}/rollback", rollback, methods=["POST"]),
+        Route("/export.yaml", export_yaml, methods=["GET"]),
+        Route("/import", import_yaml, methods=["POST"]),
+        Route("/users", users, methods=["GET", "POST"]),
+        Route("/audit", audit_page, methods=["GET"]),
         *slots.ROUTES,
         *segments.ROUTES,
-        Mount("/studio/static", StaticFiles(directory=HERE / "static"), name="studio-static"),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="studio-static"),
     ]
+    return [Mount("/studio", routes=inner)]

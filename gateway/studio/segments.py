@@ -160,7 +160,7 @@ async def save(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/studio/segments", segment_list, methods=["GET"]),
-    Route("/studio/segments", save, methods=["POST"]),
-    Route("/studio/segments/check", check, methods=["GET"]),
+    Route("/segments", segment_list, methods=["GET"]),
+    Route("/segments", save, methods=["POST"]),
+    Route("/segments/check", check, methods=["GET"]),
 ]

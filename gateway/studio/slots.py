@@ -8,6 +8,7 @@ store's profile for a real visitor id, `render_page`) in process, so no key leav
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -18,13 +19,14 @@ from slotwise.gateway.blocks.page import render_page
 from slotwise.gateway.blocks.renderer import FIELDS
 from slotwise.gateway.common.vocabulary import WEEKDAYS
 from slotwise.gateway.context.request import resolve_context
-from slotwise.gateway.http.render_routes import VISITOR_ID, load_env
 from slotwise.gateway.ops.metrics import Metrics
+from slotwise.gateway.rules.expr import Env
 from slotwise.gateway.studio import changes
 from slotwise.gateway.studio.pages import view
 from slotwise.gateway.studio.web import fragment, page, read_form, require, studio
 
 DEVICES = ("mobile", "tablet", "desktop")
+VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")  # as the render API accepts
 PREVIEW_KEYS = ("site", "device", "country", "hour", "weekday", "timezone", "segment", "visitor_id")
 
 
@@ -76,7 +78,10 @@ async def preview_of(request: Request, slot_name: str, params: dict[str, str]) -
         site=site,
         allow_simulation=True,
     )
-    env = await load_env(request.app.state.services, runtime, site, ctx, visitor_id)
+    services = request.app.state.services
+    env = Env(ctx, site=site, runtime=runtime, services=services)
+    if services.store is not None and visitor_id:  # full consent is simulated; the profile is real
+        env.profile, env.attributes = await services.store.load_for_render(site.name, visitor_id)
     segment = params.get("segment")
     if segment and segment in runtime.config.segments:
         env.memo[("segment", segment)] = (True, math.inf)  # the visitor is taken to be in it
@@ -236,8 +241,8 @@ async def save_variant(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/studio/slots", slot_list, methods=["GET"]),
-    Route("/studio/slots/{name}", slot_detail, methods=["GET"]),
-    Route("/studio/slots/{name}/preview", preview, methods=["GET"]),
-    Route("/studio/slots/{name}/variants", save_variant, methods=["POST"]),
+    Route("/slots", slot_list, methods=["GET"]),
+    Route("/slots/{name}", slot_detail, methods=["GET"]),
+    Route("/slots/{name}/preview", preview, methods=["GET"]),
+    Route("/slots/{name}/variants", save_variant, methods=["POST"]),
 ]

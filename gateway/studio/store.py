@@ -173,14 +173,14 @@ class RedisStudio(StudioStore):
 
     def get_user(self, name: str) -> User | None:
         raw = self.r.hget(self.p + "users", name)
-        return User(**json.loads(raw)) if raw else None  # type: ignore[arg-type]
+        return User(**json.loads(raw)) if raw else None
 
     def put_user(self, user: User) -> None:
         self.r.hset(self.p + "users", user.name, json.dumps(user.__dict__))
 
     def users(self) -> list[User]:
         rows = self.r.hgetall(self.p + "users")
-        return sorted((User(**json.loads(v)) for v in rows.values()), key=lambda u: u.name)  # type: ignore[union-attr]
+        return sorted((User(**json.loads(v)) for v in rows.values()), key=lambda u: u.name)
 
     def delete_user(self, name: str) -> bool:
         return bool(self.r.hdel(self.p + "users", name))
@@ -192,7 +192,7 @@ class RedisStudio(StudioStore):
 
     def session(self, sid: str) -> dict[str, Any] | None:
         raw = self.r.get(self.p + "session:" + sid)
-        return json.loads(raw) if raw else None  # type: ignore[arg-type]
+        return json.loads(raw) if raw else None
 
     def drop_session(self, sid: str) -> None:
         self.r.delete(self.p + "session:" + sid)
@@ -202,25 +202,25 @@ class RedisStudio(StudioStore):
         self.r.lpush(self.p + "audit", json.dumps(row))
 
     def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
-        return [json.loads(x) for x in self.r.lrange(self.p + "audit", 0, limit - 1)]  # type: ignore[union-attr]
+        return [json.loads(x) for x in self.r.lrange(self.p + "audit", 0, limit - 1)]
 
     def add_version(self, author: str, message: str, text: str, diff: str) -> int:
-        number = int(self.r.incr(self.p + "version_seq"))  # type: ignore[arg-type]
+        number = int(self.r.incr(self.p + "version_seq"))
         row = {"number": number, "ts": time.time(), "author": author, "message": message, "diff": diff, "text": text}
         self.r.hset(self.p + "versions", str(number), json.dumps(row))
         return number
 
     def versions(self, limit: int = 50) -> list[dict[str, Any]]:
-        top = int(self.r.get(self.p + "version_seq") or 0)  # type: ignore[arg-type]
+        top = int(self.r.get(self.p + "version_seq") or 0)
         keys = [str(n) for n in range(top, max(0, top - limit), -1)]
-        rows = [json.loads(x) for x in self.r.hmget(self.p + "versions", keys) if x] if keys else []  # type: ignore[union-attr]
+        rows = [json.loads(x) for x in self.r.hmget(self.p + "versions", keys) if x] if keys else []
         for row in rows:
             row.pop("text", None)
         return rows
 
     def version(self, number: int) -> dict[str, Any] | None:
         raw = self.r.hget(self.p + "versions", str(number))
-        return json.loads(raw) if raw else None  # type: ignore[arg-type]
+        return json.loads(raw) if raw else None
 
     def secret(self) -> str:
         self.r.setnx(self.p + "secret", secrets.token_urlsafe(48))

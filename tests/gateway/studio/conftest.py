@@ -57,7 +57,7 @@ def token_of(html: str) -> str:
     return match.group(1)
 
 
-def login(client: TestClient, user: str, password: str = PASSWORD, next_: str = "/studio") -> Any:
+def login(client: TestClient, user: str, password: str = PASSWORD, next_: str = "/studio/") -> Any:
     form = client.get("/studio/login")
     return client.post(
         "/studio/login",

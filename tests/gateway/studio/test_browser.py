@@ -128,7 +128,7 @@ def test_log_in_segment_variant_preview_and_roll_back(gateway: tuple[str, Path],
     for device in ("mobile", "desktop") * 10:  # some traffic for the overview's figures
         body = {"site": "demo", "slots": ["home-hero", "offer"], "context": {"simulate": {"device": device}}}
         assert httpx.post(gateway + "/v1/render", json=body, headers={"X-Slotwise-Key": key}).status_code == 200
-    page.goto(gateway + "/studio")
+    page.goto(gateway + "/studio/")
     expect(page.locator(".tile .n").first).to_have_text("20")
     _shot(page, "overview")
     phone = browser.new_page(viewport={"width": 390, "height": 844}, storage_state=page.context.storage_state())

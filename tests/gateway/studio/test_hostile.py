@@ -46,7 +46,7 @@ def test_unknown_block_types_and_bad_numbers_are_named(as_role: Callable[[str], 
 
 def test_garbage_forms_and_ids_never_fail_the_server(as_role: Callable[[str], TestClient]) -> None:
     client = as_role("admin")
-    csrf = token_of(client.get("/studio").text)
+    csrf = token_of(client.get("/studio/").text)
     for data in ({"csrf": csrf, "index": "99999999999999999999", "etag": "x"}, {"csrf": csrf, "index": "-1"}):
         assert client.post("/studio/slots/hero/variants", data=data).status_code in {409, 422}
     assert client.post("/studio/slots/nope/variants", data={"csrf": csrf}).status_code == 404

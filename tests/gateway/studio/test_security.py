@@ -15,7 +15,7 @@ from tests.gateway.studio.conftest import PASSWORD, login, token_of
 
 # (method, path, least role); every studio route but login and static files
 ROUTES = [
-    ("GET", "/studio", "viewer"),
+    ("GET", "/studio/", "viewer"),
     ("GET", "/studio/slots", "viewer"),
     ("GET", "/studio/slots/hero", "viewer"),
     ("GET", "/studio/slots/hero/preview", "viewer"),
@@ -36,16 +36,18 @@ ORDER = ["viewer", "editor", "admin"]
 
 
 def test_the_route_table_covers_every_studio_route(app_client: Callable[[], TestClient]) -> None:
-    app = app_client().app
+    (mount,) = [r for r in app_client().app.routes if getattr(r, "path", "") == "/studio"]  # type: ignore[attr-defined]
     mounted = {
-        (m, r.path)
-        for r in app.routes
-        if getattr(r, "path", "").startswith("/studio")
-        for m in (getattr(r, "methods", None) or ())
+        (m, "/studio" + r.path) for r in mount.routes for m in (getattr(r, "methods", None) or ()) if m != "HEAD"
     }
-    mounted -= {("HEAD", p) for _, p in mounted} | {("GET", "/studio/login"), ("POST", "/studio/login")}
+    mounted -= {("GET", "/studio/login"), ("POST", "/studio/login")}
     listed = {(m, p.split("?")[0].replace("/hero", "/{name}").replace("/1/", "/{number:int}/")) for m, p, _ in ROUTES}
-    assert {(m, p) for m, p in mounted if m != "HEAD"} == listed
+    assert mounted == listed
+
+
+def test_the_bare_studio_path_leads_to_the_overview(app_client: Callable[[], TestClient]) -> None:
+    r = app_client().get("/studio", follow_redirects=True)
+    assert r.url.path == "/studio/login" and r.status_code == 200
 
 
 @pytest.mark.parametrize(("method", "path", "role"), ROUTES)
@@ -61,7 +63,7 @@ def test_anonymous_users_are_refused(app_client: Callable[[], TestClient], metho
 def test_lower_roles_are_refused(as_role: Callable[[str], TestClient], method: str, path: str, role: str) -> None:
     for weaker in ORDER[: ORDER.index(role)]:
         client = as_role(weaker)
-        csrf = token_of(client.get("/studio").text)
+        csrf = token_of(client.get("/studio/").text)
         r = client.request(method, path, data={"csrf": csrf} if method == "POST" else None, follow_redirects=False)
         assert r.status_code == 403, (weaker, path)
         assert "needs the" in r.text
@@ -71,14 +73,14 @@ def test_every_form_needs_the_session_csrf_token(as_role: Callable[[str], TestCl
     client = as_role("admin")
     before = config_file.read_text()
     form = {"name": "night", "when": "local.hour >= 22", "etag": ""}
-    for token in (None, "", "forged", token_of(as_role("editor").get("/studio").text)):
+    for token in (None, "", "forged", token_of(as_role("editor").get("/studio/").text)):
         data = form if token is None else {**form, "csrf": token}
         r = client.post("/studio/segments", data=data, follow_redirects=False)
         assert r.status_code == 403 and "security token" in r.text
     for path in ("/studio/users", "/studio/import", "/studio/slots/hero/variants", "/studio/logout"):
         assert client.post(path, data={"csrf": "forged"}, follow_redirects=False).status_code == 403
     assert config_file.read_text() == before
-    assert client.get("/studio").status_code == 200  # still logged in: the forged logout did nothing
+    assert client.get("/studio/").status_code == 200  # still logged in: the forged logout did nothing
 
 
 def test_login_form_needs_its_own_token(app_client: Callable[[], TestClient]) -> None:
@@ -111,16 +113,16 @@ def test_login_issues_a_fresh_session_id(app_client: Callable[[], TestClient]) -
 def test_logout_ends_the_session_on_the_server(as_role: Callable[[str], TestClient]) -> None:
     client = as_role("editor")
     cookie = client.cookies[COOKIE]
-    client.post("/studio/logout", data={"csrf": token_of(client.get("/studio").text)})
+    client.post("/studio/logout", data={"csrf": token_of(client.get("/studio/").text)})
     plant(client, cookie)
-    assert client.get("/studio", follow_redirects=False).status_code == 303
+    assert client.get("/studio/", follow_redirects=False).status_code == 303
 
 
 def test_a_tampered_cookie_is_ignored(as_role: Callable[[str], TestClient]) -> None:
     client = as_role("admin")
     value = client.cookies[COOKIE]
     plant(client, value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
-    assert client.get("/studio", follow_redirects=False).status_code == 303
+    assert client.get("/studio/", follow_redirects=False).status_code == 303
 
 
 def test_cookie_flags(app_client: Callable[[], TestClient], config_file: Path) -> None:
@@ -148,10 +150,11 @@ def test_cookie_flags(app_client: Callable[[], TestClient], config_file: Path) -
 )
 def test_redirects_after_login_stay_in_the_studio(app_client: Callable[[], TestClient], target: str) -> None:
     r = login(app_client(), "viewer", next_=target)
-    assert r.status_code == 303 and r.headers["location"] == "/studio"
+    assert r.status_code == 303 and r.headers["location"] == "/studio/"
 
 
 def test_redirect_to_a_studio_page_is_kept() -> None:
+    assert safe_next(None) == safe_next("") == "/studio/"
     assert safe_next("/studio/slots/hero?device=mobile") == "/studio/slots/hero?device=mobile"
 
 
@@ -171,14 +174,14 @@ def test_unknown_user_and_wrong_password_read_the_same(app_client: Callable[[], 
 
 
 def _pages(client: TestClient) -> dict[str, str]:
-    paths = ["/studio", "/studio/slots", "/studio/slots/hero", "/studio/segments", "/studio/versions"]
+    paths = ["/studio/", "/studio/slots", "/studio/slots/hero", "/studio/segments", "/studio/versions"]
     paths += ["/studio/users", "/studio/audit", "/studio/slots/hero/preview", "/studio/export.yaml"]
     return {p: client.get(p).text for p in paths}
 
 
 def test_strict_csp_and_no_inline_script_on_any_page(as_role: Callable[[str], TestClient]) -> None:
     client = as_role("admin")
-    for path in ["/studio", "/studio/slots/hero", "/studio/segments", "/studio/login"]:
+    for path in ["/studio/", "/studio/slots/hero", "/studio/segments", "/studio/login"]:
         r = client.get(path)
         csp = r.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
@@ -197,7 +200,7 @@ XSS = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>"
 
 def test_xss_payloads_are_escaped_on_every_page(as_role: Callable[[str], TestClient]) -> None:
     client = as_role("admin")
-    csrf = token_of(client.get("/studio").text)
+    csrf = token_of(client.get("/studio/").text)
     r = client.post(
         "/studio/segments",
         data={
@@ -235,5 +238,5 @@ def test_a_removed_user_loses_their_session_at_once(as_role: Callable[[str], Tes
     assert own.status_code == 422 and "your own account" in own.text
     r = admin.post("/studio/users", data={"csrf": csrf, "name": "editor", "action": "delete"}, follow_redirects=False)
     assert r.status_code == 303
-    assert editor.get("/studio", follow_redirects=False).status_code == 303
+    assert editor.get("/studio/", follow_redirects=False).status_code == 303
     assert "removed editor" in admin.get("/studio/audit").text
