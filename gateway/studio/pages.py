@@ -214,7 +214,7 @@ async def audit_page(request: Request) -> Response:
 def routes() -> list[Any]:
     """One mount: the studio is a web app for people, not part of the HTTP API (nor its OpenAPI).
     `/studio` itself redirects to `/studio/`."""
-    from slotwise.gateway.studio import segments, slots
+    from slotwise.gateway.studio import experiments, segments, slots
 
     inner = [
         Route("/", overview, methods=["GET"]),
@@ -229,6 +229,7 @@ def routes() -> list[Any]:
         Route("/audit", audit_page, methods=["GET"]),
         *slots.ROUTES,
         *segments.ROUTES,
+        *experiments.ROUTES,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="studio-static"),
     ]
     return [Mount("/studio", routes=inner)]

@@ -117,6 +117,9 @@ def test_log_in_segment_variant_preview_and_roll_back(gateway: tuple[str, Path],
     expect(page.locator("#preview .variant-id")).to_have_text("owl-banner")
     _shot(page, "slot")
 
+    page.goto(gateway + "/studio/experiments")
+    expect(page.locator("main")).to_contain_text("offer-2026")
+    _shot(page, "experiments")
     page.goto(gateway + "/studio/versions")
     _shot(page, "versions")
     page.locator("form.inline button").first.click()  # roll back to the version before the variant

@@ -22,6 +22,8 @@ ROUTES = [
     ("GET", "/studio/segments", "viewer"),
     ("GET", "/studio/segments/check?rule=true", "viewer"),
     ("GET", "/studio/versions", "viewer"),
+    ("GET", "/studio/experiments", "viewer"),
+    ("POST", "/studio/experiments", "editor"),
     ("GET", "/studio/export.yaml", "viewer"),
     ("GET", "/studio/users", "admin"),
     ("GET", "/studio/audit", "admin"),
@@ -175,6 +177,7 @@ def test_unknown_user_and_wrong_password_read_the_same(app_client: Callable[[], 
 
 def _pages(client: TestClient) -> dict[str, str]:
     paths = ["/studio/", "/studio/slots", "/studio/slots/hero", "/studio/segments", "/studio/versions"]
+    paths += ["/studio/experiments"]
     paths += ["/studio/users", "/studio/audit", "/studio/slots/hero/preview", "/studio/export.yaml"]
     return {p: client.get(p).text for p in paths}
 
