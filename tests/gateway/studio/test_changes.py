@@ -215,3 +215,21 @@ def test_a_segment_name_is_a_valid_condition(as_role: Callable[[str], TestClient
     assert client.get("/studio/segments/check", params={"rule": "mobile"}).json()["ok"] is True
     assert client.get("/studio/segments/check", params={"rule": "mobile, mobile"}).json()["ok"] is True
     assert client.get("/studio/segments/check", params={"rule": "mobile-x"}).json()["ok"] is False
+
+
+def test_the_demo_login_it_prints_works(tmp_path: Path) -> None:
+    from slotwise.gateway.config.loader import load_config
+    from slotwise.gateway.demo.site import prepare_data
+    from slotwise.gateway.http.app import create_app
+    from slotwise.gateway.studio.cli import demo_login
+    from tests.gateway.studio.conftest import login
+
+    config_path = prepare_data(tmp_path, 8099)
+    first, line = demo_login(config_path, 8099), demo_login(config_path, 8099)
+    assert line.startswith("Studio: http://127.0.0.1:8099/studio  (user admin, password ")
+    password = line.split("password ")[1].split(";")[0]
+    assert password not in first  # a new password on every start
+    with TestClient(create_app(load_config(config_path), config_path), base_url="http://127.0.0.1") as client:
+        assert login(client, "admin", password).status_code == 303
+        assert client.get("/studio/users").status_code == 200
+        assert login(client, "admin", first.split("password ")[1].split(";")[0]).status_code == 401

@@ -225,8 +225,15 @@ def test_xss_payloads_are_escaped_on_every_page(as_role: Callable[[str], TestCli
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
+    imported = client.post("/studio/import", data={"csrf": csrf, "yaml": f"slots: [{XSS}"})  # echoed on error
+    assert imported.status_code == 422
     echoed = login(client, XSS, "wrong password", next_="/studio/" + XSS)  # the login form echoes the name
-    pages = {**_pages(client), "login": echoed.text, "preview": client.get("/studio/slots/hero?segment=evil").text}
+    pages = {
+        **_pages(client),
+        "login": echoed.text,
+        "import": imported.text,
+        "preview": client.get("/studio/slots/hero?segment=evil").text,
+    }
     for path, text in pages.items():
         if path == "/studio/export.yaml":
             continue  # served as an attachment with a YAML type, never rendered as HTML
