@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from slotwise.gateway.measure.results import ResultsError, experiment_results
 from slotwise.gateway.studio import changes
 from slotwise.gateway.studio.pages import view
 from slotwise.gateway.studio.web import page, read_form, require, studio
@@ -32,6 +33,8 @@ def _experiments(data: dict[str, Any]) -> list[dict[str, Any]]:
                     "index": i,
                     "key": exp.get("key"),
                     "holdout": exp.get("holdout", 0),
+                    "status": exp.get("status", "running"),
+                    "winner": exp.get("winner") or "",
                     "when": variant.get("when") or "always",
                     "arms": [
                         {
@@ -47,15 +50,66 @@ def _experiments(data: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+async def results_of(request: Request, key: str) -> dict[str, Any]:
+    """The live results (measure.results) of the running configuration's experiment, or why not."""
+    state = request.app.state
+    config, store = state.runtime.config, state.services.store
+    if store is None or not hasattr(store, "counters"):
+        return {"error": "results need a store (the `store` section)"}
+    site = next(iter(config.sites))
+    try:
+        result = await experiment_results(store, config, site, key, {})
+    except ResultsError as exc:
+        return {"error": str(exc)}
+    for metric in result["metrics"].values():
+        metric["plot"] = _ci_plot(metric["arms"])
+    return result
+
+
+def _ci_plot(arms: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Geometry of a confidence-interval plot (SVG attributes, no inline style under the CSP)."""
+    cis = [a["ci"] for a in arms[1:] if a.get("ci")]
+    if not cis:
+        return None
+    lo, hi = min(0.0, *(c[0] for c in cis)), max(0.0, *(c[1] for c in cis))
+    span = (hi - lo) or 1.0
+
+    def x(v: float) -> float:
+        return round(10 + 280 * (v - lo) / span, 2)
+
+    rows = []
+    for i, arm in enumerate(arms[1:]):
+        if arm.get("ci"):
+            lift = arm["relative_lift"] or 0.0
+            rows.append(
+                {
+                    "name": arm["name"],
+                    "y": 14 + 22 * i,
+                    "x1": x(arm["ci"][0]),
+                    "x2": x(arm["ci"][1]),
+                    "mid": x(lift),
+                    "up": lift > 0,
+                }
+            )
+    return {"zero": x(0.0), "rows": rows, "height": 22 * len(rows), "lo": lo, "hi": hi}
+
+
 async def _list(request: Request, errors: list[str] | None = None, status: int = 200) -> Response:
     session = require(request)
     rows = _experiments(changes.read_data(request.app))
-    return page(request, "experiments.html", status, rows=rows, csrf=session["csrf"], errors=errors or [])
+    for row in rows:
+        row["results"] = await results_of(request, str(row["key"]))
+    return page(
+        request, "experiments.html", status, rows=rows, csrf=session["csrf"], errors=errors or [], statuses=STATUSES
+    )
 
 
 @view
 async def experiment_list(request: Request) -> Response:
     return await _list(request)
+
+
+STATUSES = ("draft", "running", "paused", "stopped")
 
 
 def _number(raw: str, what: str) -> float:
@@ -85,7 +139,13 @@ async def save(request: Request) -> Response:
             arm["weight"] = _number(form.get(f"weight_{j}", str(arm.get("weight", 1))), f"{arm.get('name')} weight")
     except ValueError as exc:
         return await _list(request, [str(exc)], 422)
-    message = f"weights of experiment {exp.get('key')} in {form['slot']}"
+    if form.get("status") in STATUSES:
+        exp["status"] = form["status"]
+    if form.get("winner", "").strip():
+        exp["winner"] = form["winner"].strip()
+    else:
+        exp.pop("winner", None)
+    message = f"experiment {exp.get('key')} in {form['slot']}: {exp.get('status', 'running')}, weights, holdout"
     outcome = await changes.apply(request.app, studio(request), session["user"], message, data)
     if not outcome.ok:
         return await _list(request, outcome.errors, 422)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
+from slotwise.gateway.visitors.events import format_ts
+from tests.gateway.conftest import DESKTOP_UA
 from tests.gateway.studio.conftest import token_of
 
 EXPERIMENT = {
@@ -37,7 +40,7 @@ def with_experiment(config_file: Path) -> Path:
 def test_weights_are_shown_and_changed(with_experiment: Path, as_role: Callable[[str], TestClient]) -> None:
     viewer = as_role("viewer")
     page = viewer.get("/studio/experiments").text
-    assert "hero-2026" in page and "25.0 %" in page and "75.0 %" in page and "Save weights" not in page
+    assert "hero-2026" in page and "25.0 %" in page and "75.0 %" in page and 'action="/studio/experiments"' not in page
     editor = as_role("editor")
     page = editor.get("/studio/experiments").text
     etag = re.search(r'name="etag" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
@@ -52,5 +55,52 @@ def test_weights_are_shown_and_changed(with_experiment: Path, as_role: Callable[
     assert exp["holdout"] == 0.2 and [a["weight"] for a in exp["arms"]] == [1.0, 1.0]
     stale = editor.post("/studio/experiments", data={**form, "weight_0": "2", "weight_1": "1"})
     assert stale.status_code == 409
-    assert "weights of experiment hero-2026 in hero" in editor.get("/studio/versions").text
+    assert "experiment hero-2026 in hero: running, weights, holdout" in editor.get("/studio/versions").text
     assert viewer.post("/studio/experiments", data=form).status_code == 403
+
+
+def _visit(client: TestClient, visitor: str, buy: bool) -> None:
+    headers = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
+    body = {"site": "shop", "visitor_id": visitor, "slots": ["hero"]}
+    block = client.post("/v1/render", json=body, headers=headers).json()["blocks"]["hero"]
+    exp = block["experiment"]
+    props = {"slot": "hero", "variant": block["variant"], "experiment": exp["key"], "arm": exp["arm"]}
+    now = time.time() - 60
+    events = [
+        {
+            "event_id": f"{visitor}-i",
+            "visitor_id": visitor,
+            "type": "impression",
+            "ts": format_ts(now),
+            "properties": props,
+        }
+    ]
+    if buy:
+        events.append(
+            {
+                "event_id": f"{visitor}-p",
+                "visitor_id": visitor,
+                "type": "purchase",
+                "value": 30.0,
+                "currency": "EUR",
+                "ts": format_ts(now + 30),
+            }
+        )
+    r = client.post("/v1/events", json={"site": "shop", "events": events}, headers=headers)
+    assert r.status_code == 200 and not r.json()["rejected"], r.text
+
+
+def test_results_with_confidence_intervals_from_live_traffic(
+    with_experiment: Path, as_role: Callable[[str], TestClient]
+) -> None:
+    client = as_role("viewer")
+    assert "no assigned visitors yet" in client.get("/studio/experiments").text
+    for i in range(160):
+        _visit(client, f"vis{i}", buy=i % 4 == 0)
+    page = client.get("/studio/experiments").text
+    assert "no assigned visitors" not in page
+    for metric in ("conversion", "revenue"):
+        assert f"<h3>{metric}</h3>" in page
+    assert re.search(r"[+-]\d+\.\d %</td>", page)  # lifts
+    assert re.search(r"[+-]\d+\.\d … [+-]\d+\.\d %", page)  # confidence intervals
+    assert page.count('<svg class="ci"') >= 2
