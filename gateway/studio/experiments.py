@@ -71,7 +71,8 @@ def _ci_plot(arms: list[dict[str, Any]]) -> dict[str, Any] | None:
     cis = [a["ci"] for a in arms[1:] if a.get("ci")]
     if not cis:
         return None
-    lo, hi = min(0.0, *(c[0] for c in cis)), max(0.0, *(c[1] for c in cis))
+    lo = float(min(0.0, *(c[0] for c in cis)))
+    hi = float(max(0.0, *(c[1] for c in cis)))
     span = (hi - lo) or 1.0
 
     def x(v: float) -> float:
