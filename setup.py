@@ -10,5 +10,5 @@ found = find_packages(include=[f"{root}*" for root in ROOTS])
 setup(
     packages=[f"slotwise.{name}" for name in found],
     package_dir={f"slotwise.{root}": root for root in ROOTS},
-    package_data={"": ["templates/**/*", "templates/*", "static/*"]},
+    package_data={"": ["templates/**/*", "templates/*", "static/*", "static/**/*"]},
 )

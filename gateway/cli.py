@@ -25,6 +25,7 @@ DELEGATED = {
     "proxy": "slotwise.gateway.edge.cli",
     "consume": "slotwise.gateway.streams.cli",
     "export": "slotwise.gateway.export.cli",
+    "users": "slotwise.gateway.studio.cli",
 }
 
 
@@ -100,6 +101,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         app = create_app(load_config(config_path), config_path, extra_routes=demo.ROUTES)
         kept = "data in" if args.data else "temporary data, removed on exit:"
         print(f"Slotwise demo: http://{args.host}:{args.port}/demo  ({kept} {data_dir})", flush=True)
+        from slotwise.gateway.studio.cli import demo_login
+
+        print(demo_login(config_path, args.port, args.host), flush=True)
         _serve(app, args)
     finally:
         if not args.data:

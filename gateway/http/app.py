@@ -28,6 +28,8 @@ from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.serving.reload import reload_config
 from slotwise.gateway.serving.runtime import build_runtime
 from slotwise.gateway.serving.services import Services, build_services, close_services
+from slotwise.gateway.studio.pages import routes as studio_routes
+from slotwise.gateway.studio.web import SecurityHeaders
 
 log = logging.getLogger("slotwise")
 
@@ -41,6 +43,8 @@ def _route_label(path: str) -> str:
         return "/v1/visitors/{id}" + ("/consent" if path.endswith("/consent") else "")
     if path.startswith("/v1/admin/"):
         return "/v1/admin"
+    if path.startswith("/studio"):
+        return "/studio"
     return path if path in KNOWN_PATHS else "other"
 
 
@@ -138,6 +142,8 @@ def create_app(
             yield
         finally:
             await close_services(app.state.services)
+            if getattr(app.state, "studio_store", None) is not None:
+                app.state.studio_store.close()
 
     install_defaults()  # expression names and strategies, from explicit lists
     routes = [
@@ -149,6 +155,7 @@ def create_app(
             [openapi.CORE_PATHS, openapi.EVENT_PATHS, openapi.ADMIN_PATHS, measure_routes.measure_paths()]
         ),
         *(extra_routes or []),
+        *studio_routes(),
     ]
     app = Starlette(
         routes=routes,
@@ -159,5 +166,6 @@ def create_app(
     app.state.config_path = Path(config_path) if config_path else config.source
     app.state.runtime = build_runtime(config, metrics)
     app.state.services = Services()  # replaced by the lifespan's services
+    app.add_middleware(SecurityHeaders)  # CSP and friends on /studio pages
     app.add_middleware(GatewayMiddleware)
     return app
