@@ -40,12 +40,13 @@ from slotwise.gateway.http.render_routes import (
 )
 from slotwise.gateway.http.schemas import ConsentRequest, EventsRequest, parse_body
 from slotwise.gateway.measure.exposures import aggregates_allowed, refusal
-from slotwise.gateway.ops.ratelimit import RateLimiter
+from slotwise.gateway.ops.ratelimit import RateLimiter, RedisRateLimiter, limiter_for
 from slotwise.gateway.serving.runtime import Runtime
 from slotwise.gateway.visitors.events import Invalid, Limits, event_line, safe_text, validate_event
 from slotwise.gateway.visitors.stores import Store, StoreSettings
 
 EXPIRE_EVERY = 3600.0
+Limiter = RateLimiter | RedisRateLimiter
 EVENTS_ORDER = ("site", "events", "key", "consent", "context", "segments")
 log = logging.getLogger("slotwise.events")
 
@@ -57,13 +58,14 @@ def _store(request: Request) -> tuple[Store, StoreSettings]:
     return store, getattr(store, "settings", None) or StoreSettings()
 
 
-def _limiters(request: Request, settings: StoreSettings) -> tuple[RateLimiter, RateLimiter]:
+def _limiters(request: Request, settings: StoreSettings) -> tuple[Limiter, Limiter]:
     state = request.app.state
     lim = getattr(state, "event_limiters", None)
     if lim is None:
+        store = state.services.store  # a Redis store shares the limits between replicas
         lim = (
-            RateLimiter(settings.rate_limit["visitor_per_minute"]),
-            RateLimiter(settings.rate_limit["client_per_minute"]),
+            limiter_for(store, "visitor", settings.rate_limit["visitor_per_minute"]),
+            limiter_for(store, "client", settings.rate_limit["client_per_minute"]),
         )
         state.event_limiters = lim
     return lim
@@ -106,7 +108,7 @@ async def post_events(request: Request) -> Response:
         raise ApiError(413, "too_many_events", f"at most {settings.max_batch} events per batch, got {len(raw_events)}")
     _, client_limit = _limiters(request, settings)
     client = client_address(peer_of(request), request.headers, runtime.config.trusted_proxies)
-    wait = client_limit.take(f"{site.name}|{client}", max(1, len(raw_events)))  # in memory only
+    wait = await client_limit.atake(f"{site.name}|{client}", max(1, len(raw_events)))
     if wait:
         raise ApiError(
             429, "rate_limited", "too many events from this client", {"Retry-After": str(int(wait) + 1), **headers}
@@ -136,7 +138,7 @@ async def post_events(request: Request) -> Response:
         if refusal(event):
             rejected.append({"index": index, "event_id": shown, "reason": refusal(event)})
             continue
-        if visitor_limit.take(f"{site.name}|{event['visitor_id']}"):
+        if await visitor_limit.atake(f"{site.name}|{event['visitor_id']}"):
             rejected.append({"index": index, "event_id": shown, "reason": "rate limit for this visitor; retry later"})
             continue
         valid.append(event)
