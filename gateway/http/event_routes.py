@@ -126,6 +126,7 @@ async def post_events(request: Request) -> Response:
     accepted: list[str] = []
     rejected: list[dict[str, Any]] = []
     valid: list[dict[str, Any]] = []
+    shown_of: list[tuple[int, str | None]] = []
     visitor_limit, _ = _limiters(request, settings)
     for index, raw in enumerate(raw_events):
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
@@ -138,10 +139,16 @@ async def post_events(request: Request) -> Response:
         if refusal(event):
             rejected.append({"index": index, "event_id": shown, "reason": refusal(event)})
             continue
-        if await visitor_limit.atake(f"{site.name}|{event['visitor_id']}"):
-            rejected.append({"index": index, "event_id": shown, "reason": "rate limit for this visitor; retry later"})
-            continue
         valid.append(event)
+        shown_of.append((index, shown))
+    # One round trip for the whole batch when the limit is shared through Redis.
+    waits = await visitor_limit.atake_many([f"{site.name}|{e['visitor_id']}" for e in valid])
+    for (index, shown), wait in zip(shown_of, waits, strict=True):
+        if wait:
+            rejected.append({"index": index, "event_id": shown, "reason": "rate limit for this visitor; retry later"})
+    if any(waits):
+        rejected.sort(key=lambda r: r["index"])
+        valid = [e for e, wait in zip(valid, waits, strict=True) if not wait]
     ignored_reason = None
     if ctx.device.is_bot:
         ignored_reason = "bot traffic builds no profile"

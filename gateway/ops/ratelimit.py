@@ -61,6 +61,10 @@ class RateLimiter:
     async def atake(self, key: str, cost: float = 1.0) -> float:
         return self.take(key, cost)
 
+    async def atake_many(self, keys: list[str]) -> list[float]:
+        """One token per key, in order (a key may repeat); the waits, 0 where allowed."""
+        return [self.take(key) for key in keys]
+
 
 class RedisRateLimiter:
     """The same limit as `RateLimiter`, shared by every gateway on one Redis (`{prefix}rl:{name}:{key}`)."""
@@ -84,6 +88,21 @@ class RedisRateLimiter:
             log.warning("rate limit not checked, Redis did not answer: %s", exc)
             return 0.0
         return float(wait)
+
+    async def atake_many(self, keys: list[str]) -> list[float]:
+        """One token per key, in order, in one round trip (a pipeline of the script)."""
+        if not keys or self.interval == float("inf"):
+            return [float("inf")] * len(keys) if keys else []
+        args = [repr(self.interval), repr(self.burst), "1"]
+        try:
+            async with self.r.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    await self._script(keys=[self.head + key], args=args, client=pipe)
+                waits = await pipe.execute()
+        except self._errors as exc:
+            log.warning("rate limit not checked, Redis did not answer: %s", exc)
+            return [0.0] * len(keys)
+        return [float(w) for w in waits]
 
 
 def limiter_for(store: Any, name: str, rate: float, per: float = 60.0) -> RateLimiter | RedisRateLimiter:

@@ -53,3 +53,27 @@ def test_a_redis_that_does_not_answer_lets_requests_through() -> None:
 
 def test_limiter_for_picks_memory_without_a_redis_store() -> None:
     assert isinstance(limiter_for(None, "client", 10), RateLimiter)
+
+
+def test_a_batch_takes_one_token_per_key_in_order_in_one_call() -> None:
+    redis_client()
+    from redis import asyncio as aioredis
+
+    prefix = f"swtest-rl-{uuid.uuid4().hex[:8]}:"
+
+    async def run() -> tuple[list[float], list[float]]:
+        client = aioredis.Redis.from_url("redis://127.0.0.1:6379/0")
+        try:
+            shared = RedisRateLimiter(client, prefix, "visitor", rate=3, per=60)
+            memory = RateLimiter(3, 60)
+            keys = ["a", "b", "a", "a", "a", "b"]
+            return await shared.atake_many(keys), await memory.atake_many(keys)
+        finally:
+            keys = [k async for k in client.scan_iter(match=prefix + "*")]
+            if keys:
+                await client.delete(*keys)
+            await client.aclose()
+
+    shared, memory = asyncio.run(run())
+    assert [w > 0 for w in shared] == [False, False, False, False, True, False]
+    assert [w > 0 for w in shared] == [w > 0 for w in memory]
