@@ -18,20 +18,29 @@ from cachetools import LRUCache
 
 log = logging.getLogger("slotwise.ratelimit")
 
-# GCRA: the key holds the theoretical arrival time (TAT). KEYS[1]: key; ARGV: seconds per
-# token, burst (tokens), cost. Returns "0" when allowed, else the seconds to wait (as text:
-# Lua numbers become integers in replies). Redis's own clock, so replicas' clocks do not matter.
+# GCRA: each key holds its theoretical arrival time (TAT). KEYS: one key per token taken, in
+# order (a key may repeat); ARGV: seconds per token, burst (tokens), cost per key. Returns per
+# key "0" when allowed, else the seconds to wait (as text: Lua numbers become integers in
+# replies). Redis's own clock, so the replicas' clocks do not matter.
 GCRA = """
 local interval, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-if tat < now then tat = now end
-local new_tat = tat + cost * interval
-local wait = new_tat - burst * interval - now
-if wait > 0 then return tostring(wait) end
-redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1)
-return '0'
+local tats, out = {}, {}
+for i, key in ipairs(KEYS) do
+  local tat = tats[key] or tonumber(redis.call('GET', key)) or now
+  if tat < now then tat = now end
+  local new_tat = tat + cost * interval
+  local wait = new_tat - burst * interval - now
+  if wait > 0 then
+    out[i] = tostring(wait)
+  else
+    out[i] = '0'
+    tats[key] = new_tat
+    redis.call('SET', key, string.format('%.6f', new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1)
+  end
+end
+return out
 """
 
 
@@ -83,22 +92,20 @@ class RedisRateLimiter:
         if self.interval == float("inf"):
             return float("inf")
         try:
-            wait = await self._script(keys=[self.head + key], args=[repr(self.interval), repr(self.burst), repr(cost)])
+            waits = await self._script(keys=[self.head + key], args=[repr(self.interval), repr(self.burst), repr(cost)])
         except self._errors as exc:
             log.warning("rate limit not checked, Redis did not answer: %s", exc)
             return 0.0
-        return float(wait)
+        return float(waits[0])
 
     async def atake_many(self, keys: list[str]) -> list[float]:
-        """One token per key, in order, in one round trip (a pipeline of the script)."""
+        """One token per key, in order, in one script call (its keys share a Redis: not Cluster)."""
         if not keys or self.interval == float("inf"):
-            return [float("inf")] * len(keys) if keys else []
-        args = [repr(self.interval), repr(self.burst), "1"]
+            return [float("inf")] * len(keys)
         try:
-            async with self.r.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    await self._script(keys=[self.head + key], args=args, client=pipe)
-                waits = await pipe.execute()
+            waits = await self._script(
+                keys=[self.head + k for k in keys], args=[repr(self.interval), repr(self.burst), "1"]
+            )
         except self._errors as exc:
             log.warning("rate limit not checked, Redis did not answer: %s", exc)
             return [0.0] * len(keys)
