@@ -8,6 +8,7 @@ context, as the gateway enriches them) go through `RedisStore.ingest` under a fr
 Memory is read two ways: `used_memory` from `INFO memory` before and after (server-wide, so
 other clients of a shared Redis add noise), and the sum of `MEMORY USAGE` over this run's keys
 (exact for them, without the allocator's and the keyspace's overhead), split by key kind.
+Redis's own CPU time per event (INFO cpu, server-wide too) gives its write ceiling.
 The baseline, measured in the same run, is the profile keys alone (what a deployment that
 keeps no event log would hold). Both are extrapolated linearly to one million visitors.
 The last line printed is one JSON object with the figures.
@@ -55,22 +56,29 @@ def visitor_events(rnd: random.Random, visitor: str, n: int, now: float) -> list
     return out
 
 
-async def fill(url: str, prefix: str, visitors: int, per_visitor: int) -> float:
+async def fill(url: str, prefix: str, visitors: int, per_visitor: int, batch: int) -> float:
+    """`batch` 0: batches of 500 events over 25 visitors (a forwarder); else each call is one
+    visitor's next `batch` events, 8 calls in flight (browsers sending as visitors browse)."""
     from slotwise.gateway.visitors.stores.redis import RedisStore
 
     store = RedisStore(url, prefix=prefix)
     rnd = random.Random(1)
     now = time.time()
+    per = [visitor_events(rnd, f"v{v:07d}", per_visitor, now) for v in range(visitors)]
+    if batch:  # round-robin over visitors: calls in flight together are different visitors'
+        calls = [ev[i : i + batch] for i in range(0, per_visitor, batch) for ev in per]
+    else:
+        flat = [e for ev in per for e in ev]
+        calls = [flat[i : i + 500] for i in range(0, len(flat), 500)]
+    queue = calls[::-1]
+
+    async def worker() -> None:
+        while queue:
+            await store.ingest("bench", queue.pop())
+
     started = time.perf_counter()
     try:
-        batch: list[dict[str, Any]] = []
-        for v in range(visitors):
-            batch += visitor_events(rnd, f"v{v:07d}", per_visitor, now)
-            if len(batch) >= 500:
-                await store.ingest("bench", batch)
-                batch = []
-        if batch:
-            await store.ingest("bench", batch)
+        await asyncio.gather(*(worker() for _ in range(8 if batch else 1)))
     finally:
         await store.close()
     return time.perf_counter() - started
@@ -91,6 +99,12 @@ def key_usage(r: Any, prefix: str) -> Counter[str]:
     return totals
 
 
+def redis_cpu(r: Any) -> float:
+    """Seconds of CPU the Redis server has used (user + system), server-wide."""
+    info = r.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def cleanup(r: Any, prefix: str) -> None:
     keys = list(r.scan_iter(match=prefix + "*", count=2000))
     for i in range(0, len(keys), 1000):
@@ -99,21 +113,22 @@ def cleanup(r: Any, prefix: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="5000 visitors (well under a minute)")
+    parser.add_argument("--quick", action="store_true", help="5000 visitors, 1000 with --batch (under a minute)")
     parser.add_argument("--visitors", type=int, default=None)
     parser.add_argument("--events-per-visitor", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=0, help="events per call, one visitor each (0: 500, mixed)")
     parser.add_argument("--url", default=REDIS_URL)
     args = parser.parse_args()
     import redis
 
-    n = args.visitors or (5_000 if args.quick else 20_000)
+    n = args.visitors or ((1_000 if args.batch else 5_000) if args.quick else 20_000)
     r = redis.Redis.from_url(args.url, decode_responses=True)
     r.ping()
     prefix = f"bench-mem-{uuid.uuid4().hex[:8]}:"
     try:
-        before = int(r.info("memory")["used_memory"])
-        seconds = asyncio.run(fill(args.url, prefix, n, args.events_per_visitor))
-        after = int(r.info("memory")["used_memory"])
+        before, cpu_before = int(r.info("memory")["used_memory"]), redis_cpu(r)
+        seconds = asyncio.run(fill(args.url, prefix, n, args.events_per_visitor, args.batch))
+        after, cpu_after = int(r.info("memory")["used_memory"]), redis_cpu(r)
         usage = key_usage(r, prefix)
     finally:
         cleanup(r, prefix)
@@ -125,9 +140,11 @@ def main() -> None:
         "bench": "redis_memory",
         "visitors": n,
         "events_per_visitor": args.events_per_visitor,
+        "events_per_call": args.batch or 500,
         "keys": usage["keys"],
         "write_s": round(seconds, 2),
         "events_per_s": round(n * args.events_per_visitor / seconds),
+        "redis_cpu_us_per_event": round((cpu_after - cpu_before) * 1e6 / (n * args.events_per_visitor), 2),
         "used_memory_delta_bytes_per_visitor": round((after - before) / n, 1),
         "key_bytes_per_visitor": round(total / n, 1),
         "key_bytes_per_visitor_by_kind": per_kind,
@@ -138,7 +155,7 @@ def main() -> None:
         },
         "baseline": "profile keys (pr) alone, same run",
         "load_average": os.getloadavg()[0],
-        "note": "used_memory is server-wide: other clients of this Redis add noise",
+        "note": "used_memory and Redis CPU are server-wide: other clients of this Redis add noise",
     }
     print(f"{n} visitors x {args.events_per_visitor} events: {round(total / n)} B/visitor in keys", flush=True)
     print(json.dumps(figures))
