@@ -222,12 +222,13 @@ def test_a_refused_reload_is_not_published(cluster: Cluster) -> None:
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from slotwise.gateway.demo.catalog import build_catalog
+    from slotwise.gateway.demo.simulate import simulate
     from slotwise.models.data import events_to_interactions
-    from slotwise.models.simulate import catalog, simulate
     from slotwise.models.train_recommender import train_recommender
 
-    items = catalog(per_category=8)
-    events, _, _ = simulate(items, visitors=60, seed=1)
+    items = build_catalog(8)
+    events = simulate(items, visitors=60, seed=1).events
     out = tmp_path_factory.mktemp("bundle") / "good"
     train_recommender(
         events_to_interactions(events), items, out, lam=50.0, content_weight=0.05, progress=lambda m: None
