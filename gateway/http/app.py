@@ -30,6 +30,7 @@ from slotwise.gateway.serving.runtime import build_runtime
 from slotwise.gateway.serving.services import Services, build_services, close_services
 from slotwise.gateway.studio.pages import routes as studio_routes
 from slotwise.gateway.studio.web import SecurityHeaders
+from slotwise.gateway.serving.sync import start_sync
 
 log = logging.getLogger("slotwise")
 
@@ -135,12 +136,15 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.services = await build_services(config)
+        app.state.sync = await start_sync(app, app.state.services.store)  # replicas on one Redis
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             # SIGHUP reloads the configuration (only possible when serving from the main thread).
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload_soon, app)
         try:
             yield
         finally:
+            if app.state.sync is not None:
+                await app.state.sync.close()
             await close_services(app.state.services)
             if getattr(app.state, "studio_store", None) is not None:
                 app.state.studio_store.close()

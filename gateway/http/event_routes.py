@@ -42,6 +42,8 @@ from slotwise.gateway.http.render_routes import (
 from slotwise.gateway.http.schemas import ConsentRequest, EventsRequest, parse_body
 from slotwise.gateway.measure.exposures import refusal
 from slotwise.gateway.ops.ratelimit import RateLimiter
+from slotwise.gateway.measure.exposures import aggregates_allowed, refusal
+from slotwise.gateway.ops.ratelimit import RateLimiter, RedisRateLimiter, limiter_for
 from slotwise.gateway.serving.runtime import Runtime
 from slotwise.gateway.visitors.events import Invalid, Limits, event_line, safe_text, validate_event
 from slotwise.gateway.visitors.signing import verify_visitor
@@ -49,6 +51,7 @@ from slotwise.gateway.visitors.ingest import BatchResult, ingest_batch, origin_o
 from slotwise.gateway.visitors.stores import Store, StoreSettings
 
 EXPIRE_EVERY = 3600.0
+Limiter = RateLimiter | RedisRateLimiter
 EVENTS_ORDER = ("site", "events", "key", "consent", "context", "segments")
 log = logging.getLogger("slotwise.events")
 
@@ -60,13 +63,14 @@ def _store(request: Request) -> tuple[Store, StoreSettings]:
     return store, getattr(store, "settings", None) or StoreSettings()
 
 
-def _limiters(request: Request, settings: StoreSettings) -> tuple[RateLimiter, RateLimiter]:
+def _limiters(request: Request, settings: StoreSettings) -> tuple[Limiter, Limiter]:
     state = request.app.state
     lim = getattr(state, "event_limiters", None)
     if lim is None:
+        store = state.services.store  # a Redis store shares the limits between replicas
         lim = (
-            RateLimiter(settings.rate_limit["visitor_per_minute"]),
-            RateLimiter(settings.rate_limit["client_per_minute"]),
+            limiter_for(store, "visitor", settings.rate_limit["visitor_per_minute"]),
+            limiter_for(store, "client", settings.rate_limit["client_per_minute"]),
         )
         state.event_limiters = lim
     return lim
@@ -88,7 +92,7 @@ async def post_events(request: Request) -> Response:
         raise ApiError(413, "too_many_events", f"at most {settings.max_batch} events per batch, got {len(raw_events)}")
     _, client_limit = _limiters(request, settings)
     client = client_address(peer_of(request), request.headers, runtime.config.trusted_proxies)
-    wait = client_limit.take(f"{site.name}|{client}", max(1, len(raw_events)))  # in memory only
+    wait = await client_limit.atake(f"{site.name}|{client}", max(1, len(raw_events)))
     if wait:
         raise ApiError(
             429, "rate_limited", "too many events from this client", {"Retry-After": str(int(wait) + 1), **headers}
@@ -105,6 +109,7 @@ async def post_events(request: Request) -> Response:
     limits = Limits(max_future_s=settings.max_future_seconds, retention_days=settings.retention_days)
     rejected: list[dict[str, Any]] = []
     valid: list[dict[str, Any]] = []
+    shown_of: list[tuple[int, str | None]] = []
     visitor_limit, _ = _limiters(request, settings)
     batch_ua = _str(body.context.get("user_agent")) or request.headers.get("user-agent")
     ignored: dict[str, list[str]] = {}  # reason -> event ids
@@ -143,6 +148,22 @@ async def post_events(request: Request) -> Response:
         valid.append(event)
     result_ignored = [e for ids in ignored.values() for e in ids]
     ignored_reason = "; ".join(ignored) or None
+        valid.append(event)
+        shown_of.append((index, shown))
+    # One round trip for the whole batch when the limit is shared through Redis.
+    waits = await visitor_limit.atake_many([f"{site.name}|{e['visitor_id']}" for e in valid])
+    for (index, shown), wait in zip(shown_of, waits, strict=True):
+        if wait:
+            rejected.append({"index": index, "event_id": shown, "reason": "rate limit for this visitor; retry later"})
+    if any(waits):
+        rejected.sort(key=lambda r: r["index"])
+        valid = [e for e, wait in zip(valid, waits, strict=True) if not wait]
+    ignored_reason = None
+    if ctx.device.is_bot:
+        ignored_reason = "bot traffic builds no profile"
+    elif not ctx.consent.profiling_allowed:
+        ignored_reason = "no profiling consent (consent level below 'full' or Sec-GPC)"
+    result_ignored: list[str] = []
     duplicates: list[str] = []
     if anonymous:
         try:

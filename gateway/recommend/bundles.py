@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -241,6 +242,8 @@ class ModelRegistry:
         self._reload_lock = threading.Lock()
         self._watcher: asyncio.Task[None] | None = None
         self.batcher = Batcher()
+        self.listeners: list[Callable[[], Awaitable[None]]] = []
+        """Called after `areload` loaded a new bundle (replica sync tells the other gateways)."""
 
     def __len__(self) -> int:
         return len(self._bundles)
@@ -298,7 +301,11 @@ class ModelRegistry:
             return report
 
     async def areload(self) -> dict[str, Any]:
-        return await asyncio.to_thread(self.reload)
+        report = await asyncio.to_thread(self.reload)
+        if report["loaded"]:
+            for listener in self.listeners:
+                await listener()
+        return report
 
     def start_watch(self) -> None:
         if self.watch_seconds > 0 and self._watcher is None:

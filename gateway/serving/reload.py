@@ -33,8 +33,12 @@ def changed_services(old: Config, new: Config) -> list[str]:
     return [name for name in SERVICES if getattr(old, name) != getattr(new, name)]
 
 
-async def reload_config(app: Any) -> ReloadResult:
-    """Load the config file again; on any error the running configuration keeps serving."""
+async def reload_config(app: Any, publish: bool = True) -> ReloadResult:
+    """Load the config file again; on any error the running configuration keeps serving.
+
+    With replica sync (Redis store), a successful reload is published to the other gateways
+    unless it was asked by one of them (`publish=False`).
+    """
     path = app.state.config_path
     metrics: Metrics = app.state.metrics
     if path is None:
@@ -66,6 +70,12 @@ async def reload_config(app: Any) -> ReloadResult:
     if changed:
         log.info("configuration reloaded; reopened %s", ", ".join(changed))
     metrics.config_reloads.labels("ok").inc()
+    sync = getattr(app.state, "sync", None)
+    if sync is not None:
+        if "models" in fresh:
+            sync.attach(fresh["models"])
+        if publish:
+            await sync.publish("config")
     return ReloadResult(True, applied=changed)
 
 
