@@ -28,9 +28,9 @@ from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.serving.reload import reload_config
 from slotwise.gateway.serving.runtime import build_runtime
 from slotwise.gateway.serving.services import Services, build_services, close_services
+from slotwise.gateway.serving.sync import start_sync
 from slotwise.gateway.studio.pages import routes as studio_routes
 from slotwise.gateway.studio.web import SecurityHeaders
-from slotwise.gateway.serving.sync import start_sync
 
 log = logging.getLogger("slotwise")
 

@@ -23,7 +23,6 @@ from starlette.routing import Route
 
 from slotwise.gateway.config.loader import SiteConfig
 from slotwise.gateway.context.classify import classify_event
-from slotwise.gateway.context.clock import zone
 from slotwise.gateway.context.geo import client_address
 from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.http.errors import ApiError, JSONResponse
@@ -40,14 +39,12 @@ from slotwise.gateway.http.render_routes import (
     visitor_id_of,
 )
 from slotwise.gateway.http.schemas import ConsentRequest, EventsRequest, parse_body
-from slotwise.gateway.measure.exposures import refusal
-from slotwise.gateway.ops.ratelimit import RateLimiter
 from slotwise.gateway.measure.exposures import aggregates_allowed, refusal
 from slotwise.gateway.ops.ratelimit import RateLimiter, RedisRateLimiter, limiter_for
 from slotwise.gateway.serving.runtime import Runtime
 from slotwise.gateway.visitors.events import Invalid, Limits, event_line, safe_text, validate_event
+from slotwise.gateway.visitors.ingest import BatchResult, Origin, ingest_batch
 from slotwise.gateway.visitors.signing import verify_visitor
-from slotwise.gateway.visitors.ingest import BatchResult, ingest_batch, origin_of
 from slotwise.gateway.visitors.stores import Store, StoreSettings
 
 EXPIRE_EVERY = 3600.0
@@ -108,17 +105,13 @@ async def post_events(request: Request) -> Response:
     now = time.time()
     limits = Limits(max_future_s=settings.max_future_seconds, retention_days=settings.retention_days)
     rejected: list[dict[str, Any]] = []
-    valid: list[dict[str, Any]] = []
-    shown_of: list[tuple[int, str | None]] = []
-    visitor_limit, _ = _limiters(request, settings)
+    checked: list[tuple[int, str | None, dict[str, Any], Origin]] = []
     batch_ua = _str(body.context.get("user_agent")) or request.headers.get("user-agent")
-    ignored: dict[str, list[str]] = {}  # reason -> event ids
-    anonymous: list[dict[str, Any]] = []
-    for index, raw in enumerate(raw_events):
-        event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    for index, raw_event in enumerate(raw_events):
+        event_id = raw_event.get("event_id") if isinstance(raw_event, dict) else None
         shown = safe_text(event_id[:128]) if isinstance(event_id, str) else None
         try:
-            event = validate_event(raw, now, limits)
+            event = validate_event(raw_event, now, limits)
         except Invalid as exc:
             rejected.append({"index": index, "event_id": shown, "reason": str(exc)})
             continue
@@ -130,56 +123,28 @@ async def post_events(request: Request) -> Response:
             continue
         # Each event by its own context (a relaying server's batch), the request's otherwise.
         verdict = classify_event(
-            raw.get("context"),
+            raw_event.get("context"),
             user_agent=batch_ua,
             consent=ctx.consent.level,
             gpc=ctx.consent.gpc,
             mobile_hint=request.headers.get("sec-ch-ua-mobile"),
         )
-        if verdict.ignored is not None:
-            ignored.setdefault(verdict.ignored, []).append(event["event_id"])
-            if aggregates_allowed(verdict.consent, verdict.device is None):
-                anonymous.append(event)  # counted in aggregates only (gateway/measure)
-            continue
-        if visitor_limit.take(f"{site.name}|{event['visitor_id']}"):
-            rejected.append({"index": index, "event_id": shown, "reason": "rate limit for this visitor; retry later"})
-            continue
-        _enrich(event, runtime, site, verdict.device, ctx.geo.country)
-        valid.append(event)
-    result_ignored = [e for ids in ignored.values() for e in ids]
-    ignored_reason = "; ".join(ignored) or None
-        valid.append(event)
-        shown_of.append((index, shown))
+        aggregates = aggregates_allowed(verdict.consent, verdict.device is None)
+        checked.append((index, shown, event, Origin(verdict.device, ctx.geo.country, verdict.ignored, aggregates)))
     # One round trip for the whole batch when the limit is shared through Redis.
-    waits = await visitor_limit.atake_many([f"{site.name}|{e['visitor_id']}" for e in valid])
-    for (index, shown), wait in zip(shown_of, waits, strict=True):
+    visitor_limit, _ = _limiters(request, settings)
+    waits = await visitor_limit.atake_many([f"{site.name}|{e['visitor_id']}" for _, _, e, _ in checked])
+    batch: list[tuple[dict[str, Any], Origin]] = []
+    for (index, shown, event, origin), wait in zip(checked, waits, strict=True):
         if wait:
             rejected.append({"index": index, "event_id": shown, "reason": "rate limit for this visitor; retry later"})
-    if any(waits):
-        rejected.sort(key=lambda r: r["index"])
-        valid = [e for e, wait in zip(valid, waits, strict=True) if not wait]
-    ignored_reason = None
-    if ctx.device.is_bot:
-        ignored_reason = "bot traffic builds no profile"
-    elif not ctx.consent.profiling_allowed:
-        ignored_reason = "no profiling consent (consent level below 'full' or Sec-GPC)"
-    result_ignored: list[str] = []
-    duplicates: list[str] = []
-    if anonymous:
-        try:
-            await store.ingest_anonymous(site.name, anonymous)
-        except Exception as exc:
-            store.outage.failed(exc)
-            raise ApiError(
-                503,
-                "store_unavailable",
-                "the event store is unavailable; retry the batch",
-                {"Retry-After": "1", **headers},
-            ) from None
+        else:
+            batch.append((event, origin))
+    rejected.sort(key=lambda r: r["index"])
     result = BatchResult()
-    if valid:
+    if batch:
         try:
-            result = await ingest_batch(store, runtime, site, [(e, origin_of(ctx)) for e in valid])
+            result = await ingest_batch(store, runtime, site, batch)
         except Exception as exc:
             # Nothing of this batch was acknowledged: the client keeps it and retries.
             store.outage.failed(exc)
@@ -192,14 +157,15 @@ async def post_events(request: Request) -> Response:
         store.outage.succeeded()
         _maybe_expire(request, store, now)
     accepted, duplicates = result.accepted, result.duplicates
-    result_ignored = list(result.ignored)
-    ignored_reason = list(result.ignored.values())[-1] if result.ignored else None
     payload: dict[str, Any] = {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
-    if result_ignored:
-        payload["ignored"] = {"event_ids": result_ignored, "reason": ignored_reason}
+    if result.ignored:
+        payload["ignored"] = {
+            "event_ids": list(result.ignored),
+            "reason": "; ".join(dict.fromkeys(result.ignored.values())),
+        }
     if body.segments and accepted:
         kept = set(accepted)
-        visitors = {e["visitor_id"] for e in valid if e["event_id"] in kept}
+        visitors = {e["visitor_id"] for e, _ in batch if e["event_id"] in kept}
         payload["segments"] = await _memberships(store, runtime, site, ctx, visitors)
     return JSONResponse(payload, headers=headers)
 
