@@ -131,12 +131,14 @@ async def post_events(request: Request) -> Response:
         )
         aggregates = aggregates_allowed(verdict.consent, verdict.device is None)
         checked.append((index, shown, event, Origin(verdict.device, ctx.geo.country, verdict.ignored, aggregates)))
-    # One round trip for the whole batch when the limit is shared through Redis.
+    # One round trip for the whole batch when the limit is shared through Redis; events that are
+    # acknowledged without being kept (bots, no consent) do not use up the visitor's limit.
     visitor_limit, _ = _limiters(request, settings)
-    waits = await visitor_limit.atake_many([f"{site.name}|{e['visitor_id']}" for _, _, e, _ in checked])
+    limited = [c for c in checked if c[3].ignored_reason is None]
+    waits = iter(await visitor_limit.atake_many([f"{site.name}|{e['visitor_id']}" for _, _, e, _ in limited]))
     batch: list[tuple[dict[str, Any], Origin]] = []
-    for (index, shown, event, origin), wait in zip(checked, waits, strict=True):
-        if wait:
+    for index, shown, event, origin in checked:
+        if origin.ignored_reason is None and next(waits):
             rejected.append({"index": index, "event_id": shown, "reason": "rate limit for this visitor; retry later"})
         else:
             batch.append((event, origin))
