@@ -75,10 +75,20 @@ def slots_in(dom: str) -> dict[str, tuple[str, str]]:
     return found
 
 
+def settled_slots(url: str, tmp_path: Path) -> dict[str, tuple[str, str]]:
+    """The page's slots once client.js filled them. On a loaded machine the render call can miss
+    client.js's 1.5 s budget and the page rightly keeps its fallback: look again, up to 3 times."""
+    for attempt in range(3):
+        page = slots_in(dump_dom(url, tmp_path / str(attempt)))
+        if page and all(state == "ready" for _, state in page.values()):
+            break
+    return page
+
+
 def test_two_contexts_get_different_blocks_in_a_real_browser(demo_server: str, tmp_path: Path) -> None:
-    night_mobile = slots_in(dump_dom(f"{demo_server}/demo?device=mobile&hour=23", tmp_path / "a"))
-    office_desktop = slots_in(dump_dom(f"{demo_server}/demo?device=desktop&hour=11&weekday=wed", tmp_path / "b"))
-    abroad = slots_in(dump_dom(f"{demo_server}/demo?device=desktop&hour=20&country=US", tmp_path / "c"))
+    night_mobile = settled_slots(f"{demo_server}/demo?device=mobile&hour=23", tmp_path / "a")
+    office_desktop = settled_slots(f"{demo_server}/demo?device=desktop&hour=11&weekday=wed", tmp_path / "b")
+    abroad = settled_slots(f"{demo_server}/demo?device=desktop&hour=20&country=US", tmp_path / "c")
     for page in (night_mobile, office_desktop, abroad):
         assert set(page) == {"home-hero", "welcome", "recommendations", "offer"}
         assert all(state == "ready" for _, state in page.values()), page
