@@ -8,19 +8,42 @@ import os
 import signal
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from slotwise.gateway.visitors.events import format_ts
+from tests.conftest import need
 from tests.gateway.conftest import DESKTOP_UA, minimal_config
+from tests.gateway.visitors.test_stores import REDIS_URL, _redis_up
 from tests.procs import start_gateway
 
 PORT = 18531
 BASE = f"http://127.0.0.1:{PORT}"
 HEADERS = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_section(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    limits = {"visitor_per_minute": 1e9, "client_per_minute": 1e9}
+    if request.param == "sqlite":
+        yield {"backend": "sqlite", "path": "store.db", "rate_limit": limits}
+        return
+    need(_redis_up(), "a Redis server at 127.0.0.1:6379")
+    prefix = f"durability-{uuid.uuid4().hex[:10]}:"
+    yield {"backend": "redis", "url": REDIS_URL, "prefix": prefix, "rate_limit": limits}
+    import redis
+
+    r = redis.Redis.from_url(REDIS_URL)
+    keys = list(r.scan_iter(match=prefix + "*"))
+    if keys:
+        r.delete(*keys)
+    r.close()
 
 
 def test_acknowledged_events_survive_kill_9(tmp_path: Path, store_section: dict[str, Any]) -> None:
