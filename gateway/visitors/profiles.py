@@ -1,11 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Visitor profiles: an incremental fold of events that does not depend on arrival order.
 
-Every part of the state is a function of the *set* of events folded in (sums, minima,
-maxima, latest-by-(ts, event_id), intervals merged by gap), so folding events in any order
-gives the profile a rebuild from the log gives, up to float rounding in the decayed scores.
-Duplicates are the store's job: it folds an event only when its event_id is new.
-Pure Python and JSON-serializable, so `models/` can replay event files through it offline.
+Every part of the state is a function of the *set* of events folded in (sums, minima, maxima,
+latest-by-(ts, event_id), intervals merged by gap), so folding in any order gives what a rebuild
+from the log gives, up to float rounding in the decayed scores. Duplicates are the store's job
+(it folds an event only when its event_id is new). Pure Python, JSON-serializable: `models/` replays files through it.
 """
 
 from __future__ import annotations
