@@ -19,6 +19,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run as a script: `tests` is not installed
+from tests.procs import CHROMIUM_FLAGS  # noqa: E402
 from tests.wordpress import wpenv  # noqa: E402
 
 WP_PORT, GW_PORT = 18630, 18631
@@ -51,16 +52,7 @@ add_action( 'admin_footer', function () {
 	<?php
 } );
 """
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-]
+FLAGS = [*CHROMIUM_FLAGS, "--hide-scrollbars"]
 
 
 def shoot(url: str, name: str, size: str, profile: Path, ua: str | None = None, wait_ms: int = 4000) -> None:

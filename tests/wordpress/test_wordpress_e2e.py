@@ -24,20 +24,11 @@ import httpx
 import pytest
 
 from tests.conftest import need, need_tool
+from tests.procs import CHROMIUM_FLAGS
 from tests.wordpress import wpenv
 
 WP_PORT, GW_PORT, DOWN_PORT, HANG_PORT = 18610, 18601, 18602, 18603
 WP = f"http://127.0.0.1:{WP_PORT}"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def configure(port: int, mode: str, consent: str = "full") -> None:

@@ -13,17 +13,7 @@ import pytest
 
 from tests.conftest import free_port, need_tool, running_gateway
 from tests.gateway.conftest import IPHONE_UA
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from tests.procs import CHROMIUM_FLAGS
 
 
 @pytest.fixture(scope="module")
