@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-"""`slotwise train segments`: cluster visitors on the shared features, export scaler + K-Means.
+"""`slotwise train segments`: cluster visitors on the shared features, export the `Segmenter`.
 
-K is the elbow of the inertia curve when its silhouette is within 10% of the best, else the
-best silhouette; every candidate gets inertia, silhouette, Davies–Bouldin and Dunn. Agglomerative and DBSCAN run for
-exploration only: ONNX serves what it can run, the scaler + K-Means pipeline.
+The served model is models/segmenter.py (log1p, standardize, clip, Gaussian mixture, k by BIC);
+every candidate k gets BIC, silhouette, Davies–Bouldin and Dunn. K-Means, agglomerative and
+DBSCAN at the chosen k run for comparison only.
 """
 
 from __future__ import annotations
@@ -15,21 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from skl2onnx import to_onnx
-from skl2onnx.common.data_types import FloatTensorType
 from sklearn.cluster import DBSCAN, AgglomerativeClustering, KMeans
 from sklearn.metrics import davies_bouldin_score, silhouette_score
 from sklearn.neighbors import NearestNeighbors
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from slotwise.gateway.visitors.features import FeatureSpec, feature_matrix, profiles_from_events
 from slotwise.models.bundle import write_bundle
 from slotwise.models.data import with_categories
+from slotwise.models.segmenter import BIC_SHARE, LIVE_SESSION_FEATURES, LOG_FEATURES, Segmenter, columns
 
 Progress = Callable[[str], None]
 SAMPLE = 2000  # pairwise metrics are quadratic: computed on a fixed random sample
-ELBOW_TOLERANCE = 0.9
 
 
 def dunn_index(Z: np.ndarray, labels: np.ndarray) -> float:
@@ -54,53 +50,40 @@ def cluster_scores(Z: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     }
 
 
-def elbow(ks: list[int], inertia: list[float]) -> int:
-    """The k farthest below the straight line from the first to the last inertia."""
-    if len(ks) < 3:
-        return ks[0]
-    x, y = np.asarray(ks, float), np.asarray(inertia, float)
-    x1, y1, x2, y2 = x[0], y[0], x[-1], y[-1]
-    dist = np.abs((y2 - y1) * x - (x2 - x1) * y + x2 * y1 - y2 * x1)
-    return int(ks[int(np.argmax(dist))])
-
-
-def choose_clustering(F: np.ndarray, ks: range, seed: int, progress: Progress) -> dict[str, Any]:
-    scaler = StandardScaler().fit(F)
-    Z = scaler.transform(F)
+def choose_clustering(F: np.ndarray, names: list[str], ks: range, seed: int, progress: Progress) -> dict[str, Any]:
+    """The served `Segmenter` (k by BIC) and, for every candidate k, BIC, silhouette, Davies-Bouldin
+    and Dunn on the features it clusters; K-Means, Ward and DBSCAN for comparison only."""
+    seg = Segmenter(
+        k_range=(ks.start, ks.stop - 1),
+        log_columns=columns(names, LOG_FEATURES),
+        ignore_columns=columns(names, LIVE_SESSION_FEATURES),
+        random_state=seed,
+    ).fit(F)
+    Z = seg.transform(F)
     rng = np.random.default_rng(seed)
     sample = rng.choice(len(Z), size=min(SAMPLE, len(Z)), replace=False)
-    candidates: list[tuple[dict[str, Any], Any]] = []
-    for k in ks:
-        if k >= len(Z):
-            break
-        km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(Z)
-        row: dict[str, Any] = {"k": k, "inertia": float(km.inertia_), **cluster_scores(Z[sample], km.labels_[sample])}
-        progress(
-            f"  k-means k={k}: silhouette {row['silhouette']:.3f}, Davies-Bouldin "
-            f"{row['davies_bouldin']:.3f}, Dunn {row['dunn']:.3f}"
-        )
-        candidates.append((row, km))
-    if not candidates:
-        raise ValueError(f"too few visitors ({len(Z)}) to cluster")
-    best_row, best = max(candidates, key=lambda c: np.nan_to_num(c[0]["silhouette"], nan=-1.0))
-    knee = elbow([r["k"] for r, _ in candidates], [r["inertia"] for r, _ in candidates])
-    for row, km in candidates:  # the elbow wins when its silhouette is nearly as good
-        if row["k"] == knee and row["silhouette"] >= ELBOW_TOLERANCE * best_row["silhouette"]:
-            best_row, best = row, km
-    k = best_row["k"]
     Zs = Z[sample]
+    candidates = []
+    for k, mixture in seg.mixtures_.items():
+        row: dict[str, Any] = {"k": k, "bic": seg.bic_[k], **cluster_scores(Zs, mixture.predict(Zs))}
+        progress(
+            f"  gaussian mixture k={k}: BIC {row['bic']:.0f}, silhouette {row['silhouette']:.3f}, "
+            f"Davies-Bouldin {row['davies_bouldin']:.3f}, Dunn {row['dunn']:.3f}"
+        )
+        candidates.append(row)
+    k = seg.n_clusters_
+    km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(Zs)
     agg = AgglomerativeClustering(n_clusters=k, linkage="ward").fit(Zs)
     kdist = np.sort(NearestNeighbors(n_neighbors=6).fit(Zs).kneighbors(Zs)[0][:, -1])
     eps = float(np.quantile(kdist, 0.9)) or 0.5
     db = DBSCAN(eps=eps, min_samples=5).fit(Zs)
     return {
-        "scaler": scaler,
-        "kmeans": best,
+        "segmenter": seg,
         "k": k,
         "Z": Z,
-        "candidates": [r for r, _ in candidates],
-        "elbow_k": knee,
+        "candidates": candidates,
         "exploration": {
+            "kmeans": {"k": k, **cluster_scores(Zs, km.labels_)},
             "agglomerative_ward": {"k": k, **cluster_scores(Zs, agg.labels_)},
             "dbscan": {
                 "eps": eps,
@@ -148,13 +131,13 @@ def profile_markdown(profiles: dict[str, Any], report: dict[str, Any]) -> str:
     lines = [
         "# Segments",
         "",
-        f"Chosen k = {report['k']}; the elbow of the inertia curve is at k = {report['elbow_k']}.",
+        f"Chosen k = {report['k']}: the smallest k with {BIC_SHARE:.0%} of the best BIC gain (Gaussian mixture).",
         "",
-        "| k | inertia | silhouette | Davies-Bouldin | Dunn |",
+        "| k | BIC | silhouette | Davies-Bouldin | Dunn |",
         "| --- | --- | --- | --- | --- |",
     ]
     lines += [
-        f"| {r['k']} | {r['inertia']:.1f} | {r['silhouette']:.3f} | {r['davies_bouldin']:.3f} | {r['dunn']:.3f} |"
+        f"| {r['k']} | {r['bic']:.0f} | {r['silhouette']:.3f} | {r['davies_bouldin']:.3f} | {r['dunn']:.3f} |"
         for r in report["candidates"]
     ]
     lines += [
@@ -190,14 +173,12 @@ def train_segments(
     spec = FeatureSpec.fit(profiles.values(), max_categories=20)
     F = feature_matrix([profiles[v] for v in visitors], spec, now)
     progress(f"segments: {len(visitors)} visitors, {F.shape[1]} features")
-    result = choose_clustering(F, ks, seed, progress)
-    pipe = Pipeline([("scaler", result["scaler"]), ("kmeans", result["kmeans"])])
-    labels = pipe.predict(F)
+    result = choose_clustering(F, spec.names, ks, seed, progress)
+    seg = result["segmenter"]
+    labels = seg.predict(F)
     profiles = name_segments(F, labels, spec.names, spec)
-    onx = to_onnx(
-        pipe, initial_types=[("features", FloatTensorType([None, F.shape[1]]))], target_opset={"": 17, "ai.onnx.ml": 3}
-    )
-    report = {k: v for k, v in result.items() if k in {"k", "elbow_k", "candidates", "exploration"}}
+    onx = seg.to_onnx()
+    report = {k: v for k, v in result.items() if k in {"k", "candidates", "exploration"}}
     assignments = "visitor_id,segment\n" + "".join(
         f"{v},{profiles[str(c)]['name']}\n" for v, c in zip(visitors, labels, strict=False)
     )
@@ -219,7 +200,7 @@ def train_segments(
     )
     progress(f"segments bundle written to {out} in {time.time() - t0:.1f}s (k={result['k']})")
     return {
-        "pipeline": pipe,
+        "pipeline": seg,
         "F": F,
         "labels": labels,
         "visitors": visitors,

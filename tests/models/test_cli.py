@@ -84,8 +84,8 @@ def test_segments_cli_writes_assignments_and_names(store: dict[str, Any], bundle
     assert {r["visitor_id"] for r in rows} == set(store["planted"])
     assert {r["segment"] for r in rows} == set(manifest["segments"].values())
     report = manifest["metrics"]
-    assert all({"silhouette", "davies_bouldin", "dunn", "inertia"} <= set(c) for c in report["candidates"])
-    assert {"agglomerative_ward", "dbscan"} <= set(report["exploration"])
+    assert all({"silhouette", "davies_bouldin", "dunn", "bic"} <= set(c) for c in report["candidates"])
+    assert {"kmeans", "agglomerative_ward", "dbscan"} <= set(report["exploration"])
     assert "## " in (d / "segments.md").read_text()
 
 
