@@ -4,8 +4,9 @@
 part only) beside peer libraries run in the same process on the same split.
 
     pip install torch==2.13.0          # first, so cornac never pulls a CUDA build (a CPU wheel here)
-    pip install cornac implicit        # bench-only peers, not dependencies of the product
-    pip install --no-build-isolation lightfm   # its setup.py fails under build isolation
+    pip install cornac implicit        # bench-only peers (the `bench` extra), not the product's
+    pip install setuptools wheel && pip install --no-use-pep517 --no-build-isolation lightfm
+                                       # its setup.py sets __builtins__.X, which fails under PEP 517
     python bench/movielens_bench.py [--quick] [--data ../shared/data/ml-latest-small]
 
 Every peer is tuned the way ours is: a small grid scored on the same validation split of the
