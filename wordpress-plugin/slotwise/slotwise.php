@@ -30,6 +30,8 @@ require_once SLOTWISE_DIR . 'includes/class-slotwise-page.php';
 require_once SLOTWISE_DIR . 'includes/class-slotwise-events.php';
 require_once SLOTWISE_DIR . 'includes/class-slotwise-widget.php';
 require_once SLOTWISE_DIR . 'includes/class-slotwise-plugin.php';
+require_once SLOTWISE_DIR . 'includes/class-slotwise-admin-client.php';
+require_once SLOTWISE_DIR . 'includes/class-slotwise-authoring.php';
 
 if ( is_admin() ) {
 	require_once SLOTWISE_DIR . 'includes/class-slotwise-admin.php';
@@ -39,3 +41,4 @@ require_once SLOTWISE_DIR . 'includes/class-slotwise-rest.php';
 Slotwise_Rest::init();
 
 Slotwise_Plugin::init();
+Slotwise_Authoring::init();

@@ -58,6 +58,7 @@ final class Slotwise_Plugin {
 	public static function register(): void {
 		load_plugin_textdomain( 'slotwise', false, dirname( plugin_basename( SLOTWISE_FILE ) ) . '/languages' );
 		register_block_type( SLOTWISE_DIR . 'block' );
+		register_block_type( SLOTWISE_DIR . 'block/variant' );
 		add_shortcode( 'slotwise', array( self::class, 'shortcode' ) );
 	}
 
