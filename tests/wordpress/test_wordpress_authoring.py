@@ -8,6 +8,7 @@ deleting the post retires the slot."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -133,3 +134,24 @@ def test_the_condition_picker_lists_the_gateways_names(site: Site, editor: tuple
     }
     assert wpenv.SK not in r.text
     assert httpx.get(f"{WP}/?rest_route=/slotwise/v1/names", timeout=30).status_code == 401
+
+
+def test_an_experiment_split_is_served_with_its_arm_in_the_markup(site: Site, editor: tuple[str, str]) -> None:
+    """Server-rendered blocks carry experiment and arm, which client.js puts on impressions."""
+    configure(GW_PORT, "server")
+    inner = "\n".join(
+        (variant("a", "Arm A text"), variant("b", "Arm B text"), variant("default", "Control", default=True))
+    )
+    body = f'<!-- wp:slotwise/slot {{"key":"e2e3","split":true}} -->\n{inner}\n<!-- /wp:slotwise/slot -->'
+    post = posts(editor, title="Authored split", status="publish", content=body).json()
+    name = f"wp-{post['id']}-e2e3"
+    try:
+        assert post["meta"]["_slotwise_errors"] == [], post["meta"]
+        page = get(f"{WP}/?p={post['id']}").text
+        tag = re.search(rf'<div[^>]*data-slotwise-slot="{name}"[^>]*>', page)
+        assert tag, page[-2000:]
+        assert f'data-slotwise-experiment="{name}"' in tag.group(0)
+        arm = re.search(r'data-slotwise-arm="([ab])"', tag.group(0))
+        assert arm and f"Arm {arm.group(1).upper()} text" in page, tag.group(0)
+    finally:
+        httpx.delete(f"{WP}/?rest_route=/wp/v2/posts/{post['id']}&force=true", auth=editor, timeout=60)

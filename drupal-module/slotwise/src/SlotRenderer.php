@@ -140,7 +140,7 @@ final class SlotRenderer implements TrustedCallbackInterface {
       // The gateway's sandboxed, autoescaped HTML gets a second line of defence that keeps
       // its data: images (see GatewayMarkup).
       $build['content'] = ['#markup' => GatewayMarkup::filter($block['html'])];
-      $build['#prefix'] = '<div class="slotwise-slot" data-slotwise-rendered="' . self::attr($slot) . '" data-slotwise-state="ready" data-slotwise-variant="' . self::attr((string) ($block['variant'] ?? '')) . '">';
+      $build['#prefix'] = '<div class="slotwise-slot" data-slotwise-rendered="' . self::attr($slot) . '" data-slotwise-state="ready"' . self::shown($block) . '>';
     }
     $build['#suffix'] = '</div>';
     return $build;
@@ -173,6 +173,34 @@ final class SlotRenderer implements TrustedCallbackInterface {
       return [];
     }
     return ['#type' => 'processed_text', '#text' => $text, '#format' => $format];
+  }
+
+  /**
+   * What a rendered block shows, as data attributes: client.js reads variant, experiment, arm,
+   * propensity and segments to send impressions and clicks for server-rendered slots.
+   *
+   * @param array<string, mixed> $block
+   *   The gateway's block.
+   */
+  public static function shown(array $block): string {
+    $out = ['variant' => is_string($block['variant'] ?? NULL) ? $block['variant'] : ''];
+    $exp = is_array($block['experiment'] ?? NULL) ? $block['experiment'] : [];
+    if (is_string($exp['key'] ?? NULL) && is_string($exp['arm'] ?? NULL)) {
+      $out['experiment'] = $exp['key'];
+      $out['arm'] = $exp['arm'];
+    }
+    $propensity = $exp['propensity'] ?? ($block['propensity'] ?? NULL);
+    if (is_int($propensity) || is_float($propensity)) {
+      $out['propensity'] = (string) (float) $propensity;
+    }
+    if (!empty($block['segments']) && is_array($block['segments'])) {
+      $out['segments'] = implode(',', array_filter($block['segments'], 'is_string'));
+    }
+    $html = '';
+    foreach ($out as $name => $value) {
+      $html .= ' data-slotwise-' . $name . '="' . self::attr($value) . '"';
+    }
+    return $html;
   }
 
   private static function attr(string $value): string {

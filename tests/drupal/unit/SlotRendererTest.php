@@ -47,6 +47,15 @@ final class SlotRendererTest extends TestCase {
     }
   }
 
+  public function testServerRenderedBlocksSayWhatWasShownForClientJs(): void {
+    $blocks = ['hero' => ['html' => '<b>B</b>', 'variant' => 'test:b', 'segments' => ['mobile'],
+      'experiment' => ['key' => 'hero-x', 'arm' => 'b', 'holdout' => FALSE, 'propensity' => 0.25]]];
+    $site = new Site($this->gateway($blocks), request(), ['delivery_mode' => 'server'], []);
+    $out = $site->runLazyBuilder($site->renderer->build('hero', 'Fallback', 'plain_text'));
+    $this->assertSame('<div class="slotwise-slot" data-slotwise-rendered="hero" data-slotwise-state="ready" data-slotwise-variant="test:b"'
+      . ' data-slotwise-experiment="hero-x" data-slotwise-arm="b" data-slotwise-propensity="0.25" data-slotwise-segments="mobile"><b>B</b></div>', html($out));
+  }
+
   public function testServerModeKeepsAnonymousPagesOutOfSharedCaches(): void {
     $site = new Site($this->gateway(['hero' => ['html' => 'x']]), request(), ['delivery_mode' => 'server'], ['page_cache']);
     $site->runLazyBuilder($site->renderer->build('hero', '', NULL));

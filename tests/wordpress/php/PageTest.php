@@ -94,4 +94,22 @@ final class PageTest extends TestCase {
 			$page->placeholder( 'hero', '<p>fb</p>' )
 		);
 	}
+
+	public function test_server_rendered_blocks_say_what_was_shown_for_client_js(): void {
+		$gw   = new FakeGateway( array( 'visitor_id' => 'v', 'blocks' => array(
+			'hero' => array( 'html' => '<p>B</p>', 'variant' => 'test:b', 'segments' => array( 'mobile', 'vip' ),
+				'experiment' => array( 'key' => 'hero-x', 'arm' => 'b', 'holdout' => false, 'propensity' => 0.25 ) ),
+			'recs' => array( 'html' => '<p>R</p>', 'variant' => 'default', 'experiment' => null ),
+		) ) );
+		$page = new Slotwise_Page( $gw, 'server' );
+		$this->buffered( $page );
+		$out = $page->finish( $page->placeholder( 'hero', 'A' ) . $page->placeholder( 'recs', 'B' ) );
+		$this->assertStringContainsString(
+			'data-slotwise-slot="hero" data-slotwise-state="ready" data-slotwise-variant="test:b" data-slotwise-experiment="hero-x"'
+			. ' data-slotwise-arm="b" data-slotwise-propensity="0.25" data-slotwise-segments="mobile,vip"><p>B</p>',
+			$out
+		);
+		$this->assertStringContainsString( 'data-slotwise-state="ready" data-slotwise-variant="default"><p>R</p>', $out );
+		$this->assertStringNotContainsString( 'data-slotwise-experiment=""', $out );
+	}
 }

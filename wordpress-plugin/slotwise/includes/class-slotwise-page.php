@@ -103,9 +103,9 @@ class Slotwise_Page {
 		$this->slots[]   = array( $slot, $fallback, $classes );
 		if ( 'server' === $this->mode ) {
 			// Outside the page buffer (feeds, REST renders of content) nothing will fill it in.
-			return $this->buffering ? $this->marker( $index ) : $this->wrap( $slot, $fallback, $classes, 'fallback', '' );
+			return $this->buffering ? $this->marker( $index ) : $this->wrap( $slot, $fallback, $classes, 'fallback' );
 		}
-		return $this->wrap( $slot, $fallback, $classes, 'pending', '' );
+		return $this->wrap( $slot, $fallback, $classes, 'pending' );
 	}
 
 	/**
@@ -158,11 +158,10 @@ class Slotwise_Page {
 			list( $name, $fallback, $classes ) = $slot;
 			$block = $blocks[ $name ] ?? null;
 			if ( null !== $block && '' !== trim( $block['html'] ) ) {
-				$variant = isset( $block['variant'] ) && is_string( $block['variant'] ) ? $block['variant'] : '';
 				$inner   = self::kses( $block['html'] );
-				$pairs[ $this->marker( $index ) ] = $this->wrap( $name, $inner, $classes, 'ready', $variant );
+				$pairs[ $this->marker( $index ) ] = $this->wrap( $name, $inner, $classes, 'ready', $block );
 			} else {
-				$pairs[ $this->marker( $index ) ] = $this->wrap( $name, $fallback, $classes, 'fallback', '' );
+				$pairs[ $this->marker( $index ) ] = $this->wrap( $name, $fallback, $classes, 'fallback' );
 			}
 		}
 		$html = strtr( $html, $pairs );
@@ -208,24 +207,52 @@ class Slotwise_Page {
 	}
 
 	/**
-	 * The wrapper every mode prints, so themes style one element.
+	 * The wrapper every mode prints, so themes style one element. A rendered block also says
+	 * what was shown (variant, experiment, arm, propensity, segments): client.js reads these
+	 * to send impressions and clicks for server-rendered slots as it does for its own.
 	 *
-	 * @param string $slot    Slot name.
-	 * @param string $inner   Safe HTML.
-	 * @param string $classes Extra classes.
-	 * @param string $state   pending, ready or fallback.
-	 * @param string $variant Variant id ('' for none).
+	 * @param string               $slot    Slot name.
+	 * @param string               $inner   Safe HTML.
+	 * @param string               $classes Extra classes.
+	 * @param string               $state   pending, ready or fallback.
+	 * @param array<string, mixed> $block   The gateway's block (ready only).
 	 */
-	private function wrap( string $slot, string $inner, string $classes, string $state, string $variant ): string {
+	private function wrap( string $slot, string $inner, string $classes, string $state, array $block = array() ): string {
 		$attrs = sprintf(
 			'class="%s" data-slotwise-slot="%s" data-slotwise-state="%s"',
 			esc_attr( trim( 'slotwise-slot ' . $classes ) ),
 			esc_attr( $slot ),
 			esc_attr( $state )
 		);
-		if ( '' !== $variant ) {
-			$attrs .= sprintf( ' data-slotwise-variant="%s"', esc_attr( $variant ) );
+		return '<div ' . $attrs . self::shown( $block ) . '>' . $inner . '</div>';
+	}
+
+	/**
+	 * ` data-slotwise-variant="..." data-slotwise-experiment="..." ...` for a rendered block.
+	 *
+	 * @param array<string, mixed> $block The gateway's block.
+	 */
+	public static function shown( array $block ): string {
+		$out = array();
+		if ( isset( $block['variant'] ) && is_string( $block['variant'] ) && '' !== $block['variant'] ) {
+			$out['variant'] = $block['variant'];
 		}
-		return '<div ' . $attrs . '>' . $inner . '</div>';
+		$exp = isset( $block['experiment'] ) && is_array( $block['experiment'] ) ? $block['experiment'] : array();
+		if ( isset( $exp['key'], $exp['arm'] ) && is_string( $exp['key'] ) && is_string( $exp['arm'] ) ) {
+			$out['experiment'] = $exp['key'];
+			$out['arm']        = $exp['arm'];
+		}
+		$propensity = $exp['propensity'] ?? ( $block['propensity'] ?? null );
+		if ( is_int( $propensity ) || is_float( $propensity ) ) {
+			$out['propensity'] = (string) (float) $propensity;
+		}
+		if ( isset( $block['segments'] ) && is_array( $block['segments'] ) && $block['segments'] ) {
+			$out['segments'] = implode( ',', array_filter( $block['segments'], 'is_string' ) );
+		}
+		$html = '';
+		foreach ( $out as $name => $value ) {
+			$html .= ' data-slotwise-' . $name . '="' . esc_attr( $value ) . '"';
+		}
+		return $html;
 	}
 }
