@@ -251,3 +251,33 @@ def test_stopped_or_hanging_gateway_gives_fallback_within_budget(site: Site) -> 
         assert hung <= plain + budget + 0.100, (hung, plain)
     finally:
         configure(GW_PORT, "server")
+
+
+def test_esi_mode_prints_includes_that_a_real_varnish_fills_per_visitor(site: Site) -> None:
+    from tests.gateway.edge.test_varnish import varnish
+
+    configure(GW_PORT, "esi")
+    try:
+        raw = get(site.url("slotwise-block"))
+        tags = dict(
+            re.findall(
+                r'<div class="slotwise-slot[^"]*" data-slotwise-rendered="([\w-]+)">'
+                r'<esi:include src="([^"]+)" onerror="continue"/></div>',
+                raw.text,
+            )
+        )
+        assert set(tags) == {"home-hero", "welcome", "recommendations"}, raw.text[-3000:]
+        assert tags["home-hero"] == (
+            f"/v1/slots/home-hero/fragment?site={wpenv.SITE}&key={wpenv.PK}&fallback=%3Cp%3EFallback%20hero%3C%2Fp%3E"
+        )
+        # One shell for everyone: no cookie, no private caching, no secret, no client.js.
+        assert "set-cookie" not in raw.headers and "private" not in raw.headers.get("cache-control", "")
+        assert wpenv.SK not in raw.text and "/v1/client.js" not in raw.text
+        with varnish(WP, f"http://127.0.0.1:{GW_PORT}") as (base, _):
+            path = site.url("slotwise-block").removeprefix(WP)
+            phone = httpx.get(base + path, headers={"User-Agent": wpenv.MOBILE_UA}, timeout=30).text
+            desktop = httpx.get(base + path, headers={"User-Agent": wpenv.DESKTOP_UA}, timeout=30).text
+        assert "Hello phone visitor" in phone and "Hello desktop visitor" not in phone, phone[-3000:]
+        assert "Hello desktop visitor" in desktop and "<esi:include" not in desktop
+    finally:
+        configure(GW_PORT, "server")

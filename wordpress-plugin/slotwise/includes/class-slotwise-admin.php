@@ -137,6 +137,7 @@ final class Slotwise_Admin {
 							$modes = array(
 								'server' => __( 'Server: rendered into the page by WordPress within the time budget', 'slotwise' ),
 								'client' => __( 'Client: placeholders filled in the browser (works behind full-page caches)', 'slotwise' ),
+								'esi'    => __( 'Edge (ESI): <esi:include> tags that Varnish fills from the gateway (deploy/varnish/slotwise.vcl)', 'slotwise' ),
 								'auto'   => __( 'Auto: client when a page cache is active (WP_CACHE), else server', 'slotwise' ),
 							);
 							foreach ( $modes as $value => $label ) :

@@ -14,7 +14,7 @@ defined( 'ABSPATH' ) || exit;
 final class Slotwise_Options {
 
 	const OPTION = 'slotwise_settings';
-	const MODES  = array( 'server', 'client', 'auto' );
+	const MODES  = array( 'server', 'client', 'auto', 'esi' );
 	const CONSENT_LEVELS = array( 'none', 'anonymous', 'full' );
 
 	/**

@@ -99,14 +99,45 @@ class Slotwise_Page {
 		if ( ! preg_match( self::SLOT_PATTERN, $slot ) ) {
 			return $fallback;
 		}
+		if ( 'esi' === $this->mode && ! $this->buffering ) {
+			return $this->esi( $slot, $fallback, $classes );
+		}
 		$index           = count( $this->slots );
 		$this->slots[]   = array( $slot, $fallback, $classes );
-		if ( 'server' === $this->mode ) {
+		if ( 'server' === $this->mode || 'esi' === $this->mode ) {
 			// Outside the page buffer (feeds, REST renders of content) nothing will fill it in.
 			return $this->buffering ? $this->marker( $index ) : $this->wrap( $slot, $fallback, $classes, 'fallback' );
 		}
 		return $this->wrap( $slot, $fallback, $classes, 'pending' );
 	}
+
+	/**
+	 * Edge mode: an `<esi:include>` of the gateway's fragment route, which Varnish fills per
+	 * visitor (deploy/varnish/slotwise.vcl adds the visitor id and consent). The publishable
+	 * key only; `fallback` percent-encoded (%20, never +) for the VCL to serve when the fragment
+	 * fails, left out above 2 KiB. `&` stays raw: Varnish reads `src` literally. The same markup
+	 * as `slotwise.gateway.edge.esi.esi_include`.
+	 *
+	 * @param string $slot     Slot name.
+	 * @param string $fallback Safe fallback HTML.
+	 * @param string $classes  Extra CSS classes.
+	 */
+	private function esi( string $slot, string $fallback, string $classes ): string {
+		$src      = '/v1/slots/' . rawurlencode( $slot ) . '/fragment?site=' . rawurlencode( (string) Slotwise_Options::get( 'site_id' ) )
+			. '&key=' . rawurlencode( (string) Slotwise_Options::get( 'publishable_key' ) );
+		$encoded  = rawurlencode( $fallback );
+		if ( '' !== $fallback && strlen( $encoded ) <= self::ESI_MAX_FALLBACK ) {
+			$src .= '&fallback=' . $encoded;
+		}
+		return sprintf(
+			'<div class="%s" data-slotwise-rendered="%s"><esi:include src="%s" onerror="continue"/></div>',
+			esc_attr( trim( 'slotwise-slot ' . $classes ) ),
+			esc_attr( $slot ),
+			$src // rawurlencode leaves no quote or angle bracket; esc_attr would turn & into &amp;.
+		);
+	}
+
+	const ESI_MAX_FALLBACK = 2048;
 
 	/**
 	 * Whether the page is being held in the output buffer (server mode).
@@ -119,7 +150,7 @@ class Slotwise_Page {
 	 * Start holding the page (server mode, front end only).
 	 */
 	public function start(): void {
-		if ( 'server' !== $this->mode || $this->buffering ) {
+		if ( ! in_array( $this->mode, array( 'server', 'esi' ), true ) || $this->buffering ) {
 			return;
 		}
 		$this->buffering = ob_start( array( $this, 'finish' ) );
@@ -134,6 +165,15 @@ class Slotwise_Page {
 	public function finish( string $html, int $phase = 0 ): string {
 		if ( empty( $this->slots ) || false === strpos( $html, ' data-slotwise-marker="' . $this->token . ':' ) ) {
 			return $html;
+		}
+		if ( 'esi' === $this->mode ) {
+			// After every content filter (wptexturize and convert_chars write & as &#038;, and
+			// Varnish reads src literally): the include tags go in last, as they are.
+			$pairs = array();
+			foreach ( $this->slots as $index => $slot ) {
+				$pairs[ $this->marker( $index ) ] = $this->esi( $slot[0], $slot[1], $slot[2] );
+			}
+			return strtr( $html, $pairs );
 		}
 		if ( null !== $this->on_slots ) {
 			$hook           = $this->on_slots;

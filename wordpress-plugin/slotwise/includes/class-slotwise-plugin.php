@@ -155,7 +155,13 @@ final class Slotwise_Plugin {
 		if ( is_admin() || wp_doing_ajax() || is_feed() || ! Slotwise_Options::configured() ) {
 			return;
 		}
-		$page     = self::page();
+		$page = self::page();
+		if ( 'esi' === $page->mode() ) {
+			// One shell for everyone: Varnish keeps the visitor cookie and asks the gateway. Held
+			// in the buffer only so that content filters cannot rewrite the include tags.
+			$page->start();
+			return;
+		}
 		$consent  = self::consent();
 		$decision = Slotwise_Visitor::decide( $_COOKIE, $consent, $page->mode(), is_ssl() );
 		self::$visitor_id = $decision['id'];
