@@ -12,7 +12,7 @@ namespace Drupal\slotwise;
  */
 final class Settings {
 
-  public const MODES = ['auto', 'server', 'client'];
+  public const MODES = ['auto', 'server', 'client', 'esi'];
   public const CONSENT_LEVELS = ['none', 'anonymous', 'full'];
 
   /**

@@ -5,8 +5,10 @@ declare(strict_types=1);
 
 namespace Drupal\slotwise;
 
+use Drupal\Component\Utility\Xss;
 use Drupal\Core\Extension\ModuleHandlerInterface;
 use Drupal\Core\PageCache\ResponsePolicy\KillSwitch;
+use Drupal\Core\Render\Markup;
 use Drupal\Core\Security\TrustedCallbackInterface;
 use Drupal\Core\Session\AccountInterface;
 
@@ -78,7 +80,13 @@ final class SlotRenderer implements TrustedCallbackInterface {
         'tags' => ['config:slotwise.settings'],
       ],
     ];
-    if ($this->mode() === DeliveryMode::CLIENT) {
+    $mode = $this->mode();
+    if ($mode === DeliveryMode::ESI) {
+      // A Markup object: the renderer's admin XSS filter would drop the <esi:include> tag.
+      $settings = $this->client->settings();
+      $build['slot'] = ['#markup' => Markup::create(self::esi($slot, $settings->site(), $settings->publishableKey(), Xss::filterAdmin($fallback)))];
+    }
+    elseif ($mode === DeliveryMode::CLIENT) {
       $build['slot'] = $this->clientPlaceholder($slot, $fallback, $format);
     }
     else {
@@ -88,6 +96,21 @@ final class SlotRenderer implements TrustedCallbackInterface {
       ];
     }
     return $build;
+  }
+
+  /**
+   * Edge mode: an <esi:include> of the gateway's fragment route (publishable key), as
+   * `slotwise.gateway.edge.esi.esi_include` prints it. The fallback HTML is percent-encoded
+   * (%20, never +) for the shipped VCL to serve when the fragment fails, left out above 2 KiB;
+   * `&` stays raw because Varnish reads `src` literally. The VCL adds visitor id and consent.
+   */
+  public static function esi(string $slot, string $site, string $key, string $fallback): string {
+    $src = '/v1/slots/' . rawurlencode($slot) . '/fragment?site=' . rawurlencode($site) . '&key=' . rawurlencode($key);
+    $encoded = rawurlencode($fallback);
+    if ($fallback !== '' && strlen($encoded) <= 2048) {
+      $src .= '&fallback=' . $encoded;
+    }
+    return '<div class="slotwise-slot" data-slotwise-rendered="' . self::attr($slot) . '"><esi:include src="' . $src . '" onerror="continue"/></div>';
   }
 
   /**

@@ -68,6 +68,7 @@ final class SettingsForm extends ConfigFormBase {
         'auto' => $this->t('Automatic: in the browser for anonymous visitors when the Internal Page Cache is on, on the server otherwise'),
         'server' => $this->t('Server: rendered by Drupal (pages with a slot are then kept out of the Internal Page Cache)'),
         'client' => $this->t('Browser: placeholders filled by the gateway\'s client.js (for Varnish or a CDN)'),
+        'esi' => $this->t('Edge (ESI): &lt;esi:include&gt; tags that Varnish fills from the gateway (deploy/varnish/slotwise.vcl); one cached page for everyone'),
       ],
       '#default_value' => $config->get('delivery_mode') ?: 'auto',
     ];
