@@ -96,6 +96,13 @@ final class Settings {
     return (string) ($this->values['server_key'] ?? '') !== '' && !$this->hasServerKey();
   }
 
+  /**
+   * Whether the secret key for admin calls (authored slots) is there, for this gateway.
+   */
+  public function canAdminister(): bool {
+    return $this->hasServerKey();
+  }
+
   private function hasServerKey(): bool {
     $key = (string) ($this->values['server_key'] ?? '');
     $origin = self::origin((string) ($this->values['server_key_origin'] ?? ''));
