@@ -28,18 +28,15 @@ final class Slotwise_Authoring {
 	const META_ERRORS = '_slotwise_errors';
 
 	/**
-	 * Register hooks.
+	 * `load-post.php`: the edit screen shows the errors of the last publish as a notice.
 	 */
-	public static function init(): void {
-		add_action( 'init', array( self::class, 'register_meta' ) );
-		add_action( 'wp_after_insert_post', array( self::class, 'on_save' ), 10, 2 );
-		add_action( 'before_delete_post', array( self::class, 'on_delete' ) );
+	public static function watch_notices(): void {
 		add_action( 'admin_notices', array( self::class, 'notice' ) );
-		add_action( 'rest_api_init', array( self::class, 'routes' ) );
 	}
 
 	/**
-	 * The two meta keys, readable through the REST API by people who can edit the post.
+	 * The two meta keys, readable through the REST API by people who can edit the post
+	 * (registered for REST requests only: nothing else reads them through the registry).
 	 */
 	public static function register_meta(): void {
 		$error = array(
