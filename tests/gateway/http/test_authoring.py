@@ -218,3 +218,14 @@ def test_an_authored_slot_reaches_the_other_replica(tmp_path: Path) -> None:
         while time.monotonic() < deadline and "wp-12-hero" in render(two, "wp-12-hero", IPHONE_UA)["blocks"]:
             time.sleep(0.05)
         assert "wp-12-hero" not in render(two, "wp-12-hero", IPHONE_UA)["blocks"]
+
+
+def test_oversized_and_deeply_nested_bodies_are_refused_cleanly(client: TestClient, config_file: Path) -> None:
+    before = config_file.read_text()
+    big = {**AUTHORED, "default": html("x" * 1_100_000)}
+    assert client.put("/v1/admin/slots/wp-1", json=big, headers=SECRET).status_code == 413
+    deep = "[" * 5000 + '"mobile"' + "]" * 5000
+    raw = '{"default": {"type": "html", "html": "x"}, "variants": [{"id": "x", "when": ' + deep + "}]}"
+    nested = client.put("/v1/admin/slots/wp-1", content=raw, headers={**SECRET, "Content-Type": "application/json"})
+    assert nested.status_code in (400, 422), nested.text
+    assert config_file.read_text() == before
