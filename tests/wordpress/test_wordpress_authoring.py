@@ -120,6 +120,11 @@ def test_a_bad_condition_is_reported_on_its_variant_and_the_last_good_version_ke
         draft = posts(editor, f"/{post['id']}", status="draft")
         assert draft.status_code == 200 and draft.json()["meta"]["_slotwise_slots"] == []
         assert gateway_slot(name) is None, "unpublishing retires the slot"
+        again = posts(editor, f"/{post['id']}", status="publish")
+        assert again.json()["meta"]["_slotwise_slots"] == [name] and gateway_slot(name) is not None
+        trashed = httpx.delete(f"{WP}/?rest_route=/wp/v2/posts/{post['id']}", auth=editor, timeout=60)
+        assert trashed.status_code == 200 and trashed.json()["status"] == "trash", trashed.text
+        assert gateway_slot(name) is None, "trashing retires the slot"
     finally:
         httpx.delete(f"{WP}/?rest_route=/wp/v2/posts/{post['id']}&force=true", auth=editor, timeout=60)
 
