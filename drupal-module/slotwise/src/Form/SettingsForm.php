@@ -97,6 +97,11 @@ final class SettingsForm extends ConfigFormBase {
       '#title' => $this->t('Send node views'),
       '#default_value' => $config->get('track_node_views'),
     ];
+    $form['server_impressions'] = [
+      '#type' => 'checkbox',
+      '#title' => $this->t("Server mode: load the gateway's client.js on pages too, for impressions and clicks of server-rendered blocks (client.js then sends the page view)"),
+      '#default_value' => (bool) $config->get('server_impressions'),
+    ];
     $form['track_commerce'] = [
       '#type' => 'checkbox',
       '#title' => $this->t('Send Drupal Commerce add-to-cart and order events'),
@@ -131,6 +136,7 @@ final class SettingsForm extends ConfigFormBase {
     $config->set('geo_headers', array_values(array_filter(array_map('trim',
       explode(',', (string) $form_state->getValue('geo_headers'))))));
     $config->set('track_node_views', (bool) $form_state->getValue('track_node_views'));
+    $config->set('server_impressions', (bool) $form_state->getValue('server_impressions'));
     $config->set('track_commerce', (bool) $form_state->getValue('track_commerce'));
     // Saving invalidates config:slotwise.settings, the tag of every render array that holds
     // a slot or the client.js tag: nothing site-wide needs clearing.
