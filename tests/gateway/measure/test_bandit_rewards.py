@@ -257,3 +257,21 @@ def test_contextual_counters_keep_their_bucket() -> None:
     assert policy.counters.n.tolist() == [400.0, 400.0, 400.0]
     assert max(range(3), key=lambda i: policy.probabilities("mobile")[i]) == 0
     assert max(range(3), key=lambda i: policy.probabilities("desktop")[i]) == 2
+
+
+def test_clicks_on_consecutive_pages_reward_their_own_views(backend: Backend) -> None:
+    """Page views two seconds apart: each click belongs to the view of its arm before it."""
+
+    async def go(store: Store) -> dict[str, float]:
+        events = []
+        for k, arm in enumerate(["a", "a", "b", "a", "c"]):
+            t = NOW + 2 * k
+            events.append(impression("v1", t + 1.0, arm))
+            if arm == "a":
+                events.append(click("v1", t + 1.4, arm))
+        await store.ingest("shop", events)
+        return await counts_of(store)
+
+    got = table(run(backend, go, settings_for(bandit())))
+    assert got[("a", "pulls")] == 3 and got[("a", "sum")] == 3
+    assert got[("b", "pulls")] == 1 and ("b", "sum") not in got and ("c", "sum") not in got
