@@ -43,7 +43,9 @@ def browser() -> Iterator[Any]:
         need(False, "the playwright package")
     need(shutil.which("chromium") is not None, "Debian's chromium")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=[f for f in CHROMIUM_FLAGS if f != "--headless"])
+        b = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=[f for f in CHROMIUM_FLAGS if f != "--headless"]
+        )
         try:
             yield b
         finally:
