@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from slotwise.gateway.blocks.page import measure_attrs
 from slotwise.gateway.common.eventlog import format_ts
 from slotwise.gateway.config.loader import ConfigError, parse_config
-from slotwise.gateway.edge.slots import measure_attrs
 from tests.gateway.conftest import DESKTOP_UA, GOOGLEBOT_UA, minimal_config
 
 KEY = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
@@ -170,3 +170,13 @@ def test_server_rendered_markup_carries_what_client_js_reads() -> None:
     ):
         assert expected in attrs
     assert "<" not in " ".join(measure_attrs({"variant": '"><script>', "experiment": {"key": "<k>", "arm": "&"}}))
+
+
+def test_a_fetched_fragment_carries_the_bandit_data(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    client = make_client(config(tmp_path))
+    r = client.get("/v1/slots/hero/fragment?site=shop&key=pk_shop&visitor_id=v1", headers={"User-Agent": DESKTOP_UA})
+    assert r.status_code == 200
+    assert r.text.startswith(
+        '<div data-slotwise-rendered="hero" data-slotwise-state="ready" data-slotwise-variant="colour:'
+    )
+    assert 'data-slotwise-experiment="hero"' in r.text and 'data-slotwise-propensity="0.3' in r.text
