@@ -184,5 +184,10 @@ def settings_from_config(config: Any) -> MeasureSettings:
                 windows[exp.key] = float(getattr(exp, "window_days", 7.0)) * DAY
             bandit = getattr(variant, "bandit", None)
             if bandit is not None:
-                bandits[bandit.key] = BanditRule(bandit.reward, bandit.window_days * DAY, frozenset(bandit.arm_names))
+                bandits[bandit.key] = BanditRule(
+                    bandit.reward,
+                    bandit.window_days * DAY,
+                    frozenset(bandit.arm_names),
+                    bandit.policy == "contextual_thompson",
+                )
     return MeasureSettings(windows=windows, bandits=bandits)

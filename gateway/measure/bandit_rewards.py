@@ -38,6 +38,8 @@ class BanditRule:
     reward: str
     window: float
     arms: frozenset[str]
+    contextual: bool = False
+    """Only a contextual bandit keeps counters per bucket (a bucket sent to another is dropped)."""
 
 
 def scope(key: str) -> str:
@@ -110,7 +112,7 @@ def visitor_counts(state: dict[str, Any], bandits: dict[str, BanditRule], counts
             if arm not in rule.arms:
                 counts[(where, UNKNOWN_ARM)] = counts.get((where, UNKNOWN_ARM), 0.0) + 1.0
                 continue
-            prefix = f"{arm}\x1f{bucket}\x1f{int(ts // DAY)}\x1f"
+            prefix = f"{arm}\x1f{bucket if rule.contextual else ''}\x1f{int(ts // DAY)}\x1f"
             for stat, value in (("pulls", 1.0), ("sum", reward), ("sumsq", reward * reward)):
                 if value:
                     counts[(where, prefix + stat)] = counts.get((where, prefix + stat), 0.0) + value

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from slotwise.gateway.blocks.page import measure_attrs
 from slotwise.gateway.common.eventlog import format_ts
 from slotwise.gateway.config.loader import ConfigError, parse_config
-from tests.gateway.conftest import DESKTOP_UA, GOOGLEBOT_UA, minimal_config
+from tests.gateway.conftest import DESKTOP_UA, GOOGLEBOT_UA, IPHONE_UA, minimal_config
 
 KEY = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
 SECRET = {"Authorization": "Bearer sk_shop"}
@@ -111,6 +111,7 @@ def _events(visitor: str, block: dict[str, Any], clicked: bool) -> list[dict[str
         "experiment": exp["key"],
         "arm": exp["arm"],
         "propensity": exp["propensity"],
+        **({"bucket": exp["bucket"]} if "bucket" in exp else {}),
     }
     now = time.time()
     out = [{"event_id": f"{visitor}-i", "visitor_id": visitor, "type": "impression", "ts": format_ts(now),
@@ -180,3 +181,21 @@ def test_a_fetched_fragment_carries_the_bandit_data(make_client: Callable[..., T
         '<div data-slotwise-rendered="hero" data-slotwise-state="ready" data-slotwise-variant="colour:'
     )
     assert 'data-slotwise-experiment="hero"' in r.text and 'data-slotwise-propensity="0.3' in r.text
+
+
+def test_a_contextual_bandit_learns_per_device(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    client = make_client(config(tmp_path, policy="contextual", keys=["device"], min_share=0.02))
+    phone = {**KEY, "User-Agent": IPHONE_UA}
+    events = []
+    for i in range(240):  # rewards arrive after all views: the shares stay even meanwhile
+        headers, best = (phone, "red") if i % 2 else (KEY, "blue")
+        block = render(client, f"c{i}", headers)
+        assert block["experiment"]["bucket"] == ("mobile" if i % 2 else "desktop")
+        events += _events(f"c{i}", block, clicked=block["experiment"]["arm"] == best)
+    assert not client.post("/v1/events", json={"site": "shop", "events": events}, headers=KEY).json()["rejected"]
+    body = client.get("/v1/admin/bandits/hero?site=shop", headers=SECRET).json()
+    buckets = {name: {a["name"]: a["probability"] for a in b["arms"]} for name, b in body["buckets"].items()}
+    assert set(buckets) == {"desktop", "mobile"}
+    assert max(buckets["mobile"], key=buckets["mobile"].__getitem__) == "red"
+    assert max(buckets["desktop"], key=buckets["desktop"].__getitem__) == "blue"
+    assert body["pulls"] == 240

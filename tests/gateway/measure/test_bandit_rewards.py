@@ -37,7 +37,10 @@ def bandit(reward: str = "click", window_days: float = 1.0, **settings: Any) -> 
 
 def settings_for(*bandits: Bandit) -> MeasureSettings:
     return MeasureSettings(
-        bandits={b.key: BanditRule(b.reward, b.window_days * DAY, frozenset(b.arm_names)) for b in bandits}
+        bandits={
+            b.key: BanditRule(b.reward, b.window_days * DAY, frozenset(b.arm_names), b.policy == "contextual_thompson")
+            for b in bandits
+        }
     )
 
 
@@ -275,3 +278,14 @@ def test_clicks_on_consecutive_pages_reward_their_own_views(backend: Backend) ->
     got = table(run(backend, go, settings_for(bandit())))
     assert got[("a", "pulls")] == 3 and got[("a", "sum")] == 3
     assert got[("b", "pulls")] == 1 and ("b", "sum") not in got and ("c", "sum") not in got
+
+
+def test_only_a_contextual_bandit_keeps_buckets(backend: Backend) -> None:
+    async def go(store: Store) -> dict[str, float]:
+        await store.ingest("shop", [impression(f"v{i}", NOW + i, "a", bucket=f"made-up-{i}") for i in range(5)])
+        return await counts_of(store)
+
+    raw = run(backend, go, settings_for(bandit()))
+    assert {parse_key(k)[1] for k in raw if parse_key(k)} == {""}  # type: ignore[index]
+    raw = run(backend, go, settings_for(bandit(policy="contextual_thompson", keys=["device"])))
+    assert {parse_key(k)[1] for k in raw if parse_key(k)} >= {"made-up-0", "made-up-4"}  # type: ignore[index]
