@@ -199,3 +199,17 @@ def test_a_contextual_bandit_learns_per_device(make_client: Callable[..., TestCl
     assert max(buckets["mobile"], key=buckets["mobile"].__getitem__) == "red"
     assert max(buckets["desktop"], key=buckets["desktop"].__getitem__) == "blue"
     assert body["pulls"] == 240
+
+
+@pytest.mark.parametrize("propensity", [0, -0.5, 1.5, "0.3", None, True])
+def test_an_impression_with_a_bad_propensity_is_rejected(
+    make_client: Callable[..., TestClient], tmp_path: Path, propensity: Any
+) -> None:
+    client = make_client(config(tmp_path))
+    props = {"slot": "hero", "variant": "colour:red", "experiment": "hero", "arm": "red", "propensity": propensity}
+    event = {"event_id": "bad-1", "visitor_id": "v1", "type": "impression", "ts": format_ts(time.time()),
+             "properties": props}  # fmt: skip
+    r = client.post("/v1/events", json={"site": "shop", "events": [event]}, headers=KEY)
+    assert r.status_code == 200, r.text
+    rejected = r.json()["rejected"]
+    assert len(rejected) == 1 and "propensity" in str(rejected[0])
