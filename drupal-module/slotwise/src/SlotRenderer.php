@@ -200,7 +200,7 @@ final class SlotRenderer implements TrustedCallbackInterface {
 
   /**
    * What a rendered block shows, as data attributes: client.js reads variant, experiment, arm,
-   * propensity and segments to send impressions and clicks for server-rendered slots.
+   * propensity, bucket and segments to send impressions and clicks for server-rendered slots.
    *
    * @param array<string, mixed> $block
    *   The gateway's block.
@@ -211,10 +211,13 @@ final class SlotRenderer implements TrustedCallbackInterface {
     if (is_string($exp['key'] ?? NULL) && is_string($exp['arm'] ?? NULL)) {
       $out['experiment'] = $exp['key'];
       $out['arm'] = $exp['arm'];
-    }
-    $propensity = $exp['propensity'] ?? ($block['propensity'] ?? NULL);
-    if (is_int($propensity) || is_float($propensity)) {
-      $out['propensity'] = (string) (float) $propensity;
+      // A bandit's probability of this arm and its context bucket.
+      if (is_numeric($exp['propensity'] ?? NULL) && $exp['propensity'] > 0) {
+        $out['propensity'] = (string) (float) $exp['propensity'];
+      }
+      if (is_string($exp['bucket'] ?? NULL) && $exp['bucket'] !== '') {
+        $out['bucket'] = $exp['bucket'];
+      }
     }
     if (!empty($block['segments']) && is_array($block['segments'])) {
       $out['segments'] = implode(',', array_filter($block['segments'], 'is_string'));

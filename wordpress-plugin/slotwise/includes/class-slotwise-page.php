@@ -248,7 +248,7 @@ class Slotwise_Page {
 
 	/**
 	 * The wrapper every mode prints, so themes style one element. A rendered block also says
-	 * what was shown (variant, experiment, arm, propensity, segments): client.js reads these
+	 * what was shown (variant, experiment, arm, propensity, bucket, segments): client.js reads these
 	 * to send impressions and clicks for server-rendered slots as it does for its own.
 	 *
 	 * @param string               $slot    Slot name.
@@ -281,10 +281,14 @@ class Slotwise_Page {
 		if ( isset( $exp['key'], $exp['arm'] ) && is_string( $exp['key'] ) && is_string( $exp['arm'] ) ) {
 			$out['experiment'] = $exp['key'];
 			$out['arm']        = $exp['arm'];
-		}
-		$propensity = $exp['propensity'] ?? ( $block['propensity'] ?? null );
-		if ( is_int( $propensity ) || is_float( $propensity ) ) {
-			$out['propensity'] = (string) (float) $propensity;
+			// A bandit's probability of this arm, and its context bucket (the gateway refuses a
+			// propensity outside (0, 1] on the impression, so none is printed).
+			if ( isset( $exp['propensity'] ) && is_numeric( $exp['propensity'] ) && $exp['propensity'] > 0 ) {
+				$out['propensity'] = (string) (float) $exp['propensity'];
+			}
+			if ( isset( $exp['bucket'] ) && is_string( $exp['bucket'] ) && '' !== $exp['bucket'] ) {
+				$out['bucket'] = $exp['bucket'];
+			}
 		}
 		if ( isset( $block['segments'] ) && is_array( $block['segments'] ) && $block['segments'] ) {
 			$out['segments'] = implode( ',', array_filter( $block['segments'], 'is_string' ) );
