@@ -22,7 +22,9 @@ def good(tmp_path_factory: pytest.TempPathFactory) -> Path:
     items = build_catalog(6)
     events = simulate(items, visitors=50, seed=2).events
     out = tmp_path_factory.mktemp("bundle") / "good"
-    train_recommender(events_to_interactions(events), items, out, lam=50.0, content_weight=0.05, progress=lambda m: None)
+    train_recommender(
+        events_to_interactions(events), items, out, lam=50.0, content_weight=0.05, progress=lambda m: None
+    )
     return out
 
 
