@@ -114,7 +114,7 @@ class Config:
     slots: dict[str, Slot] = field(default_factory=dict)
     store: StoreSettings | None = None
     models: ModelsSettings | None = None
-    retrain: RetrainSettings = RetrainSettings()
+    retrain: RetrainSettings = field(default_factory=RetrainSettings)
     source: Path | None = None
 
     def site_by_secret(self, key: str) -> SiteConfig | None:

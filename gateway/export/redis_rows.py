@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from slotwise.gateway.export.rows import event_row
 
@@ -34,7 +34,7 @@ class RedisEvents:
         low = f"({since}" if since is not None else "-inf"
         start = 0
         while True:
-            members = self.r.zrangebyscore(self._k("ts", site), low, "+inf", start=start, num=1000)
+            members = cast("list[str]", self.r.zrangebyscore(self._k("ts", site), low, "+inf", start=start, num=1000))
             if not members:
                 return
             yield from self._bodies(site, members)
@@ -55,7 +55,10 @@ class RedisEvents:
     def chunks(self, site: str, after: int, size: int = 50_000) -> Iterator[list[dict[str, Any]]]:
         """Rows with seq > `after`, in insertion order, in chunks of at most `size`."""
         while True:
-            page = self.r.zrangebyscore(self._k("log", site), f"({after}", "+inf", start=0, num=size, withscores=True)
+            page = cast(
+                "list[tuple[str, float]]",
+                self.r.zrangebyscore(self._k("log", site), f"({after}", "+inf", start=0, num=size, withscores=True),
+            )
             if not page:
                 return
             members = [m for m, _ in page]
@@ -75,9 +78,9 @@ class RedisEvents:
         sums: dict[tuple[str, str], float] = {}
         for kind in ("mc", "mx"):
             head = self._k(kind, site, "")
-            for key in self.r.scan_iter(match=_glob_escape(head) + "*", count=1000):
+            for key in cast("list[str]", self.r.scan_iter(match=_glob_escape(head) + "*", count=1000)):
                 scope = key[len(head) :]
-                for field, value in self.r.hgetall(key).items():
+                for field, value in cast("dict[str, str]", self.r.hgetall(key)).items():
                     sums[(scope, field)] = sums.get((scope, field), 0.0) + float(value)
         return rows_from_counters(site, sorted((s, k, v) for (s, k), v in sums.items()))
 

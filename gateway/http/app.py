@@ -28,6 +28,7 @@ from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.serving.reload import reload_config
 from slotwise.gateway.serving.runtime import build_runtime
 from slotwise.gateway.serving.services import Services, build_services, close_services
+from slotwise.gateway.serving.retrain_schedule import start_schedule
 from slotwise.gateway.serving.sync import start_sync
 from slotwise.gateway.studio.pages import routes as studio_routes
 from slotwise.gateway.studio.web import SecurityHeaders
@@ -137,12 +138,15 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.services = await build_services(config)
         app.state.sync = await start_sync(app, app.state.services.store)  # replicas on one Redis
+        app.state.retrain = start_schedule(app, config.retrain)  # off unless retrain.every is set
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             # SIGHUP reloads the configuration (only possible when serving from the main thread).
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload_soon, app)
         try:
             yield
         finally:
+            if app.state.retrain is not None:
+                await app.state.retrain.close()
             if app.state.sync is not None:
                 await app.state.sync.close()
             await close_services(app.state.services)

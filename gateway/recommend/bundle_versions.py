@@ -111,7 +111,7 @@ def list_versions(root: Path, name: str) -> list[VersionInfo]:
                 str(m.get("kind") or "unknown"),
                 m.get("created_at"),
                 m.get("training_window"),
-                m.get("metrics") if isinstance(m.get("metrics"), dict) else {},
+                dict(m["metrics"]) if isinstance(m.get("metrics"), dict) else {},
             )
         )
     return out

@@ -152,7 +152,7 @@ def test_two_apps_on_one_redis_store_both_swap(tmp_path: Path, capsys: pytest.Ca
             return [app.state.services.models.get("recommender").version for app in apps]
 
         assert versions() == ["00000000T000000Z-0001"] * 2
-        code, outcome = run(config, capsys=capsys)
+        _, outcome = run(config, capsys=capsys)
         assert outcome["status"] == "promoted", outcome
         deadline = time.monotonic() + 5
         while versions() != [outcome["version"]] * 2 and time.monotonic() < deadline:
@@ -167,3 +167,39 @@ def test_two_apps_on_one_redis_store_both_swap(tmp_path: Path, capsys: pytest.Ca
     keys = list(r.scan_iter(match=prefix + "*", count=1000))
     if keys:
         r.delete(*keys)
+
+
+def test_the_serve_schedule_runs_it_in_a_subprocess_and_swaps(tmp_path: Path) -> None:
+    from slotwise.gateway.http.app import create_app
+    from slotwise.gateway.serving.retrain_schedule import RetrainSchedule
+
+    live_bundle(tmp_path / "models", "00000000T000000Z-0001", shuffled([e for e in EVENTS if e["ts"] <= MID]))
+    config = setup(tmp_path, EVENTS)
+    app = create_app(load_config(config), config)
+    with TestClient(app) as client:
+        assert app.state.retrain is None  # off by default
+        schedule = RetrainSchedule(app, 3600, 600)
+        outcome = client.portal.call(schedule.run_once)  # type: ignore[union-attr]
+        assert outcome["status"] == "promoted"
+        assert app.state.services.models.get("recommender").version == outcome["version"]
+        metrics = client.get("/metrics").text
+        assert 'slotwise_retrain_runs_total{result="promoted"} 1.0' in metrics
+        # a candidate that does not finish in time: the live bundle keeps serving, the gateway alerts
+        data = yaml.safe_load(config.read_text())
+        data["retrain"].update(timeout=0.01, min_new_events=0)
+        config.write_text(yaml.safe_dump(data))
+        failed = client.portal.call(schedule.run_once)  # type: ignore[union-attr]
+        assert failed["status"] == "failed" and "longer than retrain.timeout" in failed["reason"], failed
+        assert app.state.services.models.get("recommender").version == outcome["version"]
+        metrics = client.get("/metrics").text
+        assert 'slotwise_alerts_total{kind="retrain_failed"} 1.0' in metrics
+        assert 'slotwise_retrain_runs_total{result="failed"} 1.0' in metrics
+
+
+def test_the_schedule_is_on_with_every(tmp_path: Path) -> None:
+    from slotwise.gateway.http.app import create_app
+
+    config = setup(tmp_path, EVENTS[:10], every="24h")
+    app = create_app(load_config(config), config)
+    with TestClient(app):
+        assert app.state.retrain is not None and app.state.retrain.every == 86400
