@@ -20,15 +20,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from slotwise.gateway.config.loader import Config
 from slotwise.gateway.config.registries import install_defaults
 from slotwise.gateway.http import admin_routes as admin
+from slotwise.gateway.http import email_routes, measure_routes, openapi
 from slotwise.gateway.http import event_routes as eventroutes
-from slotwise.gateway.http import measure_routes, openapi
 from slotwise.gateway.http import render_routes as api
 from slotwise.gateway.http.errors import ApiError, error_response
 from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.serving.reload import reload_config
+from slotwise.gateway.serving.retrain_schedule import start_schedule
 from slotwise.gateway.serving.runtime import build_runtime
 from slotwise.gateway.serving.services import Services, build_services, close_services
-from slotwise.gateway.serving.retrain_schedule import start_schedule
 from slotwise.gateway.serving.sync import start_sync
 from slotwise.gateway.studio.pages import routes as studio_routes
 from slotwise.gateway.studio.web import SecurityHeaders
@@ -159,8 +159,15 @@ def create_app(
         *eventroutes.ROUTES,
         *admin.ROUTES,
         *measure_routes.ROUTES,
+        *email_routes.ROUTES,
         openapi.openapi_route(
-            [openapi.CORE_PATHS, openapi.EVENT_PATHS, openapi.ADMIN_PATHS, measure_routes.measure_paths()]
+            [
+                openapi.CORE_PATHS,
+                openapi.EVENT_PATHS,
+                openapi.ADMIN_PATHS,
+                measure_routes.measure_paths(),
+                email_routes.email_paths(),
+            ]
         ),
         *(extra_routes or []),
         *studio_routes(),
