@@ -42,7 +42,7 @@ def email_runtime(state: Any) -> Runtime:
             block_cache=CountingCache("email_blocks", cache.blocks_size, cache.blocks_ttl, state.metrics),
         )
         state.email_runtime = cached = (runtime, email)
-    return cached[1]  # type: ignore[no-any-return]
+    return cached[1]
 
 
 def base_url_of(raw: str | None, origins: tuple[str, ...]) -> str:

@@ -37,7 +37,12 @@ SLOTS = {
             {
                 "id": "returning",
                 "when": "events.item_view.within(30d) >= 1",
-                "block": {"type": "recommendations", "strategy": "recently_viewed", "count": 3, "title": "Still thinking?"},
+                "block": {
+                    "type": "recommendations",
+                    "strategy": "recently_viewed",
+                    "count": 3,
+                    "title": "Still thinking?",
+                },
             }
         ],
         "default": {"type": "recommendations", "strategy": "popular", "count": 3, "title": "Popular now"},
