@@ -30,6 +30,7 @@ require_once SLOTWISE_DIR . 'includes/class-slotwise-page.php';
 require_once SLOTWISE_DIR . 'includes/class-slotwise-events.php';
 require_once SLOTWISE_DIR . 'includes/class-slotwise-widget.php';
 require_once SLOTWISE_DIR . 'includes/class-slotwise-plugin.php';
+require_once SLOTWISE_DIR . 'includes/class-slotwise-personalization.php';
 
 if ( is_admin() ) {
 	require_once SLOTWISE_DIR . 'includes/class-slotwise-admin.php';
