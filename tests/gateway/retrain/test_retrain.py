@@ -88,7 +88,7 @@ def test_promotes_a_better_candidate_and_rolls_back(tmp_path: Path, capsys: pyte
     assert f"{outcome['candidate_score']:.4f}" in card and f"{outcome['live_score']:.4f}" in card
     assert "at least the live score" in card
     last = json.loads((tmp_path / "models" / "recommender" / "retrain-last.json").read_text())
-    assert last["status"] == "promoted"
+    assert last["status"] == "promoted" and bv.retrain_runs(tmp_path / "models", "recommender")[0] == last
     assert not list((tmp_path / "models" / "recommender" / ".staging").iterdir())  # nothing left behind
     # one command rolls back, and the registry of a running gateway follows
     code, back = run(config, "--rollback", capsys=capsys)
