@@ -203,3 +203,18 @@ def test_the_schedule_is_on_with_every(tmp_path: Path) -> None:
     app = create_app(load_config(config), config)
     with TestClient(app):
         assert app.state.retrain is not None and app.state.retrain.every == 86400
+
+
+def test_a_propensity_bundle_is_retrained_and_scored_on_later_sessions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = setup(tmp_path, EVENTS, bundle="propensity", kind="propensity", holdout_share=0.3)
+    code, first = run(config, capsys=capsys)
+    assert code == 0 and first["status"] == "promoted", first  # no live bundle yet
+    assert first["metric"] == "auc" and 0.5 < first["candidate_score"] <= 1.0 and first["live_score"] is None
+    card = (tmp_path / "models" / "propensity" / first["version"] / "model_card.md").read_text()
+    assert "sessions starting after that cut" in card and "| auc |" in card
+    code, second = run(config, "--force", capsys=capsys)  # same data: the watermark is the first cut
+    assert code == 0 and second["live_version"] == first["version"]
+    cand, live = second["candidate_score"], second["live_score"]
+    assert (second["status"] == "promoted") == (cand > live and cand >= live * 1.02), second
