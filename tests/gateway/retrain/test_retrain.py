@@ -93,6 +93,12 @@ def test_promotes_a_better_candidate_and_rolls_back(tmp_path: Path, capsys: pyte
     # one command rolls back, and the registry of a running gateway follows
     code, back = run(config, "--rollback", capsys=capsys)
     assert code == 0 and back["version"] == "00000000T000000Z-0001" and back["previous"] == new
+    assert cli(["models", "list", "--config", str(config)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {v["version"]: v["live"] for v in listed["versions"]} == {new: False, "00000000T000000Z-0001": True}
+    assert [h["action"] for h in listed["history"]] == ["promote", "rollback"]
+    assert cli(["models", "promote", "nope", "--config", str(config)]) == 2
+    assert "no version 'nope'" in capsys.readouterr().err
     # fewer new events since the promoted version's watermark than asked for: nothing is trained
     assert cli(["models", "promote", new, "--config", str(config)]) == 0
     capsys.readouterr()
