@@ -38,6 +38,7 @@ class StoreSettings(Strict):
     url: str = "redis://127.0.0.1:6379/0"
     prefix: str = "slotwise:"
     retention_days: between(1, 36500) = 365.0  # type: ignore[valid-type]
+    export_log: bool = True  # redis: number events for `slotwise export` (log:{site}, ~120 B an event)
     synchronous: Literal["normal", "full"] = "normal"
     max_batch: between(1, 100000, int) = 500  # type: ignore[valid-type]
     max_batch_bytes: between(1024, 64 * 1_048_576, int) = 1_048_576  # type: ignore[valid-type]

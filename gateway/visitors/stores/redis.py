@@ -34,13 +34,14 @@ SEP = "\x1f"
 RENDER_BUDGET = 0.05  # seconds a render waits for a profile before going without
 log = logging.getLogger("slotwise.store")
 # KEYS: ids, ts, sites, seq, log, then per visitor: profile, events, consent, measure state.
-# ARGV: site, sep, then per visitor: id, sha1 of the profile read ('' if none), new profile,
-# n, n times (event_id, event json, ts), sha1 of the measure state read, new measure state,
-# m, and m times (counter hash, field, delta). Returns the visitors that must be retried.
+# ARGV: site, sep, '1' to number events into log (exports) or '0', then per visitor: id, sha1 of
+# the profile read ('' if none), new profile, n, n times (event_id, event json, ts), sha1 of the
+# measure state read, new measure state, m, and m times (counter hash, field, delta).
+# Returns the visitors that must be retried.
 COMMIT = """
 local ids, tskey, sites, seqkey, logkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local site, sep = ARGV[1], ARGV[2]
-local a, k, conflicts = 3, 6, {}
+local site, sep, logged = ARGV[1], ARGV[2], ARGV[3] == '1'
+local a, k, conflicts = 4, 6, {}
 while a <= #ARGV do
   local visitor, want, body, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local pkey, ekey, ckey, mkey = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
@@ -63,7 +64,7 @@ while a <= #ARGV do
       redis.call('HSET', ids, id, visitor)
       redis.call('HSET', ekey, id, ev)
       redis.call('ZADD', tskey, ts, visitor .. sep .. id)
-      redis.call('ZADD', logkey, redis.call('INCR', seqkey), visitor .. sep .. id)
+      if logged then redis.call('ZADD', logkey, redis.call('INCR', seqkey), visitor .. sep .. id) end
     end
     redis.call('SET', pkey, body)
     redis.call('SADD', sites, site)
@@ -98,8 +99,9 @@ return counted
 
 
 class RedisStore(Store):
-    def __init__(self, url: str, *, prefix: str = "slotwise:", retention_days: float = 365.0):
+    def __init__(self, url: str, *, prefix: str = "slotwise:", retention_days: float = 365.0, export_log: bool = True):
         self.url = url
+        self.export_log = export_log  # number events into log:{site} for `slotwise export` (~120 B an event)
         self.prefix = prefix
         self.retention_days = retention_days
         self.r = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=10)
@@ -134,7 +136,7 @@ class RedisStore(Store):
             }
             keys: list[str] = [ids_key, self._k("ts", site), self._k("sites"), self._k("seq", site)]
             keys.append(self._k("log", site))  # insertion order, for incremental exports
-            args: list[Any] = [site, SEP]
+            args: list[Any] = [site, SEP, "1" if self.export_log else "0"]
             staged: dict[str, tuple[list[str], list[str]]] = {}
             for visitor, body, level, mbody in zip(visitors, bodies, consents, measures, strict=False):
                 evs = pending[visitor]

@@ -107,3 +107,21 @@ def test_export_from_redis_incrementally(
         assert reader.count_since("shop", time.time() - 86400) == len(rows) - 1  # e41 is three days old
     finally:
         reader.close()
+
+
+def test_without_the_export_log_nothing_is_numbered(prefix: str) -> None:
+    from slotwise.gateway.visitors.stores.redis import RedisStore
+
+    async def run() -> None:
+        store = RedisStore(URL, prefix=prefix, export_log=False)
+        try:
+            assert len((await store.ingest("shop", [make(n) for n in range(5)])).stored) == 5
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    reader = RedisEvents(URL, prefix)
+    try:
+        assert list(reader.chunks("shop", 0)) == [] and reader.count_since("shop", None) == 5
+    finally:
+        reader.close()
