@@ -99,6 +99,8 @@ def test_promotes_a_better_candidate_and_rolls_back(tmp_path: Path, capsys: pyte
     assert [h["action"] for h in listed["history"]] == ["promote", "rollback"]
     assert cli(["models", "promote", "nope", "--config", str(config)]) == 2
     assert "no version 'nope'" in capsys.readouterr().err
+    assert cli(["models", "list", "--bundle", "../etc", "--config", str(config)]) == 2
+    assert "a bundle name is" in capsys.readouterr().err
     # fewer new events since the promoted version's watermark than asked for: nothing is trained
     assert cli(["models", "promote", new, "--config", str(config)]) == 0
     capsys.readouterr()
