@@ -67,5 +67,3 @@ final class Slotwise_Personalization {
 		wp_enqueue_script( 'slotwise-client', $src, array(), null, true );
 	}
 }
-
-add_action( 'init', array( 'Slotwise_Personalization', 'register' ) );
