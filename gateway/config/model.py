@@ -66,7 +66,7 @@ class CacheSettings:
 class Arm:
     name: str
     weight: float
-    block: dict[str, Any]
+    block: dict[str, Any] | None  # None: the slot's later variants decide, reported as this arm
 
 
 @dataclass(frozen=True)

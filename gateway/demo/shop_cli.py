@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`slotwise simulate`: the demo shop with simulated shoppers, personalization against a holdout.
+
+Prepares a shop (the demo's catalog and config, a simulated history of the same shoppers, a
+recommender trained on it), starts `slotwise serve` on a free port (or drives `--gateway URL`),
+sends every shopper's visit over HTTP, then prints the results API's lift table and writes
+`report.txt`, `results.json`, `reward-regret.svg` and the `slotwise.yaml` it served into `--out`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from slotwise.gateway.demo import shop_plot, shop_report
+from slotwise.gateway.demo.catalog import build_catalog, write_items
+from slotwise.gateway.demo.shop_visits import GatewayError, Plan, Target, fetch_results, run_visits
+from slotwise.gateway.demo.shoppers import population
+from slotwise.gateway.demo.simulate import EASY, Simulation, add_behaviour, simulate, write_events
+from slotwise.gateway.demo.site import PUBLISHABLE, SECRET, SITE, demo_config
+
+EXPERIMENT = "personalization"
+SLOTS = ("home-hero", "recommendations")
+QUICK_VISITORS, DEFAULT_VISITORS, MAX_VISITORS = 400, 2000, 100_000
+
+
+def holdout_variant(holdout: float) -> dict[str, Any]:
+    """The first variant of each personalized slot: the holdout sees the default block, the arm
+    `personalized` (no block of its own) gets whatever the slot's rules and models choose. One
+    key in every slot puts a visitor in the same arm on the whole page (the hash is of key and id)."""
+    return {
+        "id": "holdout-test",
+        "experiment": {"key": EXPERIMENT, "holdout": holdout, "arms": [{"name": "personalized"}]},
+    }
+
+
+def shop_config(port: int, holdout: float) -> dict[str, Any]:
+    config = add_behaviour(demo_config(port))
+    for slot in SLOTS:
+        config["slots"][slot]["variants"].insert(0, holdout_variant(holdout))
+    config["models"]["watch_seconds"] = 0
+    return config
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare_shop(
+    data_dir: Path, port: int, visitors: int, seed: int, holdout: float, quick: bool
+) -> tuple[Path, Simulation]:
+    """Catalog, config, the history in the store and the trained recommender, in `data_dir`."""
+    items = build_catalog()
+    write_items(items, data_dir / "items.jsonl")
+    config_path = data_dir / "slotwise.yaml"
+    config_path.write_text(yaml.safe_dump(shop_config(port, holdout), sort_keys=False), encoding="utf-8")
+    history = simulate(items, visitors, time.time(), seed, EASY, prefix="sim-")
+
+    from slotwise.gateway.config.loader import load_config
+    from slotwise.gateway.visitors.stores import open_store, parse_store_settings
+
+    config = load_config(config_path)
+
+    async def ingest() -> None:
+        store = open_store(parse_store_settings(config.store, data_dir))
+        try:
+            await write_events(store, history.events, data_dir / "events.jsonl")
+        finally:
+            await store.close()
+
+    asyncio.run(ingest())
+    try:
+        from slotwise.models.demo import train_demo  # the `train` extra
+    except ImportError:
+        print("slotwise simulate: scikit-learn is not installed, recommendations fall back to popular", file=sys.stderr)
+    else:
+        kinds = ("recommender",) if quick else ("recommender", "segments", "propensity")
+        train_demo(data_dir, data_dir / "events.jsonl", data_dir / "items.jsonl", log=False, kinds=kinds)
+    return config_path, history
+
+
+def start_gateway(config_path: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(config_path)]
+    command += ["--port", str(port), "--log-level", "warning"]
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONHASHSEED": "0"}
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise GatewayError(f"the gateway did not become ready: {log_path.read_text(errors='replace')[-1500:]}")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 4 <= value <= MAX_VISITORS:
+        raise argparse.ArgumentTypeError(f"must be 4..{MAX_VISITORS}, not {value}")
+    return value
+
+
+def seed_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.05 <= value <= 0.95:
+        raise argparse.ArgumentTypeError(f"must be between 0.05 and 0.95, not {value}")
+    return value
+
+
+def planted_lift(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not -0.9 <= value <= 2.0:
+        raise argparse.ArgumentTypeError(f"must be between -0.9 and 2 (a relative lift), not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slotwise simulate", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--visitors", type=positive_int, help=f"shoppers (default {DEFAULT_VISITORS}, --quick {QUICK_VISITORS})"
+    )
+    parser.add_argument("--seed", type=seed_number, default=0, help="the same seed gives the same shop and numbers")
+    parser.add_argument("--out", default="simulation", help="directory for report.txt, results.json, the plot")
+    parser.add_argument("--quick", action="store_true", help="fewer visitors, only the recommender trained")
+    parser.add_argument("--holdout", type=share, default=0.5, help="share of shoppers who see the default blocks")
+    parser.add_argument(
+        "--planted-lift", type=planted_lift, help="replace the hidden rates: treated visits convert (1+X)x"
+    )
+    parser.add_argument(
+        "--gateway", help="drive this running gateway instead of starting one (it must serve the config"
+    )
+    parser.add_argument("--concurrency", type=int, default=4, choices=range(1, 33), metavar="1..32")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the report
+    visitors = args.visitors or (QUICK_VISITORS if args.quick else DEFAULT_VISITORS)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"slotwise simulate: cannot create --out {out}: {exc.strerror}", file=sys.stderr)
+        return 2
+    data_dir = Path(tempfile.mkdtemp(prefix="slotwise-simulate-"))
+    proc = None
+    try:
+        port = free_port()
+        config_path, history = prepare_shop(data_dir, port, visitors, args.seed, args.holdout, args.quick)
+        shutil.copy(config_path, out / "slotwise.yaml")
+        url = args.gateway.rstrip("/") if args.gateway else f"http://127.0.0.1:{port}"
+        if not args.gateway:
+            proc = start_gateway(config_path, port, data_dir / "gateway.log")
+        target = Target(url, SITE, PUBLISHABLE, SECRET)
+        plan = Plan(target, SLOTS, EXPERIMENT, args.seed, args.planted_lift, args.concurrency)
+        prices = {it["item_id"]: float(it["price"]) for it in build_catalog()}
+        visits, _default = asyncio.run(run_visits(plan, population(history, args.seed), prices))
+        results = asyncio.run(fetch_results(target, EXPERIMENT))
+    except GatewayError as exc:
+        print(f"slotwise simulate: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    report = shop_report.build_report(results, visits, args.planted_lift, time.monotonic() - started)
+    text = shop_report.format_report(report)
+    print(text, end="")
+    (out / "report.txt").write_text(text, encoding="utf-8")
+    (out / "results.json").write_text(
+        json.dumps({"report": report, "results_api": results}, indent=1), encoding="utf-8"
+    )
+    names = [a["arm"] for a in report["arms"]]
+    reward, regret = shop_report.curves(visits, names)
+    svg = shop_plot.svg_plot(reward, regret, len(visits), f"slotwise simulate, seed {args.seed}")
+    (out / "reward-regret.svg").write_text(svg, encoding="utf-8")
+    print(f"wrote {out / 'report.txt'}, {out / 'results.json'}, {out / 'reward-regret.svg'}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv[1:] if argv and argv[0] == "simulate" else argv)
+    return run(args)
