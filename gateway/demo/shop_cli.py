@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,14 @@ import yaml
 
 from slotwise.gateway.demo import shop_plot, shop_report
 from slotwise.gateway.demo.catalog import build_catalog, write_items
-from slotwise.gateway.demo.shop_visits import GatewayError, Plan, Target, fetch_results, run_visits
+from slotwise.gateway.demo.shop_visits import GatewayError, Plan, Target, Visit, fetch_results, run_visits
 from slotwise.gateway.demo.shoppers import population
 from slotwise.gateway.demo.simulate import EASY, Simulation, add_behaviour, simulate, write_events
 from slotwise.gateway.demo.site import PUBLISHABLE, SECRET, SITE, demo_config
 
 EXPERIMENT = "personalization"
 SLOTS = ("home-hero", "recommendations")
-QUICK_VISITORS, DEFAULT_VISITORS, MAX_VISITORS = 400, 2000, 100_000
+QUICK_VISITORS, DEFAULT_VISITORS, MAX_VISITORS = 400, 4000, 100_000
 
 
 def holdout_variant(holdout: float) -> dict[str, Any]:
@@ -62,15 +63,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def prepare_shop(
-    data_dir: Path, port: int, visitors: int, seed: int, holdout: float, quick: bool
-) -> tuple[Path, Simulation]:
+def history_of(visitors: int, seed: int) -> Simulation:
+    """The shoppers' past: the demo simulator's personas, relative to now."""
+    return simulate(build_catalog(), visitors, time.time(), seed, EASY, prefix="sim-")
+
+
+def prepare_shop(data_dir: Path, port: int, history: Simulation, holdout: float) -> Path:
     """Catalog, config, the history in the store and the trained recommender, in `data_dir`."""
-    items = build_catalog()
-    write_items(items, data_dir / "items.jsonl")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    write_items(build_catalog(), data_dir / "items.jsonl")
     config_path = data_dir / "slotwise.yaml"
     config_path.write_text(yaml.safe_dump(shop_config(port, holdout), sort_keys=False), encoding="utf-8")
-    history = simulate(items, visitors, time.time(), seed, EASY, prefix="sim-")
 
     from slotwise.gateway.config.loader import load_config
     from slotwise.gateway.visitors.stores import open_store, parse_store_settings
@@ -90,9 +93,9 @@ def prepare_shop(
     except ImportError:
         print("slotwise simulate: scikit-learn is not installed, recommendations fall back to popular", file=sys.stderr)
     else:
-        kinds = ("recommender",) if quick else ("recommender", "segments", "propensity")
-        train_demo(data_dir, data_dir / "events.jsonl", data_dir / "items.jsonl", log=False, kinds=kinds)
-    return config_path, history
+        # Only the recommender: no slot of the shop reads the segment or propensity models.
+        train_demo(data_dir, data_dir / "events.jsonl", data_dir / "items.jsonl", log=False, kinds=("recommender",))
+    return config_path
 
 
 def start_gateway(config_path: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
@@ -156,6 +159,16 @@ def planted_lift(text: str) -> float:
     return value
 
 
+def gateway_url(text: str) -> str:
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL:
+        raise argparse.ArgumentTypeError(f"not a URL: {text!r}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise argparse.ArgumentTypeError(f"must be an http(s) URL such as http://127.0.0.1:8080, not {text!r}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slotwise simulate", description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -163,22 +176,65 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=seed_number, default=0, help="the same seed gives the same shop and numbers")
     parser.add_argument("--out", default="simulation", help="directory for report.txt, results.json, the plot")
-    parser.add_argument("--quick", action="store_true", help="fewer visitors, only the recommender trained")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_VISITORS} visitors unless --visitors says otherwise"
+    )
     parser.add_argument("--holdout", type=share, default=0.5, help="share of shoppers who see the default blocks")
     parser.add_argument(
         "--planted-lift", type=planted_lift, help="replace the hidden rates: treated visits convert (1+X)x"
     )
     parser.add_argument(
-        "--gateway", help="drive this running gateway instead of starting one (it must serve the config"
+        "--gateway",
+        type=gateway_url,
+        help="drive this running gateway (serving OUT/slotwise.yaml) instead of one of its own",
     )
     parser.add_argument("--concurrency", type=int, default=4, choices=range(1, 33), metavar="1..32")
     return parser
 
 
+@dataclass
+class Run:
+    """One simulation's outcome: the visits, the results API's answer, the config it served."""
+
+    visits: list[Visit]
+    results: dict[str, Any]
+    config: dict[str, Any]
+
+
+def simulate_shop(data_dir: Path, args: argparse.Namespace) -> Run:
+    """Prepare the shop in `data_dir` (kept: its store can be exported), serve it (or use
+    `--gateway`), send every visit, read the results; the gateway is stopped before returning."""
+    visitors = args.visitors or (QUICK_VISITORS if args.quick else DEFAULT_VISITORS)
+    history = history_of(visitors, args.seed)
+    proc = None
+    try:
+        if args.gateway:
+            url = args.gateway.rstrip("/")
+            config = shop_config(int(httpx.URL(url).port or 80), args.holdout)
+        else:
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            config_path = prepare_shop(data_dir, port, history, args.holdout)
+            config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+            proc = start_gateway(config_path, port, data_dir / "gateway.log")
+        target = Target(url, SITE, PUBLISHABLE, SECRET)
+        plan = Plan(target, SLOTS, EXPERIMENT, args.seed, args.planted_lift, args.concurrency)
+        prices = {it["item_id"]: float(it["price"]) for it in build_catalog()}
+        visits, _default = asyncio.run(run_visits(plan, population(history, args.seed), prices))
+        results = asyncio.run(fetch_results(target, EXPERIMENT))
+    finally:
+        if proc is not None:
+            proc.terminate()  # its lifespan writes the served impressions still in memory
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return Run(visits, results, config)
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the report
-    visitors = args.visitors or (QUICK_VISITORS if args.quick else DEFAULT_VISITORS)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -186,40 +242,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"slotwise simulate: cannot create --out {out}: {exc.strerror}", file=sys.stderr)
         return 2
     data_dir = Path(tempfile.mkdtemp(prefix="slotwise-simulate-"))
-    proc = None
     try:
-        port = free_port()
-        config_path, history = prepare_shop(data_dir, port, visitors, args.seed, args.holdout, args.quick)
-        shutil.copy(config_path, out / "slotwise.yaml")
-        url = args.gateway.rstrip("/") if args.gateway else f"http://127.0.0.1:{port}"
-        if not args.gateway:
-            proc = start_gateway(config_path, port, data_dir / "gateway.log")
-        target = Target(url, SITE, PUBLISHABLE, SECRET)
-        plan = Plan(target, SLOTS, EXPERIMENT, args.seed, args.planted_lift, args.concurrency)
-        prices = {it["item_id"]: float(it["price"]) for it in build_catalog()}
-        visits, _default = asyncio.run(run_visits(plan, population(history, args.seed), prices))
-        results = asyncio.run(fetch_results(target, EXPERIMENT))
+        done = simulate_shop(data_dir, args)
     except GatewayError as exc:
         print(f"slotwise simulate: {exc}", file=sys.stderr)
         return 1
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         shutil.rmtree(data_dir, ignore_errors=True)
-    report = shop_report.build_report(results, visits, args.planted_lift, time.monotonic() - started)
+    (out / "slotwise.yaml").write_text(yaml.safe_dump(done.config, sort_keys=False), encoding="utf-8")
+    report = shop_report.build_report(done.results, done.visits, args.planted_lift, time.monotonic() - started)
     text = shop_report.format_report(report)
     print(text, end="")
     (out / "report.txt").write_text(text, encoding="utf-8")
-    (out / "results.json").write_text(
-        json.dumps({"report": report, "results_api": results}, indent=1), encoding="utf-8"
-    )
+    payload = {"report": report, "results_api": done.results}
+    (out / "results.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
     names = [a["arm"] for a in report["arms"]]
-    reward, regret = shop_report.curves(visits, names)
-    svg = shop_plot.svg_plot(reward, regret, len(visits), f"slotwise simulate, seed {args.seed}")
+    reward, regret = shop_report.curves(done.visits, names)
+    svg = shop_plot.svg_plot(reward, regret, len(done.visits), f"slotwise simulate, seed {args.seed}")
     (out / "reward-regret.svg").write_text(svg, encoding="utf-8")
     print(f"wrote {out / 'report.txt'}, {out / 'results.json'}, {out / 'reward-regret.svg'}")
     return 0

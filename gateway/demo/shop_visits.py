@@ -71,7 +71,7 @@ async def _post(client: httpx.AsyncClient, target: Target, path: str, body: dict
     try:
         r = await client.post(target.url + path, json=body, headers={"X-Slotwise-Key": target.publishable_key})
     except httpx.HTTPError as exc:
-        raise GatewayError(f"POST {path} failed: {exc!r}") from None
+        raise GatewayError(f"POST {target.url}{path} failed: {exc}") from None
     if r.status_code != 200:
         raise GatewayError(f"POST {path} answered {r.status_code}: {r.text[:300]}")
     payload: dict[str, Any] = r.json()
@@ -208,7 +208,7 @@ async def fetch_results(target: Target, key: str, control: str = "holdout") -> d
         try:
             r = await client.get(f"{target.url}/v1/admin/experiments/{key}/results", params=params, headers=headers)
         except httpx.HTTPError as exc:
-            raise GatewayError(f"GET results failed: {exc!r}") from None
+            raise GatewayError(f"GET {target.url} results failed: {exc}") from None
     if r.status_code != 200:
         raise GatewayError(f"GET /v1/admin/experiments/{key}/results answered {r.status_code}: {r.text[:300]}")
     payload: dict[str, Any] = r.json()

@@ -21,11 +21,11 @@ from slotwise.gateway.common.vocabulary import daypart
 from slotwise.gateway.demo.simulate import EASY, HOURS, Simulation
 
 # Per persona: organic purchase chance of a visit, and purchase chance after a recommended item click.
-BASE_RATE = {"high-value": 0.05, "casual": 0.025, "browsers": 0.006, "lapsed": 0.015}
+BASE_RATE = {"high-value": 0.08, "casual": 0.04, "browsers": 0.01, "lapsed": 0.025}
 BUY_AFTER_ITEM = {"high-value": 0.45, "casual": 0.25, "browsers": 0.04, "lapsed": 0.12}
-HERO_CLICK = (0.03, 0.10)  # a banner that does not / does fit the visitor's context
-BUY_AFTER_HERO = (0.08, 0.20)
-ITEM_CLICK = (0.015, 0.07)  # an item outside / inside the visitor's favourite category
+HERO_CLICK = (0.03, 0.05)  # a banner that does not / does fit the visitor's context
+BUY_AFTER_HERO = (0.10, 0.14)
+ITEM_CLICK = (0.02, 0.035)  # an item outside / inside the visitor's favourite category
 # `--planted-lift`: the whole visit converts at this rate in the holdout, times (1 + lift) otherwise.
 PLANTED_RATE = {"high-value": 0.30, "casual": 0.20, "browsers": 0.10, "lapsed": 0.15}
 HOME = ("DE", "AT")
