@@ -111,6 +111,32 @@ class ConfigSchema(Strict):
             fail("every key must be unique across sites")
         return sites
 
+    @field_validator("slots")
+    @classmethod
+    def _unique_keys(cls, slots: dict[str, SlotSchema]) -> dict[str, SlotSchema]:
+        # Impressions name an experiment or a bandit by its key alone: one key, one meaning. An
+        # experiment may span slots (a holdout for the whole page) when every copy assigns alike.
+        owner: dict[str, tuple[str, Any]] = {}
+        for name, slot in slots.items():
+            for variant in slot.variants:
+                key: str | None = None
+                meaning: Any = None
+                if variant.experiment is not None:
+                    exp = variant.experiment
+                    key = exp.key
+                    meaning = (exp.holdout, exp.traffic, exp.status, [(a.name, a.weight) for a in exp.arms])
+                if variant.bandit is not None:
+                    key, meaning = variant.bandit.key or name, ("bandit", name)
+                if key is None:
+                    continue
+                if key in owner and owner[key][0] != name and (meaning[0] == "bandit" or owner[key][1] != meaning):
+                    fail(
+                        f"key '{key}' is used by slots '{owner[key][0]}' and '{name}': bandit keys must be unique, "
+                        "and an experiment in several slots needs the same holdout, traffic, status and arms in each"
+                    )
+                owner.setdefault(key, (name, meaning))
+        return slots
+
     @field_validator("segments")
     @classmethod
     def _acyclic(cls, segments: dict[str, SegmentSchema]) -> dict[str, SegmentSchema]:

@@ -198,3 +198,22 @@ def test_a_stopped_experiment_whose_winner_has_no_block_falls_through_untagged()
     cfg = config([{"id": "p13n", "experiment": exp}, {"id": "mob", "when": "mobile", "block": banner("M")}])
     d = decide(cfg.slots["hero"], env_for(cfg, IPHONE_UA), "v1")
     assert (d.variant, d.experiment) == ("mob", None)
+
+
+def test_one_experiment_key_may_span_slots_only_when_every_copy_assigns_alike() -> None:
+    from slotwise.gateway.config.loader import ConfigError
+
+    def two_slots(second_holdout: float) -> dict[str, Any]:
+        def slot(holdout: float) -> dict[str, Any]:
+            exp = {"key": "p13n", "holdout": holdout, "arms": [{"name": "on"}]}
+            return {"variants": [{"experiment": exp}], "default": banner("D")}
+
+        return {
+            "sites": {"s": {"publishable_key": "pk", "secret_key": "sk"}},
+            "slots": {"hero": slot(0.5), "recs": slot(second_holdout)},
+        }
+
+    cfg = parse_config(two_slots(0.5))
+    assert [v.experiment.key for s in cfg.slots.values() for v in s.variants] == ["p13n", "p13n"]
+    with pytest.raises(ConfigError, match="the same holdout, traffic, status and arms"):
+        parse_config(two_slots(0.3))
