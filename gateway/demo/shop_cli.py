@@ -29,12 +29,13 @@ import yaml
 
 from slotwise.gateway.demo import shop_plot, shop_report
 from slotwise.gateway.demo.catalog import build_catalog, write_items
-from slotwise.gateway.demo.shop_visits import GatewayError, Plan, Target, Visit, fetch_results, run_visits
+from slotwise.gateway.demo.shop_visits import GatewayError, Plan, Target, Visit, fetch_bandit, fetch_results, run_visits
 from slotwise.gateway.demo.shoppers import population
 from slotwise.gateway.demo.simulate import EASY, Simulation, add_behaviour, simulate, write_events
 from slotwise.gateway.demo.site import PUBLISHABLE, SECRET, SITE, demo_config
 
 EXPERIMENT = "personalization"
+BANDIT = "hero-season"  # the demo hero's bandit, for shoppers no rule speaks to
 SLOTS = ("home-hero", "recommendations")
 QUICK_VISITORS, DEFAULT_VISITORS, MAX_VISITORS = 400, 4000, 100_000
 
@@ -49,10 +50,13 @@ def holdout_variant(holdout: float) -> dict[str, Any]:
     }
 
 
-def shop_config(port: int, holdout: float) -> dict[str, Any]:
+def shop_config(port: int, holdout: float, bandit: bool = True) -> dict[str, Any]:
     config = add_behaviour(demo_config(port))
     for slot in SLOTS:
-        config["slots"][slot]["variants"].insert(0, holdout_variant(holdout))
+        variants = config["slots"][slot]["variants"]
+        if not bandit:
+            variants[:] = [v for v in variants if "bandit" not in v]
+        variants.insert(0, holdout_variant(holdout))
     config["models"]["watch_seconds"] = 0
     return config
 
@@ -68,12 +72,12 @@ def history_of(visitors: int, seed: int) -> Simulation:
     return simulate(build_catalog(), visitors, time.time(), seed, EASY, prefix="sim-")
 
 
-def prepare_shop(data_dir: Path, port: int, history: Simulation, holdout: float) -> Path:
+def prepare_shop(data_dir: Path, port: int, history: Simulation, holdout: float, bandit: bool = True) -> Path:
     """Catalog, config, the history in the store and the trained recommender, in `data_dir`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     write_items(build_catalog(), data_dir / "items.jsonl")
     config_path = data_dir / "slotwise.yaml"
-    config_path.write_text(yaml.safe_dump(shop_config(port, holdout), sort_keys=False), encoding="utf-8")
+    config_path.write_text(yaml.safe_dump(shop_config(port, holdout, bandit), sort_keys=False), encoding="utf-8")
 
     from slotwise.gateway.config.loader import load_config
     from slotwise.gateway.visitors.stores import open_store, parse_store_settings
@@ -188,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=gateway_url,
         help="drive this running gateway (serving OUT/slotwise.yaml) instead of one of its own",
     )
+    parser.add_argument(
+        "--no-bandit", action="store_true", help="without the hero's bandit: every number is then fixed by the seed"
+    )
     parser.add_argument("--concurrency", type=int, default=4, choices=range(1, 33), metavar="1..32")
     return parser
 
@@ -199,6 +206,7 @@ class Run:
     visits: list[Visit]
     results: dict[str, Any]
     config: dict[str, Any]
+    bandit: dict[str, Any] | None = None  # the bandit admin route's answer at the end
 
 
 def simulate_shop(data_dir: Path, args: argparse.Namespace) -> Run:
@@ -210,11 +218,11 @@ def simulate_shop(data_dir: Path, args: argparse.Namespace) -> Run:
     try:
         if args.gateway:
             url = args.gateway.rstrip("/")
-            config = shop_config(int(httpx.URL(url).port or 80), args.holdout)
+            config = shop_config(int(httpx.URL(url).port or 80), args.holdout, not args.no_bandit)
         else:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            config_path = prepare_shop(data_dir, port, history, args.holdout)
+            config_path = prepare_shop(data_dir, port, history, args.holdout, not args.no_bandit)
             config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
             proc = start_gateway(config_path, port, data_dir / "gateway.log")
         target = Target(url, SITE, PUBLISHABLE, SECRET)
@@ -222,6 +230,7 @@ def simulate_shop(data_dir: Path, args: argparse.Namespace) -> Run:
         prices = {it["item_id"]: float(it["price"]) for it in build_catalog()}
         visits, _default = asyncio.run(run_visits(plan, population(history, args.seed), prices))
         results = asyncio.run(fetch_results(target, EXPERIMENT))
+        learned = None if args.no_bandit else asyncio.run(fetch_bandit(target, BANDIT))
     finally:
         if proc is not None:
             proc.terminate()  # its lifespan writes the served impressions still in memory
@@ -229,7 +238,7 @@ def simulate_shop(data_dir: Path, args: argparse.Namespace) -> Run:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    return Run(visits, results, config)
+    return Run(visits, results, config, learned)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -250,15 +259,16 @@ def run(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     (out / "slotwise.yaml").write_text(yaml.safe_dump(done.config, sort_keys=False), encoding="utf-8")
-    report = shop_report.build_report(done.results, done.visits, args.planted_lift, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    report = shop_report.build_report(done.results, done.visits, args.planted_lift, seconds, done.bandit)
     text = shop_report.format_report(report)
     print(text, end="")
     (out / "report.txt").write_text(text, encoding="utf-8")
-    payload = {"report": report, "results_api": done.results}
+    payload = {"report": report, "results_api": done.results, "bandit_api": done.bandit}
     (out / "results.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
     names = [a["arm"] for a in report["arms"]]
-    reward, regret = shop_report.curves(done.visits, names)
-    svg = shop_plot.svg_plot(reward, regret, len(done.visits), f"slotwise simulate, seed {args.seed}")
+    panels = shop_report.panels(done.visits, names, report["bandit"])
+    svg = shop_plot.svg_plot(panels, len(done.visits), f"slotwise simulate, seed {args.seed}")
     (out / "reward-regret.svg").write_text(svg, encoding="utf-8")
     print(f"wrote {out / 'report.txt'}, {out / 'results.json'}, {out / 'reward-regret.svg'}")
     return 0

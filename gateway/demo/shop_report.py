@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from slotwise.gateway.demo.shop_plot import Series
+from slotwise.gateway.demo.shop_plot import Panel, Series
 from slotwise.gateway.demo.shop_visits import Visit
+from slotwise.gateway.demo.shoppers import BANDIT_ARMS, bandit_click
 from slotwise.gateway.measure.analysis import analyze
 from slotwise.gateway.measure.inputs import InputError
 
@@ -57,7 +58,11 @@ def _arm_row(metric: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def build_report(
-    results: dict[str, Any], visits: Sequence[Visit], planted: float | None, seconds: float
+    results: dict[str, Any],
+    visits: Sequence[Visit],
+    planted: float | None,
+    seconds: float,
+    learned: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the report prints, as JSON-ready data (also written to `results.json`)."""
     own = tally(visits)
@@ -113,7 +118,53 @@ def build_report(
         "arms": arms,
         "seconds": round(seconds, 1),
         "control_true_rate": control["chance"] / control["n"] if control["n"] else None,
+        "bandit": bandit_report(visits, learned),
     }
+
+
+def bandit_report(visits: Sequence[Visit], learned: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The bandit's views, clicks and true click rates per arm, and its regret against the best
+    fixed arm and against choosing uniformly at random (the baseline), in expected clicks."""
+    views = [v for v in visits if v.bandit is not None]
+    if not views:
+        return None
+    arms = list(BANDIT_ARMS)
+    true = {a: sum(bandit_click(v.shopper, a) for v in views) / len(views) for a in arms}
+    best = max(arms, key=lambda a: true[a])
+    regret = sum(bandit_click(v.shopper, best) - bandit_click(v.shopper, v.bandit["arm"]) for v in views if v.bandit)
+    uniform = sum(bandit_click(v.shopper, best) - true_mean for v in views for true_mean in [_mean_click(v, arms)])
+    final = {a["name"]: a for a in (learned or {}).get("arms", [])}
+    rows = []
+    for a in arms:
+        mine = [v for v in views if v.bandit and v.bandit["arm"] == a]
+        clicks = sum(1 for v in mine if v.bandit and v.bandit["clicked"])
+        rows.append(
+            {
+                "arm": a,
+                "views": len(mine),
+                "share": len(mine) / len(views),
+                "clicks": clicks,
+                "ctr": clicks / len(mine) if mine else None,
+                "true_ctr": true[a],
+                "probability_now": final.get(a, {}).get("probability"),
+                "pulls_counted": final.get(a, {}).get("pulls"),  # by the gateway, from the impressions
+                "rewards_counted": final.get(a, {}).get("reward_sum"),
+            }
+        )
+    return {
+        "key": views[0].bandit["key"] if views[0].bandit else None,
+        "policy": (learned or {}).get("policy"),
+        "reward": (learned or {}).get("reward"),
+        "views": len(views),
+        "best_arm": best,
+        "regret": regret,
+        "uniform_regret": uniform,
+        "arms": rows,
+    }
+
+
+def _mean_click(v: Visit, arms: Sequence[str]) -> float:
+    return sum(bandit_click(v.shopper, a) for a in arms) / len(arms)
 
 
 def _pct(value: float | None, signed: bool = False) -> str:
@@ -161,7 +212,58 @@ def format_report(report: dict[str, Any]) -> str:
         f"The lift comes from the simulated ground truth ({truth}); it says nothing about real shoppers.",
         f"Results API counters equal the simulator's own tally: {agrees}; SRM p-value {srm}; {report['seconds']} s.",
     ]
+    bandit = report.get("bandit")
+    if bandit:
+        lines += [
+            "",
+            f"Bandit '{bandit['key']}' ({bandit['policy']}, reward {bandit['reward']}) in the hero, for the "
+            f"personalized shoppers no rule speaks to: {bandit['views']} views",
+            f"{'arm':<14}{'views':>7}{'share':>8}{'clicks':>8}{'CTR':>8}{'true CTR':>10}{'probability now':>17}",
+        ]
+        for a in bandit["arms"]:
+            prob = "n/a" if a["probability_now"] is None else f"{a['probability_now']:.3f}"
+            lines.append(
+                f"{a['arm']:<14}{a['views']:>7}{a['share'] * 100:>7.1f}%{a['clicks']:>8}{_pct(a['ctr']):>8}"
+                f"{_pct(a['true_ctr']):>10}{prob:>17}"
+            )
+        ratio = bandit["regret"] / bandit["uniform_regret"] if bandit["uniform_regret"] > 0 else None
+        lines.append(
+            f"Regret against the best fixed arm ({bandit['best_arm']}): {bandit['regret']:.2f} expected clicks; "
+            f"choosing uniformly at random: {bandit['uniform_regret']:.2f}"
+            + (f" (ratio {ratio:.2f})" if ratio is not None else "")
+        )
     return "\n".join(lines) + "\n"
+
+
+def panels(visits: Sequence[Visit], arms: Sequence[str], bandit: dict[str, Any] | None) -> list[Panel]:
+    """The plot's panels: the experiment's arms, then (with a bandit) the bandit against uniform choice."""
+    reward, regret = curves(visits, arms)
+    out = [
+        Panel("Cumulative reward (purchases)", reward, "purchases"),
+        Panel("Cumulative regret vs the best page", regret, "expected purchases lost"),
+    ]
+    if bandit:
+        best, clicks, lost, uniform = bandit["best_arm"], [], [], []
+        totals = [0.0, 0.0, 0.0]
+        for v in visits:
+            if v.bandit is None:
+                continue
+            totals[0] += 1.0 if v.bandit["clicked"] else 0.0
+            totals[1] += bandit_click(v.shopper, best) - bandit_click(v.shopper, v.bandit["arm"])
+            totals[2] += bandit_click(v.shopper, best) - _mean_click(v, list(BANDIT_ARMS))
+            clicks.append((v.index + 1, totals[0]))
+            lost.append((v.index + 1, totals[1]))
+            uniform.append((v.index + 1, totals[2]))
+        name = f"bandit {bandit['key']}"
+        out += [
+            Panel(f"Bandit '{bandit['key']}': cumulative reward", [Series(name, clicks)], "clicks"),
+            Panel(
+                "Bandit regret vs the best fixed arm",
+                [Series(name, lost), Series("uniform random (baseline)", uniform)],
+                "expected clicks lost",
+            ),
+        ]
+    return out
 
 
 def curves(visits: Sequence[Visit], arms: Sequence[str]) -> tuple[list[Series], list[Series]]:

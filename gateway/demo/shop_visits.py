@@ -21,7 +21,15 @@ from typing import Any
 import httpx
 import numpy as np
 
-from slotwise.gateway.demo.shoppers import Behaviour, Page, Shopper, behave, conversion_chance, oracle_chance
+from slotwise.gateway.demo.shoppers import (
+    Behaviour,
+    Page,
+    Shopper,
+    bandit_arm,
+    behave,
+    conversion_chance,
+    oracle_chance,
+)
 
 ITEM = re.compile(r'data-slotwise-item="([^"]+)"')
 HERO, RECS = "home-hero", "recommendations"
@@ -172,6 +180,15 @@ async def run_visit(
     answer = await _post(client, plan.target, "/v1/events", {"site": plan.target.site, "events": events})
     if answer.get("rejected"):
         raise GatewayError(f"the gateway rejected simulated events: {str(answer['rejected'])[:300]}")
+    hero = (blocks.get(HERO) or {}).get("experiment") or {}
+    bandit = None
+    if hero.get("bandit") and bandit_arm(page.hero) is not None:
+        bandit = {
+            "key": hero["key"],
+            "arm": hero["arm"],
+            "propensity": hero.get("propensity"),
+            "clicked": did.hero_click,
+        }
     return Visit(
         index,
         shopper,
@@ -182,6 +199,7 @@ async def run_visit(
         oracle_chance(shopper, max(len(page.items), len(default.items)), plan.planted),
         did,
         len(events),
+        bandit,
     )
 
 
@@ -200,16 +218,24 @@ async def run_visits(plan: Plan, shoppers: list[Shopper], prices: dict[str, floa
     return list(visits), default
 
 
-async def fetch_results(target: Target, key: str, control: str = "holdout") -> dict[str, Any]:
-    """The results API's answer for the experiment, compared with the holdout."""
-    params = {"site": target.site, "control": control, "engine": "frequentist"}
+async def _admin(target: Target, path: str, params: dict[str, str]) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {target.secret_key}"}
     async with httpx.AsyncClient(timeout=30.0) as client:
         try:
-            r = await client.get(f"{target.url}/v1/admin/experiments/{key}/results", params=params, headers=headers)
+            r = await client.get(target.url + path, params={"site": target.site, **params}, headers=headers)
         except httpx.HTTPError as exc:
-            raise GatewayError(f"GET {target.url} results failed: {exc}") from None
+            raise GatewayError(f"GET {target.url}{path} failed: {exc}") from None
     if r.status_code != 200:
-        raise GatewayError(f"GET /v1/admin/experiments/{key}/results answered {r.status_code}: {r.text[:300]}")
+        raise GatewayError(f"GET {path} answered {r.status_code}: {r.text[:300]}")
     payload: dict[str, Any] = r.json()
     return payload
+
+
+async def fetch_results(target: Target, key: str, control: str = "holdout") -> dict[str, Any]:
+    """The results API's answer for the experiment, compared with the holdout."""
+    return await _admin(target, f"/v1/admin/experiments/{key}/results", {"control": control, "engine": "frequentist"})
+
+
+async def fetch_bandit(target: Target, key: str) -> dict[str, Any]:
+    """What the gateway's bandit has learned: per arm its probability, pulls and rewards."""
+    return await _admin(target, f"/v1/admin/bandits/{key}", {})

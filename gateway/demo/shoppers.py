@@ -23,9 +23,12 @@ from slotwise.gateway.demo.simulate import EASY, HOURS, Simulation
 # Per persona: organic purchase chance of a visit, and purchase chance after a recommended item click.
 BASE_RATE = {"high-value": 0.08, "casual": 0.04, "browsers": 0.01, "lapsed": 0.025}
 BUY_AFTER_ITEM = {"high-value": 0.45, "casual": 0.25, "browsers": 0.04, "lapsed": 0.12}
-HERO_CLICK = (0.03, 0.05)  # a banner that does not / does fit the visitor's context
-BUY_AFTER_HERO = (0.10, 0.14)
-ITEM_CLICK = (0.02, 0.035)  # an item outside / inside the visitor's favourite category
+HERO_CLICK = (0.03, 0.06)  # a banner that does not / does fit the visitor's context
+BUY_AFTER_HERO = (0.10, 0.15)
+ITEM_CLICK = (0.02, 0.05)  # an item outside / inside the visitor's favourite category
+# The demo hero's bandit (`season`): each banner's click chance, more when it shows the favourite.
+BANDIT_ARMS = {"colours": (("jackets",), 0.02), "denim": (("jeans",), 0.04), "sneakers": (("shoes", "boots"), 0.07)}
+BANDIT_FAVOURITE = 0.03
 # `--planted-lift`: the whole visit converts at this rate in the holdout, times (1 + lift) otherwise.
 PLANTED_RATE = {"high-value": 0.30, "casual": 0.20, "browsers": 0.10, "lapsed": 0.15}
 HOME = ("DE", "AT")
@@ -75,6 +78,27 @@ def hero_fits(shopper: Shopper, variant: str) -> bool:
     }.get(variant, False)
 
 
+def bandit_arm(variant: str) -> str | None:
+    """The bandit arm of a hero variant id `season:<arm>` (the demo's bandit), else None."""
+    _, _, arm = variant.partition(":")
+    return arm if variant.startswith("season:") and arm in BANDIT_ARMS else None
+
+
+def bandit_click(shopper: Shopper, arm: str) -> float:
+    """The hidden click chance of a bandit banner for this shopper: the bandit's reward."""
+    categories, base = BANDIT_ARMS[arm]
+    return base + (BANDIT_FAVOURITE if shopper.favourite in categories else 0.0)
+
+
+def hero_chances(shopper: Shopper, variant: str) -> tuple[float, float]:
+    """(click, purchase after the click) of the hero banner `variant` for this shopper."""
+    arm = bandit_arm(variant)
+    if arm is not None:
+        return bandit_click(shopper, arm), BUY_AFTER_HERO[shopper.favourite in BANDIT_ARMS[arm][0]]
+    fit = hero_fits(shopper, variant)
+    return HERO_CLICK[fit], BUY_AFTER_HERO[fit]
+
+
 @dataclass(frozen=True)
 class Page:
     """What one render showed: the hero's variant and the recommended items."""
@@ -87,29 +111,30 @@ def item_category(item_id: str) -> str:
     return item_id.rsplit("-", 1)[0]  # demo item ids are `<category>-<nnn>`
 
 
-def path_chances(shopper: Shopper, page: Page) -> tuple[float, float, list[tuple[float, float]]]:
-    """(organic purchase, hero click, [(item click, purchase after it)]) chances for this page."""
-    fit = hero_fits(shopper, page.hero)
+def path_chances(shopper: Shopper, page: Page) -> tuple[float, tuple[float, float], list[tuple[float, float]]]:
+    """(organic purchase, (hero click, purchase after it), [(item click, purchase after it)])."""
     items = [(ITEM_CLICK[item_category(i) == shopper.favourite], BUY_AFTER_ITEM[shopper.persona]) for i in page.items]
-    return BASE_RATE[shopper.persona], HERO_CLICK[fit], items
+    return BASE_RATE[shopper.persona], hero_chances(shopper, page.hero), items
 
 
 def conversion_chance(shopper: Shopper, page: Page, planted: float | None = None, treated: bool = False) -> float:
     """The exact chance that this visit ends in a purchase (the causes are independent)."""
     if planted is not None:
         return min(1.0, PLANTED_RATE[shopper.persona] * ((1.0 + planted) if treated else 1.0))
-    base, hero, items = path_chances(shopper, page)
-    stay = (1.0 - base) * (1.0 - hero * BUY_AFTER_HERO[hero_fits(shopper, page.hero)])
+    base, (hero, hero_buy), items = path_chances(shopper, page)
+    stay = (1.0 - base) * (1.0 - hero * hero_buy)
     for click, buy in items:
         stay *= 1.0 - click * buy
     return 1.0 - stay
 
 
 def oracle_chance(shopper: Shopper, n_items: int, planted: float | None = None) -> float:
-    """The chance under the best page for this shopper: a fitting banner, favourite items only."""
+    """The chance under the best page for this shopper: the best banner, favourite items only."""
     if planted is not None:
         return conversion_chance(shopper, Page("", ()), planted, treated=planted > 0)
-    stay = (1.0 - BASE_RATE[shopper.persona]) * (1.0 - HERO_CLICK[True] * BUY_AFTER_HERO[True])
+    banners = [HERO_CLICK[True] * BUY_AFTER_HERO[True]]
+    banners += [click * buy for click, buy in (hero_chances(shopper, f"season:{arm}") for arm in BANDIT_ARMS)]
+    stay = (1.0 - BASE_RATE[shopper.persona]) * (1.0 - max(banners))
     stay *= (1.0 - ITEM_CLICK[True] * BUY_AFTER_ITEM[shopper.persona]) ** n_items
     return 1.0 - stay
 
@@ -133,11 +158,11 @@ def behave(
     treated: bool = False,
 ) -> Behaviour:
     """Draw one visit's clicks and purchase from the hidden rates."""
-    base, hero_p, items = path_chances(shopper, page)
+    base, (hero_p, hero_buy), items = path_chances(shopper, page)
     hero_click = bool(rng.random() < hero_p)
     clicks, carted, value = [], [], 0.0
     bought = False
-    if planted is None and hero_click and rng.random() < BUY_AFTER_HERO[hero_fits(shopper, page.hero)]:
+    if planted is None and hero_click and rng.random() < hero_buy:
         bought, value = True, value + float(rng.gamma(4.0, EASY[shopper.persona].value / 4))
     for item, (click_p, buy_p) in zip(page.items, items, strict=True):
         if rng.random() < click_p:

@@ -21,7 +21,7 @@ def run(out: Path, *args: str) -> dict[str, Any]:
 
 
 def test_a_planted_lift_is_recovered_within_its_interval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    report = run(tmp_path, "--visitors", "240", "--seed", "0", "--planted-lift", "1.0")
+    report = run(tmp_path, "--visitors", "240", "--seed", "0", "--planted-lift", "1.0", "--no-bandit")
     printed = capsys.readouterr().out
     assert "comes from the simulated ground truth" in printed and "personalized" in printed
     holdout, treated = report["arms"]
@@ -36,8 +36,8 @@ def test_a_planted_lift_is_recovered_within_its_interval(tmp_path: Path, capsys:
 
 
 def test_the_same_seed_gives_the_same_numbers_and_a_valid_svg(tmp_path: Path) -> None:
-    first = run(tmp_path / "a", "--visitors", "120", "--seed", "4")
-    second = run(tmp_path / "b", "--visitors", "120", "--seed", "4")
+    first = run(tmp_path / "a", "--visitors", "120", "--seed", "4", "--no-bandit")
+    second = run(tmp_path / "b", "--visitors", "120", "--seed", "4", "--no-bandit")
     first.pop("seconds"), second.pop("seconds")
     assert first == second
     treated = first["arms"][1]
@@ -47,6 +47,21 @@ def test_the_same_seed_gives_the_same_numbers_and_a_valid_svg(tmp_path: Path) ->
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     lines = root.findall("{http://www.w3.org/2000/svg}polyline")
     assert len(lines) == 2 * len(first["arms"])  # reward and regret per arm
+
+
+def test_the_hero_bandit_learns_from_the_simulated_clicks(tmp_path: Path) -> None:
+    report = run(tmp_path, "--visitors", "400", "--seed", "3")
+    bandit = report["bandit"]
+    assert bandit["key"] == "hero-season" and bandit["views"] > 10
+    arms = {a["arm"]: a for a in bandit["arms"]}
+    # The gateway counted exactly the views and clicks the simulator sent, and chose from them.
+    for a in arms.values():
+        assert (a["pulls_counted"], a["rewards_counted"]) == (a["views"], a["clicks"])
+    assert sum(a["probability_now"] for a in arms.values()) == pytest.approx(1.0, abs=1e-3)
+    assert bandit["best_arm"] == "sneakers" and bandit["regret"] >= 0
+    root = ET.parse(tmp_path / "reward-regret.svg").getroot()
+    titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "Bandit regret vs the best fixed arm" in titles and "uniform random (baseline)" in titles
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,7 @@ GROUP BY a.arm ORDER BY a.arm
 
 def test_exported_parquet_reproduces_the_results_api(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     need(duckdb is not None, "the duckdb package")
-    args = build_parser().parse_args(["--quick", "--visitors", "200", "--seed", "2"])
+    args = build_parser().parse_args(["--quick", "--visitors", "200", "--seed", "2", "--no-bandit"])
     run = simulate_shop(tmp_path / "shop", args)
     out = tmp_path / "warehouse"
     config = tmp_path / "shop" / "slotwise.yaml"
