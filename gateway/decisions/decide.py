@@ -53,7 +53,7 @@ def decide(slot: Slot, env: Env, visitor_id: str | None) -> Decision:
             if variant.bandit.status != "running":
                 continue
             chosen, data = bandit_choice.choose(variant.bandit, env)
-            if not _available(chosen.block, env):
+            if chosen.block is None or not _available(chosen.block, env):  # a bandit arm always has one
                 continue
             env.bound(env.now + bandit_choice.REFRESH)  # a new choice per view: cache it no longer
             # Inside a personalization arm the bandit's own key and propensity are reported (its
