@@ -230,7 +230,8 @@ def simulate_shop(data_dir: Path, args: argparse.Namespace) -> Run:
         prices = {it["item_id"]: float(it["price"]) for it in build_catalog()}
         visits, _default = asyncio.run(run_visits(plan, population(history, args.seed), prices))
         results = asyncio.run(fetch_results(target, EXPERIMENT))
-        learned = None if args.no_bandit else asyncio.run(fetch_bandit(target, BANDIT))
+        saw_bandit = any(v.bandit is not None for v in visits)  # a --gateway may serve none
+        learned = asyncio.run(fetch_bandit(target, BANDIT)) if saw_bandit else None
     finally:
         if proc is not None:
             proc.terminate()  # its lifespan writes the served impressions still in memory
@@ -258,7 +259,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+    # The config it served and its catalog: `slotwise serve --config OUT/slotwise.yaml` runs the shop.
     (out / "slotwise.yaml").write_text(yaml.safe_dump(done.config, sort_keys=False), encoding="utf-8")
+    write_items(build_catalog(), out / "items.jsonl")
     seconds = time.monotonic() - started
     report = shop_report.build_report(done.results, done.visits, args.planted_lift, seconds, done.bandit)
     text = shop_report.format_report(report)
