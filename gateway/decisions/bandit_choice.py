@@ -80,18 +80,27 @@ class BanditView:
     unknown_arm: float = 0.0
     loading: bool = False
     shares: dict[str | None, list[float]] = field(default_factory=dict)
+    logged: dict[str | None, list[float]] = field(default_factory=dict)
 
     def probabilities(self, bucket: str | None) -> list[float]:
+        """The policy's probability per arm in this bucket, computed once per state."""
         cached = self.shares.get(bucket)
         if cached is None:
             cached = self.shares[bucket] = self.policy.probabilities(bucket)
+        return cached
+
+    def propensities(self, bucket: str | None) -> list[float]:
+        """The same, as logged with the impression: rounded, and never 0 for an arm that was shown."""
+        cached = self.logged.get(bucket)
+        if cached is None:
+            cached = self.logged[bucket] = [max(round(p, 6), MIN_PROPENSITY) for p in self.probabilities(bucket)]
         return cached
 
     def choose(self, context: dict[str, Any] | None) -> tuple[Arm, float, str | None]:
         policy = self.policy
         bucket = policy.bucket(context) if context is not None else None  # type: ignore[attr-defined]
         i = policy.choose(bucket)
-        return self.bandit.arms[i], max(self.probabilities(bucket)[i], MIN_PROPENSITY), bucket
+        return self.bandit.arms[i], self.propensities(bucket)[i], bucket
 
 
 class BanditStates:
@@ -174,7 +183,7 @@ def choose(bandit: Bandit, env: Env) -> tuple[Arm, dict[str, Any]]:
     view = states.view(site, bandit, getattr(env.services, "store", None))
     keys = getattr(view.policy, "keys", None)
     arm, propensity, bucket = view.choose(context_of(env, keys) if keys else None)
-    data: dict[str, Any] = {"key": bandit.key, "arm": arm.name, "propensity": round(propensity, 6), "bandit": True}
+    data: dict[str, Any] = {"key": bandit.key, "arm": arm.name, "propensity": propensity, "bandit": True}
     if bucket:
         data["bucket"] = bucket
     return arm, data

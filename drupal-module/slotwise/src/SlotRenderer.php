@@ -140,7 +140,7 @@ final class SlotRenderer implements TrustedCallbackInterface {
       // The gateway's sandboxed, autoescaped HTML gets a second line of defence that keeps
       // its data: images (see GatewayMarkup).
       $build['content'] = ['#markup' => GatewayMarkup::filter($block['html'])];
-      $build['#prefix'] = '<div class="slotwise-slot" data-slotwise-rendered="' . self::attr($slot) . '" data-slotwise-state="ready" data-slotwise-variant="' . self::attr((string) ($block['variant'] ?? '')) . '">';
+      $build['#prefix'] = '<div class="slotwise-slot" data-slotwise-rendered="' . self::attr($slot) . '" data-slotwise-state="ready" data-slotwise-variant="' . self::attr((string) ($block['variant'] ?? '')) . '"' . self::measure($block) . '>';
     }
     $build['#suffix'] = '</div>';
     return $build;
@@ -173,6 +173,25 @@ final class SlotRenderer implements TrustedCallbackInterface {
       return [];
     }
     return ['#type' => 'processed_text', '#text' => $text, '#format' => $format];
+  }
+
+  /**
+   * What client.js reads to send the block's impression and clicks: the experiment or bandit
+   * key, the arm, and a bandit's propensity and context bucket, as attributes.
+   */
+  private static function measure(array $block): string {
+    $exp = is_array($block['experiment'] ?? NULL) ? $block['experiment'] : [];
+    $out = '';
+    if (is_string($exp['key'] ?? NULL) && is_string($exp['arm'] ?? NULL)) {
+      $out .= ' data-slotwise-experiment="' . self::attr($exp['key']) . '" data-slotwise-arm="' . self::attr($exp['arm']) . '"';
+      if (is_numeric($exp['propensity'] ?? NULL) && $exp['propensity'] > 0) {
+        $out .= ' data-slotwise-propensity="' . self::attr((string) (float) $exp['propensity']) . '"';
+      }
+      if (is_string($exp['bucket'] ?? NULL) && $exp['bucket'] !== '') {
+        $out .= ' data-slotwise-bucket="' . self::attr($exp['bucket']) . '"';
+      }
+    }
+    return $out;
   }
 
   private static function attr(string $value): string {

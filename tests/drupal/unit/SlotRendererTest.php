@@ -47,6 +47,13 @@ final class SlotRendererTest extends TestCase {
     }
   }
 
+  public function testServerModeWritesTheAttributesClientJsMeasures(): void {
+    $exp = ['key' => 'hero-season', 'arm' => 'denim', 'propensity' => 0.412, 'bandit' => TRUE, 'bucket' => '<m>'];
+    $site = new Site($this->gateway(['hero' => ['html' => '<b>Denim</b>', 'variant' => 'season:denim', 'experiment' => $exp]]), request());
+    $out = $site->runLazyBuilder($site->renderer->build('hero', 'Fallback', 'plain_text'));
+    $this->assertSame('<div class="slotwise-slot" data-slotwise-rendered="hero" data-slotwise-state="ready" data-slotwise-variant="season:denim" data-slotwise-experiment="hero-season" data-slotwise-arm="denim" data-slotwise-propensity="0.412" data-slotwise-bucket="&lt;m&gt;"><b>Denim</b></div>', html($out));
+  }
+
   public function testServerModeKeepsAnonymousPagesOutOfSharedCaches(): void {
     $site = new Site($this->gateway(['hero' => ['html' => 'x']]), request(), ['delivery_mode' => 'server'], ['page_cache']);
     $site->runLazyBuilder($site->renderer->build('hero', '', NULL));

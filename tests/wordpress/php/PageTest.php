@@ -39,6 +39,21 @@ final class PageTest extends TestCase {
 		$this->assertStringNotContainsString( 'data-slotwise-marker', $out );
 	}
 
+	public function test_server_mode_writes_the_attributes_client_js_measures(): void {
+		$exp  = array( 'key' => 'hero-season', 'arm' => 'denim', 'propensity' => 0.412, 'bandit' => true, 'bucket' => 'mobile"' );
+		$gw   = new FakeGateway( array( 'visitor_id' => 'v', 'blocks' => array(
+			'hero' => array( 'html' => '<p>Denim</p>', 'variant' => 'season:denim', 'experiment' => $exp, 'segments' => array( 'vip' ) ),
+		) ) );
+		$page = new Slotwise_Page( $gw, 'server' );
+		$this->buffered( $page );
+		$page->request = array( 'context' => array(), 'headers' => array(), 'visitor_id' => 'v' );
+		$out = $page->finish( '<main>' . $page->placeholder( 'hero', '<p>fb</p>' ) . '</main>' );
+		$this->assertStringContainsString(
+			'data-slotwise-variant="season:denim" data-slotwise-experiment="hero-season" data-slotwise-arm="denim" data-slotwise-propensity="0.412" data-slotwise-bucket="mobile&quot;" data-slotwise-segments="vip"><p>Denim</p>',
+			$out
+		);
+	}
+
 	public function test_gateway_failure_renders_every_fallback(): void {
 		$gw   = new FakeGateway( null );
 		$page = new Slotwise_Page( $gw, 'server' );

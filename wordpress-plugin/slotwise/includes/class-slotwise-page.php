@@ -160,7 +160,7 @@ class Slotwise_Page {
 			if ( null !== $block && '' !== trim( $block['html'] ) ) {
 				$variant = isset( $block['variant'] ) && is_string( $block['variant'] ) ? $block['variant'] : '';
 				$inner   = self::kses( $block['html'] );
-				$pairs[ $this->marker( $index ) ] = $this->wrap( $name, $inner, $classes, 'ready', $variant );
+				$pairs[ $this->marker( $index ) ] = $this->wrap( $name, $inner, $classes, 'ready', $variant, self::measure( $block ) );
 			} else {
 				$pairs[ $this->marker( $index ) ] = $this->wrap( $name, $fallback, $classes, 'fallback', '' );
 			}
@@ -208,15 +208,42 @@ class Slotwise_Page {
 	}
 
 	/**
+	 * What client.js reads to send the block's impression and clicks: the experiment or bandit
+	 * key, the arm, and a bandit's propensity and context bucket (attribute => value).
+	 *
+	 * @param array<string, mixed> $block A block of the render response.
+	 * @return array<string, string>
+	 */
+	private static function measure( array $block ): array {
+		$exp = isset( $block['experiment'] ) && is_array( $block['experiment'] ) ? $block['experiment'] : array();
+		$out = array();
+		if ( isset( $exp['key'], $exp['arm'] ) && is_string( $exp['key'] ) && is_string( $exp['arm'] ) ) {
+			$out['experiment'] = $exp['key'];
+			$out['arm']        = $exp['arm'];
+			if ( isset( $exp['propensity'] ) && is_numeric( $exp['propensity'] ) && $exp['propensity'] > 0 ) {
+				$out['propensity'] = (string) (float) $exp['propensity'];
+			}
+			if ( isset( $exp['bucket'] ) && is_string( $exp['bucket'] ) && '' !== $exp['bucket'] ) {
+				$out['bucket'] = $exp['bucket'];
+			}
+		}
+		if ( isset( $block['segments'] ) && is_array( $block['segments'] ) && $block['segments'] ) {
+			$out['segments'] = implode( ',', array_filter( $block['segments'], 'is_string' ) );
+		}
+		return $out;
+	}
+
+	/**
 	 * The wrapper every mode prints, so themes style one element.
 	 *
-	 * @param string $slot    Slot name.
-	 * @param string $inner   Safe HTML.
-	 * @param string $classes Extra classes.
-	 * @param string $state   pending, ready or fallback.
-	 * @param string $variant Variant id ('' for none).
+	 * @param string                $slot    Slot name.
+	 * @param string                $inner   Safe HTML.
+	 * @param string                $classes Extra classes.
+	 * @param string                $state   pending, ready or fallback.
+	 * @param string                $variant Variant id ('' for none).
+	 * @param array<string, string> $measure Measurement attributes (see measure()).
 	 */
-	private function wrap( string $slot, string $inner, string $classes, string $state, string $variant ): string {
+	private function wrap( string $slot, string $inner, string $classes, string $state, string $variant, array $measure = array() ): string {
 		$attrs = sprintf(
 			'class="%s" data-slotwise-slot="%s" data-slotwise-state="%s"',
 			esc_attr( trim( 'slotwise-slot ' . $classes ) ),
@@ -225,6 +252,9 @@ class Slotwise_Page {
 		);
 		if ( '' !== $variant ) {
 			$attrs .= sprintf( ' data-slotwise-variant="%s"', esc_attr( $variant ) );
+		}
+		foreach ( $measure as $name => $value ) {
+			$attrs .= sprintf( ' data-slotwise-%s="%s"', esc_attr( $name ), esc_attr( $value ) );
 		}
 		return '<div ' . $attrs . '>' . $inner . '</div>';
 	}
