@@ -174,11 +174,17 @@ def gateway_url(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="slotwise simulate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="slotwise simulate",
+        description="A simulated shop through a real gateway: personalization against a holdout, and a bandit. "
+        "Its lift comes from the simulated ground truth (docs/simulate.md), not from real shoppers.",
+    )
     parser.add_argument(
         "--visitors", type=positive_int, help=f"shoppers (default {DEFAULT_VISITORS}, --quick {QUICK_VISITORS})"
     )
-    parser.add_argument("--seed", type=seed_number, default=0, help="the same seed gives the same shop and numbers")
+    parser.add_argument(
+        "--seed", type=seed_number, default=0, help="the same shoppers and rates (with --no-bandit, the same numbers)"
+    )
     parser.add_argument("--out", default="simulation", help="directory for report.txt, results.json, the plot")
     parser.add_argument(
         "--quick", action="store_true", help=f"{QUICK_VISITORS} visitors unless --visitors says otherwise"
