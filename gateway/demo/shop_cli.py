@@ -68,8 +68,9 @@ def free_port() -> int:
 
 
 def history_of(visitors: int, seed: int) -> Simulation:
-    """The shoppers' past: the demo simulator's personas, relative to now."""
-    return simulate(build_catalog(), visitors, time.time(), seed, EASY, prefix="sim-")
+    """The shoppers' past: the demo simulator's personas, relative to now. The seed is part of
+    the visitor ids, so each seed also draws its own assignment to the arms."""
+    return simulate(build_catalog(), visitors, time.time(), seed, EASY, prefix=f"sim{seed}-")
 
 
 def prepare_shop(data_dir: Path, port: int, history: Simulation, holdout: float, bandit: bool = True) -> Path:
