@@ -13,7 +13,6 @@ including the page the visitor did not get (the default blocks) and the best pos
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -174,11 +173,3 @@ def behave(
     if rng.random() < organic:
         bought, value = True, value + float(rng.gamma(4.0, EASY[shopper.persona].value / 4))
     return Behaviour(hero_click, clicks, carted, round(value, 2) if bought else None)
-
-
-def summary(shoppers: list[Shopper]) -> dict[str, Any]:
-    """How many shoppers of each persona, for the report."""
-    counts: dict[str, int] = {}
-    for s in shoppers:
-        counts[s.persona] = counts.get(s.persona, 0) + 1
-    return counts
