@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from slotwise.gateway.config.loader import Config
 from slotwise.gateway.config.registries import install_defaults
 from slotwise.gateway.http import admin_routes as admin
-from slotwise.gateway.http import bandit_routes, measure_routes, openapi
+from slotwise.gateway.http import authoring_routes, bandit_routes, measure_routes, openapi
 from slotwise.gateway.http import event_routes as eventroutes
 from slotwise.gateway.http import render_routes as api
 from slotwise.gateway.http.errors import ApiError, error_response
@@ -154,6 +154,7 @@ def create_app(
         *api.ROUTES,
         *eventroutes.ROUTES,
         *admin.ROUTES,
+        *authoring_routes.ROUTES,
         *measure_routes.ROUTES,
         *bandit_routes.ROUTES,
         openapi.openapi_route(

@@ -277,3 +277,22 @@ def test_only_a_contextual_bandit_keeps_buckets(backend: Backend) -> None:
     assert {parse_key(k)[1] for k in raw if parse_key(k)} == {""}  # type: ignore[index]
     raw = run(backend, go, settings_for(bandit(policy="contextual_thompson", keys=["device"])))
     assert {parse_key(k)[1] for k in raw if parse_key(k)} >= {"made-up-0", "made-up-4"}  # type: ignore[index]
+
+
+@pytest.mark.parametrize("policy", ["thompson", "ucb1", "epsilon_greedy"])
+def test_views_are_drawn_with_the_propensities_they_log(policy: str) -> None:
+    from slotwise.gateway.decisions.bandit_choice import BanditView
+
+    today = int(NOW // DAY)
+    raw = {f"{arm}\x1f\x1f{today}\x1fpulls": 100.0 for arm in ARMS}
+    raw |= {f"a\x1f\x1f{today}\x1fsum": 30.0, f"b\x1f\x1f{today}\x1fsum": 25.0, f"c\x1f\x1f{today}\x1fsum": 10.0}
+    config = bandit(policy=policy, min_share=0.05)
+    view = BanditView(config, policy_from_counts(config, raw, today), 0.0)
+    n = 20_000
+    picks = [view.choose(None) for _ in range(n)]
+    for i, arm in enumerate(config.arms):
+        logged = {p for a, p, _ in picks if a is arm}
+        assert logged == {view.propensities(None)[i]}  # one state, one propensity per arm
+        share = sum(1 for a, _, _ in picks if a is arm) / n
+        assert share == pytest.approx(view.probabilities(None)[i], abs=0.012)
+    assert view.probabilities(None)[2] >= 0.05  # the floor
