@@ -26,6 +26,7 @@ DELEGATED = {
     "consume": "slotwise.gateway.streams.cli",
     "export": "slotwise.gateway.export.cli",
     "users": "slotwise.gateway.studio.cli",
+    "alerts": "slotwise.gateway.alerts.cli",
 }
 
 

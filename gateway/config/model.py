@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from slotwise.gateway.common.vocabulary import WEEKDAYS
+from slotwise.gateway.config.alerts import AlertsSettings
 from slotwise.gateway.config.services import ModelsSettings, StoreSettings
 from slotwise.gateway.rules.expr import Compiled
 from slotwise.gateway.rules.segments import Segment
@@ -114,6 +115,7 @@ class Config:
     slots: dict[str, Slot] = field(default_factory=dict)
     store: StoreSettings | None = None
     models: ModelsSettings | None = None
+    alerts: AlertsSettings | None = None
     source: Path | None = None
 
     def site_by_secret(self, key: str) -> SiteConfig | None:

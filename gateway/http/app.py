@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from slotwise.gateway.alerts.alerter import start_alerter, stop_alerter
 from slotwise.gateway.config.loader import Config
 from slotwise.gateway.config.registries import install_defaults
 from slotwise.gateway.http import admin_routes as admin
@@ -137,12 +138,14 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.services = await build_services(config)
         app.state.sync = await start_sync(app, app.state.services.store)  # replicas on one Redis
+        alerter = app.state.alerter = await start_alerter(app, app.state.services.store)  # off the render path
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             # SIGHUP reloads the configuration (only possible when serving from the main thread).
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload_soon, app)
         try:
             yield
         finally:
+            await stop_alerter(alerter)  # this lifespan's own (tests run several on one app)
             if app.state.sync is not None:
                 await app.state.sync.close()
             await close_services(app.state.services)

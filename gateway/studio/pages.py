@@ -106,6 +106,23 @@ def _latency(request: Request) -> dict[str, Any]:
     return {"total": int(total), "p99_ms": None if p99 in (None, float("inf")) else p99 * 1000, "buckets": finite}
 
 
+def _alerts(request: Request) -> dict[str, Any]:
+    """What fires now and the latest notices, from this process's alerter."""
+    settings = getattr(request.app.state.runtime.config, "alerts", None)
+    alerter = getattr(request.app.state, "alerter", None)
+    if settings is None or alerter is None:
+        return {"configured": False}
+    firing = sorted(alerter.firing.values(), key=lambda a: a.name)
+    recent = list(reversed(alerter.recent))[:10]
+    return {
+        "configured": True,
+        "firing": firing,
+        "recent": recent,
+        "rules": len(settings.rules),
+        "every": settings.every_seconds,
+    }
+
+
 @view
 async def overview(request: Request) -> Response:
     require(request)
@@ -113,6 +130,7 @@ async def overview(request: Request) -> Response:
     return page(
         request,
         "overview.html",
+        alerts=_alerts(request),
         slots=_slot_stats(request),
         latency=_latency(request),
         outcomes=dict(sorted(metrics.slot_outcomes.items())),
