@@ -29,7 +29,8 @@ from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.serving.reload import reload_config
 from slotwise.gateway.serving.runtime import build_runtime
 from slotwise.gateway.serving.services import Services, build_services, close_services
-from slotwise.gateway.serving.sync import start_sync
+from slotwise.gateway.serving.sync import file_sha, start_sync
+from slotwise.gateway.studio.follow import start_follower
 from slotwise.gateway.studio.pages import routes as studio_routes
 from slotwise.gateway.studio.web import SecurityHeaders
 
@@ -139,6 +140,7 @@ def create_app(
         app.state.services = await build_services(config)
         app.state.sync = await start_sync(app, app.state.services.store)  # replicas on one Redis
         alerter = app.state.alerter = await start_alerter(app, app.state.services.store)  # off the render path
+        follower = app.state.follower = await start_follower(app)  # studio versions saved by any replica
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             # SIGHUP reloads the configuration (only possible when serving from the main thread).
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload_soon, app)
@@ -146,6 +148,8 @@ def create_app(
             yield
         finally:
             await stop_alerter(alerter)  # this lifespan's own (tests run several on one app)
+            if follower is not None:
+                await follower.close()
             if app.state.sync is not None:
                 await app.state.sync.close()
             await close_services(app.state.services)
@@ -171,6 +175,7 @@ def create_app(
     )
     app.state.metrics = metrics
     app.state.config_path = Path(config_path) if config_path else config.source
+    app.state.config_sha = file_sha(app.state.config_path)  # what serves now (studio versions compare)
     app.state.runtime = build_runtime(config, metrics)
     app.state.services = Services()  # replaced by the lifespan's services
     app.add_middleware(SecurityHeaders)  # CSP and friends on /studio pages
