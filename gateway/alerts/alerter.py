@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The alerter: judges the rules every `every_seconds`, sends a notice when a rule starts firing
-and one when it recovers (never twice for one change), and carries `raise_alert` for other code.
+and one when it recovers (never twice for one change), and relays the alerts that other code
+raises with `ops.alerts.raise_alert` (retraining, ...) to the same channels.
 
 Deduplication: each rule's last state is swapped atomically; only the caller that changed it
 sends. With a Redis store the states of rules on the store are shared (`{prefix}alerts:...`, one
@@ -17,16 +18,18 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from slotwise.gateway.alerts.channels import Alert, deliver
 from slotwise.gateway.alerts.rules import Check, HealthWindow, judge
 from slotwise.gateway.config.alerts import AlertsSettings
+from slotwise.gateway.ops.alerts import Alert as RaisedAlert
+from slotwise.gateway.ops.alerts import add_alert_hook
 
 log = logging.getLogger("slotwise.alerts")
 RAISE_COOLDOWN = 600.0  # the same alert raised by code again within this many seconds is not resent
-_active: Alerter | None = None
 
 
 class MemoryState:
@@ -78,6 +81,7 @@ class Alerter:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[asyncio.Task[Any]] = set()
+        self.remove_hook: Callable[[], None] = lambda: None
 
     @property
     def settings(self) -> AlertsSettings | None:
@@ -128,30 +132,30 @@ class Alerter:
         )
         return await deliver(settings, alert)
 
-    def raise_alert(self, kind: str, message: str, **fields: Any) -> bool:
-        """Send an alert now (from any thread or the event loop); False when no channel is set
-        or the same alert was sent within RAISE_COOLDOWN seconds."""
+    def relay(self, kind: str, message: str, **fields: Any) -> bool:
+        """Send an alert raised by code (`ops.alerts.raise_alert` reaches it through a hook) to
+        the channels without blocking the caller, from the event loop or another thread. False
+        when no channel is set or the same alert was sent within RAISE_COOLDOWN seconds."""
         settings = self.settings
         if settings is None or settings.channels == 0:
-            log.warning("alert %s not sent (no alert channels configured): %s", kind, message)
             return False
         now = time.monotonic()
         if now - self._raised.get((kind, message), -RAISE_COOLDOWN) < RAISE_COOLDOWN:
             return False
         self._raised[(kind, message)] = now
-        alert = Alert(kind, kind, "raised", message, fields)
+        alert = Alert(kind, kind, "raised", message, {k: v for k, v in fields.items() if v is not None})
         self.recent.append(alert)
         try:
-            loop = asyncio.get_running_loop()
+            on_loop = asyncio.get_running_loop() is self._loop
         except RuntimeError:
-            loop = None
-        if loop is not None:  # on the event loop: send in the background, never block it
-            task = loop.create_task(deliver(settings, alert))
+            on_loop = False
+        if on_loop:
+            task = asyncio.get_running_loop().create_task(deliver(settings, alert))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
-        elif self._loop is not None and self._loop.is_running():  # a worker thread of the gateway
-            asyncio.run_coroutine_threadsafe(deliver(settings, alert), self._loop).result(timeout=60)
-        else:
+        elif self._loop is not None and self._loop.is_running():  # a thread: hand it to the loop
+            asyncio.run_coroutine_threadsafe(deliver(settings, alert), self._loop)
+        else:  # a process without a running gateway (a command): send from here
             asyncio.run(deliver(settings, alert))
         return True
 
@@ -180,35 +184,26 @@ class Alerter:
 
 
 async def start_alerter(app: Any, store: Any) -> Alerter:
-    """The app's alerter, scheduled; its states in Redis when the store is Redis. Registered as
-    this process's target of `raise_alert`. Runs without rules too (then it only relays)."""
-    global _active
+    """The app's alerter, scheduled; its states in Redis when the store is Redis. Alerts raised
+    by code in this process (`ops.alerts.raise_alert`) go to its channels too. It runs without
+    rules as well (then it only relays)."""
     settings = getattr(store, "settings", None)
     state = RedisState(settings.url, settings.prefix) if settings is not None and settings.backend == "redis" else None
     alerter = Alerter(app, state=state)
     alerter.start()
-    _active = alerter
+
+    def hook(alert: RaisedAlert) -> None:
+        alerter.relay(alert.kind, alert.message, **alert.details)
+
+    alerter.remove_hook = add_alert_hook(hook)
     return alerter
 
 
 async def stop_alerter(alerter: Alerter) -> None:
-    global _active
-    if _active is alerter:
-        _active = None
+    alerter.remove_hook()
     await alerter.close()
 
 
-def raise_alert(kind: str, message: str, **fields: Any) -> bool:
-    """Send an alert through the channels of the gateway running in this process (retraining,
-    imports, any code): `raise_alert("retrain_failed", "candidate recs/v7 refused", ndcg=0.12)`.
-    Returns False (and logs) when nothing could take it: no gateway running here, no channel,
-    or the same kind and message sent within the last 10 minutes."""
-    if _active is None:
-        log.warning("alert %s not sent (no gateway with alerts runs in this process): %s", kind, message)
-        return False
-    return _active.raise_alert(kind, message, **fields)
-
-
 def alerter_for(config: Any) -> Alerter:
-    """An alerter for a process without a gateway (a CLI): it raises and tests only."""
+    """An alerter for a process without a gateway (a command): it relays and tests only."""
     return Alerter(settings=getattr(config, "alerts", None))

@@ -137,6 +137,7 @@ def _build(schema: ConfigSchema, base_dir: Path, source: Path | None, errors: li
         store=store,
         models=schema.models.model_copy(update={"dir": str(schema.models.root(base_dir))}) if schema.models else None,
         alerts=schema.alerts,
+        retrain=schema.retrain,
         source=source,
     )
 

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 from slotwise.gateway.config.alerts import AlertsSettings
 from slotwise.gateway.config.errors import fail
 from slotwise.gateway.config.fields import Name, Strict, between
-from slotwise.gateway.config.services import ModelsSettings, StoreSettings
+from slotwise.gateway.config.services import ModelsSettings, RetrainSettings, StoreSettings
 from slotwise.gateway.config.sites import SiteSchema
 from slotwise.gateway.config.slots import SegmentSchema, SlotSchema, find_cycle
 
@@ -101,6 +101,7 @@ class ConfigSchema(Strict):
     slots: dict[Name, SlotSchema] = Field(default_factory=dict)
     store: StoreSettings | None = None
     models: ModelsSettings | None = None
+    retrain: RetrainSettings = RetrainSettings()
     alerts: AlertsSettings | None = None
 
     @field_validator("sites")

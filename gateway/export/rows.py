@@ -76,6 +76,19 @@ class SQLiteEvents:
             yield [event_row(seq, site, json.loads(body)) for seq, body in rows]
             after = rows[-1][0]
 
+    def raw_events(self, site: str, since: float | None = None) -> Iterator[dict[str, Any]]:
+        """The site's events as stored (JSON bodies), optionally only those with `ts` > since."""
+        sql = "SELECT body FROM events WHERE site = ?" + (" AND ts > ?" if since is not None else "")
+        for (body,) in self.conn.execute(sql, (site, since) if since is not None else (site,)):
+            yield json.loads(body)
+
+    def count_since(self, site: str, since: float | None) -> int:
+        """Events of the site with `ts` after `since` (all of them for None)."""
+        if since is None:
+            return int(self.conn.execute("SELECT COUNT(*) FROM events WHERE site = ?", (site,)).fetchone()[0])
+        sql = "SELECT COUNT(*) FROM events WHERE site = ? AND ts > ?"
+        return int(self.conn.execute(sql, (site, since)).fetchone()[0])
+
     def aggregates(self, site: str) -> dict[str, list[dict[str, Any]]]:
         from slotwise.gateway.export.aggregates import aggregate_rows
 

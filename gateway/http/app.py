@@ -21,12 +21,13 @@ from slotwise.gateway.alerts.alerter import start_alerter, stop_alerter
 from slotwise.gateway.config.loader import Config
 from slotwise.gateway.config.registries import install_defaults
 from slotwise.gateway.http import admin_routes as admin
+from slotwise.gateway.http import email_routes, measure_routes, openapi
 from slotwise.gateway.http import event_routes as eventroutes
-from slotwise.gateway.http import measure_routes, openapi
 from slotwise.gateway.http import render_routes as api
 from slotwise.gateway.http.errors import ApiError, error_response
 from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.serving.reload import reload_config
+from slotwise.gateway.serving.retrain_schedule import start_schedule
 from slotwise.gateway.serving.runtime import build_runtime
 from slotwise.gateway.serving.services import Services, build_services, close_services
 from slotwise.gateway.serving.sync import file_sha, start_sync
@@ -139,6 +140,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.services = await build_services(config)
         app.state.sync = await start_sync(app, app.state.services.store)  # replicas on one Redis
+        app.state.retrain = start_schedule(app, config.retrain)  # off unless retrain.every is set
         alerter = app.state.alerter = await start_alerter(app, app.state.services.store)  # off the render path
         follower = app.state.follower = await start_follower(app)  # studio versions saved by any replica
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
@@ -150,6 +152,8 @@ def create_app(
             await stop_alerter(alerter)  # this lifespan's own (tests run several on one app)
             if follower is not None:
                 await follower.close()
+            if app.state.retrain is not None:
+                await app.state.retrain.close()
             if app.state.sync is not None:
                 await app.state.sync.close()
             await close_services(app.state.services)
@@ -162,8 +166,15 @@ def create_app(
         *eventroutes.ROUTES,
         *admin.ROUTES,
         *measure_routes.ROUTES,
+        *email_routes.ROUTES,
         openapi.openapi_route(
-            [openapi.CORE_PATHS, openapi.EVENT_PATHS, openapi.ADMIN_PATHS, measure_routes.measure_paths()]
+            [
+                openapi.CORE_PATHS,
+                openapi.EVENT_PATHS,
+                openapi.ADMIN_PATHS,
+                measure_routes.measure_paths(),
+                email_routes.email_paths(),
+            ]
         ),
         *(extra_routes or []),
         *studio_routes(),

@@ -16,11 +16,10 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from slotwise.gateway.alerts import alerter as alerter_module
-from slotwise.gateway.alerts.alerter import Alerter, raise_alert
 from slotwise.gateway.alerts.channels import Alert, deliver, webhook_body
 from slotwise.gateway.alerts.cli import main as alerts_cli
 from slotwise.gateway.config.loader import ConfigError, parse_config
+from slotwise.gateway.ops.alerts import raise_alert
 from slotwise.gateway.visitors.events import format_ts
 from tests.conftest import need
 from tests.gateway.alerts.receivers import Hook, smtp_server, webhook_receiver
@@ -169,18 +168,24 @@ def test_alerts_test_command_reaches_every_channel_and_names_a_broken_one(
 def test_raise_alert_reaches_the_channels_of_the_running_gateway(
     make_client: Callable[..., TestClient], tmp_path: Path, hook: Hook
 ) -> None:
-    assert raise_alert("retrain_failed", "no gateway yet") is False
+    raise_alert("retrain_failed", "no gateway yet")  # logged and counted only: nothing to send it
     client = make_client(alerts_config(tmp_path, hook))
-    assert raise_alert("retrain_failed", "candidate recs/v7 refused", ndcg=0.12) is True
-    assert raise_alert("retrain_failed", "candidate recs/v7 refused", ndcg=0.12) is False  # deduplicated
+    metrics = client.app.state.metrics  # type: ignore[attr-defined]
+    raise_alert("retrain_failed", "candidate recs/v7 refused", metrics, bundle="recs", ndcg=0.12)
+    raise_alert("retrain_failed", "candidate recs/v7 refused", metrics, bundle="recs")  # the same: sent once
     deadline = time.monotonic() + 5
     while not hook.bodies and time.monotonic() < deadline:
         time.sleep(0.02)
+    time.sleep(0.2)
     assert hook.states() == [("retrain_failed", "raised")]
-    assert hook.bodies[0]["alert"]["fields"] == {"ndcg": 0.12}
-    assert isinstance(alerter_module._active, Alerter)
+    assert hook.bodies[0]["alert"]["fields"] == {"bundle": "recs", "ndcg": 0.12}
+    assert metrics.alerts.labels("retrain_failed")._value.get() == 2
+    recent = client.app.state.alerter.recent  # type: ignore[attr-defined]
+    assert [a.state for a in recent] == ["raised"]
     client.__exit__(None, None, None)
-    assert alerter_module._active is None
+    raise_alert("retrain_failed", "after the gateway stopped")  # its hook is gone
+    time.sleep(0.2)
+    assert len(hook.bodies) == 1
 
 
 def test_the_payload_is_what_slack_reads() -> None:
