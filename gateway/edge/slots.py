@@ -104,15 +104,38 @@ class SlotScanner(HTMLParser):
         return list(dict.fromkeys(p.slot for p in self.placeholders))
 
 
-def _start_tag(p: Placeholder, variant: str) -> str:
+MEASURE_ATTRS = ("data-slotwise-experiment", "data-slotwise-arm", "data-slotwise-propensity",
+                 "data-slotwise-bucket", "data-slotwise-segments")  # fmt: skip
+
+
+def measure_attrs(block: dict[str, object]) -> list[str]:
+    """The data attributes client.js reads to send the block's impression and clicks."""
+    out = []
+    variant = block.get("variant")
+    if variant:
+        out.append(f'data-slotwise-variant="{html.escape(str(variant), quote=True)}"')
+    exp = block.get("experiment")
+    if isinstance(exp, dict) and exp.get("key"):
+        out.append(f'data-slotwise-experiment="{html.escape(str(exp["key"]), quote=True)}"')
+        out.append(f'data-slotwise-arm="{html.escape(str(exp.get("arm") or ""), quote=True)}"')
+        if exp.get("propensity"):
+            out.append(f'data-slotwise-propensity="{float(exp["propensity"])!r}"')
+        if exp.get("bucket"):
+            out.append(f'data-slotwise-bucket="{html.escape(str(exp["bucket"]), quote=True)}"')
+    segments = block.get("segments")
+    if isinstance(segments, list) and segments:
+        out.append(f'data-slotwise-segments="{html.escape(",".join(map(str, segments)), quote=True)}"')
+    return out
+
+
+def _start_tag(p: Placeholder, block: dict[str, object]) -> str:
     out = [p.tag]
     for name, value in p.attrs:
-        if name in (SLOT_ATTR, "data-slotwise-state", "data-slotwise-variant"):
+        if name in (SLOT_ATTR, "data-slotwise-state", "data-slotwise-variant", *MEASURE_ATTRS):
             continue
         out.append(name if value is None else f'{name}="{html.escape(value, quote=True)}"')
     out.append(f'{RENDERED_ATTR}="{html.escape(p.slot, quote=True)}" data-slotwise-state="ready"')
-    if variant:
-        out.append(f'data-slotwise-variant="{html.escape(variant, quote=True)}"')
+    out.extend(measure_attrs(block))
     return "<" + " ".join(out) + ">"
 
 
@@ -131,7 +154,7 @@ def fill(
         if not isinstance(inner, str) or not inner.strip() or p.end is None or p.start < at:
             continue
         parts.append(text[at - base : p.start - base])
-        parts.append(_start_tag(p, str(block.get("variant") or "") if block else ""))
+        parts.append(_start_tag(p, block or {}))
         parts.append(inner)
         parts.append(f"</{p.tag}>" if p.self_closing else "")
         at = p.end
