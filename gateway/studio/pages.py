@@ -232,7 +232,7 @@ async def audit_page(request: Request) -> Response:
 def routes() -> list[Any]:
     """One mount: the studio is a web app for people, not part of the HTTP API (nor its OpenAPI).
     `/studio` itself redirects to `/studio/`."""
-    from slotwise.gateway.studio import experiments, segments, slots
+    from slotwise.gateway.studio import experiments, insights, models, segments, slots
 
     inner = [
         Route("/", overview, methods=["GET"]),
@@ -248,6 +248,8 @@ def routes() -> list[Any]:
         *slots.ROUTES,
         *segments.ROUTES,
         *experiments.ROUTES,
+        *insights.ROUTES,
+        *models.ROUTES,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="studio-static"),
     ]
     return [Mount("/studio", routes=inner)]
