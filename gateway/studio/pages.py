@@ -125,17 +125,34 @@ def _alerts(request: Request) -> dict[str, Any]:
 
 @view
 async def overview(request: Request) -> Response:
-    require(request)
+    return await _overview(request)
+
+
+async def _overview(request: Request, tested: dict[str, str | None] | None = None) -> Response:
+    session = require(request)
     metrics = request.app.state.metrics
     return page(
         request,
         "overview.html",
+        csrf=session["csrf"],
+        tested=tested,
         alerts=_alerts(request),
         slots=_slot_stats(request),
         latency=_latency(request),
         outcomes=dict(sorted(metrics.slot_outcomes.items())),
         versions=studio(request).versions(5),
     )
+
+
+@view
+async def test_alert(request: Request) -> Response:
+    """A test alert to every channel of the `alerts` section; the overview shows each result."""
+    session = require(request, "editor")
+    await read_form(request, session)
+    alerter = getattr(request.app.state, "alerter", None)
+    results = await alerter.test() if alerter is not None else {}
+    audit(request, session, "alerts", f"test alert to {len(results)} channel(s)")
+    return await _overview(request, results)
 
 
 @view
@@ -236,6 +253,7 @@ def routes() -> list[Any]:
 
     inner = [
         Route("/", overview, methods=["GET"]),
+        Route("/alerts/test", test_alert, methods=["POST"]),
         Route("/login", login_form, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),

@@ -8,7 +8,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from slotwise.gateway.config.loader import load_config
 from slotwise.gateway.studio.auth import add_user
 from slotwise.gateway.studio.store import open_studio_store
 from slotwise.gateway.visitors.events import format_ts
+from tests.gateway.alerts.receivers import Hook, webhook_receiver
 from tests.gateway.conftest import DESKTOP_UA, minimal_config
 from tests.gateway.studio.conftest import PASSWORD, token_of
 
@@ -32,9 +33,17 @@ def banner(title: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    """The studio's usual configuration plus an experiment, a bandit and two model versions."""
+def hook() -> Iterator[Hook]:
+    with webhook_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, hook: Hook) -> Path:
+    """The studio's usual configuration plus an experiment, a bandit, two model versions, alerts."""
     data = minimal_config(store={"backend": "sqlite", "path": "visitors.db"})
+    rule = {"name": "hero-ctr", "kind": "kpi", "metric": "ctr", "slot": "hero", "below": 0.5, "min_volume": 10}
+    data["alerts"] = {"every_seconds": 3600, "webhooks": [{"url": hook.url}], "rules": [rule]}
     data["slots"]["offer"] = {
         "default": banner("None"),
         "variants": [
@@ -161,3 +170,21 @@ def test_models_are_listed_promoted_and_rolled_back(as_role: Callable[[str], Tes
         r = editor.post("/studio/models", data={**form, **bad})
         assert r.status_code == status and "<script>alert(1)" not in r.text
     assert live.read_text().strip() == "v1"
+
+
+def test_the_overview_shows_firing_alerts_and_sends_a_test_alert(
+    as_role: Callable[[str], TestClient], hook: Hook
+) -> None:
+    viewer, editor = as_role("viewer"), as_role("editor")
+    assert "No alert is firing (1 rule, judged every 3600 s)" in viewer.get("/studio/").text
+    post(viewer, "hero", "m", "impression", 20)
+    post(viewer, "hero", "m", "click", 2)
+    viewer.portal.call(viewer.app.state.alerter.evaluate)  # type: ignore[attr-defined,union-attr]
+    page = viewer.get("/studio/").text
+    assert '<li class="firing"><strong>hero-ctr</strong>' in page and "ctr of hero is 0.1" in page
+    assert "Send a test alert" not in page  # viewers read, editors send
+    csrf = token_of(editor.get("/studio/").text)
+    r = editor.post("/studio/alerts/test", data={"csrf": csrf})
+    assert r.status_code == 200 and "test alert sent" in r.text
+    assert hook.states() == [("hero-ctr", "firing"), ("test", "test")]
+    assert "test alert to 1 channel(s)" in as_role("admin").get("/studio/audit").text

@@ -24,6 +24,7 @@ ROUTES = [
     ("GET", "/studio/versions", "viewer"),
     ("GET", "/studio/experiments", "viewer"),
     ("POST", "/studio/experiments", "editor"),
+    ("POST", "/studio/alerts/test", "editor"),
     ("GET", "/studio/kpis", "viewer"),
     ("GET", "/studio/bandits", "viewer"),
     ("GET", "/studio/models", "viewer"),
@@ -83,7 +84,14 @@ def test_every_form_needs_the_session_csrf_token(as_role: Callable[[str], TestCl
         data = form if token is None else {**form, "csrf": token}
         r = client.post("/studio/segments", data=data, follow_redirects=False)
         assert r.status_code == 403 and "security token" in r.text
-    for path in ("/studio/users", "/studio/import", "/studio/slots/hero/variants", "/studio/models", "/studio/logout"):
+    for path in (
+        "/studio/users",
+        "/studio/import",
+        "/studio/slots/hero/variants",
+        "/studio/models",
+        "/studio/alerts/test",
+        "/studio/logout",
+    ):
         assert client.post(path, data={"csrf": "forged"}, follow_redirects=False).status_code == 403
     assert config_file.read_text() == before
     assert client.get("/studio/").status_code == 200  # still logged in: the forged logout did nothing
