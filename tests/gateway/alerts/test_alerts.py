@@ -235,3 +235,31 @@ def test_duplicate_rule_names_are_refused() -> None:
     with pytest.raises(ConfigError) as exc:
         parse_config(minimal_config(alerts={"rules": [rule, rule]}))
     assert exc.value.errors == ["alerts.rules: rule names must be unique: a"]
+
+
+def test_replicas_on_one_redis_send_one_notice_between_them(make_client: Callable[..., TestClient], hook: Hook) -> None:
+    from tests.procs import redis_up
+
+    need(redis_up("redis://127.0.0.1:6379/0"), "a Redis server on 127.0.0.1:6379")
+    prefix = f"swtest-alerts-{uuid.uuid4().hex[:8]}:"
+    store = {"backend": "redis", "url": "redis://127.0.0.1:6379/0", "prefix": prefix}
+    section = {"every_seconds": 3600, "webhooks": [{"url": hook.url}], "rules": [RULE]}
+    replicas = [make_client(minimal_config(store=store, alerts=section)) for _ in range(2)]
+    try:
+        post(replicas[0], "impression", 20)
+        for _ in range(2):
+            for replica in replicas:  # both judge the same shared counters
+                evaluate(replica)
+        assert hook.states() == [("hero-ctr", "firing")]
+        assert all("hero-ctr" in r.app.state.alerter.firing for r in replicas)  # type: ignore[attr-defined]
+        post(replicas[1], "click", 10)
+        for replica in reversed(replicas):
+            evaluate(replica)
+        assert hook.states() == [("hero-ctr", "firing"), ("hero-ctr", "resolved")]
+    finally:
+        import redis
+
+        client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)

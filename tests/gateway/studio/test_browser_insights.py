@@ -23,7 +23,7 @@ from slotwise.gateway.studio.store import open_studio_store
 from slotwise.gateway.visitors.events import format_ts
 from tests.conftest import free_port, need, running_gateway
 from tests.gateway.alerts.receivers import Hook, webhook_receiver
-from tests.gateway.studio.test_browser import _drive_experiment, _shot
+from tests.gateway.studio.test_browser import CHROMIUM, _drive_experiment, _shot
 from tests.procs import CHROMIUM_FLAGS
 
 PASSWORD = "browser test password"
@@ -81,7 +81,7 @@ def browser() -> Iterator[Any]:
         need(False, "the playwright package")
     need(shutil.which("chromium") is not None, "Debian's chromium")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             yield b
         finally:
