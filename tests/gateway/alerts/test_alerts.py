@@ -40,13 +40,13 @@ def alerts_config(tmp_path: Path, hook: Hook, **alerts: Any) -> dict[str, Any]:
     return minimal_config(store={"backend": "sqlite", "path": str(tmp_path / "events.db")}, alerts=section)
 
 
-def post(client: TestClient, etype: str, n: int) -> None:
+def post(client: TestClient, etype: str, n: int, ago: float = 5.0) -> None:
     events = [
         {
             "event_id": uuid.uuid4().hex,
             "visitor_id": f"v{i}",
             "type": etype,
-            "ts": format_ts(time.time() - 5),
+            "ts": format_ts(time.time() - ago),
             "properties": {"slot": "hero", "variant": "m"},
         }
         for i in range(n)
@@ -81,34 +81,23 @@ def test_a_ctr_drop_fires_once_and_recovers_once(
     assert client.app.state.alerter.firing == {}  # type: ignore[attr-defined]
 
 
-def test_a_fall_against_the_trailing_baseline_fires(tmp_path: Path, hook: Hook) -> None:
-    from datetime import date, timedelta
-
-    from slotwise.gateway.alerts.rules import kpi_check
-
-    rule = {"name": "conv", "kind": "kpi", "metric": "conversion_rate", "drop": 0.5, "min_volume": 100}
-    config = parse_config(alerts_config(tmp_path, hook, rules=[rule]))
-    assert config.alerts is not None
-    today = date(2026, 3, 10)
-
-    class Store:
-        def __init__(self, rates: dict[int, float]):
-            self.rates = rates
-
-        async def counters(self, site: str, scopes: list[str]) -> dict[str, dict[str, float]]:
-            out = {}
-            for back, rate in self.rates.items():
-                day = (today - timedelta(days=back)).isoformat()
-                out["kpi|" + day] = {"\x1f\x1f\x1fvisitors": 1000.0, "\x1f\x1f\x1fconverters": 1000.0 * rate}
-            return {k: v for k, v in out.items() if k in scopes}
-
-    steady = Store({0: 0.05, **{d: 0.05 for d in range(1, 8)}})
-    fallen = Store({0: 0.02, **{d: 0.05 for d in range(1, 8)}})
-    check = asyncio.run(kpi_check(config.alerts.rules[0], steady, config, today))
-    assert check is not None and not check.firing
-    check = asyncio.run(kpi_check(config.alerts.rules[0], fallen, config, today))
-    assert check is not None and check.firing
-    assert "60% below its 7-day baseline 0.05" in check.message
+def test_a_fall_against_the_trailing_baseline_fires(
+    make_client: Callable[..., TestClient], tmp_path: Path, hook: Hook
+) -> None:
+    rule = {"name": "hero-drop", "kind": "kpi", "metric": "ctr", "slot": "hero", "drop": 0.5, "min_volume": 10}
+    client = make_client(alerts_config(tmp_path, hook, rules=[rule]))
+    for days_ago in range(1, 8):  # a steady week: CTR 0.3
+        post(client, "impression", 10, ago=days_ago * 86400.0)
+        post(client, "click", 3, ago=days_ago * 86400.0)
+    post(client, "impression", 20)
+    post(client, "click", 5)  # today 0.25: within half of the baseline
+    evaluate(client)
+    assert hook.bodies == []
+    post(client, "impression", 80)  # today 5 / 100 = 0.05: 83 % below
+    evaluate(client)
+    assert hook.states() == [("hero-drop", "firing")]
+    assert "83% below its 7-day baseline 0.3" in hook.bodies[0]["text"]
+    assert hook.bodies[0]["alert"]["fields"]["baseline"] == 0.3
 
 
 def test_health_rules_fire_from_this_processs_renders(
@@ -118,15 +107,24 @@ def test_health_rules_fire_from_this_processs_renders(
         {"name": "fallbacks", "kind": "fallback_rate", "above": 0.1, "min_renders": 5},
         {"name": "slow", "kind": "render_p99", "above_ms": 0.01, "min_renders": 5},
     ]
-    client = make_client(alerts_config(tmp_path, hook, rules=rules))
-    metrics = client.app.state.metrics  # type: ignore[attr-defined]
+    broken = tmp_path / "templates" / "blocks"
+    broken.mkdir(parents=True)
+    (broken / "offer.html").write_text("{{ 1 // 0 }}")  # every offer block fails: its slot falls back
+    data = alerts_config(tmp_path, hook, rules=rules)
+    data["gateway"] = {"templates_dir": "templates"}
+    data["slots"]["deal"] = {
+        "default": {"type": "banner", "title": "D"},
+        "variants": [{"block": {"type": "offer", "title": "x"}}],
+    }
+    client = make_client(data)
     for _ in range(10):
-        r = client.post("/v1/render", json={"site": "shop", "visitor_id": "x", "slots": ["hero"]}, headers=KEY)
-        assert r.status_code == 200
-    metrics.slot_outcomes["timeout"] += 5  # as the render path counts a slot over its budget
+        body = {"site": "shop", "visitor_id": "x", "slots": ["hero", "deal"]}
+        r = client.post("/v1/render", json=body, headers=KEY)
+        assert r.status_code == 200 and r.json()["blocks"]["deal"]["fallback"] == "error"
     evaluate(client)
     assert sorted(hook.states()) == [("fallbacks", "firing"), ("slow", "firing")]
-    assert "fallback rate 33.3%" in hook.bodies[0]["text"] or "fallback rate 33.3%" in hook.bodies[1]["text"]
+    texts = [b["text"] for b in hook.bodies]
+    assert any("fallback rate 50.0% over the last 20 slots rendered (limit 10.0%)" in t for t in texts), texts
     evaluate(client)  # no renders since: no verdict, no notice
     assert len(hook.bodies) == 2
 
