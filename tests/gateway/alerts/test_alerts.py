@@ -261,3 +261,20 @@ def test_replicas_on_one_redis_send_one_notice_between_them(make_client: Callabl
         keys = list(client.scan_iter(match=prefix + "*", count=1000))
         if keys:
             client.delete(*keys)
+
+
+def test_alerts_rules_lists_them_and_a_missing_section_is_a_clear_error(
+    tmp_path: Path, hook: Hook, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "slotwise.yaml"
+    path.write_text(yaml.safe_dump(alerts_config(tmp_path, hook)))
+    assert alerts_cli(["alerts", "rules", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "hero-ctr: kind=kpi, metric=ctr, slot=hero, below=0.2, min_volume=10" in out
+    assert "1 rule(s), judged every 3600 s" in out
+    path.write_text(yaml.safe_dump(minimal_config()))
+    assert alerts_cli(["alerts", "test", "--config", str(path)]) == 2
+    assert "has no alert channels" in capsys.readouterr().err
+    path.write_text("alerts: {rules: [{name: a, kind: kpi}]}\n" + yaml.safe_dump(minimal_config()))
+    assert alerts_cli(["alerts", "test", "--config", str(path)]) == 2
+    assert "alerts.rules[0]: a kpi rule needs metric" in capsys.readouterr().err
