@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Models page: each bundle's versions with their metrics and model cards, which one serves, the
+"""Models page: each bundle's versions with their metrics (the manifest's, else the scores of
+`retrain.json`) and model cards, which one serves, the
 history of promotions; editors promote a version or roll back (`recommend.bundle_versions`, the
 same files `slotwise models promote|rollback` writes), then the registry reloads at once (and
 tells the other replicas, as every bundle load does)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +35,28 @@ def _card(path: Path) -> str | None:
         return None
 
 
+def _retrain_record(path: Path) -> dict[str, Any]:
+    """What `slotwise retrain` wrote beside a candidate (`retrain.json`): its scores and why."""
+    try:
+        record = json.loads((path / "retrain.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _version(info: bv.VersionInfo) -> dict[str, Any]:
+    record = _retrain_record(info.path)
+    scores = record.get("scores") if isinstance(record.get("scores"), dict) else {}
+    candidate = scores.get("candidate") if isinstance(scores.get("candidate"), dict) else {}
+    metrics = info.metrics or {k: v for k, v in candidate.items() if isinstance(v, int | float)}
+    why = record.get("why") if isinstance(record.get("why"), str) else None
+    return {**info.describe(), "metrics": metrics, "why": why, "card": _card(info.path)}
+
+
 def _bundles(root: Path) -> list[dict[str, Any]]:
     out = []
     for name in bv.bundle_names(root):
-        versions = [{**v.describe(), "card": _card(v.path)} for v in bv.list_versions(root, name)]
+        versions = [_version(v) for v in bv.list_versions(root, name)]
         out.append(
             {
                 "name": name,

@@ -71,6 +71,10 @@ def config_file(tmp_path: Path, hook: Hook) -> Path:
         (bundle / "manifest.json").write_text(json.dumps(manifest))
         (bundle / "model_card.md").write_text(f"# Model card: recs {version}\n\nndcg@10 {ndcg} {XSS}\n")
     (models / "recs" / "LIVE").write_text("v1\n")
+    record = {"scores": {"candidate": {"recall@10": 0.31, "note": "x"}}, "why": f"candidate recall@10 0.31 {XSS}"}
+    (models / "recs" / "v3").mkdir()
+    (models / "recs" / "v3" / "manifest.json").write_text(json.dumps({"kind": "recommender"}))
+    (models / "recs" / "v3" / "retrain.json").write_text(json.dumps(record))  # as `slotwise retrain` writes
     data["models"] = {"dir": "models", "watch_seconds": 0}
     path = tmp_path / "slotwise.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
@@ -157,6 +161,7 @@ def test_models_are_listed_promoted_and_rolled_back(as_role: Callable[[str], Tes
     assert "ndcg@10" in page and "0.25" in page and "Model card of v2" in page
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page  # the card is text
     assert "Promote</button>" not in page  # a viewer sees no forms
+    assert "<code>recall@10</code> 0.31" in page and "candidate recall@10 0.31 &lt;script&gt;" in page
     csrf = token_of(editor.get("/studio/models").text)
     form = {"csrf": csrf, "bundle": "recs", "action": "promote", "version": "v2"}
     r = editor.post("/studio/models", data=form, follow_redirects=False)
