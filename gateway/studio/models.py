@@ -46,8 +46,10 @@ def _retrain_record(path: Path) -> dict[str, Any]:
 
 def _version(info: bv.VersionInfo) -> dict[str, Any]:
     record = _retrain_record(info.path)
-    scores = record.get("scores") if isinstance(record.get("scores"), dict) else {}
-    candidate = scores.get("candidate") if isinstance(scores.get("candidate"), dict) else {}
+    scores = record.get("scores")
+    scores = scores if isinstance(scores, dict) else {}
+    candidate = scores.get("candidate")
+    candidate = candidate if isinstance(candidate, dict) else {}
     metrics = info.metrics or {k: v for k, v in candidate.items() if isinstance(v, int | float)}
     why = record.get("why") if isinstance(record.get("why"), str) else None
     return {**info.describe(), "metrics": metrics, "why": why, "card": _card(info.path)}
