@@ -178,8 +178,16 @@ class VariantSchema(Strict):
         return Variant(self.id or f"v{index + 1}", self.when, block=self.block, experiment=exp, bandit=bandit)
 
 
+class AuthoredSchema(Strict):
+    """Who wrote a slot outside the file (a CMS, through `PUT /v1/admin/slots/{slot}`)."""
+
+    site: str
+    source: str = ""
+
+
 class SlotSchema(Strict):
     description: str = ""
+    authored: AuthoredSchema | None = None
     default: Any
     variants: list[VariantSchema] = Field(default_factory=list)
     budget_ms: float | None = None

@@ -4,15 +4,20 @@
 The store's counters (`measure.bandit_rewards`, scope `bandit|KEY`) are the bandit's whole
 state. Each process keeps, per site and bandit, the policy rebuilt from them, and rebuilds it
 in the background once it is older than `REFRESH` seconds, so every replica chooses from the
-same state within about a second of an event and a decision never waits on the store. Counters
+same state within about a second of an event and a decision never waits on the store. Between
+two rebuilds the state does not change, so a view's arm is drawn from the policy's
+probabilities for that state (computed once), which are also the propensity logged. Counters
 may be discounted by age (`half_life_days`): a day's counts weigh 0.5 ** (age / half-life).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import itertools
 import logging
 import math
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,18 +85,34 @@ class BanditView:
     unknown_arm: float = 0.0
     loading: bool = False
     shares: dict[str | None, list[float]] = field(default_factory=dict)
+    logged: dict[str | None, list[float]] = field(default_factory=dict)
+    edges: dict[str | None, list[float]] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=random.Random)
 
     def probabilities(self, bucket: str | None) -> list[float]:
+        """The policy's probability per arm in this bucket, computed once per state."""
         cached = self.shares.get(bucket)
         if cached is None:
             cached = self.shares[bucket] = self.policy.probabilities(bucket)
         return cached
 
+    def propensities(self, bucket: str | None) -> list[float]:
+        """The same, as logged with the impression: rounded, and never 0 for an arm that was shown."""
+        cached = self.logged.get(bucket)
+        if cached is None:
+            cached = self.logged[bucket] = [max(round(p, 6), MIN_PROPENSITY) for p in self.probabilities(bucket)]
+        return cached
+
     def choose(self, context: dict[str, Any] | None) -> tuple[Arm, float, str | None]:
-        policy = self.policy
-        bucket = policy.bucket(context) if context is not None else None  # type: ignore[attr-defined]
-        i = policy.choose(bucket)
-        return self.bandit.arms[i], max(self.probabilities(bucket)[i], MIN_PROPENSITY), bucket
+        """An arm drawn from the logged propensities themselves: the policy's own distribution
+        (Thompson's is the chance each arm wins a posterior draw), so what is logged is exactly
+        what the choice used, and a decision costs one random number whatever the arm count."""
+        bucket = self.policy.bucket(context) if context is not None else None  # type: ignore[attr-defined]
+        edges = self.edges.get(bucket)
+        if edges is None:
+            edges = self.edges[bucket] = list(itertools.accumulate(self.propensities(bucket)))
+        i = min(bisect.bisect_right(edges, self.rng.random() * edges[-1]), len(edges) - 1)
+        return self.bandit.arms[i], self.logged[bucket][i], bucket
 
 
 class BanditStates:
@@ -174,7 +195,7 @@ def choose(bandit: Bandit, env: Env) -> tuple[Arm, dict[str, Any]]:
     view = states.view(site, bandit, getattr(env.services, "store", None))
     keys = getattr(view.policy, "keys", None)
     arm, propensity, bucket = view.choose(context_of(env, keys) if keys else None)
-    data: dict[str, Any] = {"key": bandit.key, "arm": arm.name, "propensity": round(propensity, 6), "bandit": True}
+    data: dict[str, Any] = {"key": bandit.key, "arm": arm.name, "propensity": propensity, "bandit": True}
     if bucket:
         data["bucket"] = bucket
     return arm, data

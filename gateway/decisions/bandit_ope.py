@@ -112,7 +112,7 @@ def logged_from_events(events: list[dict[str, Any]], bandit: Bandit) -> list[ope
     propensity = {
         e["event_id"]: (e.get("properties") or {}).get("propensity") for e in events if e.get("type") == "impression"
     }
-    rule = BanditRule(bandit.reward, bandit.window_days * attribution.DAY, frozenset(bandit.arm_names))
+    rule = BanditRule(bandit.reward, bandit.window_days * attribution.DAY, frozenset(bandit.arm_names), True)
     out = []
     for (_ts, arm, bucket, event_id), reward in zip(views, rewards(views, state["o"], bandit.key, rule), strict=True):
         p = propensity.get(event_id)

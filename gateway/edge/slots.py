@@ -13,6 +13,8 @@ import html
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from slotwise.gateway.blocks.page import MEASURE_ATTRS, measure_attrs
+
 SLOT_ATTR = "data-slotwise-slot"
 RENDERED_ATTR = "data-slotwise-rendered"
 ITEM_ATTR = "data-slotwise-item-id"
@@ -102,30 +104,6 @@ class SlotScanner(HTMLParser):
 
     def slot_names(self) -> list[str]:
         return list(dict.fromkeys(p.slot for p in self.placeholders))
-
-
-MEASURE_ATTRS = ("data-slotwise-experiment", "data-slotwise-arm", "data-slotwise-propensity",
-                 "data-slotwise-bucket", "data-slotwise-segments")  # fmt: skip
-
-
-def measure_attrs(block: dict[str, object]) -> list[str]:
-    """The data attributes client.js reads to send the block's impression and clicks."""
-    out = []
-    variant = block.get("variant")
-    if variant:
-        out.append(f'data-slotwise-variant="{html.escape(str(variant), quote=True)}"')
-    exp = block.get("experiment")
-    if isinstance(exp, dict) and exp.get("key"):
-        out.append(f'data-slotwise-experiment="{html.escape(str(exp["key"]), quote=True)}"')
-        out.append(f'data-slotwise-arm="{html.escape(str(exp.get("arm") or ""), quote=True)}"')
-        if exp.get("propensity"):
-            out.append(f'data-slotwise-propensity="{float(exp["propensity"])!r}"')
-        if exp.get("bucket"):
-            out.append(f'data-slotwise-bucket="{html.escape(str(exp["bucket"]), quote=True)}"')
-    segments = block.get("segments")
-    if isinstance(segments, list) and segments:
-        out.append(f'data-slotwise-segments="{html.escape(",".join(map(str, segments)), quote=True)}"')
-    return out
 
 
 def _start_tag(p: Placeholder, block: dict[str, object]) -> str:

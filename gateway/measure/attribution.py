@@ -8,7 +8,8 @@ arrive late, shuffled or twice). It holds, for visitors with profiling consent o
 - `x`: per experiment, the first exposure `[ts, arm, slot, event_id]` (the assignment, intention
   to treat: the earliest exposure wins, whatever the visitor saw later);
 - `s`: per `slot\\x1fvariant`, the exposure times (the latest `MAX_SEEN` kept) and segments;
-- `o`: outcomes and clicks `[ts, type, value, experiment, slot, event_id]` (latest `MAX_OUTCOMES`);
+- `o`: outcomes and clicks `[ts, type, value, experiment, slot, event_id]`, a bandit's clicks with
+  the arm appended (latest `MAX_OUTCOMES`);
 - `d`: the UTC days the visitor was active;
 - `b`: per bandit, the latest viewable impressions (see `measure.bandit_rewards`).
 
@@ -107,6 +108,8 @@ def fold(state: dict[str, Any], event: dict[str, Any], exposure: Any = _PARSE) -
                 )
         else:
             record = [ts, "click", 0.0, exposure.experiment, exposure.slot, event["event_id"]]
+            if bandit:
+                record.append(exposure.arm)  # a bandit's click belongs to a view of the same arm
             _insort_capped(state["o"], record, MAX_OUTCOMES)
     elif etype in OUTCOMES:
         value = number(event.get("value"), 0.0, 1e9) if etype == "purchase" else None
@@ -123,7 +126,8 @@ def build(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def _values(outcomes: list[list[Any]], key: str, lo: float, hi: float) -> dict[str, float]:
     values = dict.fromkeys(EXPERIMENT_METRICS, 0.0)
-    for ts, etype, value, experiment, _slot, _id in outcomes:
+    for outcome in outcomes:
+        ts, etype, value, experiment = outcome[0], outcome[1], outcome[2], outcome[3]
         if not lo <= ts <= hi:
             continue
         if etype == "click":
@@ -180,5 +184,10 @@ def settings_from_config(config: Any) -> MeasureSettings:
                 windows[exp.key] = float(getattr(exp, "window_days", 7.0)) * DAY
             bandit = getattr(variant, "bandit", None)
             if bandit is not None:
-                bandits[bandit.key] = BanditRule(bandit.reward, bandit.window_days * DAY, frozenset(bandit.arm_names))
+                bandits[bandit.key] = BanditRule(
+                    bandit.reward,
+                    bandit.window_days * DAY,
+                    frozenset(bandit.arm_names),
+                    bandit.policy == "contextual_thompson",
+                )
     return MeasureSettings(windows=windows, bandits=bandits)

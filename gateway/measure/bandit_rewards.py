@@ -7,10 +7,11 @@ measure: the counters are a function of the state, so a reward counts once whate
 delivery order, duplicates or delays (a late conversion moves its impression from 0 to 1).
 
 A reward at time t belongs to the visitor's latest impression of that bandit at or before t,
-when it lies within the bandit's window: a `click` carrying the bandit's key (`click` reward;
-clicks may precede their impression by `CLICK_GRACE` seconds, client.js sends the impression
-after one second of visibility), any conversion, signup or purchase (`conversion`, at most 1
-per impression), or the purchases' `value` (`revenue`). Counters, scope `bandit|KEY`, keys
+when it lies within the bandit's window: a `click` carrying the bandit's key and arm (`click`
+reward; the latest view of that arm, or, as client.js sends the impression only after one
+visible second, the first view of that arm up to `CLICK_GRACE` seconds after the click), any
+conversion, signup or purchase (`conversion`, at most 1 per impression), or the purchases'
+`value` (`revenue`). Counters, scope `bandit|KEY`, keys
 `arm\\x1fbucket\\x1fday\\x1fstat` with stat `pulls`, `sum`, `sumsq` (the UTC day of the
 impression, so a reader can discount old days); impressions naming an arm the configuration
 does not have add to `\\x1f\\x1f\\x1funknown_arm` instead.
@@ -37,6 +38,8 @@ class BanditRule:
     reward: str
     window: float
     arms: frozenset[str]
+    contextual: bool = False
+    """Only a contextual bandit keeps counters per bucket (a bucket sent to another is dropped)."""
 
 
 def scope(key: str) -> str:
@@ -59,19 +62,37 @@ def record(state: dict[str, Any], ts: float, key: str, arm: str, bucket: str, ev
         del mine[0]  # a visitor counts with their latest views: no one visitor can steer a bandit
 
 
+def _click_view(views: list[list[Any]], times: list[float], ts: float, arm: Any) -> int:
+    """The view a click belongs to: the latest view of its arm at or before it, else (client.js
+    sends the impression after a visible second) the first view of its arm within CLICK_GRACE after."""
+    i = bisect.bisect_right(times, ts)
+    for j in range(i - 1, -1, -1):
+        if arm is None or views[j][1] == arm:
+            return j
+    for j in range(i, len(views)):
+        if times[j] > ts + CLICK_GRACE:
+            break
+        if arm is None or views[j][1] == arm:
+            return j
+    return -1
+
+
 def rewards(views: list[list[Any]], outcomes: list[list[Any]], key: str, rule: BanditRule) -> list[float]:
     """The reward of each view (same order) from the visitor's outcomes and clicks."""
     times = [v[0] for v in views]
     out = [0.0] * len(views)
-    for ts, etype, value, experiment, _slot, _id in outcomes:
+    for outcome in outcomes:
+        ts, etype, value, experiment = outcome[0], outcome[1], outcome[2], outcome[3]
         if etype == "click":
             if rule.reward != "click" or experiment != key:
                 continue
-            j = bisect.bisect_right(times, ts + CLICK_GRACE) - 1
-        else:
-            if rule.reward == "click" or (rule.reward == "revenue" and etype != "purchase"):
-                continue
-            j = bisect.bisect_right(times, ts) - 1
+            j = _click_view(views, times, ts, outcome[6] if len(outcome) > 6 else None)
+            if j >= 0 and ts - times[j] <= rule.window:
+                out[j] = 1.0
+            continue
+        if rule.reward == "click" or (rule.reward == "revenue" and etype != "purchase"):
+            continue
+        j = bisect.bisect_right(times, ts) - 1
         if j < 0 or ts - times[j] > rule.window:
             continue
         if rule.reward == "revenue":
@@ -91,7 +112,7 @@ def visitor_counts(state: dict[str, Any], bandits: dict[str, BanditRule], counts
             if arm not in rule.arms:
                 counts[(where, UNKNOWN_ARM)] = counts.get((where, UNKNOWN_ARM), 0.0) + 1.0
                 continue
-            prefix = f"{arm}\x1f{bucket}\x1f{int(ts // DAY)}\x1f"
+            prefix = f"{arm}\x1f{bucket if rule.contextual else ''}\x1f{int(ts // DAY)}\x1f"
             for stat, value in (("pulls", 1.0), ("sum", reward), ("sumsq", reward * reward)):
                 if value:
                     counts[(where, prefix + stat)] = counts.get((where, prefix + stat), 0.0) + value

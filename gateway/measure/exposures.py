@@ -194,6 +194,11 @@ def refusal(event: dict[str, Any]) -> str | None:
     value = event.get("value")
     if event.get("type") in OUTCOMES and isinstance(value, int | float) and value < 0:
         return f"'value' of a {event['type']} must not be negative (refunds are not measured), got {value:g}"
+    props = event.get("properties")
+    if event.get("type") in ("impression", "click") and isinstance(props, dict) and "propensity" in props:
+        p = props["propensity"]
+        if isinstance(p, bool) or not isinstance(p, int | float) or not (math.isfinite(p) and 0 < p <= 1):
+            return f"'properties.propensity' must be a number in (0, 1], got {str(p)[:40]}"
     return None
 
 

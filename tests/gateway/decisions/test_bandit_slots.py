@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from slotwise.gateway.blocks.page import measure_attrs
 from slotwise.gateway.common.eventlog import format_ts
 from slotwise.gateway.config.loader import ConfigError, parse_config
-from slotwise.gateway.edge.slots import measure_attrs
-from tests.gateway.conftest import DESKTOP_UA, GOOGLEBOT_UA, minimal_config
+from tests.gateway.conftest import DESKTOP_UA, GOOGLEBOT_UA, IPHONE_UA, minimal_config
 
 KEY = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
 SECRET = {"Authorization": "Bearer sk_shop"}
@@ -111,6 +111,7 @@ def _events(visitor: str, block: dict[str, Any], clicked: bool) -> list[dict[str
         "experiment": exp["key"],
         "arm": exp["arm"],
         "propensity": exp["propensity"],
+        **({"bucket": exp["bucket"]} if "bucket" in exp else {}),
     }
     now = time.time()
     out = [{"event_id": f"{visitor}-i", "visitor_id": visitor, "type": "impression", "ts": format_ts(now),
@@ -170,3 +171,45 @@ def test_server_rendered_markup_carries_what_client_js_reads() -> None:
     ):
         assert expected in attrs
     assert "<" not in " ".join(measure_attrs({"variant": '"><script>', "experiment": {"key": "<k>", "arm": "&"}}))
+
+
+def test_a_fetched_fragment_carries_the_bandit_data(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    client = make_client(config(tmp_path))
+    r = client.get("/v1/slots/hero/fragment?site=shop&key=pk_shop&visitor_id=v1", headers={"User-Agent": DESKTOP_UA})
+    assert r.status_code == 200
+    assert r.text.startswith(
+        '<div data-slotwise-rendered="hero" data-slotwise-state="ready" data-slotwise-variant="colour:'
+    )
+    assert 'data-slotwise-experiment="hero"' in r.text and 'data-slotwise-propensity="0.3' in r.text
+
+
+def test_a_contextual_bandit_learns_per_device(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    client = make_client(config(tmp_path, policy="contextual", keys=["device"], min_share=0.02))
+    phone = {**KEY, "User-Agent": IPHONE_UA}
+    events = []
+    for i in range(240):  # rewards arrive after all views: the shares stay even meanwhile
+        headers, best = (phone, "red") if i % 2 else (KEY, "blue")
+        block = render(client, f"c{i}", headers)
+        assert block["experiment"]["bucket"] == ("mobile" if i % 2 else "desktop")
+        events += _events(f"c{i}", block, clicked=block["experiment"]["arm"] == best)
+    assert not client.post("/v1/events", json={"site": "shop", "events": events}, headers=KEY).json()["rejected"]
+    body = client.get("/v1/admin/bandits/hero?site=shop", headers=SECRET).json()
+    buckets = {name: {a["name"]: a["probability"] for a in b["arms"]} for name, b in body["buckets"].items()}
+    assert set(buckets) == {"desktop", "mobile"}
+    assert max(buckets["mobile"], key=buckets["mobile"].__getitem__) == "red"
+    assert max(buckets["desktop"], key=buckets["desktop"].__getitem__) == "blue"
+    assert body["pulls"] == 240
+
+
+@pytest.mark.parametrize("propensity", [0, -0.5, 1.5, "0.3", None, True])
+def test_an_impression_with_a_bad_propensity_is_rejected(
+    make_client: Callable[..., TestClient], tmp_path: Path, propensity: Any
+) -> None:
+    client = make_client(config(tmp_path))
+    props = {"slot": "hero", "variant": "colour:red", "experiment": "hero", "arm": "red", "propensity": propensity}
+    event = {"event_id": "bad-1", "visitor_id": "v1", "type": "impression", "ts": format_ts(time.time()),
+             "properties": props}  # fmt: skip
+    r = client.post("/v1/events", json={"site": "shop", "events": [event]}, headers=KEY)
+    assert r.status_code == 200, r.text
+    rejected = r.json()["rejected"]
+    assert len(rejected) == 1 and "propensity" in str(rejected[0])

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +18,7 @@ from slotwise.gateway.decisions.bandit_choice import BanditStates, policy_from_c
 from slotwise.gateway.measure.attribution import DAY, MeasureSettings
 from slotwise.gateway.measure.bandit_rewards import UNKNOWN_ARM, BanditRule, parse_key, scope
 from slotwise.gateway.visitors.stores.base import Store
-from tests.conftest import need
-from tests.gateway.visitors.test_stores import Backend, _redis_up
+from tests.gateway.store_backends import Backend
 
 NOW = 1_790_000_000.0
 KEY = "hero-season"
@@ -37,17 +34,11 @@ def bandit(reward: str = "click", window_days: float = 1.0, **settings: Any) -> 
 
 def settings_for(*bandits: Bandit) -> MeasureSettings:
     return MeasureSettings(
-        bandits={b.key: BanditRule(b.reward, b.window_days * DAY, frozenset(b.arm_names)) for b in bandits}
+        bandits={
+            b.key: BanditRule(b.reward, b.window_days * DAY, frozenset(b.arm_names), b.policy == "contextual_thompson")
+            for b in bandits
+        }
     )
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "redis":
-        need(_redis_up(), "a Redis server at 127.0.0.1:6379")
-    b = Backend(request.param, tmp_path)
-    yield b
-    b.cleanup()
 
 
 def run(backend: Backend, fn: Any, measure: MeasureSettings) -> Any:
@@ -257,3 +248,51 @@ def test_contextual_counters_keep_their_bucket() -> None:
     assert policy.counters.n.tolist() == [400.0, 400.0, 400.0]
     assert max(range(3), key=lambda i: policy.probabilities("mobile")[i]) == 0
     assert max(range(3), key=lambda i: policy.probabilities("desktop")[i]) == 2
+
+
+def test_clicks_on_consecutive_pages_reward_their_own_views(backend: Backend) -> None:
+    """Page views two seconds apart: each click belongs to the view of its arm before it."""
+
+    async def go(store: Store) -> dict[str, float]:
+        events = []
+        for k, arm in enumerate(["a", "a", "b", "a", "c"]):
+            t = NOW + 2 * k
+            events.append(impression("v1", t + 1.0, arm))
+            if arm == "a":
+                events.append(click("v1", t + 1.4, arm))
+        await store.ingest("shop", events)
+        return await counts_of(store)
+
+    got = table(run(backend, go, settings_for(bandit())))
+    assert got[("a", "pulls")] == 3 and got[("a", "sum")] == 3
+    assert got[("b", "pulls")] == 1 and ("b", "sum") not in got and ("c", "sum") not in got
+
+
+def test_only_a_contextual_bandit_keeps_buckets(backend: Backend) -> None:
+    async def go(store: Store) -> dict[str, float]:
+        await store.ingest("shop", [impression(f"v{i}", NOW + i, "a", bucket=f"made-up-{i}") for i in range(5)])
+        return await counts_of(store)
+
+    raw = run(backend, go, settings_for(bandit()))
+    assert {parse_key(k)[1] for k in raw if parse_key(k)} == {""}  # type: ignore[index]
+    raw = run(backend, go, settings_for(bandit(policy="contextual_thompson", keys=["device"])))
+    assert {parse_key(k)[1] for k in raw if parse_key(k)} >= {"made-up-0", "made-up-4"}  # type: ignore[index]
+
+
+@pytest.mark.parametrize("policy", ["thompson", "ucb1", "epsilon_greedy"])
+def test_views_are_drawn_with_the_propensities_they_log(policy: str) -> None:
+    from slotwise.gateway.decisions.bandit_choice import BanditView
+
+    today = int(NOW // DAY)
+    raw = {f"{arm}\x1f\x1f{today}\x1fpulls": 100.0 for arm in ARMS}
+    raw |= {f"a\x1f\x1f{today}\x1fsum": 30.0, f"b\x1f\x1f{today}\x1fsum": 25.0, f"c\x1f\x1f{today}\x1fsum": 10.0}
+    config = bandit(policy=policy, min_share=0.05)
+    view = BanditView(config, policy_from_counts(config, raw, today), 0.0)
+    n = 20_000
+    picks = [view.choose(None) for _ in range(n)]
+    for i, arm in enumerate(config.arms):
+        logged = {p for a, p, _ in picks if a is arm}
+        assert logged == {view.propensities(None)[i]}  # one state, one propensity per arm
+        share = sum(1 for a, _, _ in picks if a is arm) / n
+        assert share == pytest.approx(view.probabilities(None)[i], abs=0.012)
+    assert view.probabilities(None)[2] >= 0.05  # the floor
