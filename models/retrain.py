@@ -3,14 +3,17 @@
 bundle on the events after the cut, print both scores as JSON.
 
     python -m slotwise.models.retrain --events F.jsonl [--items F] --out DIR [--live DIR]
-        [--holdout-share 0.2] [--k 10] [--result F.json]
+        [--kind recommender|propensity] [--holdout-share 0.2] [--k 10] [--result F.json]
 
 Run by `slotwise retrain` (gateway side) in a subprocess: the gateway never imports this
 package. The cut is the later of the live bundle's training watermark (`training_window.to`)
 and the time that leaves `holdout-share` of the interactions after it, so neither model has
 seen the holdout. Each visitor with history before the cut and new items after it is one test
 user; both bundles are scored from their ONNX files by onnxruntime, each through its own id
-map, with the served (default) model. The decision (margin, promotion) is the gateway's.
+map, with the served (default) model. A propensity candidate is trained the same way (same
+feature definition, `gateway.visitors.features`) and both are scored on the sessions that start
+after the cut, each through its own feature spec (AUC, Brier). The decision (margin, promotion)
+is the gateway's.
 """
 
 from __future__ import annotations
@@ -87,6 +90,56 @@ def score_bundle(
     return {key: round(float(value), 6) for key, value in metrics.items()}
 
 
+def score_propensity(bundle: Path, events: list[dict[str, Any]], cut: float) -> dict[str, float]:
+    """AUC and Brier of a propensity bundle on the sessions starting after the cut."""
+    from slotwise.gateway.visitors.features import FeatureSpec
+    from slotwise.models.metrics import auc_roc, brier
+    from slotwise.models.propensity import session_examples
+
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    model = manifest["models"][manifest["default"]]
+    X, y, t = session_examples(events, FeatureSpec.from_json(manifest["features"]))
+    later = t > cut
+    if len(set(y[later].tolist())) < 2:
+        raise ValueError("the holdout sessions need both buyers and non-buyers to score propensity")
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(bundle / model["file"]), providers=["CPUExecutionProvider"])
+    p = sess.run([model["output"]], {model["input"]: X[later].astype(np.float32)})[0][
+        :, model.get("positive_column", 1)
+    ]
+    return {"auc": round(auc_roc(y[later], p), 6), "brier": round(brier(y[later], p), 6), "sessions": int(later.sum())}
+
+
+def _watermark(live: Path | None) -> float | None:
+    if live is None:
+        return None
+    window = json.loads((live / "manifest.json").read_text(encoding="utf-8")).get("training_window") or {}
+    return window.get("to")
+
+
+def run_propensity(
+    events: list[dict[str, Any]], items: Any, out: Path, live: Path | None, holdout_share: float, progress: Any
+) -> dict[str, Any]:
+    from slotwise.models.propensity import train_propensity
+
+    t0 = time.time()
+    watermark = _watermark(live)
+    cut = temporal_cut(np.asarray([e["ts"] for e in events], dtype=np.float64), holdout_share, watermark)
+    train = [e for e in events if e["ts"] <= cut]
+    progress(f"retrain propensity: {len(train)} events up to {cut:.0f}")
+    train_propensity(train, items, out, progress)
+    return {
+        "kind": "propensity",
+        "cut": cut,
+        "live_watermark": watermark,
+        "train_events": len(train),
+        "candidate": score_propensity(out, events, cut),
+        "live": score_propensity(live, events, cut) if live is not None else None,
+        "seconds": round(time.time() - t0, 2),
+    }
+
+
 def run(
     events_path: Path,
     items_path: Path | None,
@@ -95,17 +148,17 @@ def run(
     holdout_share: float = 0.2,
     k: int = 10,
     progress: Any = print,
+    kind: str = "recommender",
 ) -> dict[str, Any]:
     from slotwise.models.train_recommender import train_recommender
 
     t0 = time.time()
     items = read_items(items_path) if items_path else None
     events = with_categories(read_events(events_path), items)
+    if kind == "propensity":
+        return run_propensity(events, items, out, live, holdout_share, progress)
     inter = events_to_interactions(events)
-    watermark = None
-    if live is not None:
-        window = json.loads((live / "manifest.json").read_text(encoding="utf-8")).get("training_window") or {}
-        watermark = window.get("to")
+    watermark = _watermark(live)
     assert inter.timestamps is not None
     cut = temporal_cut(inter.timestamps, holdout_share, watermark)
     history, relevant = holdout_users(events, cut)
@@ -115,6 +168,7 @@ def run(
     progress(f"retrain: {len(train)} interactions up to {cut:.0f}, {len(relevant)} holdout visitors")
     train_recommender(train, items, out, progress=progress, extra_meta={"retrain": {"cut": cut}})
     result: dict[str, Any] = {
+        "kind": "recommender",
         "cut": cut,
         "live_watermark": watermark,
         "train_interactions": len(train),
@@ -133,13 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--items", type=Path)
     p.add_argument("--out", type=Path, required=True, help="where the candidate bundle is written")
     p.add_argument("--live", type=Path, help="the live bundle to compare with")
+    p.add_argument("--kind", choices=["recommender", "propensity"], default="recommender")
     p.add_argument("--holdout-share", type=float, default=0.2)
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--result", type=Path, help="write the scores here as JSON (else stdout)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     try:
-        result = run(args.events, args.items, args.out, args.live, args.holdout_share, args.k, say)
+        result = run(args.events, args.items, args.out, args.live, args.holdout_share, args.k, say, args.kind)
     except (ValueError, OSError, KeyError) as exc:
         print(f"retrain candidate failed: {exc}", file=sys.stderr)
         return 2

@@ -38,6 +38,7 @@ class StoreSettings(Strict):
     url: str = "redis://127.0.0.1:6379/0"
     prefix: str = "slotwise:"
     retention_days: between(1, 36500) = 365.0  # type: ignore[valid-type]
+    export_log: bool = True  # redis: number events for `slotwise export` (log:{site}, ~120 B an event)
     synchronous: Literal["normal", "full"] = "normal"
     max_batch: between(1, 100000, int) = 500  # type: ignore[valid-type]
     max_batch_bytes: between(1024, 64 * 1_048_576, int) = 1_048_576  # type: ignore[valid-type]
@@ -80,10 +81,12 @@ class RetrainSettings(Strict):
     """Seconds between scheduled runs in `slotwise serve`; none (the default) means no schedule."""
     site: str | None = None  # the site whose events train; default: the only site
     bundle: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")] = "recommender"
+    kind: Literal["recommender", "propensity"] = "recommender"  # what the bundle holds, how it is scored
     min_new_events: between(0, 1e12, int) = 1000  # type: ignore[valid-type]
     holdout_share: Annotated[float, Field(gt=0, lt=1)] = 0.2
     margin: between(0, 10) = 0.02  # type: ignore[valid-type]  # relative: candidate >= live * (1 + margin)
-    metric: Literal["ndcg@10", "map", "recall@10", "precision@10", "hit@10"] = "ndcg@10"
+    metric: Literal["ndcg@10", "map", "recall@10", "precision@10", "hit@10", "auc"] | None = None
+    """The decision metric; default ndcg@10 for a recommender, auc for propensity (higher is better)."""
     keep: between(1, 1000, int) = 5  # type: ignore[valid-type]
     timeout: Annotated[float, BeforeValidator(_duration), Field(gt=0)] = 3600.0
 

@@ -3,7 +3,7 @@
 
 The table schema (docs/analytics.md) is the same for files and PostgreSQL. The watermark is the
 SQLite log's rowid: new events always get a higher one, so late events (an old `ts` arriving
-today) are exported too. The Redis store keeps no insertion order and is not supported yet.
+today) are exported too. The Redis store's reader (`redis_rows.py`) has the same interface.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 # (column, arrow type name, PostgreSQL type)
 EVENT_COLUMNS: list[tuple[str, str, str]] = [
@@ -54,6 +54,16 @@ def event_row(seq: int, site: str, event: dict[str, Any]) -> dict[str, Any]:
         "daypart": ctx.get("daypart"),
         "properties": json.dumps(props, sort_keys=True, separators=(",", ":")) if props else None,
     }
+
+
+class EventReader(Protocol):
+    """What the exports and retraining read from a store (SQLite here, Redis in `redis_rows`)."""
+
+    def chunks(self, site: str, after: int, size: int = 50_000) -> Iterator[list[dict[str, Any]]]: ...
+    def raw_events(self, site: str, since: float | None = None) -> Iterator[dict[str, Any]]: ...
+    def count_since(self, site: str, since: float | None) -> int: ...
+    def aggregates(self, site: str) -> dict[str, list[dict[str, Any]]]: ...
+    def close(self) -> None: ...
 
 
 class SQLiteEvents:

@@ -167,16 +167,16 @@ def create_app(
         *admin.ROUTES,
         *authoring_routes.ROUTES,
         *measure_routes.ROUTES,
-        *email_routes.ROUTES,
         *bandit_routes.ROUTES,
+        *email_routes.ROUTES,
         openapi.openapi_route(
             [
                 openapi.CORE_PATHS,
                 openapi.EVENT_PATHS,
                 openapi.ADMIN_PATHS,
                 measure_routes.measure_paths(),
-                email_routes.email_paths(),
                 bandit_routes.bandit_paths(),
+                email_routes.email_paths(),
             ]
         ),
         *(extra_routes or []),

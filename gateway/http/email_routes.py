@@ -83,8 +83,9 @@ async def email_block(request: Request) -> Response:
     ctx = resolve_context(
         body_context=body, headers={}, peer=None, config=runtime.config, site=site, allow_simulation=False
     )
-    env = await load_env(services, runtime, site, ctx, visitor_id if ctx.consent.identifier_allowed else None)
-    block = (await render_page(env, site, [slot], visitor_id, state.metrics))[slot.name]
+    known = visitor_id if ctx.consent.identifier_allowed else None  # consent none: nobody in particular
+    env = await load_env(services, runtime, site, ctx, known)
+    block = (await render_page(env, site, [slot], known, state.metrics))[slot.name]
     html = email_safe(block["html"], base)
     headers = {**HEADERS, "X-Slotwise-Variant": block["variant"]}
     return Response(html, media_type="text/html; charset=utf-8", headers=headers)

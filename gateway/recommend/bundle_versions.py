@@ -142,6 +142,23 @@ def history(root: Path, name: str) -> list[dict[str, Any]]:
     return out
 
 
+def retrain_runs(root: Path, name: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The last `limit` retraining runs (`retrain.jsonl`, written by `slotwise retrain`), newest first."""
+    try:
+        lines = (Path(root) / name / "retrain.jsonl").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in reversed(lines[-limit:]):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            out.append(entry)
+    return out
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")

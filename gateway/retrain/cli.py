@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from dataclasses import replace
 from typing import Any
 
 
@@ -40,7 +42,11 @@ def main(argv: list[str]) -> int:
     try:
         config = load_config(args.config)
         root = models_root(config)
-        name = args.bundle or config.retrain.bundle
+        if args.bundle:  # another bundle than the configured one, checked as the config's would be
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", args.bundle):
+                raise RetrainError(f"--bundle {args.bundle[:100]!r}: a bundle name is letters, digits, _ and -")
+            config = replace(config, retrain=config.retrain.model_copy(update={"bundle": args.bundle}))
+        name = config.retrain.bundle
         if command == "retrain" and not args.rollback:
             outcome: Any = retrain(config, args.site, args.force)
             print(json.dumps(outcome, sort_keys=True))

@@ -152,7 +152,7 @@ def _train(config: Config, data: Path, out: Path, live: Path | None) -> dict[str
     settings = config.retrain
     result_path = out.with_name(out.name + ".result.json")
     cmd = [sys.executable, "-m", "slotwise.models.retrain", "--events", str(data), "--out", str(out)]
-    cmd += ["--holdout-share", str(settings.holdout_share), "--result", str(result_path)]
+    cmd += ["--holdout-share", str(settings.holdout_share), "--result", str(result_path), "--kind", settings.kind]
     if live is not None:
         cmd += ["--live", str(live)]
     if config.catalog_path is not None and config.catalog_path.exists():
@@ -179,7 +179,8 @@ def _decide(
     result: dict[str, Any],
     base: dict[str, Any],
 ) -> dict[str, Any]:
-    metric, margin = settings.metric, settings.margin
+    metric = settings.metric or ("auc" if settings.kind == "propensity" else "ndcg@10")
+    margin = settings.margin
     cand = float(result["candidate"].get(metric, 0.0))
     live_score = float(result["live"].get(metric, 0.0)) if result.get("live") else None
     if live_score is None:
@@ -210,16 +211,25 @@ def _decide(
 
 def model_card(name: str, version: str, record: dict[str, Any]) -> str:
     scores = record["scores"]
-    metrics = sorted(k for k in scores["candidate"] if k != "users")
+    metrics = sorted(k for k in scores["candidate"] if k not in {"users", "sessions"})
     live = scores.get("live") or {}
     rows = [f"| {m} | {scores['candidate'][m]:.4f} | {_cell(live.get(m))} |" for m in metrics]
+    if scores.get("kind") == "propensity":
+        holdout = (
+            f"the {scores['candidate'].get('sessions')} sessions starting after that cut (temporal holdout, "
+            "AUC and Brier of the purchase probability)"
+        )
+    else:
+        holdout = (
+            f"the {scores['holdout_users']} visitors with history before that cut and new items after it "
+            f"(temporal holdout, top {scores['k']}, seen items removed)"
+        )
     return "\n".join(
         [
             f"# Model card: {name} {version}",
             "",
             f"Retrained on the events up to {scores['cut']:.0f} (unix seconds); evaluated against the live "
-            f"version {record['live_version'] or '(none)'} on the {scores['holdout_users']} visitors with history "
-            f"before that cut and new items after it (temporal holdout, top {scores['k']}, seen items removed).",
+            f"version {record['live_version'] or '(none)'} on {holdout}.",
             "",
             "| metric | candidate | live |",
             "| --- | --- | --- |",

@@ -177,3 +177,15 @@ def test_readable_in_chromium_with_css_off(client: TestClient, tmp_path: Path) -
             page.screenshot(path=str(target / "email.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_the_visitors_stored_consent_decides(client: TestClient) -> None:
+    r = client.put(
+        "/v1/visitors/ada/consent",
+        params={"site": "shop"},
+        json={"level": "anonymous"},
+        headers={"X-Slotwise-Key": "pk_shop"},
+    )
+    assert r.status_code == 200, r.text
+    html = email(client, "picks")
+    assert "Popular now" in html and "Still thinking?" not in html  # no profile any more

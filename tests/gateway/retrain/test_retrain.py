@@ -88,11 +88,19 @@ def test_promotes_a_better_candidate_and_rolls_back(tmp_path: Path, capsys: pyte
     assert f"{outcome['candidate_score']:.4f}" in card and f"{outcome['live_score']:.4f}" in card
     assert "at least the live score" in card
     last = json.loads((tmp_path / "models" / "recommender" / "retrain-last.json").read_text())
-    assert last["status"] == "promoted"
+    assert last["status"] == "promoted" and bv.retrain_runs(tmp_path / "models", "recommender")[0] == last
     assert not list((tmp_path / "models" / "recommender" / ".staging").iterdir())  # nothing left behind
     # one command rolls back, and the registry of a running gateway follows
     code, back = run(config, "--rollback", capsys=capsys)
     assert code == 0 and back["version"] == "00000000T000000Z-0001" and back["previous"] == new
+    assert cli(["models", "list", "--config", str(config)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {v["version"]: v["live"] for v in listed["versions"]} == {new: False, "00000000T000000Z-0001": True}
+    assert [h["action"] for h in listed["history"]] == ["promote", "rollback"]
+    assert cli(["models", "promote", "nope", "--config", str(config)]) == 2
+    assert "no version 'nope'" in capsys.readouterr().err
+    assert cli(["models", "list", "--bundle", "../etc", "--config", str(config)]) == 2
+    assert "a bundle name is" in capsys.readouterr().err
     # fewer new events since the promoted version's watermark than asked for: nothing is trained
     assert cli(["models", "promote", new, "--config", str(config)]) == 0
     capsys.readouterr()
@@ -203,3 +211,18 @@ def test_the_schedule_is_on_with_every(tmp_path: Path) -> None:
     app = create_app(load_config(config), config)
     with TestClient(app):
         assert app.state.retrain is not None and app.state.retrain.every == 86400
+
+
+def test_a_propensity_bundle_is_retrained_and_scored_on_later_sessions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = setup(tmp_path, EVENTS, bundle="propensity", kind="propensity", holdout_share=0.3)
+    code, first = run(config, capsys=capsys)
+    assert code == 0 and first["status"] == "promoted", first  # no live bundle yet
+    assert first["metric"] == "auc" and 0.5 < first["candidate_score"] <= 1.0 and first["live_score"] is None
+    card = (tmp_path / "models" / "propensity" / first["version"] / "model_card.md").read_text()
+    assert "sessions starting after that cut" in card and "| auc |" in card
+    code, second = run(config, "--force", capsys=capsys)  # same data: the watermark is the first cut
+    assert code == 0 and second["live_version"] == first["version"]
+    cand, live = second["candidate_score"], second["live_score"]
+    assert (second["status"] == "promoted") == (cand > live and cand >= live * 1.02), second
