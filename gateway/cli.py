@@ -25,7 +25,10 @@ DELEGATED = {
     "proxy": "slotwise.gateway.edge.cli",
     "consume": "slotwise.gateway.streams.cli",
     "export": "slotwise.gateway.export.cli",
+    "retrain": "slotwise.gateway.retrain.cli",
+    "models": "slotwise.gateway.retrain.cli",
     "users": "slotwise.gateway.studio.cli",
+    "alerts": "slotwise.gateway.alerts.cli",
     "simulate": "slotwise.gateway.demo.shop_cli",
 }
 

@@ -12,11 +12,12 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
+from slotwise.gateway.config.alerts import AlertsSettings
 from slotwise.gateway.config.errors import fail
 from slotwise.gateway.config.fields import Name, Strict, between
-from slotwise.gateway.config.services import ModelsSettings, StoreSettings
+from slotwise.gateway.config.services import ModelsSettings, RetrainSettings, StoreSettings
 from slotwise.gateway.config.sites import SiteSchema
 from slotwise.gateway.config.slots import SegmentSchema, SlotSchema, find_cycle
 
@@ -100,6 +101,8 @@ class ConfigSchema(Strict):
     slots: dict[Name, SlotSchema] = Field(default_factory=dict)
     store: StoreSettings | None = None
     models: ModelsSettings | None = None
+    retrain: RetrainSettings = RetrainSettings()
+    alerts: AlertsSettings | None = None
 
     @field_validator("sites")
     @classmethod
@@ -144,3 +147,19 @@ class ConfigSchema(Strict):
         if cycle:
             fail(f"segments refer to each other in a cycle: {' -> '.join(cycle)}")
         return segments
+
+    @model_validator(mode="after")
+    def _alert_targets(self) -> ConfigSchema:
+        """Alert rules name sites, slots and experiments that exist (a typo would never fire)."""
+        if self.alerts is None:
+            return self
+        experiments = {v.experiment.key for s in self.slots.values() for v in s.variants if v.experiment}
+        for i, rule in enumerate(self.alerts.rules):
+            where = f"alerts.rules[{i}]"
+            if rule.site is not None and rule.site not in self.sites:
+                fail(f"{where}.site: unknown site {rule.site!r}")
+            if rule.slot is not None and rule.slot not in self.slots:
+                fail(f"{where}.slot: unknown slot {rule.slot!r}")
+            if rule.experiment is not None and rule.experiment not in experiments:
+                fail(f"{where}.experiment: unknown experiment {rule.experiment!r}")
+        return self

@@ -8,15 +8,13 @@ connector before the gateway starts, so recommendations can name real posts.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import need
 from tests.wordpress import wpenv
-from tests.wordpress.wpsite import GW_PORT, WP, WP_PORT, Site, configure
+from tests.wordpress.wpsite import GW_PORT, WP_PORT, Site, configure
 
 
 @pytest.fixture(scope="package")
@@ -29,25 +27,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     wp = wpenv.start_wordpress(WP_PORT, tmp / "php.log")
     gw = None
     try:
-        sync = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "slotwise.connectors.cli",
-                "sync",
-                "--connector",
-                "wordpress",
-                "--url",
-                WP,
-                "--out",
-                str(tmp / "items.jsonl"),
-                "--full",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=wpenv.ROOT,
-        )
+        sync = wpenv.sync_catalog(WP_PORT, tmp / "items.jsonl", full=True)
         assert sync.returncode == 0, sync.stderr
         assert "item(s) fetched" in sync.stdout
         gw = wpenv.start_gateway(wpenv.gateway_config(tmp, WP_PORT), GW_PORT, tmp / "gateway.log")
