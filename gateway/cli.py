@@ -28,6 +28,8 @@ DELEGATED = {
     "retrain": "slotwise.gateway.retrain.cli",
     "models": "slotwise.gateway.retrain.cli",
     "users": "slotwise.gateway.studio.cli",
+    "alerts": "slotwise.gateway.alerts.cli",
+    "simulate": "slotwise.gateway.demo.shop_cli",
 }
 
 

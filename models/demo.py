@@ -24,14 +24,16 @@ def _newest(kind_dir: Path) -> Path | None:
     return versions[-1] if versions else None
 
 
-def train_demo(data_dir: Path, events_path: Path, items_path: Path, log: bool = True) -> Path:
-    """Train recommender, segments and propensity bundles; returns the models directory."""
+def train_demo(
+    data_dir: Path, events_path: Path, items_path: Path, log: bool = True, kinds: tuple[str, ...] = KINDS
+) -> Path:
+    """Train recommender, segments and propensity bundles (or only `kinds`); returns the models directory."""
     from slotwise.models.propensity import train_propensity
     from slotwise.models.segments import train_segments
     from slotwise.models.train_recommender import train_recommender
 
     root = data_dir / "models"
-    newest = [_newest(root / k) for k in KINDS]
+    newest = [_newest(root / k) for k in kinds]
     if all(newest) and all(p.stat().st_mtime >= events_path.stat().st_mtime for p in newest if p):
         return root  # trained on these events already
     t0 = time.time()
@@ -39,13 +41,16 @@ def train_demo(data_dir: Path, events_path: Path, items_path: Path, log: bool = 
     items = read_items(items_path)
     events = with_categories(read_events(events_path), items)
     version = new_version()
-    train_recommender(events_to_interactions(events), items, root / "recommender" / version, progress=say)
-    train_segments(events, items, root / "segments" / version, range(2, 7), progress=say)
+    if "recommender" in kinds:
+        train_recommender(events_to_interactions(events), items, root / "recommender" / version, progress=say)
+    if "segments" in kinds:
+        train_segments(events, items, root / "segments" / version, range(2, 7), progress=say)
     try:
-        train_propensity(events, items, root / "propensity" / version, progress=say)
+        if "propensity" in kinds:
+            train_propensity(events, items, root / "propensity" / version, progress=say)
     except ValueError as exc:  # e.g. a simulated store with no purchases yet
         say(f"propensity skipped: {exc}")
-    for kind in KINDS:
+    for kind in kinds:
         old = sorted((p for p in (root / kind).glob("*") if p.is_dir()), key=lambda p: p.name)[:-KEEP_VERSIONS]
         for p in old:
             shutil.rmtree(p, ignore_errors=True)

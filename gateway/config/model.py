@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from slotwise.gateway.common.vocabulary import WEEKDAYS
+from slotwise.gateway.config.alerts import AlertsSettings
 from slotwise.gateway.config.services import ModelsSettings, RetrainSettings, StoreSettings
 from slotwise.gateway.rules.expr import Compiled
 from slotwise.gateway.rules.segments import Segment
@@ -66,7 +67,7 @@ class CacheSettings:
 class Arm:
     name: str
     weight: float
-    block: dict[str, Any]
+    block: dict[str, Any] | None  # None: the slot's later variants decide, reported as this arm
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class Config:
     store: StoreSettings | None = None
     models: ModelsSettings | None = None
     retrain: RetrainSettings = field(default_factory=RetrainSettings)
+    alerts: AlertsSettings | None = None
     source: Path | None = None
 
     def site_by_secret(self, key: str) -> SiteConfig | None:

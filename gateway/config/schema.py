@@ -12,8 +12,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
+from slotwise.gateway.config.alerts import AlertsSettings
 from slotwise.gateway.config.errors import fail
 from slotwise.gateway.config.fields import Name, Strict, between
 from slotwise.gateway.config.services import ModelsSettings, RetrainSettings, StoreSettings
@@ -101,6 +102,7 @@ class ConfigSchema(Strict):
     store: StoreSettings | None = None
     models: ModelsSettings | None = None
     retrain: RetrainSettings = RetrainSettings()
+    alerts: AlertsSettings | None = None
 
     @field_validator("sites")
     @classmethod
@@ -115,21 +117,27 @@ class ConfigSchema(Strict):
     @field_validator("slots")
     @classmethod
     def _unique_keys(cls, slots: dict[str, SlotSchema]) -> dict[str, SlotSchema]:
-        # Impressions name an experiment or a bandit by its key alone: one key, one meaning.
-        owner: dict[str, str] = {}
+        # Impressions name an experiment or a bandit by its key alone: one key, one meaning. An
+        # experiment may span slots (a holdout for the whole page) when every copy assigns alike.
+        owner: dict[str, tuple[str, Any]] = {}
         for name, slot in slots.items():
             for variant in slot.variants:
-                key = variant.experiment.key if variant.experiment else None
+                key: str | None = None
+                meaning: Any = None
+                if variant.experiment is not None:
+                    exp = variant.experiment
+                    key = exp.key
+                    meaning = (exp.holdout, exp.traffic, exp.status, [(a.name, a.weight) for a in exp.arms])
                 if variant.bandit is not None:
-                    key = variant.bandit.key or name
+                    key, meaning = variant.bandit.key or name, ("bandit", name)
                 if key is None:
                     continue
-                if key in owner and owner[key] != name:
+                if key in owner and owner[key][0] != name and (meaning[0] == "bandit" or owner[key][1] != meaning):
                     fail(
-                        f"key '{key}' is used by slots '{owner[key]}' and '{name}': "
-                        "experiment and bandit keys must be unique"
+                        f"key '{key}' is used by slots '{owner[key][0]}' and '{name}': bandit keys must be unique, "
+                        "and an experiment in several slots needs the same holdout, traffic, status and arms in each"
                     )
-                owner[key] = name
+                owner.setdefault(key, (name, meaning))
         return slots
 
     @field_validator("segments")
@@ -139,3 +147,19 @@ class ConfigSchema(Strict):
         if cycle:
             fail(f"segments refer to each other in a cycle: {' -> '.join(cycle)}")
         return segments
+
+    @model_validator(mode="after")
+    def _alert_targets(self) -> ConfigSchema:
+        """Alert rules name sites, slots and experiments that exist (a typo would never fire)."""
+        if self.alerts is None:
+            return self
+        experiments = {v.experiment.key for s in self.slots.values() for v in s.variants if v.experiment}
+        for i, rule in enumerate(self.alerts.rules):
+            where = f"alerts.rules[{i}]"
+            if rule.site is not None and rule.site not in self.sites:
+                fail(f"{where}.site: unknown site {rule.site!r}")
+            if rule.slot is not None and rule.slot not in self.slots:
+                fail(f"{where}.slot: unknown slot {rule.slot!r}")
+            if rule.experiment is not None and rule.experiment not in experiments:
+                fail(f"{where}.experiment: unknown experiment {rule.experiment!r}")
+        return self

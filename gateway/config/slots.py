@@ -77,7 +77,7 @@ class SegmentSchema(Strict):
 class ArmSchema(Strict):
     name: str
     weight: between(0, 1e6) = 1.0  # type: ignore[valid-type]
-    block: Any
+    block: Any = None  # none: the slot's later variants decide (a holdout for personalization)
 
 
 EXPERIMENT_STATUSES = ("draft", "running", "paused", "stopped")

@@ -39,28 +39,36 @@ def decide(slot: Slot, env: Env, visitor_id: str | None) -> Decision:
     if ctx.device.is_bot:
         # Crawlers see stable content and never enter experiments.
         return Decision("default", slot.default)
+    # Set by an arm without a block (a personalization holdout): the later variants decide,
+    # and whatever they choose is reported as that arm.
+    tag: dict[str, Any] | None = None
     for variant in slot.variants:
         if variant.when is not None and not variant.when.evaluate(env):
             continue
         if variant.block is not None:
             if _available(variant.block, env):
-                return Decision(variant.id, variant.block)
+                return Decision(variant.id, variant.block, tag)
             continue
         if variant.bandit is not None:
             if variant.bandit.status != "running":
                 continue
             chosen, data = bandit_choice.choose(variant.bandit, env)
-            if not _available(chosen.block, env):
+            if chosen.block is None or not _available(chosen.block, env):  # a bandit arm always has one
                 continue
             env.bound(env.now + bandit_choice.REFRESH)  # a new choice per view: cache it no longer
+            # Inside a personalization arm the bandit's own key and propensity are reported (its
+            # learning needs them); the page's other slots carry the holdout's assignment.
             return Decision(f"{variant.id}:{chosen.name}", chosen.block, data)
         exp = variant.experiment
         assert exp is not None
+        if tag is not None:
+            continue  # one experiment per decision: none nested inside a personalization arm
         for edge in (exp.start, exp.end):
             if edge is not None and edge > env.now:
                 env.bound(edge)  # a cached block must not outlive a start or an end
         now_phase = phase(exp, env.now)
-        if now_phase == "stopped" and (best := winner(exp)) is not None and _available(best.block, env):
+        best = winner(exp) if now_phase == "stopped" else None
+        if best is not None and best.block is not None and _available(best.block, env):
             return Decision(f"{variant.id}:{best.name}", best.block)  # the winner, for everyone
         if now_phase != "running":
             continue
@@ -69,7 +77,10 @@ def decide(slot: Slot, env: Env, visitor_id: str | None) -> Decision:
         arm = assign(exp, visitor_id)
         if arm is None:
             return Decision(f"{variant.id}:holdout", slot.default, {"key": exp.key, "arm": "holdout", "holdout": True})
+        if arm.block is None:
+            tag = {"key": exp.key, "arm": arm.name, "holdout": False}
+            continue
         if not _available(arm.block, env):
             continue
         return Decision(f"{variant.id}:{arm.name}", arm.block, {"key": exp.key, "arm": arm.name, "holdout": False})
-    return Decision("default", slot.default)
+    return Decision("default", slot.default, tag)

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Export to a directory: `events/part-<site>-<first seq>.parquet` and `.csv`, per chunk of 50k.
+"""Export to a directory: `events/part-<site>-<first seq>.parquet` and `.csv`, per chunk of 50k,
+and the chunk's `exposures/part-<site>-<first seq>.*` beside it.
 
 `_watermark.json` holds the last exported seq per site; it is replaced (atomically) only after
 the parts are written, and a part is named after its first seq, so a run that crashed is
@@ -14,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from slotwise.gateway.export.exposures import EXPOSURE_COLUMNS, exposure_rows
 from slotwise.gateway.export.rows import COLUMN_NAMES, EVENT_COLUMNS, EventReader
 
 STATE = "_watermark.json"
@@ -49,19 +51,25 @@ def export_to_dir(events: EventReader, site: str, directory: Path, formats: tupl
     import pyarrow.parquet as pq
 
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "events").mkdir(exist_ok=True)
+    for name in ("events", "exposures"):
+        (directory / name).mkdir(exist_ok=True)
     state = _state(directory)
     after = int(state.get(site, {}).get("events", 0))
-    out: dict[str, Any] = {"events": 0, "watermark": after, "files": []}
+    out: dict[str, Any] = {"events": 0, "exposures": 0, "watermark": after, "files": []}
     for rows in events.chunks(site, after):
-        stem = directory / "events" / f"part-{site}-{rows[0]['seq']:012d}"
-        if "parquet" in formats:
-            table = pa.Table.from_pylist(rows, schema=_arrow_schema())
-            _replace(stem.with_suffix(".parquet"), lambda p, t=table: pq.write_table(t, p, compression="zstd"))
-            out["files"].append(f"events/{stem.name}.parquet")
-        if "csv" in formats:
-            _replace(stem.with_suffix(".csv"), lambda p, r=rows: _write_csv(p, r))
-            out["files"].append(f"events/{stem.name}.csv")
+        shown = exposure_rows(rows)
+        # Both parts before the watermark: a crash in between is redone into the same names.
+        for name, part, columns in (("events", rows, EVENT_COLUMNS), ("exposures", shown, EXPOSURE_COLUMNS)):
+            stem = directory / name / f"part-{site}-{rows[0]['seq']:012d}"
+            if "parquet" in formats:
+                table = pa.Table.from_pylist(part, schema=_arrow_schema(columns))
+                _replace(stem.with_suffix(".parquet"), lambda p, t=table: pq.write_table(t, p, compression="zstd"))
+                out["files"].append(f"{name}/{stem.name}.parquet")
+            if "csv" in formats:
+                names = [c[0] for c in columns]
+                _replace(stem.with_suffix(".csv"), lambda p, r=part, n=names: _write_csv(p, r, n))
+                out["files"].append(f"{name}/{stem.name}.csv")
+        out["exposures"] += len(shown)
         out["events"] += len(rows)
         out["watermark"] = rows[-1]["seq"]
         state.setdefault(site, {})["events"] = out["watermark"]

@@ -7,7 +7,7 @@ import base64
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from slotwise.gateway.config.loader import SiteConfig
@@ -26,7 +26,7 @@ def admin_site(request: Request) -> SiteConfig:
     scheme, _, key = auth.partition(" ")
     key = key.strip()
     if scheme.lower() == "basic" and key:
-        # Browsers can only send Basic: the password is the secret key, the user name is ignored.
+        # Basic stays accepted for scripts of the retired /admin page: the password is the key.
         try:
             key = base64.b64decode(key, validate=True).decode().partition(":")[2]
         except (ValueError, UnicodeDecodeError):
@@ -34,12 +34,8 @@ def admin_site(request: Request) -> SiteConfig:
     elif scheme.lower() != "bearer":
         key = ""
     if not key:
-        raise ApiError(
-            401,
-            "missing_key",
-            "admin routes need 'Authorization: Bearer <secret key>'",
-            {"WWW-Authenticate": 'Basic realm="Slotwise admin"'},
-        )
+        # No WWW-Authenticate: a browser must not prompt for the secret key (people use /studio).
+        raise ApiError(401, "missing_key", "admin routes need 'Authorization: Bearer <secret key>'")
     for site in runtime.config.sites.values():
         if same_secret(key, site.secret_key):
             return site
@@ -138,12 +134,9 @@ async def reload_models(request: Request) -> Response:
 
 
 async def dashboard(request: Request) -> Response:
-    """The admin page (HTTP Basic: the browser asks for the secret key and reuses it for the API)."""
-    admin_site(request)
-    from importlib import resources
-
-    page = resources.files("slotwise.gateway").joinpath("static/admin.html").read_text(encoding="utf-8")
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    """The old admin page is retired: people use the studio (accounts, roles, no key in the
+    browser); scripts keep the JSON admin API under /v1/admin with the secret key."""
+    return RedirectResponse("/studio/", status_code=301)
 
 
 ROUTES = [

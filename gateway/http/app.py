@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from slotwise.gateway.alerts.alerter import start_alerter, stop_alerter
 from slotwise.gateway.config.loader import Config
 from slotwise.gateway.config.registries import install_defaults
 from slotwise.gateway.http import admin_routes as admin
@@ -29,7 +30,8 @@ from slotwise.gateway.serving.reload import reload_config
 from slotwise.gateway.serving.retrain_schedule import start_schedule
 from slotwise.gateway.serving.runtime import build_runtime
 from slotwise.gateway.serving.services import Services, build_services, close_services
-from slotwise.gateway.serving.sync import start_sync
+from slotwise.gateway.serving.sync import file_sha, start_sync
+from slotwise.gateway.studio.follow import start_follower
 from slotwise.gateway.studio.pages import routes as studio_routes
 from slotwise.gateway.studio.web import SecurityHeaders
 
@@ -139,12 +141,17 @@ def create_app(
         app.state.services = await build_services(config)
         app.state.sync = await start_sync(app, app.state.services.store)  # replicas on one Redis
         app.state.retrain = start_schedule(app, config.retrain)  # off unless retrain.every is set
+        alerter = app.state.alerter = await start_alerter(app, app.state.services.store)  # off the render path
+        follower = app.state.follower = await start_follower(app)  # studio versions saved by any replica
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             # SIGHUP reloads the configuration (only possible when serving from the main thread).
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload_soon, app)
         try:
             yield
         finally:
+            await stop_alerter(alerter)  # this lifespan's own (tests run several on one app)
+            if follower is not None:
+                await follower.close()
             if app.state.retrain is not None:
                 await app.state.retrain.close()
             if app.state.sync is not None:
@@ -182,6 +189,7 @@ def create_app(
     )
     app.state.metrics = metrics
     app.state.config_path = Path(config_path) if config_path else config.source
+    app.state.config_sha = file_sha(app.state.config_path)  # what serves now (studio versions compare)
     app.state.runtime = build_runtime(config, metrics)
     app.state.services = Services()  # replaced by the lifespan's services
     app.add_middleware(SecurityHeaders)  # CSP and friends on /studio pages

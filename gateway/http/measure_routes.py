@@ -119,6 +119,9 @@ def _spec() -> dict[str, dict[str, Any]]:
                     query("sequential", "confidence sequences, safe to peek at any time", type="boolean"),
                     query("correction", "multiple-testing correction across arms", enum=["holm", "bh"]),
                     query("min_sample", "visitors per arm before any verdict (default 100)", type="integer"),
+                    query(
+                        "control", "compare with the first arm (default) or with the holdout", enum=["first", "holdout"]
+                    ),
                 ],
                 "responses": {
                     "200": {

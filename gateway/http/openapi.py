@@ -163,15 +163,6 @@ EVENT_PATHS: Paths = {
 }
 
 ADMIN_PATHS: Paths = {
-    "/admin": {
-        "get": op(
-            "Admin dashboard (HTTP Basic, password = secret key)",
-            ok=TEXT,
-            media="text/html",
-            errors=[401, 403],
-            security=ADMIN,
-        )
-    },
     "/v1/admin/debug/context": {
         "get": op("How the gateway resolved this request's context", errors=[401, 403], security=ADMIN)
     },

@@ -67,6 +67,23 @@ def _finite(value: float) -> float:
     return value if math.isfinite(value) else 0.0
 
 
+def compared_arms(exp: Any, control: str) -> tuple[list[str], list[float]]:
+    """The analysed arms, the control first, with their expected traffic shares.
+
+    `control=first` compares the arms with the first arm; `control=holdout` compares every arm
+    with the holdout (who saw the slot's default block), which is how personalization is measured.
+    """
+    names, weights = [arm.name for arm in exp.arms], [float(arm.weight) for arm in exp.arms]
+    if control == "first":
+        return names, weights
+    if control != "holdout":
+        raise ResultsError(400, "invalid_parameter", "'control' must be first or holdout")
+    if exp.holdout <= 0:
+        raise ResultsError(422, "no_holdout", f"experiment '{exp.key}' has no holdout to compare with")
+    total = sum(weights)
+    return ["holdout", *names], [exp.holdout, *((1.0 - exp.holdout) * w / total for w in weights)]
+
+
 async def experiment_results(store: Any, config: Any, site: str, key: str, params: dict[str, str]) -> dict[str, Any]:
     slot, exp = find_experiment(config, key)
     arms = [arm.name for arm in exp.arms]
@@ -74,7 +91,9 @@ async def experiment_results(store: Any, config: Any, site: str, key: str, param
         raise ResultsError(
             422, "too_many_arms", f"experiment '{key}' has {len(arms)} arms; at most {MAX_ARMS} are analysed"
         )
-    if len(arms) < 2:
+    control = params.get("control") or "first"
+    analysed, weights = compared_arms(exp, control)
+    if len(analysed) < 2:
         raise ResultsError(422, "single_arm", f"experiment '{key}' has one arm: there is nothing to compare")
     settings = parse_settings(params)
     primary = params.get("metric") or "conversion"
@@ -89,13 +108,14 @@ async def experiment_results(store: Any, config: Any, site: str, key: str, param
         for name in ("impressions", "clicks", "served"):
             entry[name] = round(_finite(stats.get(name, {}).get("count", 0.0)))
         summary.append(entry)
-    empty = [entry["name"] for entry in summary[:-1] if entry["n"] < 1]
+    empty = [entry["name"] for entry in summary if entry["name"] in analysed and entry["n"] < 1]
     head = {
         "site": site,
         "experiment": key,
         "slot": slot.name,
         "status": getattr(exp, "status", "running"),
         "winner": getattr(exp, "winner", None),
+        "control": control,
         "arms": summary[:-1],
         "holdout": summary[-1],
         "weights": [arm.weight for arm in exp.arms],
@@ -105,13 +125,13 @@ async def experiment_results(store: Any, config: Any, site: str, key: str, param
             409,
             "not_enough_data",
             f"arm '{empty[0]}' of experiment '{key}' has no assigned visitors yet",
-            {"arms": summary[:-1]},
+            {"arms": summary[:-1] if control == "first" else summary},
         )
     metrics = {}
     started = time.perf_counter()
     for metric in EXPERIMENT_METRICS:
-        payload = counters.metric_payload(metric, arms, table, counters.has_covariate(metric, arms, table))
-        payload.update(weights=[arm.weight for arm in exp.arms], settings=settings)
+        payload = counters.metric_payload(metric, analysed, table, counters.has_covariate(metric, analysed, table))
+        payload.update(weights=weights, settings=settings)
         try:
             metrics[metric] = analyze(payload)
         except InputError as exc:

@@ -8,11 +8,15 @@ one closed. Any failure keeps the running configuration and services, with the r
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from slotwise.gateway.config.loader import Config, ConfigError, load_config
+import yaml
+
+from slotwise.gateway.config.loader import Config, ConfigError, parse_config
 from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.serving.runtime import build_runtime
 from slotwise.gateway.serving.services import close_parts, open_models, open_store
@@ -33,18 +37,39 @@ def changed_services(old: Config, new: Config) -> list[str]:
     return [name for name in SERVICES if getattr(old, name) != getattr(new, name)]
 
 
-async def reload_config(app: Any, publish: bool = True) -> ReloadResult:
-    """Load the config file again; on any error the running configuration keeps serving.
+def text_sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _parse(path: Path, text: str) -> Config:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise ConfigError([f"{path}:{where} invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    return parse_config(data, base_dir=path.parent, source=path, check_files=True)
+
+
+async def reload_config(app: Any, publish: bool = True, text: str | None = None) -> ReloadResult:
+    """Load the config file again (or `text`, a configuration for the same place, when the file
+    cannot be written: a stored version); on any error the running configuration keeps serving.
 
     With replica sync (Redis store), a successful reload is published to the other gateways
-    unless it was asked by one of them (`publish=False`).
+    unless it was asked by one of them (`publish=False`). `app.state.config_sha` is then the
+    sha256 of the text now serving.
     """
     path = app.state.config_path
     metrics: Metrics = app.state.metrics
     if path is None:
         return ReloadResult(False, ["this gateway was started without a configuration file"])
     try:
-        config = load_config(path, check_files=True)
+        if text is None:
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from None
+        config = _parse(Path(path), text)
         runtime = build_runtime(config, metrics)
     except ConfigError as exc:
         return _refused(metrics, exc.errors)
@@ -74,6 +99,7 @@ async def reload_config(app: Any, publish: bool = True) -> ReloadResult:
     if changed:
         log.info("configuration reloaded; reopened %s", ", ".join(changed))
     metrics.config_reloads.labels("ok").inc()
+    app.state.config_sha = text_sha(text)
     sync = getattr(app.state, "sync", None)
     if sync is not None:
         if "models" in fresh:

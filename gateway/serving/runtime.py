@@ -55,7 +55,7 @@ def _awaits(slot: Slot) -> bool:
     blocks = [
         slot.default,
         *(v.block for v in slot.variants if v.block),
-        *(a.block for v in slot.variants if v.experiment for a in v.experiment.arms),
-        *(a.block for v in slot.variants if v.bandit for a in v.bandit.arms),
+        *(a.block for v in slot.variants if v.experiment for a in v.experiment.arms if a.block),
+        *(a.block for v in slot.variants if v.bandit for a in v.bandit.arms if a.block),
     ]
     return any(b["type"] == "recommendations" and b["strategy"] not in INLINE_STRATEGIES for b in blocks)

@@ -11,9 +11,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from slotwise.gateway.measure.results import ResultsError, experiment_results
-from slotwise.gateway.studio import changes
+from slotwise.gateway.studio import changes, series
 from slotwise.gateway.studio.pages import view
 from slotwise.gateway.studio.web import page, read_form, require, studio
+
+LIFT_DAYS = 30  # the cumulative lift plot's window
 
 
 def _experiments(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -31,6 +33,7 @@ def _experiments(data: dict[str, Any]) -> list[dict[str, Any]]:
                 {
                     "slot": slot_name,
                     "index": i,
+                    "variant_id": variant.get("id") or f"v{i + 1}",  # the loader's default id
                     "key": exp.get("key"),
                     "holdout": exp.get("holdout", 0),
                     "status": exp.get("status", "running"),
@@ -98,8 +101,14 @@ def _ci_plot(arms: list[dict[str, Any]]) -> dict[str, Any] | None:
 async def _list(request: Request, errors: list[str] | None = None, status: int = 200) -> Response:
     session = require(request)
     rows = _experiments(changes.read_data(request.app))
+    store, config = request.app.state.services.store, request.app.state.runtime.config
+    days = series.last_days(LIFT_DAYS)
+    raw = await series.read(store, next(iter(config.sites)), days) if rows and hasattr(store, "counters") else {}
     for row in rows:
         row["results"] = await results_of(request, str(row["key"]))
+        arms = [str(a["name"]) for a in row["arms"]]
+        if raw and len(arms) > 1:
+            row["lift"] = series.cumulative_lift(raw, days, str(row["slot"]), str(row["variant_id"]), arms)
     return page(
         request, "experiments.html", status, rows=rows, csrf=session["csrf"], errors=errors or [], statuses=STATUSES
     )

@@ -106,18 +106,53 @@ def _latency(request: Request) -> dict[str, Any]:
     return {"total": int(total), "p99_ms": None if p99 in (None, float("inf")) else p99 * 1000, "buckets": finite}
 
 
+def _alerts(request: Request) -> dict[str, Any]:
+    """What fires now and the latest notices, from this process's alerter."""
+    settings = getattr(request.app.state.runtime.config, "alerts", None)
+    alerter = getattr(request.app.state, "alerter", None)
+    if settings is None or alerter is None:
+        return {"configured": False}
+    firing = sorted(alerter.firing.values(), key=lambda a: a.name)
+    recent = list(reversed(alerter.recent))[:10]
+    return {
+        "configured": True,
+        "firing": firing,
+        "recent": recent,
+        "rules": len(settings.rules),
+        "every": settings.every_seconds,
+    }
+
+
 @view
 async def overview(request: Request) -> Response:
-    require(request)
+    return await _overview(request)
+
+
+async def _overview(request: Request, tested: dict[str, str | None] | None = None) -> Response:
+    session = require(request)
     metrics = request.app.state.metrics
     return page(
         request,
         "overview.html",
+        csrf=session["csrf"],
+        tested=tested,
+        alerts=_alerts(request),
         slots=_slot_stats(request),
         latency=_latency(request),
         outcomes=dict(sorted(metrics.slot_outcomes.items())),
         versions=studio(request).versions(5),
     )
+
+
+@view
+async def test_alert(request: Request) -> Response:
+    """A test alert to every channel of the `alerts` section; the overview shows each result."""
+    session = require(request, "editor")
+    await read_form(request, session)
+    alerter = getattr(request.app.state, "alerter", None)
+    results = await alerter.test() if alerter is not None else {}
+    audit(request, session, "alerts", f"test alert to {len(results)} channel(s)")
+    return await _overview(request, results)
 
 
 @view
@@ -214,10 +249,11 @@ async def audit_page(request: Request) -> Response:
 def routes() -> list[Any]:
     """One mount: the studio is a web app for people, not part of the HTTP API (nor its OpenAPI).
     `/studio` itself redirects to `/studio/`."""
-    from slotwise.gateway.studio import experiments, segments, slots
+    from slotwise.gateway.studio import experiments, insights, models, segments, slots
 
     inner = [
         Route("/", overview, methods=["GET"]),
+        Route("/alerts/test", test_alert, methods=["POST"]),
         Route("/login", login_form, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
@@ -230,6 +266,8 @@ def routes() -> list[Any]:
         *slots.ROUTES,
         *segments.ROUTES,
         *experiments.ROUTES,
+        *insights.ROUTES,
+        *models.ROUTES,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="studio-static"),
     ]
     return [Mount("/studio", routes=inner)]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 ROLES = ("viewer", "editor", "admin")
+SQLITE_FILE = "slotwise-studio.db"  # beside the configuration file
 
 
 @dataclass(frozen=True)
@@ -236,4 +237,4 @@ def open_studio_store(config: Any, config_path: Path | None) -> StudioStore:
     if store is not None and getattr(store, "backend", None) == "redis":
         return RedisStudio(store.url, prefix=store.prefix)
     base = config_path.parent if config_path else Path(".")
-    return SQLiteStudio(base / "slotwise-studio.db")
+    return SQLiteStudio(base / SQLITE_FILE)

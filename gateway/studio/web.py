@@ -62,13 +62,17 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def studio(request: Request) -> StudioStore:
-    state = request.app.state
+def ensure_studio(state: Any) -> StudioStore:
+    """The app's studio store, sessions and login limiter, opened on first use."""
     if getattr(state, "studio_store", None) is None:
         state.studio_store = open_studio_store(state.runtime.config, state.config_path)
         state.studio_sessions = Sessions(state.studio_store)
         state.studio_limiter = LoginLimiter()
     return state.studio_store  # type: ignore[no-any-return]
+
+
+def studio(request: Request) -> StudioStore:
+    return ensure_studio(request.app.state)
 
 
 def sessions(request: Request) -> Sessions:

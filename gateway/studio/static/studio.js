@@ -70,4 +70,27 @@
       series: [{}, { label: "renders", stroke: "#3b5bdb", fill: "rgba(59,91,219,.15)", paths: window.uPlot.paths.bars({ size: [0.8] }) }],
     }, [xs, ys], plot);
   }
+
+  // Daily series (KPIs, cumulative lift, bandits): {x: [day], series: [{label, values}], unit}.
+  const COLORS = ["#3b5bdb", "#e8590c", "#2b8a3e", "#ae3ec9", "#c92a2a", "#1098ad", "#f08c00", "#495057"];
+  document.querySelectorAll(".series-plot").forEach((el) => {
+    if (!window.uPlot) { return; }
+    const data = JSON.parse(el.dataset.plot || "{}");
+    if (!data.x || !data.series || !data.series.length) { el.textContent = "No data yet."; return; }
+    const xs = data.x.map((_, i) => i);
+    const unit = data.unit || "";
+    const fmt = (u, v) => (v == null ? "–" : (Math.round(v * 1000) / 1000) + unit);
+    new window.uPlot({
+      width: Math.min(el.clientWidth || 600, 1100), height: 240,
+      scales: { x: { time: false } },
+      axes: [
+        { values: (u, vals) => vals.map((v) => (data.x[v] || "").slice(5)) },
+        { values: (u, vals) => vals.map((v) => v + unit), size: 60 },
+      ],
+      series: [
+        { label: "day", value: (u, v) => data.x[v] || "" },
+        ...data.series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, value: fmt, spanGaps: false, points: { show: true, size: 4 } })),
+      ],
+    }, [xs, ...data.series.map((s) => s.values)], el);
+  });
 })();

@@ -164,3 +164,56 @@ def test_business_hours_edges(hour: int, expected: str) -> None:
     cfg = config([{"id": "office", "when": "office", "block": banner("O")}])
     env = env_for(cfg, at=datetime(2026, 7, 15, hour, 0, tzinfo=BERLIN))
     assert decide(cfg.slots["hero"], env, "v").variant == expected
+
+
+def test_an_arm_without_a_block_lets_the_later_variants_decide_tagged_with_the_arm() -> None:
+    holdout_test = {"id": "p13n", "experiment": {"key": "p13n", "holdout": 0.5, "arms": [{"name": "on"}]}}
+    cfg = config(
+        [
+            holdout_test,
+            {"id": "mob", "when": "mobile", "block": banner("M")},
+            {"id": "inner", "experiment": {"key": "inner", "arms": [{"name": "x", "block": banner("X")}]}},
+        ]
+    )
+    slot = cfg.slots["hero"]
+    seen = Counter()
+    for i in range(400):
+        visitor = f"v{i}"
+        d = decide(slot, env_for(cfg, IPHONE_UA), visitor)
+        seen[d.experiment["arm"]] += 1
+        if bucket("p13n", visitor) < 0.5:
+            assert (d.variant, d.block["title"], d.experiment["holdout"]) == ("p13n:holdout", "Default", True)
+        else:
+            # The rules decide; the decision is reported as the personalization arm.
+            assert (d.variant, d.block["title"]) == ("mob", "M")
+            assert d.experiment == {"key": "p13n", "arm": "on", "holdout": False}
+            desktop = decide(slot, env_for(cfg, DESKTOP_UA), visitor)
+            # No experiment nested inside the arm: past the rules, the default, still tagged.
+            assert (desktop.variant, desktop.experiment["arm"]) == ("default", "on")
+    assert 150 < seen["on"] < 250 and seen["on"] + seen["holdout"] == 400
+
+
+def test_a_stopped_experiment_whose_winner_has_no_block_falls_through_untagged() -> None:
+    exp = {"key": "p13n", "holdout": 0.5, "status": "stopped", "winner": "on", "arms": [{"name": "on"}]}
+    cfg = config([{"id": "p13n", "experiment": exp}, {"id": "mob", "when": "mobile", "block": banner("M")}])
+    d = decide(cfg.slots["hero"], env_for(cfg, IPHONE_UA), "v1")
+    assert (d.variant, d.experiment) == ("mob", None)
+
+
+def test_one_experiment_key_may_span_slots_only_when_every_copy_assigns_alike() -> None:
+    from slotwise.gateway.config.loader import ConfigError
+
+    def two_slots(second_holdout: float) -> dict[str, Any]:
+        def slot(holdout: float) -> dict[str, Any]:
+            exp = {"key": "p13n", "holdout": holdout, "arms": [{"name": "on"}]}
+            return {"variants": [{"experiment": exp}], "default": banner("D")}
+
+        return {
+            "sites": {"s": {"publishable_key": "pk", "secret_key": "sk"}},
+            "slots": {"hero": slot(0.5), "recs": slot(second_holdout)},
+        }
+
+    cfg = parse_config(two_slots(0.5))
+    assert [v.experiment.key for s in cfg.slots.values() for v in s.variants] == ["p13n", "p13n"]
+    with pytest.raises(ConfigError, match="the same holdout, traffic, status and arms"):
+        parse_config(two_slots(0.3))

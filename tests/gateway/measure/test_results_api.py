@@ -227,3 +227,31 @@ def test_stopping_keeps_the_results(make: Callable[..., TestClient], make_client
     after = stopped.get(URL, headers=SECRET).json()
     assert after["status"] == "stopped" and after["winner"] == "B"
     assert [a["n"] for a in after["arms"]] == [a["n"] for a in running["arms"]]
+
+
+def test_control_holdout_compares_every_arm_with_the_holdout(make: Callable[..., TestClient]) -> None:
+    client = make(arms=1, holdout=0.5)
+    bought: dict[str, list[float]] = {"control": [], "holdout": []}
+    for i in range(200):
+        arm = _visit(client, f"h{i}", 30.0 if i % 3 == 0 else None)
+        bought[arm].append(1.0 if i % 3 == 0 else 0.0)
+    # One arm and no control=holdout: nothing to compare.
+    assert client.get(URL, headers=SECRET).json()["error"]["code"] == "single_arm"
+    r = client.get(URL + "&control=holdout", headers=SECRET)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["control"] == "holdout" and body["holdout"]["n"] == len(bought["holdout"])
+    rows = body["metrics"]["conversion"]["arms"]
+    assert [row["name"] for row in rows] == ["holdout", "control"]
+    for row in rows:
+        assert row["n"] == len(bought[row["name"]])
+        assert row["mean"] == pytest.approx(sum(bought[row["name"]]) / len(bought[row["name"]]))
+    assert rows[1]["ci"] is not None and body["srm_p_value"] is not None
+    refused = client.get(URL + "&control=nobody", headers=SECRET)
+    assert refused.status_code == 400 and "control" in refused.json()["error"]["message"]
+
+
+def test_control_holdout_needs_a_holdout(make: Callable[..., TestClient]) -> None:
+    client = make()
+    r = client.get(URL + "&control=holdout", headers=SECRET)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "no_holdout"

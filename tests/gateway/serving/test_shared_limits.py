@@ -77,39 +77,3 @@ def test_a_batch_takes_one_token_per_key_in_order_in_one_call() -> None:
     shared, memory = asyncio.run(run())
     assert [w > 0 for w in shared] == [False, False, False, False, True, False]
     assert [w > 0 for w in shared] == [w > 0 for w in memory]
-
-
-@pytest.mark.parametrize("policy", ["thompson", "ucb1", "contextual_thompson"])
-def test_bandit_state_in_redis_is_shared_and_loses_no_reward(policy: str) -> None:
-    """Bandits are not wired into slots yet: two clients stand for two replicas here."""
-    redis_client()
-    from redis import asyncio as aioredis
-
-    from slotwise.gateway.serving.bandit_state import SharedPolicy
-
-    prefix = f"swtest-bandit-{uuid.uuid4().hex[:8]}:"
-
-    async def run() -> tuple[list[dict[str, object]], list[list[float]]]:
-        clients = [aioredis.Redis.from_url("redis://127.0.0.1:6379/0") for _ in range(2)]
-        try:
-            shared = [SharedPolicy(c, prefix, "shop", "hero", policy, 3, reward="click") for c in clients]
-            context = {"device": "mobile"}
-
-            async def replica(i: int) -> None:
-                for k in range(40):
-                    await shared[i].update((i + k) % 3, float(k % 4 == 0), context)
-
-            await asyncio.gather(replica(0), replica(1))
-            loaded = [await s.load(seed=1) for s in shared]
-            return [p.state() for p in loaded], [p.probabilities(context) for p in loaded]
-        finally:
-            keys = [k async for k in clients[0].scan_iter(match=prefix + "*")]
-            if keys:
-                await clients[0].delete(*keys)
-            for c in clients:
-                await c.aclose()
-
-    states, probabilities = asyncio.run(run())
-    assert states[0] == states[1]
-    assert sum(states[0]["arms"]["pulls"]) == 80  # type: ignore[index]  # no update lost to a race
-    assert probabilities[0] == probabilities[1]

@@ -22,16 +22,9 @@ from slotwise.gateway.demo.site import prepare_data
 from slotwise.gateway.studio.auth import add_user
 from slotwise.gateway.studio.store import open_studio_store
 from tests.conftest import free_port, need, running_gateway
+from tests.procs import CHROMIUM_FLAGS
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "browser test password"
 
 
@@ -54,7 +47,7 @@ def browser() -> Iterator[Any]:
         need(False, "the playwright package")
     need(shutil.which("chromium") is not None, "Debian's chromium")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             yield b
         finally:

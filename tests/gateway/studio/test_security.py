@@ -24,6 +24,11 @@ ROUTES = [
     ("GET", "/studio/versions", "viewer"),
     ("GET", "/studio/experiments", "viewer"),
     ("POST", "/studio/experiments", "editor"),
+    ("POST", "/studio/alerts/test", "editor"),
+    ("GET", "/studio/kpis", "viewer"),
+    ("GET", "/studio/bandits", "viewer"),
+    ("GET", "/studio/models", "viewer"),
+    ("POST", "/studio/models", "editor"),
     ("GET", "/studio/export.yaml", "viewer"),
     ("GET", "/studio/users", "admin"),
     ("GET", "/studio/audit", "admin"),
@@ -79,7 +84,14 @@ def test_every_form_needs_the_session_csrf_token(as_role: Callable[[str], TestCl
         data = form if token is None else {**form, "csrf": token}
         r = client.post("/studio/segments", data=data, follow_redirects=False)
         assert r.status_code == 403 and "security token" in r.text
-    for path in ("/studio/users", "/studio/import", "/studio/slots/hero/variants", "/studio/logout"):
+    for path in (
+        "/studio/users",
+        "/studio/import",
+        "/studio/slots/hero/variants",
+        "/studio/models",
+        "/studio/alerts/test",
+        "/studio/logout",
+    ):
         assert client.post(path, data={"csrf": "forged"}, follow_redirects=False).status_code == 403
     assert config_file.read_text() == before
     assert client.get("/studio/").status_code == 200  # still logged in: the forged logout did nothing
@@ -177,14 +189,21 @@ def test_unknown_user_and_wrong_password_read_the_same(app_client: Callable[[], 
 
 def _pages(client: TestClient) -> dict[str, str]:
     paths = ["/studio/", "/studio/slots", "/studio/slots/hero", "/studio/segments", "/studio/versions"]
-    paths += ["/studio/experiments"]
+    paths += ["/studio/experiments", "/studio/kpis", "/studio/kpis?slot=hero", "/studio/bandits", "/studio/models"]
     paths += ["/studio/users", "/studio/audit", "/studio/slots/hero/preview", "/studio/export.yaml"]
     return {p: client.get(p).text for p in paths}
 
 
 def test_strict_csp_and_no_inline_script_on_any_page(as_role: Callable[[str], TestClient]) -> None:
     client = as_role("admin")
-    for path in ["/studio/", "/studio/slots/hero", "/studio/segments", "/studio/login"]:
+    for path in [
+        "/studio/",
+        "/studio/slots/hero",
+        "/studio/segments",
+        "/studio/login",
+        "/studio/kpis",
+        "/studio/models",
+    ]:
         r = client.get(path)
         csp = r.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
