@@ -52,8 +52,11 @@ def decide(slot: Slot, env: Env, visitor_id: str | None) -> Decision:
             return Decision(f"{variant.id}:{best.name}", best.block)  # the winner, for everyone
         if now_phase != "running":
             continue
-        if visitor_id is None or not ctx.consent.identifier_allowed or not in_traffic(exp, visitor_id):
+        if visitor_id is None or not ctx.consent.identifier_allowed:
             continue  # no identifier, no sticky assignment: fall through to later variants
+        env.read_visitor()  # the visitor's hash decides from here on
+        if not in_traffic(exp, visitor_id):
+            continue
         arm = assign(exp, visitor_id)
         if arm is None:
             return Decision(f"{variant.id}:holdout", slot.default, {"key": exp.key, "arm": "holdout", "holdout": True})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slotwise.gateway.blocks.caches import CountingCache
+from slotwise.gateway.blocks.page_cache import PageCache
 from slotwise.gateway.blocks.renderer import Renderer
 from slotwise.gateway.config.loader import Config, Slot
 from slotwise.gateway.ops.metrics import Metrics
@@ -24,6 +25,8 @@ class Runtime:
     block_cache: CountingCache
     concurrent_slots: frozenset[str]
     """Slots that may wait on a store or a model; they run concurrently, the rest in line."""
+    page_cache: PageCache
+    """Whole responses for visitors without a profile (`blocks.page_cache`)."""
 
     @property
     def segments(self) -> dict[str, Segment]:
@@ -45,6 +48,7 @@ def build_runtime(config: Config, metrics: Metrics) -> Runtime:
         Renderer(config.gateway.templates_dir),
         CountingCache("blocks", cache.blocks_size, cache.blocks_ttl, metrics),
         frozenset(name for name, slot in config.slots.items() if _awaits(slot)),
+        PageCache(cache.pages_size, cache.pages_ttl, metrics),
     )
 
 
