@@ -6,9 +6,9 @@ configuration, never on who asks, unless the render read something of the visito
 experiment's assignment by visitor hash, a block whose template or strategy reads the
 visitor, a failed slot (`Env.read_visitor` marks those, and they are never kept).
 The key is every context value a rule or a template can read (the minute only through the
-ttl boundary it sets); an entry lives until the earliest moment a value it read changes
-(`env.bound`), at most `cache.pages.ttl` seconds, and never before the moment it was rendered. What differs per request is filled in
-on each hit: the visitor id, and each block's ttl counted from this request's clock.
+ttl boundary it sets); an entry holds from the moment it was rendered until the earliest
+moment a value it read changes (`env.bound`), at most `cache.pages.ttl` seconds. What differs
+per request is filled in on each hit: the visitor id, and each block's ttl from this request's clock.
 The CORS headers are computed by the route, outside the entry.
 """
 
@@ -125,7 +125,7 @@ class PageCache:
             parts[-1:] = parts[-1].split(str(_TTL_BASE + i), 1)
         if len(parts) != len(blocks) + 2:
             return
-        counted = {name: {"variant": b["variant"], "experiment": b["experiment"], "html": ""} for name, b in blocks.items()}
+        counted = {n: {"variant": b["variant"], "experiment": b["experiment"], "html": ""} for n, b in blocks.items()}
         entry = CachedPage(now, min(valid_until, now + self._ttl), tuple(parts), tuple(bounds), counted)
         if entry.encode(head["visitor_id"], now) == sent:  # a stand-in inside the content would break this
             self._cache[key] = entry

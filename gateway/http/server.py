@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Running the app under uvicorn with bounded connections.
+"""Running the app under uvicorn with bounded connections, in one process or several workers.
 
 uvicorn bounds idle keep-alive connections but not the time a client may take to send its
 request headers, nor how many connections it holds open: 5,000 clients sending a byte a second
@@ -12,7 +12,13 @@ connections beyond `max_connections`. In production put nginx in front as well
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import h11
@@ -81,6 +87,25 @@ def bounded_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: in
     return Bounded
 
 
+def _config(app: Any, host: str, port: int, log_level: str, header_timeout: float, max_connections: int) -> Any:
+    import uvicorn
+
+    # No access log and no proxy-header rewriting: the gateway never logs raw IP addresses and
+    # decides itself which forwarding headers to trust. Event loop and parser: uvloop and
+    # httptools where installed (`slotwise[fast]`), asyncio and h11 otherwise.
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        http=bounded_protocol(header_timeout, max_connections),
+        timeout_keep_alive=5,
+    )
+
+
 def serve(
     app: Any,
     host: str,
@@ -92,16 +117,61 @@ def serve(
 ) -> None:
     import uvicorn
 
-    # No access log and no proxy-header rewriting: the gateway never logs raw IP addresses and
-    # decides itself which forwarding headers to trust.
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        http=bounded_protocol(header_timeout, max_connections),
-        timeout_keep_alive=5,
-    )
+    server = uvicorn.Server(_config(app, host, port, log_level, header_timeout, max_connections))
+    server.run()
+    if not server.started:
+        sys.exit(3)  # as uvicorn.run: the lifespan or the bind failed
+
+
+def serve_workers(
+    make_app: Callable[[], Any],
+    workers: int,
+    host: str,
+    port: int,
+    log_level: str,
+    *,
+    header_timeout: float = HEADER_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
+) -> int:
+    """`workers` processes forked after binding one listening socket; the kernel spreads the
+    connections. Each builds its own app (caches, counters and store connections are per process).
+    TERM, INT and HUP (reload) are passed on to every worker; the exit code is the first failure's."""
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker: its own event loop, app and lifespan
+            code = 0
+            try:
+                config = _config(make_app(), host, port, log_level, header_timeout, max_connections)
+                uvicorn.Server(config).run(sockets=[sock])
+            except BaseException as exc:  # a worker reports and exits, never returns to the parent's code
+                print(f"worker {os.getpid()} failed: {exc}", file=sys.stderr)
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+
+    def forward(signum: int, frame: Any) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
+    status = 0
+    for child in children:
+        _, raw = os.waitpid(child, 0)
+        code = os.waitstatus_to_exitcode(raw)
+        if code and not status:
+            status = code if code > 0 else 1
+            forward(signal.SIGTERM, None)  # one worker down: stop the others, let a supervisor restart
+    return status
