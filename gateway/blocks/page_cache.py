@@ -20,8 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cachetools import LRUCache
-
 from slotwise.gateway.ops.metrics import Metrics
 
 _VISITOR = "\x00slotwise-visitor\x00"  # stand-ins, replaced on each hit
@@ -80,10 +78,12 @@ class CachedPage:
 
 
 class PageCache:
-    """A bounded LRU of `CachedPage`s with hit/miss counters (label `pages`)."""
+    """A bounded LRU of `CachedPage`s with hit/miss counters (label `pages`): a dict in recency
+    order (a hit moves its key to the end, the first key is the oldest), all C operations."""
 
     def __init__(self, size: int, ttl: float, metrics: Metrics):
-        self._cache: LRUCache[tuple[Any, ...], CachedPage] | None = LRUCache(size) if size and ttl else None
+        self._cache: dict[tuple[Any, ...], CachedPage] | None = {} if size and ttl else None
+        self._size = size
         self._ttl = ttl
         self._hits = metrics.cache_hits
         self._misses = metrics.cache_misses
@@ -95,8 +95,9 @@ class PageCache:
     def get(self, key: tuple[Any, ...], now: float) -> CachedPage | None:
         if self._cache is None:
             return None
-        entry = self._cache.get(key)
+        entry = self._cache.pop(key, None)
         if entry is not None and entry.rendered <= now < entry.expires:
+            self._cache[key] = entry
             self._hits["pages"] += 1
             return entry
         self._misses["pages"] += 1
@@ -128,4 +129,8 @@ class PageCache:
         counted = {n: {"variant": b["variant"], "experiment": b["experiment"], "html": ""} for n, b in blocks.items()}
         entry = CachedPage(now, min(valid_until, now + self._ttl), tuple(parts), tuple(bounds), counted)
         if entry.encode(head["visitor_id"], now) == sent:  # a stand-in inside the content would break this
-            self._cache[key] = entry
+            cache = self._cache
+            cache.pop(key, None)
+            cache[key] = entry
+            while len(cache) > self._size:
+                del cache[next(iter(cache))]

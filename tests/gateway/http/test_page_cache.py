@@ -28,7 +28,7 @@ from slotwise.gateway.http import render_routes
 from slotwise.gateway.http.app import create_app
 from slotwise.gateway.measure import exposures
 
-from ..conftest import DESKTOP_UA, GOOGLEBOT_UA, IPHONE_UA
+from ..conftest import DESKTOP_UA, GOOGLEBOT_UA, IPHONE_UA, minimal_config
 
 
 def _last_weekday_afternoon() -> float:
@@ -169,3 +169,22 @@ def test_cached_pages_equal_uncached_renders_for_10000_interleaved_requests(tmp_
     seen = asyncio.run(_compare(tmp_path, 10_000))
     assert seen["hits"] > 1000  # the cache was really used, not bypassed
     assert seen["new_ids"] > 500
+
+
+def test_the_page_cache_is_bounded(make_client: Any) -> None:
+    client = make_client(minimal_config(cache={"pages": {"size": 5, "ttl": 60}}))
+    for n in range(20):  # 20 contexts (page URLs), no visitor data: each one kept
+        body = {
+            "site": "shop",
+            "slots": ["hero"],
+            "context": {"url": f"https://shop.example/{n}", "consent": "none"},
+        }
+        assert client.post("/v1/render", json=body, headers={"X-Slotwise-Key": "pk_shop"}).status_code == 200
+    pages = client.app.state.runtime.page_cache
+    assert len(pages._cache) == 5
+    again = {"site": "shop", "slots": ["hero"], "context": {"url": "https://shop.example/19", "consent": "none"}}
+    client.post("/v1/render", json=again, headers={"X-Slotwise-Key": "pk_shop"})
+    assert client.app.state.metrics.cache_hits["pages"] == 1  # the newest survived, the oldest went
+    oldest = {"site": "shop", "slots": ["hero"], "context": {"url": "https://shop.example/0", "consent": "none"}}
+    client.post("/v1/render", json=oldest, headers={"X-Slotwise-Key": "pk_shop"})
+    assert client.app.state.metrics.cache_hits["pages"] == 1
