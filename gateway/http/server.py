@@ -37,51 +37,56 @@ def _base() -> type[Any]:
 
 
 def bounded_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> type[Any]:
-    """The fastest installed uvicorn HTTP protocol, with a header deadline and a connection cap."""
+    """The fastest installed uvicorn HTTP protocol, with a header deadline and a connection cap.
+
+    A connection only notes when its deadline passes (a float per request); one sweep per event
+    loop, every quarter of the timeout (at most a second), closes those past it. A timer per
+    request (call_later and cancel) cost about 5 % of a cached render."""
     base = _base()
+    period = max(0.05, min(1.0, header_timeout / 4))
+    sweeping: set[int] = set()  # ids of the loops with a sweep scheduled
 
     class Bounded(base):  # type: ignore[misc, valid-type]
-        _deadline: asyncio.TimerHandle | None = None
+        _deadline_at: float | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
             if len(self.connections) > max_connections:
                 transport.close()  # cheaper than a 503 for each request of a flood
                 return
-            self._arm()
+            self._deadline_at = self.loop.time() + header_timeout
+            if id(self.loop) not in sweeping:
+                sweeping.add(id(self.loop))
+                self.loop.call_later(period, _sweep, self.loop, self.connections)
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
+            self._deadline_at = None
             super().connection_lost(exc)
-
-        def _arm(self) -> None:
-            self._disarm()
-            self._deadline = self.loop.call_later(header_timeout, self._deadline_passed)
-
-        def _disarm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _deadline_passed(self) -> None:
-            self._deadline = None
-            if not self.transport.is_closing():
-                self.transport.close()
 
         # httptools calls this when a request's headers are in; h11 goes through handle_events.
         def on_headers_complete(self) -> None:
-            self._disarm()
+            self._deadline_at = None
             super().on_headers_complete()
 
         def handle_events(self) -> None:
             super().handle_events()
             if self.conn.their_state is not h11.IDLE:
-                self._disarm()
+                self._deadline_at = None
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
             if not self.transport.is_closing():
-                self._arm()
+                self._deadline_at = self.loop.time() + header_timeout
+
+    def _sweep(loop: asyncio.AbstractEventLoop, connections: set[Any]) -> None:
+        now = loop.time()
+        for conn in list(connections):
+            due = getattr(conn, "_deadline_at", None)
+            if due is not None and due <= now:
+                conn._deadline_at = None
+                if not conn.transport.is_closing():
+                    conn.transport.close()
+        loop.call_later(period, _sweep, loop, connections)
 
     Bounded.__name__ = f"Bounded{base.__name__}"
     return Bounded
