@@ -19,3 +19,14 @@ def test_the_user_agent_cache_is_bounded() -> None:
     for i in range(device._parse_device.cache_info().maxsize + 500):
         device.resolve_device(f"Mozilla/5.0 (X11; Linux x86_64; rv:{i}) Gecko/20100101 Firefox/{i}", None)
     assert device._parse_device.cache_info().currsize <= device._parse_device.cache_info().maxsize
+
+
+def test_the_referrer_host_caches_are_bounded() -> None:
+    from slotwise.gateway.context import page
+
+    for i in range(page._host.cache_info().maxsize + 500):
+        ref = page.classify_referrer(f"https://h{i}.example/x", "shop.example", {}, ())
+        assert ref.cls == "other" and ref.host == f"h{i}.example"
+    assert page._host.cache_info().currsize <= page._host.cache_info().maxsize
+    assert page._host_class.cache_info().currsize <= page._host_class.cache_info().maxsize
+    assert page.classify_referrer("https://www.google.com/", "shop.example", {}, ()).cls == "search"
