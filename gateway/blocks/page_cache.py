@@ -28,18 +28,32 @@ _TTL_BASE = 7_000_000_000
 
 def page_key(site: str, slot_names: Sequence[str], ctx: Any, anonymous: bool) -> tuple[Any, ...]:
     """Everything of the request a response without visitor data can depend on."""
-    local = ctx.local
+    local, device, geo, ref, consent = ctx.local, ctx.device, ctx.geo, ctx.referrer, ctx.consent
+    # Plain strings, numbers and booleans: tuples of them hash in C (the frozen dataclasses in Python).
     return (
         site,
         tuple(slot_names),
         anonymous,  # with no id, experiments fall through to later variants
-        ctx.device,
-        (local.tz, local.hour, local.weekday, local.daypart, local.business_hours, local.date),
-        ctx.geo,
-        ctx.referrer,
-        tuple(sorted(ctx.utm.items())),
+        device.cls,
+        device.os,
+        device.browser,
+        device.is_bot,
+        local.tz,
+        local.hour,
+        local.weekday,
+        local.daypart,
+        local.business_hours,
+        local.date,
+        geo.country,
+        geo.region,
+        geo.source,
+        ref.cls,
+        ref.host,
+        tuple(sorted(ctx.utm.items())) if ctx.utm else (),
         ctx.language,
-        ctx.consent,
+        consent.level,
+        consent.gpc,
+        consent.dnt,
         ctx.url,
         ctx.path,
         ctx.item_id,
