@@ -4,7 +4,7 @@
 Such a response depends only on the request context, the slots asked for and the
 configuration, never on who asks, unless the render read something of the visitor: an
 experiment's assignment by visitor hash, a block whose template or strategy reads the
-visitor, a failed slot (`Env.read_visitor` marks those, and they are never kept).
+visitor, a bandit's draw (new each view), a failed slot (`Env.read_visitor` marks those; never kept).
 The key is every context value a rule or a template can read (the minute only through the
 ttl boundary it sets); an entry holds from the moment it was rendered until the earliest
 moment a value it read changes (`env.bound`), at most `cache.pages.ttl` seconds. What differs

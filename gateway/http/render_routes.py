@@ -17,7 +17,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from slotwise.gateway.blocks.page import HTML_JSON, SEGMENTS_BOUND, SLOT_BOUND, encode_page, render_page
+from slotwise.gateway.blocks.page import (
+    HTML_JSON,
+    SEGMENTS_BOUND,
+    SLOT_BOUND,
+    encode_page,
+    render_page,
+    wrap_fragment,
+)
 from slotwise.gateway.blocks.page_cache import page_key
 from slotwise.gateway.config.loader import SiteConfig, Slot
 from slotwise.gateway.context.request import RequestContext, resolve_context
@@ -290,7 +297,7 @@ async def fragment(request: Request) -> Response:
     )
     if visitor_id:
         headers["X-Slotwise-Visitor"] = visitor_id
-    return Response(block["html"], media_type="text/html; charset=utf-8", headers=headers)
+    return Response(wrap_fragment(slot.name, block), media_type="text/html; charset=utf-8", headers=headers)
 
 
 async def list_slots(request: Request) -> Response:

@@ -64,8 +64,8 @@ class Env:
             self.boundary = t
 
     def read_visitor(self) -> None:
-        """Record (for the whole page: forks share the memo) that the response depends on the
-        visitor, not only on the context, so the page cache must not keep it."""
+        """Record (for the whole page: forks share the memo) that the response depends on more
+        than the context (the visitor, or a bandit's draw), so the page cache must not keep it."""
         self.memo[VISITOR_READ] = True
 
     @property
@@ -97,18 +97,6 @@ class NameSpec:
 
 NAMES: dict[tuple[str, ...], NameSpec] = {}
 """The names expressions may read; empty until `config.registries.install_defaults` fills it."""
-
-
-def register_name(
-    pattern: str,
-    kind: str,
-    resolver: Resolver,
-    params: tuple[str, ...] = (),
-    wild: dict[int, set[str] | frozenset[str]] | None = None,
-    doc: str = "",
-) -> None:
-    """Make `pattern` (dotted, `*` for a wildcard part) usable in expressions."""
-    register(name_spec(pattern, kind, resolver, params, wild, doc))
 
 
 def name_spec(

@@ -3,9 +3,10 @@
 
 10,000 interleaved renders of varied visitors (new, known, with a profile, signed, no consent,
 bots) and contexts go to two apps on the same configuration and store: one with the page cache,
-one without it. Every response must be the same, byte for byte, except a newly issued visitor id.
-The request clock is one fake clock for both, moving 0.05 s per request across the end of the
-business hours, an hour change in several zones, a minute rule's change and an offer's expiry.
+one without it. Every response must be the same, byte for byte (new visitor ids and bandit draws
+are made equal in both apps). The request clock is one fake clock for both, moving 0.05 s per
+request across the end of the business hours, an hour change in several zones, a minute rule's
+change and an offer's expiry.
 """
 
 from __future__ import annotations
@@ -149,6 +150,8 @@ async def _compare(tmp_path: Path, count: int) -> dict[str, int]:
             request_context.time = types.SimpleNamespace(time=lambda i=i: START + i * STEP)  # type: ignore[assignment]
             issued = f"{i:032x}"  # the same new visitor id in both apps
             render_routes.secrets = types.SimpleNamespace(token_hex=lambda n, v=issued: v)  # type: ignore[assignment]
+            draw = (i * 0.6180339887) % 1.0  # the same bandit draw in both apps (the hero slot's bandit)
+            random.Random.random = lambda self, d=draw: d  # type: ignore[method-assign]
             cached, plain = [await c.post("/v1/render", json=body, headers=headers) for c in clients]
             assert cached.status_code == plain.status_code, (i, body)
             assert cached.headers == plain.headers, (i, body)
@@ -165,6 +168,7 @@ def test_cached_pages_equal_uncached_renders_for_10000_interleaved_requests(tmp_
     items.write_text("".join(json.dumps(i) + "\n" for i in build_catalog()), encoding="utf-8")
     monkeypatch.setattr(request_context, "time", request_context.time)  # both restored after the test
     monkeypatch.setattr(render_routes, "secrets", render_routes.secrets)
+    monkeypatch.setattr(random.Random, "random", random.Random.random)
     monkeypatch.setattr(exposures, "FLUSH_EVERY", 3600.0)  # no served-count writes change the store mid-test
     seen = asyncio.run(_compare(tmp_path, 10_000))
     assert seen["hits"] > 1000  # the cache was really used, not bypassed
