@@ -123,7 +123,8 @@ def serve(
     import uvicorn
 
     server = uvicorn.Server(_config(app, host, port, log_level, header_timeout, max_connections))
-    server.run()
+    with contextlib.suppress(KeyboardInterrupt):  # SIGINT after a clean shutdown, as uvicorn.run
+        server.run()
     if not server.started:
         sys.exit(3)  # as uvicorn.run: the lifespan or the bind failed
 
@@ -157,6 +158,8 @@ def serve_workers(
             try:
                 config = _config(make_app(), host, port, log_level, header_timeout, max_connections)
                 uvicorn.Server(config).run(sockets=[sock])
+            except KeyboardInterrupt:
+                pass  # SIGINT: uvicorn has shut down cleanly
             except BaseException as exc:  # a worker reports and exits, never returns to the parent's code
                 print(f"worker {os.getpid()} failed: {exc}", file=sys.stderr)
                 code = 1
@@ -165,7 +168,11 @@ def serve_workers(
         children.append(pid)
     sock.close()
 
+    stopping: set[int] = set()  # signals passed on: a worker they end exited as asked
+
     def forward(signum: int, frame: Any) -> None:
+        if signum != signal.SIGHUP:
+            stopping.add(signum)
         for child in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signum)
@@ -176,6 +183,8 @@ def serve_workers(
     for child in children:
         _, raw = os.waitpid(child, 0)
         code = os.waitstatus_to_exitcode(raw)
+        if code < 0 and -code in stopping:
+            continue  # uvicorn re-raises the signal it shut down on
         if code and not status:
             status = code if code > 0 else 1
             forward(signal.SIGTERM, None)  # one worker down: stop the others, let a supervisor restart
