@@ -55,8 +55,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    _serve(create_app(config, args.config), args)
-    return 0
+    workers = getattr(args, "workers", 1)
+    if workers == 1:
+        _serve(create_app(config, args.config), args)
+        return 0
+    if config.store is not None and config.store.enabled and config.store.backend == "sqlite":
+        print(
+            "--workers needs a store every worker shares: SQLite is single-process; "
+            "use `store: {backend: redis}` or one worker",
+            file=sys.stderr,
+        )
+        return 2
+    from slotwise.gateway.http.server import serve_workers
+
+    return serve_workers(
+        lambda: create_app(config, args.config),
+        workers,
+        args.host,
+        args.port,
+        args.log_level,
+        header_timeout=args.header_timeout,
+        max_connections=args.max_connections,
+    )
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -128,6 +148,12 @@ def port_number(text: str) -> int:
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
+def worker_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"expected a number of workers from 1 to 64, got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slotwise", description="Slotwise personalization gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--header-timeout", type=float, default=10.0, help="seconds a client may take to send its request headers"
     )
     serve.add_argument("--max-connections", type=int, default=2048, help="open connections beyond this are refused")
+    serve.add_argument(
+        "--workers",
+        type=worker_count,
+        default=1,
+        help="processes serving one port (1-64); more than one needs the Redis store",
+    )
     serve.set_defaults(func=cmd_serve)
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("--config", default="slotwise.yaml")

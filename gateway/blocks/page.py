@@ -27,7 +27,9 @@ def memberships(env: Env) -> list[str]:
     """The rule segments the visitor is in. Results are memoized for the slots' decisions,
     and reading them here does not shorten any block's ttl (the probe's boundary is dropped)."""
     probe = env.fork()
-    return [name for name in env.runtime.segments if _safe(in_segment, probe, name)]
+    found = [name for name in env.runtime.segments if _safe(in_segment, probe, name)]
+    env.memo[SEGMENTS_BOUND] = probe.boundary  # the response lists them: the page cache needs it
+    return found
 
 
 def _safe(fn: Any, env: Env, name: str) -> bool:
@@ -104,6 +106,8 @@ async def _render_block(
     """The block's HTML and, when it came from the cache, that HTML already JSON-encoded."""
     block = decision.block
     runtime = env.runtime
+    if block["cache"] is None:
+        env.read_visitor()  # its template or strategy reads the visitor
     # Template variables are only built when the cache key or the template needs them.
     variables = _variables(env, visitor_id, None) if block["cache"] != "config" else None
     cache_key = _cache_key(block, slot, decision.variant, env, site, variables)
@@ -161,6 +165,7 @@ async def render_slot(
     if reason is not None:
         metrics.fallbacks.labels(slot.name, reason).inc()
         env.bound(env.now + 30)  # retry soon once the failing part recovers
+        env.read_visitor()  # a passing failure: never kept by the page cache
         decision = Decision("default", slot.default, decision.experiment)
         html = await _fallback(slot, env, site, visitor_id)
     metrics.slot_outcomes[reason or "ok"] += 1
@@ -173,10 +178,15 @@ async def render_slot(
     }
     if reason:
         result["fallback"] = reason
+    env.memo[(SLOT_BOUND, slot.name)] = (env.boundary, max_ttl)
     if html_json is not None:
         result[HTML_JSON] = html_json
     return result
 
+
+SEGMENTS_BOUND = "segments-bound"
+SLOT_BOUND = "slot-bound"
+"""Memo keys: when the segment memberships next change; (SLOT_BOUND, slot) -> (boundary, max ttl)."""
 
 MEASURE_ATTRS = ("data-slotwise-experiment", "data-slotwise-arm", "data-slotwise-propensity",
                  "data-slotwise-bucket", "data-slotwise-segments")  # fmt: skip

@@ -61,6 +61,8 @@ class CacheSettings:
     catalog_ttl: float = 300.0
     blocks_size: int = 5000
     blocks_ttl: float = 60.0
+    pages_size: int = 4096
+    pages_ttl: float = 60.0
 
 
 @dataclass(frozen=True)

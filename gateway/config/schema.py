@@ -72,9 +72,17 @@ class BlockCache(Strict):
     ttl: between(0, 86400) = 60.0  # type: ignore[valid-type]
 
 
+class PageCache(Strict):
+    """Whole render responses of visitors without a profile; size 0 turns it off."""
+
+    size: between(0, 10_000_000, int) = 4096  # type: ignore[valid-type]
+    ttl: between(0, 86400) = 60.0  # type: ignore[valid-type]
+
+
 class CacheSchema(Strict):
     catalog: CatalogCache = CatalogCache()
     blocks: BlockCache = BlockCache()
+    pages: PageCache = PageCache()
 
 
 class CatalogSchema(Strict):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -51,6 +52,12 @@ class Referrer:
 def host_of(url: str | None) -> str | None:
     if not url:
         return None
+    return _host(url)
+
+
+# Keyed by what clients send: bounded; functools' LRU is in C (two URLs per render).
+@functools.lru_cache(maxsize=4096)
+def _host(url: str) -> str | None:
     try:
         host = urlsplit(url).hostname
     except ValueError:
@@ -79,13 +86,19 @@ def classify_referrer(
         return Referrer("direct", None)
     if host == page_host or host in internal_hosts:
         return Referrer("internal", host)
+    cls = _host_class(host)
+    return Referrer("social" if cls == "other" and medium == "social" else cls, host)
+
+
+@functools.lru_cache(maxsize=4096)
+def _host_class(host: str) -> str:
     if _matches(host, _EMAIL):
-        return Referrer("email", host)
+        return "email"
     if _matches(host, _SEARCH):
-        return Referrer("search", host)
-    if _matches(host, _SOCIAL) or medium == "social":
-        return Referrer("social", host)
-    return Referrer("other", host)
+        return "search"
+    if _matches(host, _SOCIAL):
+        return "social"
+    return "other"
 
 
 def parse_utm(url: str | None) -> dict[str, str]:

@@ -52,6 +52,7 @@ def decide(slot: Slot, env: Env, visitor_id: str | None) -> Decision:
         if variant.bandit is not None:
             if variant.bandit.status != "running":
                 continue
+            env.read_visitor()  # a new draw per view: never a cached page
             chosen, data = bandit_choice.choose(variant.bandit, env)
             if chosen.block is None or not _available(chosen.block, env):  # a bandit arm always has one
                 continue
@@ -72,8 +73,11 @@ def decide(slot: Slot, env: Env, visitor_id: str | None) -> Decision:
             return Decision(f"{variant.id}:{best.name}", best.block)  # the winner, for everyone
         if now_phase != "running":
             continue
-        if visitor_id is None or not ctx.consent.identifier_allowed or not in_traffic(exp, visitor_id):
+        if visitor_id is None or not ctx.consent.identifier_allowed:
             continue  # no identifier, no sticky assignment: fall through to later variants
+        env.read_visitor()  # the visitor's hash decides from here on
+        if not in_traffic(exp, visitor_id):
+            continue
         arm = assign(exp, visitor_id)
         if arm is None:
             return Decision(f"{variant.id}:holdout", slot.default, {"key": exp.key, "arm": "holdout", "holdout": True})

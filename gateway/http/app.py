@@ -105,6 +105,9 @@ class GatewayMiddleware:
                 counter[(label, str(message["status"]))] += 1
             await send(message)
 
+        if label == "/v1/render" and scope["method"] == "POST":
+            await api.render_direct(scope, receive, counting_send)  # the hot route skips the router
+            return
         await self.app(scope, receive, counting_send)
 
 

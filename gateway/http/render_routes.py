@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 import secrets
 import time
@@ -13,11 +15,20 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from slotwise.gateway.blocks.page import HTML_JSON, encode_page, render_page, wrap_fragment
+from slotwise.gateway.blocks.page import (
+    HTML_JSON,
+    SEGMENTS_BOUND,
+    SLOT_BOUND,
+    encode_page,
+    render_page,
+    wrap_fragment,
+)
+from slotwise.gateway.blocks.page_cache import page_key
 from slotwise.gateway.config.loader import SiteConfig, Slot
 from slotwise.gateway.context.request import RequestContext, resolve_context
-from slotwise.gateway.http.errors import ApiError, JSONResponse
+from slotwise.gateway.http.errors import ApiError, JSONResponse, error_response
 from slotwise.gateway.http.keys import same_secret
 from slotwise.gateway.http.schemas import RenderRequest, load_json, parse_body
 from slotwise.gateway.measure.exposures import count_served
@@ -28,6 +39,7 @@ from slotwise.gateway.visitors.signing import sign_visitor, verify_visitor
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 RENDER_ORDER = ("site", "slots", "context", "visitor_id", "debug")  # which field's error a client sees first
 PERSONALIZED = {"Cache-Control": "private, no-store", "Vary": "Origin"}
+log = logging.getLogger("slotwise")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -197,6 +209,18 @@ async def render(request: Request) -> Response:
     )
     visitor_id = assign_visitor(body.visitor_id, ctx, site)
     env = await build_env(request, runtime, site, ctx, visitor_id)
+    debug = body.debug and is_secret
+    pages = runtime.page_cache
+    key = None
+    if pages.enabled and not debug and env.profile is None and not env.attributes:
+        key = page_key(site.name, [*(s.name for s in slots), *unknown], ctx, visitor_id is None)
+        cached = pages.get(key, ctx.now)
+        if cached is not None:
+            count_served(state, site.name, cached.blocks, ctx, visitor_id)
+            state.metrics.slot_outcomes["ok"] += len(cached.blocks)
+            content = cached.encode(visitor_id, ctx.now)
+            state.metrics.render_seconds.observe(time.perf_counter() - started)
+            return Response(content, media_type="application/json", headers={**PERSONALIZED, **headers})
     blocks = await render_page(env, site, slots, visitor_id, state.metrics)
     count_served(state, site.name, blocks, ctx, visitor_id)
     head: dict[str, Any] = {"visitor_id": visitor_id}
@@ -204,11 +228,31 @@ async def render(request: Request) -> Response:
         head["errors"] = {
             name[:100]: {"code": "unknown_slot", "message": f"unknown slot '{name[:100]}'"} for name in unknown
         }
-    if body.debug and is_secret:
+    if debug:
         head["context"] = ctx.describe()
+    keep = key is not None and not env.visitor_read
+    kept = {name: dict(block) for name, block in blocks.items()} if keep else blocks
     content = encode_page(head, blocks)
+    if keep:
+        bounds = [env.memo[(SLOT_BOUND, name)] for name in blocks]
+        valid_until = min([env.memo.get(SEGMENTS_BOUND, math.inf), *(b for b, _ in bounds)])
+        pages.put(key, encode_page, head, kept, bounds, valid_until, ctx.now, content)  # type: ignore[arg-type]
     state.metrics.render_seconds.observe(time.perf_counter() - started)
     return Response(content, media_type="application/json", headers={**PERSONALIZED, **headers})
+
+
+async def render_direct(scope: Scope, receive: Receive, send: Send) -> None:
+    """POST /v1/render called straight from the app's first middleware: the router, the
+    exception middlewares and the studio's header middleware have nothing to do for it and
+    cost about a sixth of a cached render. Errors get the same answers as through the router."""
+    try:
+        response = await render(Request(scope, receive))
+    except ApiError as exc:
+        response = exc.response()
+    except Exception:
+        log.exception("unhandled error on /v1/render")
+        response = error_response(500, "internal_error", "internal error")
+    await response(scope, receive, send)
 
 
 def _query_context(query: Mapping[str, str]) -> dict[str, Any]:

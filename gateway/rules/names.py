@@ -63,6 +63,19 @@ class Env:
         if t < self.boundary:
             self.boundary = t
 
+    def read_visitor(self) -> None:
+        """Record (for the whole page: forks share the memo) that the response depends on more
+        than the context (the visitor, or a bandit's draw), so the page cache must not keep it."""
+        self.memo[VISITOR_READ] = True
+
+    @property
+    def visitor_read(self) -> bool:
+        return VISITOR_READ in self.memo
+
+
+VISITOR_READ = "visitor-read"
+"""The memo key `Env.read_visitor` sets (memo keys of segments are tuples)."""
+
 
 Resolver = Callable[[Env, tuple[str, ...], tuple[Any, ...]], Any]
 

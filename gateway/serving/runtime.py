@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from slotwise.gateway.blocks.caches import CountingCache
+from slotwise.gateway.blocks.page_cache import PageCache
 from slotwise.gateway.blocks.renderer import Renderer
 from slotwise.gateway.config.loader import Config, Slot
 from slotwise.gateway.decisions.bandit_choice import BanditStates
@@ -25,6 +26,8 @@ class Runtime:
     block_cache: CountingCache
     concurrent_slots: frozenset[str]
     """Slots that may wait on a store or a model; they run concurrently, the rest in line."""
+    page_cache: PageCache
+    """Whole responses for visitors without a profile (`blocks.page_cache`)."""
     bandits: BanditStates = field(default_factory=BanditStates)
     """Each bandit's policy, rebuilt from the store's counters at most a second ago."""
 
@@ -48,6 +51,7 @@ def build_runtime(config: Config, metrics: Metrics) -> Runtime:
         Renderer(config.gateway.templates_dir),
         CountingCache("blocks", cache.blocks_size, cache.blocks_ttl, metrics),
         frozenset(name for name, slot in config.slots.items() if _awaits(slot)),
+        PageCache(cache.pages_size, cache.pages_ttl, metrics),
     )
 
 

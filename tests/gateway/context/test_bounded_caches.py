@@ -7,15 +7,26 @@ from slotwise.gateway.context import clock, device
 
 
 def test_the_time_zone_cache_is_bounded_and_still_answers() -> None:
-    for i in range(clock._zone_cache.maxsize + 500):
+    for i in range(clock._zone.cache_info().maxsize + 500):
         assert clock.zone(f"Bogus/Zone{i}") is None
-    assert len(clock._zone_cache) <= clock._zone_cache.maxsize
+    assert clock._zone.cache_info().currsize <= clock._zone.cache_info().maxsize
     berlin = clock.zone("Europe/Berlin")
     assert berlin is not None and berlin.key == "Europe/Berlin"
     assert clock.zone("Europe/Berlin") is berlin
 
 
 def test_the_user_agent_cache_is_bounded() -> None:
-    for i in range(device._ua_cache.maxsize + 500):
+    for i in range(device._parse_device.cache_info().maxsize + 500):
         device.resolve_device(f"Mozilla/5.0 (X11; Linux x86_64; rv:{i}) Gecko/20100101 Firefox/{i}", None)
-    assert len(device._ua_cache) <= device._ua_cache.maxsize
+    assert device._parse_device.cache_info().currsize <= device._parse_device.cache_info().maxsize
+
+
+def test_the_referrer_host_caches_are_bounded() -> None:
+    from slotwise.gateway.context import page
+
+    for i in range(page._host.cache_info().maxsize + 500):
+        ref = page.classify_referrer(f"https://h{i}.example/x", "shop.example", {}, ())
+        assert ref.cls == "other" and ref.host == f"h{i}.example"
+    assert page._host.cache_info().currsize <= page._host.cache_info().maxsize
+    assert page._host_class.cache_info().currsize <= page._host_class.cache_info().maxsize
+    assert page.classify_referrer("https://www.google.com/", "shop.example", {}, ()).cls == "search"

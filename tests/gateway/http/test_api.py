@@ -299,11 +299,21 @@ def test_welcome_messages_escape_context_values(make_client: Callable[..., TestC
 
 
 def test_cache_counts_hits_for_visitor_independent_blocks(demo_client: TestClient) -> None:
-    for _ in range(3):
-        render(demo_client, ["recommendations"])
+    # Three pages (URLs) of the same context: three page-cache misses, the block is rendered once.
+    for page in range(3):
+        render(demo_client, ["recommendations"], context={"url": f"https://shop.example/p{page}"})
     metrics = demo_client.get("/metrics").text
     assert 'slotwise_cache_hits_total{cache="blocks"} 2.0' in metrics
     assert 'slotwise_cache_misses_total{cache="blocks"} 1.0' in metrics
+    assert 'slotwise_cache_misses_total{cache="pages"} 3.0' in metrics
+
+
+def test_the_same_anonymous_page_twice_is_served_from_the_page_cache(demo_client: TestClient) -> None:
+    first, again = (render(demo_client, ["home-hero", "welcome"], context={"consent": "none"}) for _ in range(2))
+    assert first.content == again.content and first.json()["visitor_id"] is None
+    metrics = demo_client.get("/metrics").text
+    assert 'slotwise_cache_hits_total{cache="pages"} 1.0' in metrics
+    assert 'slotwise_cache_misses_total{cache="pages"} 1.0' in metrics
 
 
 def test_health_readiness_and_debug_context(demo_client: TestClient) -> None:
