@@ -11,7 +11,9 @@ at a random index (mabwiser breaks ties toward the first arm). mabwiser runs wit
 with the same seed its Thompson sampling and ours draw the same numbers and choose the same arms
 (checked and reported as `thompson_same_seed_identical`). "delay 100" is
 Chapelle & Li's delayed setting: rewards arrive in batches, every 100 steps.
-Also a contextual setting (the best arm differs by device class) and the decision time per slot.
+Also a contextual setting (the best arm differs by device class), the decision time per policy,
+and the render path: `decide()` on a bandit slot (state as read from the store) beside a rule
+variant and an experiment arm, the baselines of the same run.
 
 mabwiser's per-step update goes through joblib once per call (about 1 ms); the bench applies
 the same update through mabwiser's own `_fit_arm` without that dispatch, after checking on a
@@ -277,6 +279,65 @@ def decision_times(n: int) -> dict[str, Any]:
     return out
 
 
+def render_path_times(n: int) -> dict[str, Any]:
+    """µs per slot of `decisions.decide` in process (a real context, a profile loaded): a bandit
+    slot against the baselines of the same run, a rule variant and a sticky experiment arm."""
+    from slotwise.gateway.config.loader import parse_config
+    from slotwise.gateway.context.request import resolve_context
+    from slotwise.gateway.decisions.bandit_choice import BanditView, policy_from_counts
+    from slotwise.gateway.decisions.decide import decide
+    from slotwise.gateway.ops.metrics import Metrics
+    from slotwise.gateway.rules.expr import Env
+    from slotwise.gateway.serving.runtime import build_runtime
+    from slotwise.gateway.visitors.profiles import Profile
+
+    def arms(k: int) -> list[dict[str, Any]]:
+        return [{"name": f"a{i}", "block": {"type": "banner", "title": f"Arm {i}"}} for i in range(k)]
+
+    slots: dict[str, Any] = {"rule": {"default": {"type": "banner", "title": "D"}, "variants": [
+        {"when": "device.class == 'desktop'", "block": {"type": "banner", "title": "Desktop"}}]},
+        "experiment": {"default": {"type": "banner", "title": "D"}, "variants": [
+            {"experiment": {"key": "exp", "arms": [{**a, "weight": 1} for a in arms(3)]}}]}}  # fmt: skip
+    for policy, k in (("thompson", 3), ("thompson", 10), ("thompson", 100), ("ucb1", 10), ("epsilon_greedy", 10),
+                      ("contextual", 10)):  # fmt: skip
+        slots[f"{policy}_K{k}"] = {"default": {"type": "banner", "title": "D"}, "variants": [
+            {"bandit": {"policy": policy, "arms": arms(k), "min_share": 0.01 / k}}]}  # fmt: skip
+    config = parse_config({"sites": {"s": {"publishable_key": "pk_s", "secret_key": "sk_s"}}, "slots": slots})
+    runtime = build_runtime(config, Metrics())
+    site = config.sites["s"]
+    ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+    ctx = resolve_context(body_context={}, headers={"user-agent": ua}, peer=None, config=config, site=site,
+                          allow_simulation=False)  # fmt: skip
+    rng = np.random.default_rng(3)
+    today = int(time.time() // 86400)
+    for slot in config.slots.values():  # a state of 10,000 rewarded views per bandit, as if read from the store
+        bandit = slot.variants[0].bandit
+        if bandit is None:
+            continue
+        k = len(bandit.arms)
+        raw = {}
+        for i, name in enumerate(bandit.arm_names):
+            for bucket in ("", "desktop", "mobile") if bandit.policy == "contextual_thompson" else ("",):
+                pulls = 10_000 / k
+                raw[f"{name}\x1f{bucket}\x1f{today}\x1fpulls"] = pulls
+                raw[f"{name}\x1f{bucket}\x1f{today}\x1fsum"] = float(rng.binomial(int(pulls), 0.05 + 0.001 * i))
+        view = BanditView(bandit, policy_from_counts(bandit, raw, today), time.monotonic() + 1e9)
+        runtime.bandits._views[("s", bandit.key)] = view
+    out: dict[str, Any] = {}
+    for name, slot in config.slots.items():
+        env = Env(ctx, site=site, runtime=runtime, services=None, profile=Profile())
+        for i in range(200):  # warm: the first decisions compute the propensities once per state
+            decide(slot, env.fork(), f"visitor-{i}")
+        visitors = [f"visitor-{i}" for i in range(n)]
+        t0 = time.perf_counter()
+        for v in visitors:
+            decide(slot, env.fork(), v)
+        out[f"{name}_us"] = round((time.perf_counter() - t0) / n * 1e6, 2)
+    out["thompson_K10_vs_rule"] = round(out["thompson_K10_us"] / out["rule_us"], 2)
+    out["thompson_K10_vs_experiment"] = round(out["thompson_K10_us"] / out["experiment_us"], 2)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -295,6 +356,8 @@ def main() -> None:
         print(f"contextual: {c}", file=sys.stderr)
     times = decision_times(5000 if args.quick else 50_000)
     print(f"decision µs: {times}", file=sys.stderr)
+    render = render_path_times(5000 if args.quick else 50_000)
+    print(f"render path µs per slot: {render}", file=sys.stderr)
     result: dict[str, Any] = {
         "bench": "bandits",
         "seeds": seeds,
@@ -308,6 +371,7 @@ def main() -> None:
         else None,
         "contextual": ctx,
         "decision_us": times,
+        "render_path_us": render,
         "seconds": round(time.time() - t0, 1),
     }
     print(json.dumps(result))

@@ -152,6 +152,10 @@ def http_ingestion(backend: str, tmp: Path, n_batches: int, rounds: int) -> dict
         for measure in (r % 2 == 0, r % 2 == 1):
             rate = http_rate(backend, tmp, session_batches(n_batches, seed=100 + r * 2 + measure), measure)
             (on if measure else off).append(rate)
+    return on_off_summary(on, off, rounds, n_batches)
+
+
+def on_off_summary(on: list[float], off: list[float], rounds: int, n_batches: int) -> dict[str, Any]:
     return {
         "events_per_s_on": round(statistics.median(on)),
         "events_per_s_off": round(statistics.median(off)),
@@ -167,13 +171,7 @@ async def ingestion(backend: str, tmp: Path, n_batches: int, rounds: int) -> dic
         for measure in (r % 2 == 0, r % 2 == 1):  # alternate which goes first
             rate = await ingest_rate(backend, tmp, session_batches(n_batches, seed=r * 2 + measure), measure)
             (on if measure else off).append(rate)
-    return {
-        "events_per_s_on": round(statistics.median(on)),
-        "events_per_s_off": round(statistics.median(off)),
-        "ratio_on_off": round(statistics.median(on) / statistics.median(off), 3),
-        "rounds": rounds,
-        "events_per_round": n_batches * 20,
-    }
+    return on_off_summary(on, off, rounds, n_batches)
 
 
 CONFIG = {

@@ -74,8 +74,11 @@ def process(args: list[str], ready_url: str, log: Path) -> Iterator[None]:
             proc.wait(timeout=10)
 
 
-def fetch(client: httpx.Client, url: str, gzip: bool) -> tuple[float, float, int]:
+def fetch(client: httpx.Client, url: str, gzip: bool = False, visitor: str | None = None) -> tuple[float, float, int]:
+    """Time to first and last byte (ms) and the body size, as a browser with `visitor`'s cookie."""
     headers = {"User-Agent": UA, "Accept-Encoding": "gzip" if gzip else "identity"}
+    if visitor:
+        headers["Cookie"] = f"slotwise_vid={visitor}"
     started = time.perf_counter()
     first = None
     size = 0
@@ -134,7 +137,7 @@ def varnish_run(work: Path, config: Path, n: int) -> dict[str, object]:
         samples: dict[str, list[tuple[float, float, int]]] = {"upstream": [], "varnish": []}
         for i in range(n):
             samples["upstream"].append(fetch(client, upstream + "/esi", False))
-            samples["varnish"].append(fetch_as(client, varnish + "/esi", f"visitor-{i}"))
+            samples["varnish"].append(fetch(client, varnish + "/esi", visitor=f"visitor-{i}"))
         time.sleep(1.5)  # worker threads publish their counters in batches
         stats = subprocess.run(["varnishstat", "-n", str(work / "varnish"), "-1"], capture_output=True, text=True)
         counts = {
@@ -155,19 +158,6 @@ def varnish_run(work: Path, config: Path, n: int) -> dict[str, object]:
         flush=True,
     )
     return row
-
-
-def fetch_as(client: httpx.Client, url: str, visitor: str) -> tuple[float, float, int]:
-    started = time.perf_counter()
-    first = None
-    size = 0
-    with client.stream("GET", url, headers={"User-Agent": UA, "Cookie": f"slotwise_vid={visitor}"}) as r:
-        for chunk in r.iter_raw():
-            if chunk and first is None:
-                first = time.perf_counter()
-            size += len(chunk)
-    last = time.perf_counter()
-    return ((first or last) - started) * 1000, (last - started) * 1000, size
 
 
 def main(argv: list[str] | None = None) -> int:

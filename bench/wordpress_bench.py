@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,9 +33,10 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: `tests` is not installed
+from tests.conftest import free_port
 from tests.wordpress import wpenv
 
-WP_PORT, GW_PORT = 18620, 18621
+WP_PORT, GW_PORT = free_port(), free_port()
 UAS = [wpenv.MOBILE_UA, wpenv.DESKTOP_UA]
 MODES = ("plain", "server", "client", "server_no_events")
 MU_PLUGIN = Path("/var/lib/wordpress/wp-content/mu-plugins/slotwise-bench-switch.php")
@@ -106,23 +106,7 @@ def main() -> int:
     wp = wpenv.start_wordpress(WP_PORT, tmp / "php.log", opcache=not args.no_opcache)
     gw = None
     try:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "slotwise.connectors.cli",
-                "sync",
-                "--connector",
-                "wordpress",
-                "--url",
-                f"http://127.0.0.1:{WP_PORT}",
-                "--out",
-                str(tmp / "items.jsonl"),
-            ],
-            check=True,
-            capture_output=True,
-            cwd=ROOT,
-        )
+        wpenv.sync_catalog(WP_PORT, tmp / "items.jsonl").check_returncode()
         gw = wpenv.start_gateway(wpenv.gateway_config(tmp, WP_PORT), GW_PORT, tmp / "gateway.log")
         wpenv.configure(GW_PORT, "server")
         MU_PLUGIN.parent.mkdir(exist_ok=True)

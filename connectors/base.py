@@ -104,13 +104,19 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return max(0.0, float(value))
     except ValueError:
         pass
+    when = parse_http_date(value)
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def parse_http_date(value: str) -> datetime | None:
+    """An RFC 822 / HTTP date as an aware datetime (UTC when it names no zone), or None."""
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def to_rfc3339(value: Any) -> str | None:
@@ -333,13 +339,8 @@ def shift(rfc3339: str, seconds: float) -> str:
 
 
 def http_date_to_rfc3339(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = parse_http_date(value) if value else None
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:

@@ -15,18 +15,23 @@ a document refers to. An unchanged file (same ETag, or same size and mtime) is n
 from __future__ import annotations
 
 import csv
-import email.utils
 import io
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
-from datetime import UTC
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import unquote, urlsplit
 from xml.parsers import expat
 
-from slotwise.connectors.base import Connector, ConnectorError, Cursor, Item, MalformedResponse
+from slotwise.connectors.base import (
+    Connector,
+    ConnectorError,
+    Cursor,
+    Item,
+    MalformedResponse,
+    http_date_to_rfc3339,
+)
 from slotwise.gateway.common.text import plain_text
 
 TEXT_LIMIT = 2000
@@ -88,13 +93,7 @@ def _date(value: str | None) -> str | None:
         return None
     if value[:4].isdigit():
         return value
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return http_date_to_rfc3339(value)
 
 
 def _media_image(el: ET.Element) -> str | None:

@@ -8,6 +8,7 @@ is counted), while the other slots render as usual: one bad slot never fails the
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 import math
@@ -175,6 +176,41 @@ async def render_slot(
     if html_json is not None:
         result[HTML_JSON] = html_json
     return result
+
+
+MEASURE_ATTRS = ("data-slotwise-experiment", "data-slotwise-arm", "data-slotwise-propensity",
+                 "data-slotwise-bucket", "data-slotwise-segments")  # fmt: skip
+
+
+def measure_attrs(block: dict[str, object]) -> list[str]:
+    """The data attributes client.js reads to send the block's impression and clicks."""
+    out = []
+    variant = block.get("variant")
+    if variant:
+        out.append(f'data-slotwise-variant="{html.escape(str(variant), quote=True)}"')
+    exp = block.get("experiment")
+    if isinstance(exp, dict) and exp.get("key"):
+        out.append(f'data-slotwise-experiment="{html.escape(str(exp["key"]), quote=True)}"')
+        out.append(f'data-slotwise-arm="{html.escape(str(exp.get("arm") or ""), quote=True)}"')
+        if exp.get("propensity"):
+            out.append(f'data-slotwise-propensity="{float(exp["propensity"])!r}"')
+        if exp.get("bucket"):
+            out.append(f'data-slotwise-bucket="{html.escape(str(exp["bucket"]), quote=True)}"')
+    segments = block.get("segments")
+    if isinstance(segments, list) and segments:
+        out.append(f'data-slotwise-segments="{html.escape(",".join(map(str, segments)), quote=True)}"')
+    return out
+
+
+def wrap_fragment(slot: str, block: dict[str, Any]) -> str:
+    """A bandit's block fetched alone (fragment, ESI) inside an element client.js measures:
+    the chosen arm and its propensity travel with the markup, wherever it is included."""
+    exp = block.get("experiment")
+    if not (isinstance(exp, dict) and exp.get("bandit")):
+        return str(block["html"])
+    attrs = " ".join(measure_attrs(block))
+    opening = f'<div data-slotwise-rendered="{html.escape(slot, quote=True)}" data-slotwise-state="ready" {attrs}>'
+    return f"{opening}{block['html']}</div>"
 
 
 HTML_JSON = "_html_json"

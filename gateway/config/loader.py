@@ -20,6 +20,7 @@ from slotwise.gateway.config.errors import ConfigError, messages
 from slotwise.gateway.config.fields import ENV_SECTIONS, drop_nulls, expand_env
 from slotwise.gateway.config.model import (
     Arm,
+    Bandit,
     BusinessHours,
     CacheSettings,
     Config,
@@ -36,6 +37,7 @@ from slotwise.gateway.config.slots import check_blocks
 
 __all__ = [
     "Arm",
+    "Bandit",
     "BusinessHours",
     "CacheSettings",
     "Config",

@@ -84,11 +84,31 @@ class Experiment:
 
 
 @dataclass(frozen=True)
+class Bandit:
+    """A variant whose arm is chosen per view by a policy learning from measured rewards."""
+
+    key: str
+    policy: str
+    """A name of `decisions.bandits.POLICIES` (`contextual` is stored as `contextual_thompson`)."""
+    reward: str
+    arms: tuple[Arm, ...]
+    settings: dict[str, Any] = field(default_factory=dict)
+    status: str = "running"
+    window_days: float = 1.0
+    half_life_days: float | None = None
+
+    @property
+    def arm_names(self) -> tuple[str, ...]:
+        return tuple(arm.name for arm in self.arms)
+
+
+@dataclass(frozen=True)
 class Variant:
     id: str
     when: Compiled | None
     block: dict[str, Any] | None = None
     experiment: Experiment | None = None
+    bandit: Bandit | None = None
 
 
 @dataclass(frozen=True)

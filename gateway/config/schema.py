@@ -111,6 +111,26 @@ class ConfigSchema(Strict):
             fail("every key must be unique across sites")
         return sites
 
+    @field_validator("slots")
+    @classmethod
+    def _unique_keys(cls, slots: dict[str, SlotSchema]) -> dict[str, SlotSchema]:
+        # Impressions name an experiment or a bandit by its key alone: one key, one meaning.
+        owner: dict[str, str] = {}
+        for name, slot in slots.items():
+            for variant in slot.variants:
+                key = variant.experiment.key if variant.experiment else None
+                if variant.bandit is not None:
+                    key = variant.bandit.key or name
+                if key is None:
+                    continue
+                if key in owner and owner[key] != name:
+                    fail(
+                        f"key '{key}' is used by slots '{owner[key]}' and '{name}': "
+                        "experiment and bandit keys must be unique"
+                    )
+                owner[key] = name
+        return slots
+
     @field_validator("segments")
     @classmethod
     def _acyclic(cls, segments: dict[str, SegmentSchema]) -> dict[str, SegmentSchema]:

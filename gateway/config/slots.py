@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from slotwise.gateway.blocks.renderer import validate_block
+from slotwise.gateway.config.bandits import BanditSchema
 from slotwise.gateway.config.errors import fail
 from slotwise.gateway.config.fields import NAME_PATTERN, Strict, between
 from slotwise.gateway.config.model import Arm, Experiment, Slot, Variant
@@ -158,6 +159,7 @@ class VariantSchema(Strict):
     when: Any = None
     block: Any = None
     experiment: ExperimentSchema | None = None
+    bandit: BanditSchema | None = None
 
     @field_validator("when")
     @classmethod
@@ -166,17 +168,26 @@ class VariantSchema(Strict):
 
     @model_validator(mode="after")
     def _one_content(self) -> VariantSchema:
-        if (self.block is None) == (self.experiment is None):
-            fail("needs exactly one of 'block' or 'experiment'")
+        if [self.block is None, self.experiment is None, self.bandit is None].count(False) != 1:
+            fail("needs exactly one of 'block', 'experiment' or 'bandit'")
         return self
 
-    def runtime(self, index: int) -> Variant:
+    def runtime(self, index: int, slot: str) -> Variant:
         exp = self.experiment.runtime() if self.experiment else None
-        return Variant(self.id or f"v{index + 1}", self.when, block=self.block, experiment=exp)
+        bandit = self.bandit.runtime(slot) if self.bandit else None
+        return Variant(self.id or f"v{index + 1}", self.when, block=self.block, experiment=exp, bandit=bandit)
+
+
+class AuthoredSchema(Strict):
+    """Who wrote a slot outside the file (a CMS, through `PUT /v1/admin/slots/{slot}`)."""
+
+    site: str
+    source: str = ""
 
 
 class SlotSchema(Strict):
     description: str = ""
+    authored: AuthoredSchema | None = None
     default: Any
     variants: list[VariantSchema] = Field(default_factory=list)
     budget_ms: float | None = None
@@ -189,10 +200,12 @@ class SlotSchema(Strict):
         for key in keys:
             if keys.count(key) > 1:
                 fail(f"duplicate experiment key '{key}'")
+        if sum(1 for v in variants if v.bandit and v.bandit.key is None) > 1:
+            fail("several bandits in one slot need a 'key' each")
         return variants
 
     def runtime(self, name: str) -> Slot:
-        variants = tuple(v.runtime(i) for i, v in enumerate(self.variants))
+        variants = tuple(v.runtime(i, name) for i, v in enumerate(self.variants))
         return Slot(name, self.default, variants, self.description, self.budget_ms, self.ttl)
 
 
@@ -216,11 +229,12 @@ def check_blocks(slots: Any, ctx: dict[str, Any], errors: list[str]) -> Any:
             if not isinstance(variant, dict):
                 continue
             check(variant, "block", f"slots.{name}.variants[{i}].block")
-            exp = variant.get("experiment")
-            arms = exp.get("arms") if isinstance(exp, dict) else None
-            for j, arm in enumerate(arms if isinstance(arms, list) else []):
-                if isinstance(arm, dict):
-                    check(arm, "block", f"slots.{name}.variants[{i}].experiment.arms[{j}].block")
+            for kind in ("experiment", "bandit"):
+                holder = variant.get(kind)
+                arms = holder.get("arms") if isinstance(holder, dict) else None
+                for j, arm in enumerate(arms if isinstance(arms, list) else []):
+                    if isinstance(arm, dict):
+                        check(arm, "block", f"slots.{name}.variants[{i}].{kind}.arms[{j}].block")
     return slots
 
 

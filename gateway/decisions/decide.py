@@ -1,5 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Which variant of a slot a visitor gets: first matching variant wins, else the default."""
+"""Which variant of a slot a visitor gets: first matching variant wins, else the default.
+
+A variant is a block, an experiment (a sticky arm per visitor) or a bandit (an arm per view,
+chosen by `bandit_choice` from the shared state; the block carries its propensity)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 
 from slotwise.gateway.blocks.renderer import parse_expiry
 from slotwise.gateway.config.loader import Slot
+from slotwise.gateway.decisions import bandit_choice
 from slotwise.gateway.decisions.experiments import assign, in_traffic, phase, winner
 from slotwise.gateway.rules.expr import Env
 
@@ -42,6 +46,14 @@ def decide(slot: Slot, env: Env, visitor_id: str | None) -> Decision:
             if _available(variant.block, env):
                 return Decision(variant.id, variant.block)
             continue
+        if variant.bandit is not None:
+            if variant.bandit.status != "running":
+                continue
+            chosen, data = bandit_choice.choose(variant.bandit, env)
+            if not _available(chosen.block, env):
+                continue
+            env.bound(env.now + bandit_choice.REFRESH)  # a new choice per view: cache it no longer
+            return Decision(f"{variant.id}:{chosen.name}", chosen.block, data)
         exp = variant.experiment
         assert exp is not None
         for edge in (exp.start, exp.end):

@@ -112,6 +112,47 @@ def demo_config(port: int) -> dict[str, Any]:
                             "cta": "Shop workwear",
                         },
                     },
+                    {
+                        # Everyone the rules above leave: a bandit learns which banner earns clicks.
+                        "id": "season",
+                        "bandit": {
+                            "key": "hero-season",
+                            "policy": "thompson",
+                            "reward": "click",
+                            "min_share": 0.05,
+                            "arms": [
+                                {
+                                    "name": "colours",
+                                    "block": {
+                                        "type": "banner",
+                                        "title": "The new season is here",
+                                        "text": "Fresh colours, honest materials.",
+                                        "url": "/demo?category=jackets",
+                                    },
+                                },
+                                {
+                                    "name": "denim",
+                                    "block": {
+                                        "type": "banner",
+                                        "title": "Denim that lasts",
+                                        "text": "Organic cotton, repaired for free.",
+                                        "url": "/demo?category=jeans",
+                                        "cta": "Find your fit",
+                                    },
+                                },
+                                {
+                                    "name": "sneakers",
+                                    "block": {
+                                        "type": "banner",
+                                        "title": "Sneakers for every day",
+                                        "text": "Light, washable, made to walk.",
+                                        "url": "/demo?category=shoes",
+                                        "cta": "Step in",
+                                    },
+                                },
+                            ],
+                        },
+                    },
                 ],
                 "default": {
                     "type": "banner",

@@ -13,6 +13,8 @@ import html
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from slotwise.gateway.blocks.page import MEASURE_ATTRS, measure_attrs
+
 SLOT_ATTR = "data-slotwise-slot"
 RENDERED_ATTR = "data-slotwise-rendered"
 ITEM_ATTR = "data-slotwise-item-id"
@@ -104,15 +106,14 @@ class SlotScanner(HTMLParser):
         return list(dict.fromkeys(p.slot for p in self.placeholders))
 
 
-def _start_tag(p: Placeholder, variant: str) -> str:
+def _start_tag(p: Placeholder, block: dict[str, object]) -> str:
     out = [p.tag]
     for name, value in p.attrs:
-        if name in (SLOT_ATTR, "data-slotwise-state", "data-slotwise-variant"):
+        if name in (SLOT_ATTR, "data-slotwise-state", "data-slotwise-variant", *MEASURE_ATTRS):
             continue
         out.append(name if value is None else f'{name}="{html.escape(value, quote=True)}"')
     out.append(f'{RENDERED_ATTR}="{html.escape(p.slot, quote=True)}" data-slotwise-state="ready"')
-    if variant:
-        out.append(f'data-slotwise-variant="{html.escape(variant, quote=True)}"')
+    out.extend(measure_attrs(block))
     return "<" + " ".join(out) + ">"
 
 
@@ -131,7 +132,7 @@ def fill(
         if not isinstance(inner, str) or not inner.strip() or p.end is None or p.start < at:
             continue
         parts.append(text[at - base : p.start - base])
-        parts.append(_start_tag(p, str(block.get("variant") or "") if block else ""))
+        parts.append(_start_tag(p, block or {}))
         parts.append(inner)
         parts.append(f"</{p.tag}>" if p.self_closing else "")
         at = p.end

@@ -20,8 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from slotwise.gateway.config.loader import Config
 from slotwise.gateway.config.registries import install_defaults
 from slotwise.gateway.http import admin_routes as admin
+from slotwise.gateway.http import authoring_routes, bandit_routes, measure_routes, openapi
 from slotwise.gateway.http import event_routes as eventroutes
-from slotwise.gateway.http import measure_routes, openapi
 from slotwise.gateway.http import render_routes as api
 from slotwise.gateway.http.errors import ApiError, error_response
 from slotwise.gateway.ops.metrics import Metrics
@@ -154,9 +154,17 @@ def create_app(
         *api.ROUTES,
         *eventroutes.ROUTES,
         *admin.ROUTES,
+        *authoring_routes.ROUTES,
         *measure_routes.ROUTES,
+        *bandit_routes.ROUTES,
         openapi.openapi_route(
-            [openapi.CORE_PATHS, openapi.EVENT_PATHS, openapi.ADMIN_PATHS, measure_routes.measure_paths()]
+            [
+                openapi.CORE_PATHS,
+                openapi.EVENT_PATHS,
+                openapi.ADMIN_PATHS,
+                measure_routes.measure_paths(),
+                bandit_routes.bandit_paths(),
+            ]
         ),
         *(extra_routes or []),
         *studio_routes(),

@@ -26,15 +26,27 @@ class JSONResponse(_StarletteJSON):
 class ApiError(Exception):
     """An error the client caused or must know about, with its HTTP status."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.details = details
+        """One entry per problem, for clients that show each where it was typed (authored slots)."""
 
     def response(self) -> JSONResponse:
-        return error_response(self.status, self.code, self.message, self.headers)
+        if self.details is None:
+            return error_response(self.status, self.code, self.message, self.headers)
+        body = {"code": self.code, "message": self.message, "details": self.details}
+        return JSONResponse({"error": body}, status_code=self.status, headers=self.headers)
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

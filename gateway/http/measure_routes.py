@@ -19,7 +19,7 @@ from slotwise.gateway.serving.runtime import Runtime
 NO_STORE = {"Cache-Control": "private, no-store"}
 
 
-def _context(request: Request) -> tuple[Any, str]:
+def admin_context(request: Request) -> tuple[Any, str]:
     site = admin_site(request)
     wanted = request.query_params.get("site")
     if not wanted:
@@ -32,18 +32,18 @@ def _context(request: Request) -> tuple[Any, str]:
     return store, site.name
 
 
-def _json(payload: dict[str, Any], status: int = 200) -> Response:
+def json_response(payload: dict[str, Any], status: int = 200) -> Response:
     # allow_nan=False: a NaN would be a bug, and it must fail loudly rather than reach a client.
     body = json.dumps(payload, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     return Response(body, status_code=status, media_type="application/json", headers=NO_STORE)
 
 
 def _refusal(exc: ResultsError) -> Response:
-    return _json({"error": {"code": exc.code, "message": str(exc), **exc.details}}, exc.status)
+    return json_response({"error": {"code": exc.code, "message": str(exc), **exc.details}}, exc.status)
 
 
 async def results(request: Request) -> Response:
-    store, site = _context(request)
+    store, site = admin_context(request)
     runtime: Runtime = request.app.state.runtime
     try:
         payload = await experiment_results(
@@ -51,16 +51,16 @@ async def results(request: Request) -> Response:
         )
     except ResultsError as exc:
         return _refusal(exc)
-    return _json(payload)
+    return json_response(payload)
 
 
 async def kpis(request: Request) -> Response:
-    store, site = _context(request)
+    store, site = admin_context(request)
     try:
         payload = await kpi_results(store, site, dict(request.query_params))
     except ResultsError as exc:
         return _refusal(exc)
-    return _json(payload)
+    return json_response(payload)
 
 
 ROUTES = [

@@ -29,6 +29,7 @@ _ERRORS = {
     401: "Missing key",
     403: "Wrong key or origin (an unknown site answers as a wrong key does)",
     404: "Unknown slot or route",
+    409: "Conflict with the configuration file (a slot it defines, or no file to write)",
     413: "Body over the configured limit",
     422: "Semantic error",
     429: "Rate limited",
@@ -181,6 +182,33 @@ ADMIN_PATHS: Paths = {
             " a bad file keeps the old one",
             ok=s.ReloadResponse,
             errors=[401, 403, 422],
+            security=ADMIN,
+        )
+    },
+    "/v1/admin/slots/{slot}": {
+        "put": op(
+            "Publish a slot authored in a CMS: validated by the configuration schema, saved as a new"
+            " configuration version and reloaded on every replica; 422 lists each problem with its variant"
+            " and column",
+            ok=s.AuthoredResult,
+            body=s.AuthoredSlot,
+            errors=[400, 401, 403, 409, 413, 422],
+            security=ADMIN,
+            parameters=[_path("slot")],
+        ),
+        "delete": op(
+            "Retire an authored slot (unpublished or deleted in the CMS)",
+            ok=s.AuthoredResult,
+            errors=[400, 401, 403, 404, 409],
+            security=ADMIN,
+            parameters=[_path("slot")],
+        ),
+    },
+    "/v1/admin/names": {
+        "get": op(
+            "Segments and context names for a CMS's condition picker",
+            ok=s.AuthoringNames,
+            errors=[401, 403],
             security=ADMIN,
         )
     },

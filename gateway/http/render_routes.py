@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from slotwise.gateway.blocks.page import HTML_JSON, encode_page, render_page
+from slotwise.gateway.blocks.page import HTML_JSON, encode_page, render_page, wrap_fragment
 from slotwise.gateway.config.loader import SiteConfig, Slot
 from slotwise.gateway.context.request import RequestContext, resolve_context
 from slotwise.gateway.http.errors import ApiError, JSONResponse
@@ -253,7 +253,7 @@ async def fragment(request: Request) -> Response:
     )
     if visitor_id:
         headers["X-Slotwise-Visitor"] = visitor_id
-    return Response(block["html"], media_type="text/html; charset=utf-8", headers=headers)
+    return Response(wrap_fragment(slot.name, block), media_type="text/html; charset=utf-8", headers=headers)
 
 
 async def list_slots(request: Request) -> Response:

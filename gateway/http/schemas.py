@@ -169,9 +169,46 @@ class ModelsReloadResponse(Response):
     bundles: list[dict[str, Any]]
 
 
+class AuthoredSlot(Response):
+    """A slot as the configuration file's `slots.NAME` holds it, written in a CMS."""
+
+    source: str = Field("", description="the CMS object it came from, e.g. wordpress:post/12")
+    description: str = ""
+    default: dict[str, Any] = Field(description="a block, shown when no variant matches")
+    variants: list[dict[str, Any]] = Field(
+        default_factory=list, description="{id, when, block} or {id, experiment: {key, arms}}, first match wins"
+    )
+    ttl: int | None = None
+    budget_ms: float | None = None
+
+
+class AuthoredResult(Response):
+    slot: str
+    status: Literal["published", "unchanged", "retired"]
+    version: int | None = Field(description="the configuration version this change made (studio history)")
+    variants: list[str | None]
+
+
+class AuthoringNames(Response):
+    segments: list[dict[str, str]]
+    names: list[dict[str, Any]] = Field(description="context names of the expression language, with kinds and docs")
+    authored: list[str] = Field(description="slots authored through this API")
+
+
+class ErrorDetail(Response):
+    path: str
+    message: str
+    field: str | None = None
+    index: int | None = Field(None, description="position of the variant in the list sent")
+    variant: str | None = None
+    arm: int | None = None
+    column: int | None = Field(None, description="1-based column in the condition")
+
+
 class ErrorBody(Response):
     code: str
     message: str
+    details: list[ErrorDetail] | None = Field(None, description="one per problem (authored slots)")
 
 
 class Error(Response):
@@ -189,6 +226,9 @@ MODELS: tuple[type[BaseModel], ...] = (
     ConsentRequest,
     ReloadResponse,
     ModelsReloadResponse,
+    AuthoredSlot,
+    AuthoredResult,
+    AuthoringNames,
     Error,
 )
 """Every model the document refers to (components/schemas)."""

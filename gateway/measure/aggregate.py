@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from slotwise.gateway.measure import attribution, counters, kpis
+from slotwise.gateway.measure import attribution, bandit_rewards, counters, kpis
 from slotwise.gateway.measure.attribution import MeasureSettings
 from slotwise.gateway.measure.exposures import exposure_of
 from slotwise.gateway.measure.kpis import Counts
@@ -22,6 +22,8 @@ def contribution(state: dict[str, Any], settings: MeasureSettings) -> Counts:
     counts: Counts = {}
     kpis.visitor_counts(state, settings, counts)
     counters.visitor_counts(state, settings, counts)
+    if settings.bandits:
+        bandit_rewards.visitor_counts(state, settings.bandits, counts)
     return counts
 
 

@@ -8,8 +8,10 @@ arrive late, shuffled or twice). It holds, for visitors with profiling consent o
 - `x`: per experiment, the first exposure `[ts, arm, slot, event_id]` (the assignment, intention
   to treat: the earliest exposure wins, whatever the visitor saw later);
 - `s`: per `slot\\x1fvariant`, the exposure times (the latest `MAX_SEEN` kept) and segments;
-- `o`: outcomes and clicks `[ts, type, value, experiment, slot, event_id]` (latest `MAX_OUTCOMES`);
-- `d`: the UTC days the visitor was active.
+- `o`: outcomes and clicks `[ts, type, value, experiment, slot, event_id]`, a bandit's clicks with
+  the arm appended (latest `MAX_OUTCOMES`);
+- `d`: the UTC days the visitor was active;
+- `b`: per bandit, the latest viewable impressions (see `measure.bandit_rewards`).
 
 An outcome (`conversion`, `signup`, `purchase`) at time t belongs to an experiment assigned at
 t0 when t0 ≤ t ≤ t0 + window (the experiment's window, default 7 days), and to every slot
@@ -24,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slotwise.gateway.common import jsoncodec
+from slotwise.gateway.measure import bandit_rewards
+from slotwise.gateway.measure.bandit_rewards import BanditRule
 from slotwise.gateway.measure.exposures import OUTCOMES, exposure_of, number
 
 DAY = 86400.0
@@ -43,6 +47,8 @@ class MeasureSettings:
 
     windows: dict[str, float] = field(default_factory=dict)
     default_window: float = DEFAULT_WINDOW
+    bandits: dict[str, BanditRule] = field(default_factory=dict)
+    """Per bandit key: its reward kind, window and arms (`measure.bandit_rewards`)."""
 
     def window(self, key: str) -> float:
         return self.windows.get(key, self.default_window)
@@ -82,7 +88,8 @@ def fold(state: dict[str, Any], event: dict[str, Any], exposure: Any = _PARSE) -
     if exposure is _PARSE:
         exposure = exposure_of(event)
     if exposure is not None:
-        if exposure.experiment is not None:
+        bandit = exposure.propensity is not None  # a bandit's choice is per view, not an assignment
+        if exposure.experiment is not None and not bandit:
             current = state["x"].get(exposure.experiment)
             first = [ts, exposure.arm, exposure.slot, event["event_id"]]
             if (current is None and len(state["x"]) < MAX_EXPERIMENTS) or (current is not None and first < current):
@@ -95,8 +102,14 @@ def fold(state: dict[str, Any], event: dict[str, Any], exposure: Any = _PARSE) -
             if seen is not None:
                 _insort_capped(seen["t"], ts, MAX_SEEN)
                 seen["g"] = sorted(set(seen["g"]) | set(exposure.segments))[:5]
+            if bandit and exposure.experiment is not None and exposure.kind == "viewable":
+                bandit_rewards.record(
+                    state, ts, exposure.experiment, exposure.arm or "", exposure.bucket, event["event_id"]
+                )
         else:
             record = [ts, "click", 0.0, exposure.experiment, exposure.slot, event["event_id"]]
+            if bandit:
+                record.append(exposure.arm)  # a bandit's click belongs to a view of the same arm
             _insort_capped(state["o"], record, MAX_OUTCOMES)
     elif etype in OUTCOMES:
         value = number(event.get("value"), 0.0, 1e9) if etype == "purchase" else None
@@ -113,7 +126,8 @@ def build(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def _values(outcomes: list[list[Any]], key: str, lo: float, hi: float) -> dict[str, float]:
     values = dict.fromkeys(EXPERIMENT_METRICS, 0.0)
-    for ts, etype, value, experiment, _slot, _id in outcomes:
+    for outcome in outcomes:
+        ts, etype, value, experiment = outcome[0], outcome[1], outcome[2], outcome[3]
         if not lo <= ts <= hi:
             continue
         if etype == "click":
@@ -160,11 +174,20 @@ def variant_outcomes(state: dict[str, Any], window: float) -> list[tuple[list[An
 
 
 def settings_from_config(config: Any) -> MeasureSettings:
-    """The attribution windows of every experiment in a loaded configuration."""
+    """The attribution windows of every experiment, and the reward rules of every bandit."""
     windows = {}
+    bandits = {}
     for slot in config.slots.values():
         for variant in slot.variants:
             exp = variant.experiment
             if exp is not None:
                 windows[exp.key] = float(getattr(exp, "window_days", 7.0)) * DAY
-    return MeasureSettings(windows=windows)
+            bandit = getattr(variant, "bandit", None)
+            if bandit is not None:
+                bandits[bandit.key] = BanditRule(
+                    bandit.reward,
+                    bandit.window_days * DAY,
+                    frozenset(bandit.arm_names),
+                    bandit.policy == "contextual_thompson",
+                )
+    return MeasureSettings(windows=windows, bandits=bandits)

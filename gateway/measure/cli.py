@@ -13,6 +13,7 @@ import importlib
 ACTIONS = {
     "analyze": "slotwise.gateway.measure.analysis",
     "report": "slotwise.gateway.measure.report",
+    "ope": "slotwise.gateway.decisions.bandit_ope",
 }
 
 

@@ -37,6 +37,8 @@ class Exposure:
     propensity: float | None = None
     segments: tuple[str, ...] = ()
     kind: str = "viewable"
+    bucket: str = ""
+    """A contextual bandit's context bucket at the decision (`properties.bucket`)."""
 
 
 def _name(value: Any) -> str | None:
@@ -65,7 +67,9 @@ def exposure_of(event: dict[str, Any]) -> Exposure | None:
     if not (isinstance(propensity, int | float) and not isinstance(propensity, bool) and 0 < propensity <= 1):
         propensity = None
     kind = "served" if props.get("kind") == "served" else "viewable"
-    return Exposure(slot, variant, experiment, arm, propensity, segments_of(props), kind)
+    return Exposure(
+        slot, variant, experiment, arm, propensity, segments_of(props), kind, _name(props.get("bucket")) or ""
+    )
 
 
 def page_variants(event: dict[str, Any]) -> list[tuple[str, str]]:
@@ -129,7 +133,7 @@ class ServedCounter:
             arm = exp.get("arm") if exp else None
             counted = (site, day, slot, variant, key, arm)
             tally[counted] = tally.get(counted, 0) + 1
-            if visitor_id is not None and key is not None:
+            if visitor_id is not None and key is not None and not (exp or {}).get("bandit"):
                 self._assign((site, visitor_id, key, day), (slot, variant, arm, block.get("segments"), now))
         if store is not None and self._task is None:
             self._wake = asyncio.Event()
@@ -226,6 +230,11 @@ def refusal(event: dict[str, Any]) -> str | None:
     value = event.get("value")
     if event.get("type") in OUTCOMES and isinstance(value, int | float) and value < 0:
         return f"'value' of a {event['type']} must not be negative (refunds are not measured), got {value:g}"
+    props = event.get("properties")
+    if event.get("type") in ("impression", "click") and isinstance(props, dict) and "propensity" in props:
+        p = props["propensity"]
+        if isinstance(p, bool) or not isinstance(p, int | float) or not (math.isfinite(p) and 0 < p <= 1):
+            return f"'properties.propensity' must be a number in (0, 1], got {str(p)[:40]}"
     return None
 
 

@@ -20,7 +20,6 @@ from slotwise.gateway.rules.names import (
     describe_names,
     name_spec,
     register,
-    register_name,
     unregister,
 )
 from slotwise.gateway.rules.parser import Compiled, compile_expr, in_segment
@@ -39,6 +38,5 @@ __all__ = [
     "in_segment",
     "name_spec",
     "register",
-    "register_name",
     "unregister",
 ]

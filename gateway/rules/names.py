@@ -86,18 +86,6 @@ NAMES: dict[tuple[str, ...], NameSpec] = {}
 """The names expressions may read; empty until `config.registries.install_defaults` fills it."""
 
 
-def register_name(
-    pattern: str,
-    kind: str,
-    resolver: Resolver,
-    params: tuple[str, ...] = (),
-    wild: dict[int, set[str] | frozenset[str]] | None = None,
-    doc: str = "",
-) -> None:
-    """Make `pattern` (dotted, `*` for a wildcard part) usable in expressions."""
-    register(name_spec(pattern, kind, resolver, params, wild, doc))
-
-
 def name_spec(
     pattern: str,
     kind: str,

@@ -66,6 +66,10 @@ async def reload_config(app: Any, publish: bool = True) -> ReloadResult:
         setattr(services, name, part)
     if "store" in fresh:
         app.state.event_limiters = None  # rebuilt from the new store's rate limits
+    elif services.store is not None:
+        from slotwise.gateway.measure.attribution import settings_from_config
+
+        services.store.measure = settings_from_config(config)  # new windows, bandits and arms
     await close_parts(old)
     if changed:
         log.info("configuration reloaded; reopened %s", ", ".join(changed))

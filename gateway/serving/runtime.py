@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slotwise.gateway.blocks.caches import CountingCache
 from slotwise.gateway.blocks.renderer import Renderer
 from slotwise.gateway.config.loader import Config, Slot
+from slotwise.gateway.decisions.bandit_choice import BanditStates
 from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.recommend.catalog import Catalog
 from slotwise.gateway.rules.segments import Segment
@@ -24,6 +25,8 @@ class Runtime:
     block_cache: CountingCache
     concurrent_slots: frozenset[str]
     """Slots that may wait on a store or a model; they run concurrently, the rest in line."""
+    bandits: BanditStates = field(default_factory=BanditStates)
+    """Each bandit's policy, rebuilt from the store's counters at most a second ago."""
 
     @property
     def segments(self) -> dict[str, Segment]:
@@ -53,5 +56,6 @@ def _awaits(slot: Slot) -> bool:
         slot.default,
         *(v.block for v in slot.variants if v.block),
         *(a.block for v in slot.variants if v.experiment for a in v.experiment.arms),
+        *(a.block for v in slot.variants if v.bandit for a in v.bandit.arms),
     ]
     return any(b["type"] == "recommendations" and b["strategy"] not in INLINE_STRATEGIES for b in blocks)

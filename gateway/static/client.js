@@ -66,6 +66,7 @@
     var p = {slot: attr(n, "slot") || attr(n, "rendered"), variant: attr(n, "variant")};
     if (attr(n, "experiment")) { p.experiment = attr(n, "experiment"); p.arm = attr(n, "arm"); }
     if (attr(n, "propensity")) p.propensity = parseFloat(attr(n, "propensity"));
+    if (attr(n, "bucket")) p.bucket = attr(n, "bucket");
     if (attr(n, "segments")) p.segments = attr(n, "segments").split(",");
     return p;
   }
@@ -121,6 +122,7 @@
           n.setAttribute("data-slotwise-state", "ready");
           if (x.key) { n.setAttribute("data-slotwise-experiment", x.key); n.setAttribute("data-slotwise-arm", x.arm); }
           if (prop) n.setAttribute("data-slotwise-propensity", prop);
+          if (x.bucket) n.setAttribute("data-slotwise-bucket", x.bucket);
           if (b.segments && b.segments.length) n.setAttribute("data-slotwise-segments", b.segments.join(","));
           observe(n);
         });

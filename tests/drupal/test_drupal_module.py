@@ -209,3 +209,26 @@ def test_client_mode_page_is_personalized_by_the_real_client_in_chromium(gateway
     assert 'data-slotwise-state="ready"' in hero.group(0), hero.group(0)
     assert "The new season" in dom or "Willkommen" in dom or "Worldwide" in dom
     assert "Fallback hero" not in dom
+
+
+def test_variants_written_in_the_block_form_are_published_rendered_and_retired(gateway: str) -> None:
+    """Part 15 for Drupal: the module's AuthoredSlots against the real gateway (no Drupal here)."""
+    php = need_tool("php")
+    out = subprocess.run(
+        [php, str(HERE / "live_authoring.php"), gateway, "drupal", "pk_drupal", "sk_drupal"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    got = json.loads(out.stdout)
+    assert got["published"] == [], got
+    assert 'data-slotwise-variant="mobile"' in got["page_mobile"] and "Drupal phones" in got["page_mobile"]
+    assert 'data-slotwise-variant="desktop"' in got["page_desktop"] and "Drupal desktops" in got["page_desktop"]
+    assert got["bad"] == [{"element": "variants][2][when", "message": "unknown name 'device.clas' at column 1"}], got[
+        "bad"
+    ]
+    assert "Drupal desktops" in got["page_after_bad"], "the gateway keeps the version it accepted"
+    assert "segment('mobile')" in got["presets"] and "device.class == 'mobile'" in got["presets"]
+    assert got["retired"] is None
+    assert 'data-slotwise-state="fallback"' in got["page_after_retire"] and "Drupal default" in got["page_after_retire"]

@@ -17,6 +17,8 @@ from slotwise.gateway.demo.site import build_catalog, demo_config
 from slotwise.gateway.http.app import create_app
 from slotwise.gateway.recommend.strategies import STRATEGIES, register_strategy, unregister_strategy
 from slotwise.gateway.rules.expr import name_spec, register, unregister
+from tests.conftest import need
+from tests.gateway.store_backends import Backend, redis_available
 
 DESKTOP_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -120,3 +122,13 @@ def add_name() -> Iterator[Callable[..., None]]:
     yield add
     for pattern in added:
         unregister(pattern)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Each store in turn: SQLite, then a real Redis (skipped outside CI when none runs)."""
+    if request.param == "redis":
+        need(redis_available(), "a Redis server at 127.0.0.1:6379")
+    b = Backend(request.param, tmp_path)
+    yield b
+    b.cleanup()

@@ -19,10 +19,11 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run as a script: `tests` is not installed
+from tests.conftest import free_port  # noqa: E402
 from tests.procs import CHROMIUM_FLAGS  # noqa: E402
 from tests.wordpress import wpenv  # noqa: E402
 
-WP_PORT, GW_PORT = 18630, 18631
+WP_PORT, GW_PORT = free_port(), free_port()
 OUT = ROOT / "docs" / "img"
 MU = Path("/var/lib/wordpress/wp-content/mu-plugins/slotwise-screenshot-login.php")
 MU_CODE = r"""<?php
@@ -79,23 +80,7 @@ def main() -> int:
     gw = None
     token = secrets.token_hex(16)
     try:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "slotwise.connectors.cli",
-                "sync",
-                "--connector",
-                "wordpress",
-                "--url",
-                f"http://127.0.0.1:{WP_PORT}",
-                "--out",
-                str(tmp / "items.jsonl"),
-            ],
-            check=True,
-            capture_output=True,
-            cwd=ROOT,
-        )
+        wpenv.sync_catalog(WP_PORT, tmp / "items.jsonl").check_returncode()
         gw = wpenv.start_gateway(wpenv.gateway_config(tmp, WP_PORT), GW_PORT, tmp / "gateway.log")
         wpenv.configure(GW_PORT, "server")
         page = f"http://127.0.0.1:{WP_PORT}/?page_id={ids['slotwise-block']}"

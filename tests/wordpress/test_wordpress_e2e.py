@@ -1,106 +1,36 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The plugin in a real WordPress (Debian's package, MariaDB, PHP's server) against a real gateway.
-
-One module-wide site: scripts/wordpress-env.sh installs it and creates a page with three slot
-blocks and one with the shortcode; the WordPress posts are synced into the gateway's catalog
-through the connector before the gateway starts, so recommendations can name real posts.
-"""
+"""The plugin in a real WordPress (Debian's package, MariaDB, PHP's server) against a real gateway:
+server and client mode, events, WooCommerce hooks, a stopped or hanging gateway.
+The site comes from conftest.py (one for the whole folder)."""
 
 from __future__ import annotations
 
 import html
-import json
 import re
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 
-from tests.conftest import need, need_tool
-from tests.procs import CHROMIUM_FLAGS
 from tests.wordpress import wpenv
-
-WP_PORT, GW_PORT, DOWN_PORT, HANG_PORT = 18610, 18601, 18602, 18603
-WP = f"http://127.0.0.1:{WP_PORT}"
-
-
-def configure(port: int, mode: str, consent: str = "full") -> None:
-    """Plugin settings for the functional tests: a roomy budget, so that a loaded CI machine
-    does not turn "ready" into "fallback"; the budget itself is tested with 150 ms below."""
-    wpenv.configure(port, mode, budget_ms=1000, consent=consent)
-
-
-class Site:
-    def __init__(self, ids: dict[str, Any], tmp: Path, log_start: int) -> None:
-        self.ids, self.tmp, self.log_start = ids, tmp, log_start
-
-    def url(self, key: str) -> str:
-        return f"{WP}/?page_id={self.ids[key]}"
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    need(not wpenv.available(), f"a real WordPress ({', '.join(wpenv.available())})")
-    tmp = tmp_path_factory.mktemp("wordpress")
-    ids = wpenv.setup()
-    configure(GW_PORT, "server")
-    log_start = wpenv.log_size()
-    wp = wpenv.start_wordpress(WP_PORT, tmp / "php.log")
-    gw = None
-    try:
-        sync = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "slotwise.connectors.cli",
-                "sync",
-                "--connector",
-                "wordpress",
-                "--url",
-                WP,
-                "--out",
-                str(tmp / "items.jsonl"),
-                "--full",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=wpenv.ROOT,
-        )
-        assert sync.returncode == 0, sync.stderr
-        assert "item(s) fetched" in sync.stdout
-        gw = wpenv.start_gateway(wpenv.gateway_config(tmp, WP_PORT), GW_PORT, tmp / "gateway.log")
-        yield Site(ids, tmp, log_start)
-    finally:
-        if gw is not None:
-            wpenv.stop(gw)
-        wpenv.stop(wp)
-
-
-def slots_in(page: str) -> dict[str, dict[str, str]]:
-    """slot -> {state, variant, text} for every slot wrapper in the page."""
-    found: dict[str, dict[str, str]] = {}
-    for m in re.finditer(
-        r'<div class="slotwise-slot[^"]*" data-slotwise-slot="([\w-]+)"([^>]*)>(.*?)</div>\s*(?=<|$)', page, re.S
-    ):
-        attrs = m.group(2)
-        state = re.search(r'data-slotwise-state="([^"]*)"', attrs)
-        variant = re.search(r'data-slotwise-variant="([^"]*)"', attrs)
-        found.setdefault(
-            m.group(1), {"state": state.group(1) if state else "", "variant": variant.group(1) if variant else ""}
-        )
-    return found
-
-
-def get(url: str, ua: str = wpenv.DESKTOP_UA, **kw: Any) -> httpx.Response:
-    return httpx.get(url, headers={"User-Agent": ua, **kw.pop("headers", {})}, timeout=30, **kw)
+from tests.wordpress.wpsite import (
+    DOWN_PORT,
+    GW_PORT,
+    HANG_PORT,
+    WP,
+    WP_PORT,
+    Site,
+    configure,
+    dump_dom,
+    events_posted,
+    get,
+    slots_in,
+    visitor_events,
+)
 
 
 def test_server_mode_mobile_and_desktop_get_their_own_block(site: Site) -> None:
@@ -206,23 +136,6 @@ if ( 'thankyou' === $slotwise_fake_wc ) {
 FAKE_WC_PATH = Path("/var/lib/wordpress/wp-content/mu-plugins/slotwise-test-fake-wc.php")
 
 
-def visitor_events(vid: str, want: int) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    for _ in range(50):  # events are sent after the page, without waiting: poll briefly
-        r = httpx.get(
-            f"http://127.0.0.1:{GW_PORT}/v1/visitors/{vid}",
-            params={"site": wpenv.SITE},
-            headers={"Authorization": f"Bearer {wpenv.SK}"},
-            timeout=10,
-        )
-        assert r.status_code == 200, r.text
-        events = r.json().get("events", [])
-        if len(events) >= want:
-            break
-        time.sleep(0.1)
-    return events
-
-
 def test_woocommerce_hooks_send_add_to_cart_and_purchases_once(site: Site) -> None:
     configure(GW_PORT, "client")  # cart and purchases go from the server in every mode
     FAKE_WC_PATH.parent.mkdir(exist_ok=True)
@@ -244,27 +157,6 @@ def test_woocommerce_hooks_send_add_to_cart_and_purchases_once(site: Site) -> No
     )
     assert [(e["item_id"], e.get("quantity")) for e in carts] == [("11", 2)]
     assert purchases == [("wc-order-42-101", "6", 1, 19.5, "EUR"), ("wc-order-42-102", "7", 3, 30.0, "EUR")]
-
-
-def events_posted() -> float:
-    """Accepted POST /v1/events requests so far, from the gateway's metrics."""
-    text = httpx.get(f"http://127.0.0.1:{GW_PORT}/metrics", timeout=10).text
-    m = re.search(r'slotwise_requests_total\{route="/v1/events",status="200"\} ([0-9.]+)', text)
-    return float(m.group(1)) if m else 0.0
-
-
-def dump_dom(url: str, profile: Path, ua: str) -> str:
-    chromium = need_tool("chromium")
-    args = [
-        chromium,
-        f"--user-agent={ua}",
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={profile}",
-        "--virtual-time-budget=8000",
-        "--dump-dom",
-        url,
-    ]
-    return subprocess.run(args, capture_output=True, text=True, timeout=120).stdout
 
 
 def test_client_mode_placeholders_filled_in_headless_chromium(site: Site) -> None:
@@ -361,141 +253,31 @@ def test_stopped_or_hanging_gateway_gives_fallback_within_budget(site: Site) -> 
         configure(GW_PORT, "server")
 
 
-def test_editor_routes_require_a_logged_in_editor(site: Site) -> None:
-    for method, route in (("GET", "/slotwise/v1/slots"), ("POST", "/slotwise/v1/preview")):
-        r = httpx.request(method, f"{WP}/?rest_route={route}", json={"slot": "home-hero"}, timeout=30)
-        assert r.status_code == 401, r.text
+def test_esi_mode_prints_includes_that_a_real_varnish_fills_per_visitor(site: Site) -> None:
+    from tests.gateway.edge.test_varnish import varnish
 
-
-def test_editor_routes_list_slots_and_preview_a_sample_context(site: Site) -> None:
-    configure(GW_PORT, "server")
-    auth = ("admin", wpenv.app_password())
-    slots = httpx.get(f"{WP}/?rest_route=/slotwise/v1/slots", auth=auth, timeout=30)
-    assert slots.status_code == 200, slots.text
-    assert {s["name"] for s in slots.json()["slots"]} == {"home-hero", "welcome", "recommendations"}
-    previews = {}
-    for device in ("mobile", "desktop"):
-        r = httpx.post(
-            f"{WP}/?rest_route=/slotwise/v1/preview",
-            auth=auth,
-            timeout=30,
-            json={"slot": "home-hero", "device": device, "hour": 23, "weekday": "sat"},
+    configure(GW_PORT, "esi")
+    try:
+        raw = get(site.url("slotwise-block"))
+        tags = dict(
+            re.findall(
+                r'<div class="slotwise-slot[^"]*" data-slotwise-rendered="([\w-]+)">'
+                r'<esi:include src="([^"]+)" onerror="continue"/></div>',
+                raw.text,
+            )
         )
-        assert r.status_code == 200, r.text
-        previews[device] = r.json()
-        assert wpenv.SK not in r.text
-    # The sample context is simulated by the gateway, which only the secret key allows here.
-    assert previews["mobile"]["variant"] == "mobile" and "Hello phone visitor" in previews["mobile"]["html"]
-    assert previews["desktop"]["variant"] == "default"
-    bad = httpx.post(f"{WP}/?rest_route=/slotwise/v1/preview", auth=auth, timeout=30, json={"slot": "<x>"})
-    assert bad.status_code == 400
-
-
-def test_connection_check_reports_health_and_failure(site: Site) -> None:
-    code = "$h = (new Slotwise_Gateway())->health(); echo wp_json_encode($h);"
-    configure(GW_PORT, "server")
-    ok = json.loads(wpenv.php_eval(code))
-    assert ok["ok"] is True and "3 slot(s)" in ok["message"]
-    configure(DOWN_PORT, "server")
-    try:
-        down = json.loads(wpenv.php_eval(code))
+        assert set(tags) == {"home-hero", "welcome", "recommendations"}, raw.text[-3000:]
+        assert tags["home-hero"] == (
+            f"/v1/slots/home-hero/fragment?site={wpenv.SITE}&key={wpenv.PK}&fallback=%3Cp%3EFallback%20hero%3C%2Fp%3E"
+        )
+        # One shell for everyone: no cookie, no private caching, no secret, no client.js.
+        assert "set-cookie" not in raw.headers and "private" not in raw.headers.get("cache-control", "")
+        assert wpenv.SK not in raw.text and "/v1/client.js" not in raw.text
+        with varnish(WP, f"http://127.0.0.1:{GW_PORT}") as (base, _):
+            path = site.url("slotwise-block").removeprefix(WP)
+            phone = httpx.get(base + path, headers={"User-Agent": wpenv.MOBILE_UA}, timeout=30).text
+            desktop = httpx.get(base + path, headers={"User-Agent": wpenv.DESKTOP_UA}, timeout=30).text
+        assert "Hello phone visitor" in phone and "Hello desktop visitor" not in phone, phone[-3000:]
+        assert "Hello desktop visitor" in desktop and "<esi:include" not in desktop
     finally:
         configure(GW_PORT, "server")
-    assert down["ok"] is False and f"127.0.0.1:{DOWN_PORT}" in down["message"]
-
-
-def test_settings_page_has_nonces_and_never_prints_the_secret(site: Site) -> None:
-    configure(GW_PORT, "server")
-    page = wpenv.php_eval(
-        'require_once ABSPATH . "wp-admin/includes/admin.php"; wp_set_current_user(1);'
-        'set_current_screen("settings_page_slotwise");'
-        "Slotwise_Admin::render();",
-        admin=True,
-    )
-    assert 'name="slotwise_settings[gateway_url]"' in page and f'value="http://127.0.0.1:{GW_PORT}"' in page
-    assert "name='option_page' value='slotwise'" in page and 'name="_wpnonce"' in page  # settings form
-    assert 'name="action" value="slotwise_test"' in page and page.count('name="_wpnonce"') == 2
-    assert wpenv.SK not in page and "(stored; leave empty to keep)" in page
-    nobody = wpenv.php_eval('wp_set_current_user(0); Slotwise_Admin::render(); echo "end";', admin=True)
-    assert nobody == "end"  # no capability, no page
-
-
-def test_server_mode_keeps_the_gateways_data_images(site: Site) -> None:
-    """Defect 9: kses dropped `data:` (each view then asked WordPress for /image/svg+xml,...)."""
-    configure(GW_PORT, "server")
-    page = get(site.url("slotwise-block"), wpenv.DESKTOP_UA).text
-    assert f'src="{wpenv.HERO_IMAGE}"' in page, re.findall(r"<img[^>]*>", page)
-    assert 'src="image/svg+xml' not in page
-    auth = ("admin", wpenv.app_password())
-    r = httpx.post(
-        f"{WP}/?rest_route=/slotwise/v1/preview", auth=auth, timeout=30, json={"slot": "home-hero", "device": "desktop"}
-    )
-    assert r.status_code == 200 and f'src="{wpenv.HERO_IMAGE}"' in r.json()["html"], r.text
-
-
-def test_server_mode_leaves_pages_without_slots_alone(site: Site) -> None:
-    """Defect 10: no cookie, no private caching headers, no event on a page with no slot."""
-    configure(GW_PORT, "server")
-    before = events_posted()
-    plain = get(site.url("slotwise-none"))
-    assert plain.status_code == 200 and "Nothing personalized here." in plain.text
-    assert "slotwise_vid" not in plain.headers.get("set-cookie", "")
-    assert "private" not in plain.headers.get("cache-control", "")
-    assert "User-Agent" not in plain.headers.get("vary", "")
-    assert "slotwise" not in plain.headers.get("server-timing", "")
-    assert events_posted() == before
-    with_slots = get(site.url("slotwise-block"))
-    assert "slotwise_vid" in with_slots.headers.get("set-cookie", "")
-    assert "private" in with_slots.headers["cache-control"]
-    assert events_posted() > before, "the page with slots still counts its view"
-
-
-def test_classic_shortcode_survives_wpautop(site: Site) -> None:
-    """Defect 11: the div came out as `<div ...></p><p>...</p><p></div>` after wpautop."""
-    for mode, state in (("server", "ready"), ("client", "pending")):
-        configure(GW_PORT, mode)
-        try:
-            page = get(site.url("slotwise-classic")).text
-        finally:
-            configure(GW_PORT, "server")
-        m = re.search(r'(.{0,12})<div class="slotwise-slot slotwise-shortcode"[^>]*>(.*?)</div>(.{0,12})', page, re.S)
-        assert m, page[-3000:]
-        assert not m.group(1).rstrip().endswith("<p>") and not m.group(3).lstrip().startswith("</p>"), m.group(0)
-        assert f'data-slotwise-state="{state}"' in m.group(0)
-        inner = m.group(2).strip()
-        assert not inner.startswith("</p>") and not inner.endswith("<p>"), inner
-        if mode == "client":
-            assert "<p>Classic fallback</p>" in inner and "<p>Second paragraph</p>" in inner
-        assert "<p>Classic intro.</p>" in page and "<p>Classic outro.</p>" in page
-
-
-def test_client_mode_with_the_gateway_down_settles_on_the_fallback(site: Site) -> None:
-    """Defect 12: with no gateway, client.js never loads; the page's own timer settles the slots."""
-    configure(DOWN_PORT, "client")
-    try:
-        dom = dump_dom(site.url("slotwise-block"), site.tmp / "chrome-down", wpenv.DESKTOP_UA)
-    finally:
-        configure(GW_PORT, "server")
-    states = {name: s["state"] for name, s in slots_in(dom).items()}
-    assert states == {"home-hero": "fallback", "welcome": "fallback", "recommendations": "fallback"}, states
-    assert "Fallback hero" in dom
-
-
-def test_only_editors_preview_with_the_secret_key(site: Site) -> None:
-    """Defect 14: the simulated (secret-key) preview needs edit_others_posts, not edit_posts."""
-    configure(GW_PORT, "server")
-    body = {"slot": "home-hero", "device": "mobile"}
-    answers = {}
-    for login, role in (("sw-contributor", "contributor"), ("sw-editor", "editor")):
-        auth = (login, wpenv.user_password(login, role))
-        r = httpx.post(f"{WP}/?rest_route=/slotwise/v1/preview", auth=auth, timeout=30, json=body)
-        assert r.status_code == 200, (role, r.text)
-        answers[role] = r.json()
-    assert answers["contributor"]["simulated"] is False
-    assert answers["editor"]["simulated"] is True and answers["editor"]["variant"] == "mobile"
-
-
-def test_no_php_warnings_from_the_plugin(site: Site) -> None:
-    # Runs last in this module: every request above was made with WP_DEBUG on.
-    get(site.url("slotwise-block"))
-    assert wpenv.plugin_log_lines(site.log_start) == []

@@ -109,6 +109,13 @@ def plugin(active: bool) -> None:
     run_env("plugin", "on" if active else "off")
 
 
+def sync_catalog(wp_port: int, out: Path, full: bool = False) -> subprocess.CompletedProcess[str]:
+    """`slotwise sync` of the site's posts into `out` (items JSONL), as a site owner runs it."""
+    cmd = [sys.executable, "-m", "slotwise.connectors.cli", "sync", "--connector", "wordpress"]
+    cmd += ["--url", f"http://127.0.0.1:{wp_port}", "--out", str(out)] + (["--full"] if full else [])
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=ROOT)
+
+
 def gateway_config(directory: Path, wp_port: int, catalog: Path | None = None) -> Path:
     """A gateway config for site `wp`: a device-dependent hero, a welcome, recommendations."""
     directory.mkdir(parents=True, exist_ok=True)

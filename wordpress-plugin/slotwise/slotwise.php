@@ -22,20 +22,28 @@ define( 'SLOTWISE_VERSION', '0.1.0' );
 define( 'SLOTWISE_FILE', __FILE__ );
 define( 'SLOTWISE_DIR', __DIR__ . '/' );
 
-require_once SLOTWISE_DIR . 'includes/class-slotwise-options.php';
-require_once SLOTWISE_DIR . 'includes/class-slotwise-gateway.php';
-require_once SLOTWISE_DIR . 'includes/class-slotwise-context.php';
-require_once SLOTWISE_DIR . 'includes/class-slotwise-visitor.php';
-require_once SLOTWISE_DIR . 'includes/class-slotwise-page.php';
-require_once SLOTWISE_DIR . 'includes/class-slotwise-events.php';
-require_once SLOTWISE_DIR . 'includes/class-slotwise-widget.php';
-require_once SLOTWISE_DIR . 'includes/class-slotwise-plugin.php';
+// Classes load when first used (Slotwise_Foo_Bar: includes/class-slotwise-foo-bar.php): a page
+// parses only what it runs; the editor, REST and authoring code stay out of visitors' pages.
+spl_autoload_register(
+	static function ( string $class ): void {
+		if ( 0 === strpos( $class, 'Slotwise_' ) && preg_match( '/^Slotwise_[A-Za-z_]+$/', $class ) ) {
+			$file = SLOTWISE_DIR . 'includes/class-' . str_replace( '_', '-', strtolower( $class ) ) . '.php';
+			if ( is_readable( $file ) ) {
+				require_once $file;
+			}
+		}
+	}
+);
 
 if ( is_admin() ) {
-	require_once SLOTWISE_DIR . 'includes/class-slotwise-admin.php';
 	Slotwise_Admin::init();
 }
-require_once SLOTWISE_DIR . 'includes/class-slotwise-rest.php';
-Slotwise_Rest::init();
-
+add_action( 'rest_api_init', array( 'Slotwise_Rest', 'routes' ) );
 Slotwise_Plugin::init();
+
+// Authored variants (Slotwise_Authoring): hooks named here, so the class loads only when one fires.
+add_action( 'rest_api_init', array( 'Slotwise_Authoring', 'register_meta' ), 5 );
+add_action( 'rest_api_init', array( 'Slotwise_Authoring', 'routes' ) );
+add_action( 'wp_after_insert_post', array( 'Slotwise_Authoring', 'on_save' ), 10, 2 );
+add_action( 'before_delete_post', array( 'Slotwise_Authoring', 'on_delete' ) );
+add_action( 'load-post.php', array( 'Slotwise_Authoring', 'watch_notices' ) );

@@ -50,7 +50,9 @@ final class EventTracker {
   }
 
   public function nodeViewed(string $nid): bool {
-    return $this->client->settings()->trackNodeViews() && $this->track('item_view', ['item_id' => $nid]);
+    // With client.js on server-rendered pages too, it sends the view: never twice.
+    $settings = $this->client->settings();
+    return $settings->trackNodeViews() && !$settings->serverImpressions() && $this->track('item_view', ['item_id' => $nid]);
   }
 
   /**

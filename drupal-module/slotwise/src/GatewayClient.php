@@ -23,6 +23,11 @@ final class GatewayClient {
    */
   private const EVENTS_TIMEOUT = 2.0;
 
+  /**
+   * Admin calls run while an editor saves a form, not while a visitor waits.
+   */
+  private const ADMIN_TIMEOUT = 5.0;
+
   public function __construct(
     private readonly ClientInterface $httpClient,
     private readonly ConfigFactoryInterface $configFactory,
@@ -129,6 +134,45 @@ final class GatewayClient {
     }
     return [TRUE, sprintf('Connected: site "%s" has %d slot(s)%s.', $settings->site(), count($slots),
       $slots ? ': ' . implode(', ', array_keys($slots)) : '')];
+  }
+
+  /**
+   * An admin call (authored slots) with the server key as a Bearer token. Unlike the page's
+   * calls it returns the status and the gateway's error, because an editor must see them.
+   *
+   * @param array<string, mixed>|null $body
+   *
+   * @return array{status: int, data: ?array, error: string}
+   *   status 0 when no answer came; data is the decoded body (an error body too).
+   */
+  public function admin(string $method, string $path, ?array $body = NULL): array {
+    $settings = $this->settings();
+    if (!$settings->isConfigured() || !$settings->canAdminister()) {
+      return ['status' => 0, 'data' => NULL, 'error' => 'Publishing variants needs the gateway URL and, in settings.php, slotwise_server_key with slotwise_server_key_origin for that gateway.'];
+    }
+    $options = [
+      'timeout' => self::ADMIN_TIMEOUT,
+      'connect_timeout' => self::ADMIN_TIMEOUT,
+      'http_errors' => FALSE,
+      'allow_redirects' => FALSE,
+      'headers' => ['Accept' => 'application/json', 'Authorization' => 'Bearer ' . $settings->serverKey()],
+    ];
+    if ($body !== NULL) {
+      $options['json'] = $body;
+    }
+    try {
+      $response = $this->httpClient->request($method, $settings->gatewayUrl() . $path, $options);
+    }
+    catch (\Exception $e) {
+      $this->logger->warning('Slotwise gateway @method @path failed: @message', [
+        '@method' => $method, '@path' => $path, '@message' => $e->getMessage(),
+      ]);
+      return ['status' => 0, 'data' => NULL, 'error' => 'The gateway could not be reached; visitors see the default content.'];
+    }
+    $data = json_decode((string) $response->getBody(), TRUE);
+    $status = $response->getStatusCode();
+    $message = is_array($data) && is_string($data['error']['message'] ?? NULL) ? mb_substr($data['error']['message'], 0, 300) : "HTTP $status";
+    return ['status' => $status, 'data' => is_array($data) ? $data : NULL, 'error' => $status >= 200 && $status < 300 ? '' : $message];
   }
 
   /**

@@ -12,7 +12,7 @@ namespace Drupal\slotwise;
  */
 final class Settings {
 
-  public const MODES = ['auto', 'server', 'client'];
+  public const MODES = ['auto', 'server', 'client', 'esi'];
   public const CONSENT_LEVELS = ['none', 'anonymous', 'full'];
 
   /**
@@ -32,7 +32,7 @@ final class Settings {
   public static function fromConfig(object $config, array $secret = []): self {
     $values = $secret;
     foreach (['gateway_url', 'site', 'publishable_key', 'delivery_mode',
-      'time_budget_ms', 'default_consent', 'geo_headers', 'track_node_views', 'track_commerce',
+      'time_budget_ms', 'default_consent', 'geo_headers', 'track_node_views', 'track_commerce', 'server_impressions',
     ] as $key) {
       $values[$key] = $config->get($key);
     }
@@ -96,6 +96,13 @@ final class Settings {
     return (string) ($this->values['server_key'] ?? '') !== '' && !$this->hasServerKey();
   }
 
+  /**
+   * Whether the secret key for admin calls (authored slots) is there, for this gateway.
+   */
+  public function canAdminister(): bool {
+    return $this->hasServerKey();
+  }
+
   private function hasServerKey(): bool {
     $key = (string) ($this->values['server_key'] ?? '');
     $origin = self::origin((string) ($this->values['server_key_origin'] ?? ''));
@@ -131,6 +138,13 @@ final class Settings {
 
   public function trackNodeViews(): bool {
     return (bool) ($this->values['track_node_views'] ?? TRUE);
+  }
+
+  /**
+   * Whether server-rendered pages load client.js too (impressions, clicks, and the page view).
+   */
+  public function serverImpressions(): bool {
+    return (bool) ($this->values['server_impressions'] ?? FALSE);
   }
 
   public function trackCommerce(): bool {

@@ -5,8 +5,10 @@ declare(strict_types=1);
 
 namespace Drupal\slotwise;
 
+use Drupal\Component\Utility\Xss;
 use Drupal\Core\Extension\ModuleHandlerInterface;
 use Drupal\Core\PageCache\ResponsePolicy\KillSwitch;
+use Drupal\Core\Render\Markup;
 use Drupal\Core\Security\TrustedCallbackInterface;
 use Drupal\Core\Session\AccountInterface;
 
@@ -78,7 +80,13 @@ final class SlotRenderer implements TrustedCallbackInterface {
         'tags' => ['config:slotwise.settings'],
       ],
     ];
-    if ($this->mode() === DeliveryMode::CLIENT) {
+    $mode = $this->mode();
+    if ($mode === DeliveryMode::ESI) {
+      // A Markup object: the renderer's admin XSS filter would drop the <esi:include> tag.
+      $settings = $this->client->settings();
+      $build['slot'] = ['#markup' => Markup::create(self::esi($slot, $settings->site(), $settings->publishableKey(), Xss::filterAdmin($fallback)))];
+    }
+    elseif ($mode === DeliveryMode::CLIENT) {
       $build['slot'] = $this->clientPlaceholder($slot, $fallback, $format);
     }
     else {
@@ -88,6 +96,21 @@ final class SlotRenderer implements TrustedCallbackInterface {
       ];
     }
     return $build;
+  }
+
+  /**
+   * Edge mode: an <esi:include> of the gateway's fragment route (publishable key), as
+   * `slotwise.gateway.edge.esi.esi_include` prints it. The fallback HTML is percent-encoded
+   * (%20, never +) for the shipped VCL to serve when the fragment fails, left out above 2 KiB;
+   * `&` stays raw because Varnish reads `src` literally. The VCL adds visitor id and consent.
+   */
+  public static function esi(string $slot, string $site, string $key, string $fallback): string {
+    $src = '/v1/slots/' . rawurlencode($slot) . '/fragment?site=' . rawurlencode($site) . '&key=' . rawurlencode($key);
+    $encoded = rawurlencode($fallback);
+    if ($fallback !== '' && strlen($encoded) <= 2048) {
+      $src .= '&fallback=' . $encoded;
+    }
+    return '<div class="slotwise-slot" data-slotwise-rendered="' . self::attr($slot) . '"><esi:include src="' . $src . '" onerror="continue"/></div>';
   }
 
   /**
@@ -140,7 +163,7 @@ final class SlotRenderer implements TrustedCallbackInterface {
       // The gateway's sandboxed, autoescaped HTML gets a second line of defence that keeps
       // its data: images (see GatewayMarkup).
       $build['content'] = ['#markup' => GatewayMarkup::filter($block['html'])];
-      $build['#prefix'] = '<div class="slotwise-slot" data-slotwise-rendered="' . self::attr($slot) . '" data-slotwise-state="ready" data-slotwise-variant="' . self::attr((string) ($block['variant'] ?? '')) . '">';
+      $build['#prefix'] = '<div class="slotwise-slot" data-slotwise-rendered="' . self::attr($slot) . '" data-slotwise-state="ready"' . self::shown($block) . '>';
     }
     $build['#suffix'] = '</div>';
     return $build;
@@ -173,6 +196,37 @@ final class SlotRenderer implements TrustedCallbackInterface {
       return [];
     }
     return ['#type' => 'processed_text', '#text' => $text, '#format' => $format];
+  }
+
+  /**
+   * What a rendered block shows, as data attributes: client.js reads variant, experiment, arm,
+   * propensity, bucket and segments to send impressions and clicks for server-rendered slots.
+   *
+   * @param array<string, mixed> $block
+   *   The gateway's block.
+   */
+  public static function shown(array $block): string {
+    $out = ['variant' => is_string($block['variant'] ?? NULL) ? $block['variant'] : ''];
+    $exp = is_array($block['experiment'] ?? NULL) ? $block['experiment'] : [];
+    if (is_string($exp['key'] ?? NULL) && is_string($exp['arm'] ?? NULL)) {
+      $out['experiment'] = $exp['key'];
+      $out['arm'] = $exp['arm'];
+      // A bandit's probability of this arm and its context bucket.
+      if (is_numeric($exp['propensity'] ?? NULL) && $exp['propensity'] > 0) {
+        $out['propensity'] = (string) (float) $exp['propensity'];
+      }
+      if (is_string($exp['bucket'] ?? NULL) && $exp['bucket'] !== '') {
+        $out['bucket'] = $exp['bucket'];
+      }
+    }
+    if (!empty($block['segments']) && is_array($block['segments'])) {
+      $out['segments'] = implode(',', array_filter($block['segments'], 'is_string'));
+    }
+    $html = '';
+    foreach ($out as $name => $value) {
+      $html .= ' data-slotwise-' . $name . '="' . self::attr($value) . '"';
+    }
+    return $html;
   }
 
   private static function attr(string $value): string {

@@ -121,6 +121,11 @@ final class EventTrackerTest extends TestCase {
     }
     $site = new Site($this->accepting(), $this->nodePage(['slotwise_vid' => 'visitor00001']), ['track_node_views' => FALSE], [], TRUE, $route);
     $this->assertFalse($site->tracker->nodeViewed('7'));
+    // client.js on server-rendered pages sends the view itself: the server does not, never twice.
+    $site = new Site($this->accepting(), $this->nodePage(['slotwise_vid' => 'visitor00001']), ['server_impressions' => TRUE], [], TRUE, $route);
+    $this->assertFalse($site->tracker->nodeViewed('7'));
+    $site = new Site($this->accepting(), $this->nodePage(['slotwise_vid' => 'visitor00001']), [], [], TRUE, $route);
+    $this->assertTrue($site->tracker->nodeViewed('7'));
   }
 
   public function testCommerceCartAndOrderEvents(): void {

@@ -47,6 +47,36 @@ final class SlotRendererTest extends TestCase {
     }
   }
 
+  public function testServerRenderedBlocksSayWhatWasShownForClientJs(): void {
+    $blocks = ['hero' => ['html' => '<b>B</b>', 'variant' => 'test:b', 'segments' => ['mobile'],
+      'experiment' => ['key' => 'hero-x', 'arm' => 'b', 'holdout' => FALSE, 'propensity' => 0.25]]];
+    $site = new Site($this->gateway($blocks), request(), ['delivery_mode' => 'server'], []);
+    $out = $site->runLazyBuilder($site->renderer->build('hero', 'Fallback', 'plain_text'));
+    $this->assertSame('<div class="slotwise-slot" data-slotwise-rendered="hero" data-slotwise-state="ready" data-slotwise-variant="test:b"'
+      . ' data-slotwise-experiment="hero-x" data-slotwise-arm="b" data-slotwise-propensity="0.25" data-slotwise-segments="mobile"><b>B</b></div>', html($out));
+  }
+
+  public function testEsiModePrintsOneCacheableIncludeWithTheEncodedFallback(): void {
+    $site = new Site(new ScriptedHttpClient(fn () => $this->fail('ESI mode must not call the gateway')),
+      request(), ['delivery_mode' => 'esi'], ['page_cache']);
+    $build = $site->renderer->build('hero', '<p>Hi there</p>', 'basic_html');
+    $this->assertArrayNotHasKey('#lazy_builder', $build['slot']);
+    $this->assertSame('<div class="slotwise-slot" data-slotwise-rendered="hero"><esi:include'
+      . ' src="/v1/slots/hero/fragment?site=drupal&key=pk_test&fallback=%3Cp%3EHi%20there%3C%2Fp%3E" onerror="continue"/></div>',
+      html($build['slot']));
+    $this->assertNull($site->killSwitch->check(new Response(), $site->request));
+    $this->assertStringNotContainsString('script', html($site->renderer->build('hero', '<p>a</p><script>alert(1)</script>', NULL)['slot']));
+    $long = $site->renderer->build('hero', str_repeat('<p>long</p>', 300), NULL);
+    $this->assertStringContainsString('fragment?site=drupal&key=pk_test" onerror', html($long['slot']));
+  }
+
+  public function testServerModeWritesTheAttributesClientJsMeasures(): void {
+    $exp = ['key' => 'hero-season', 'arm' => 'denim', 'propensity' => 0.412, 'bandit' => TRUE, 'bucket' => '<m>'];
+    $site = new Site($this->gateway(['hero' => ['html' => '<b>Denim</b>', 'variant' => 'season:denim', 'experiment' => $exp]]), request());
+    $out = $site->runLazyBuilder($site->renderer->build('hero', 'Fallback', 'plain_text'));
+    $this->assertSame('<div class="slotwise-slot" data-slotwise-rendered="hero" data-slotwise-state="ready" data-slotwise-variant="season:denim" data-slotwise-experiment="hero-season" data-slotwise-arm="denim" data-slotwise-propensity="0.412" data-slotwise-bucket="&lt;m&gt;"><b>Denim</b></div>', html($out));
+  }
+
   public function testServerModeKeepsAnonymousPagesOutOfSharedCaches(): void {
     $site = new Site($this->gateway(['hero' => ['html' => 'x']]), request(), ['delivery_mode' => 'server'], ['page_cache']);
     $site->runLazyBuilder($site->renderer->build('hero', '', NULL));

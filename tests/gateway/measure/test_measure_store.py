@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,20 +12,10 @@ import pytest
 from slotwise.gateway.measure import counters as expcounters
 from slotwise.gateway.measure.attribution import DAY, MeasureSettings
 from slotwise.gateway.visitors.stores.base import Store
-from tests.conftest import need
-from tests.gateway.visitors.test_stores import Backend, _redis_up
+from tests.gateway.store_backends import Backend
 
 NOW = 1_790_000_000.0  # 2026-09-21
 SCOPE = "kpi|2026-09-21"
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "redis":
-        need(_redis_up(), "a Redis server at 127.0.0.1:6379")
-    b = Backend(request.param, tmp_path)
-    yield b
-    b.cleanup()
 
 
 def run(backend: Backend, fn: Any) -> Any:

@@ -33,35 +33,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     events, planted, fav = sim.events, sim.planted, sim.favourite
     ipath, epath = write_items(items, d / "items.jsonl"), write_events_file(events, d / "events.jsonl")
     for kind in ("recommender", "segments", "propensity"):
-        assert (
-            main(
-                [
-                    "train",
-                    kind,
-                    "--events",
-                    str(epath),
-                    "--items",
-                    str(ipath),
-                    "--out",
-                    str(d / "models" / kind),
-                    "--quiet",
-                ]
-                if kind != "recommender"
-                else [
-                    "train",
-                    "recommender",
-                    "--events",
-                    str(epath),
-                    "--items",
-                    str(ipath),
-                    "--out",
-                    str(d / "models" / kind),
-                    "--lambda",
-                    "100",
-                ]
-            )
-            == 0
-        )
+        common = ["train", kind, "--events", str(epath), "--items", str(ipath), "--out", str(d / "models" / kind)]
+        assert main(common + (["--lambda", "100"] if kind == "recommender" else ["--quiet"])) == 0
     reg = ModelRegistry(d / "models")
     assert not reg.reload()["refused"]
     profiles = profiles_from_events(with_categories(events, items))

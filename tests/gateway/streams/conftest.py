@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -66,6 +70,32 @@ def redis_stream() -> Iterator[tuple[Any, str]]:
     yield client, name
     client.delete(name, f"{name}:dead")
     client.close()
+
+
+def consume_command(config_path: Path) -> list[str]:
+    return [sys.executable, "-m", "slotwise.gateway.cli", "consume", "--config", str(config_path), "--site", "shop"]
+
+
+def kill_mid_stream(config_path: Path, source: str, total: int) -> list[str]:
+    """Start a consumer on `source`, `kill -9` it once 1,000 events are stored; the ids stored by then."""
+    db = config_path.parent / "store.db"
+    log = config_path.parent / "first.log"
+    with log.open("wb") as err:
+        first = subprocess.Popen(
+            [*consume_command(config_path), "--source", source, "--batch", "20"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    deadline = time.monotonic() + 60
+    while len(stored_ids(db)) < 1000 and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.01)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    assert first.returncode == -signal.SIGKILL, log.read_text()
+    stored = stored_ids(db)
+    assert 1000 <= len(stored) < total, "killed mid-stream"
+    assert len(stored) == len(set(stored))
+    return stored
 
 
 def dumps(value: Any) -> str:

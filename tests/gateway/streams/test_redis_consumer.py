@@ -5,11 +5,7 @@ acks only after the store, a crashed consumer's pending entries claimed after `k
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +16,7 @@ from slotwise.gateway.streams.consumer import Consumer
 from slotwise.gateway.streams.source import open_source
 from slotwise.gateway.visitors.stores import build_store
 from tests.gateway.conftest import GOOGLEBOT_UA
-from tests.gateway.streams.conftest import REDIS_URL, dumps, event, stored_ids
+from tests.gateway.streams.conftest import REDIS_URL, consume_command, dumps, event, kill_mid_stream, stored_ids
 
 
 async def consume(config_path: Path, url: str, **run: Any) -> Any:
@@ -130,25 +126,10 @@ def test_kill_9_mid_stream_loses_and_doubles_nothing(config_path: Path, redis_st
         pipe.xadd(stream, {"event": dumps(event(n))})
     pipe.execute()
     db = config_path.parent / "store.db"
-    cmd = [sys.executable, "-m", "slotwise.gateway.cli", "consume", "--config", str(config_path), "--site", "shop"]
-    log = config_path.parent / "first.log"
-    with log.open("wb") as err:
-        first = subprocess.Popen(
-            [*cmd, "--source", f"{REDIS_URL}/{stream}?consumer=doomed", "--batch", "20"],
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-    deadline = time.monotonic() + 60
-    while len(stored_ids(db)) < 1000 and time.monotonic() < deadline and first.poll() is None:
-        time.sleep(0.01)
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait()
-    assert first.returncode == -signal.SIGKILL, log.read_text()
-    stored = stored_ids(db)
-    assert 1000 <= len(stored) < total, "killed mid-stream"
+    cmd = consume_command(config_path)
+    stored = kill_mid_stream(config_path, f"{REDIS_URL}/{stream}?consumer=doomed", total)
     acked = _acked_event_ids(client, stream)
     assert acked <= set(stored), "an acknowledged event is missing from the store"
-    assert len(stored) == len(set(stored))
 
     # Another consumer takes over the dead one's pending entries (XAUTOCLAIM) and the rest.
     done = subprocess.run(

@@ -20,7 +20,7 @@ import yaml
 from slotwise.gateway.visitors.events import format_ts
 from tests.conftest import need
 from tests.gateway.conftest import DESKTOP_UA, minimal_config
-from tests.gateway.visitors.test_stores import REDIS_URL, _redis_up
+from tests.gateway.store_backends import REDIS_URL, redis_available
 from tests.procs import start_gateway
 
 PORT = 18531
@@ -34,7 +34,7 @@ def store_section(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     if request.param == "sqlite":
         yield {"backend": "sqlite", "path": "store.db", "rate_limit": limits}
         return
-    need(_redis_up(), "a Redis server at 127.0.0.1:6379")
+    need(redis_available(), "a Redis server at 127.0.0.1:6379")
     prefix = f"durability-{uuid.uuid4().hex[:10]}:"
     yield {"backend": "redis", "url": REDIS_URL, "prefix": prefix, "rate_limit": limits}
     import redis

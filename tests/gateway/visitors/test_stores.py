@@ -8,84 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-
-import pytest
 
 from slotwise.gateway.visitors.profiles import rebuild
 from slotwise.gateway.visitors.stores.base import Store
-from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
-from tests.conftest import need
-from tests.procs import redis_up
+from tests.gateway.store_backends import Backend
 
 T = TypeVar("T")
-REDIS_URL = "redis://127.0.0.1:6379/5"
 NOW = 1_790_000_000.0
-
-
-def _redis_up() -> bool:
-    return redis_up(REDIS_URL)
-
-
-class Backend:
-    def __init__(self, kind: str, tmp: Path):
-        self.kind = kind
-        self.path = tmp / "store.db"
-        self.prefix = f"test-{uuid.uuid4().hex[:12]}:"
-
-    def open(self, retention_days: float = 365.0) -> Store:
-        if self.kind == "sqlite":
-            return SQLiteStore(self.path, retention_days=retention_days)
-        from slotwise.gateway.visitors.stores.redis import RedisStore
-
-        return RedisStore(REDIS_URL, prefix=self.prefix, retention_days=retention_days)
-
-    def raw_dump(self) -> str:
-        """Everything the backend holds, as text, to prove what erasure left behind."""
-        if self.kind == "sqlite":
-            conn = sqlite3.connect(self.path)
-            rows = [
-                repr(r)
-                for t in ("events", "profiles", "attributes", "consent")
-                for r in conn.execute(f"SELECT * FROM {t}")
-            ]
-            conn.close()
-            return "\n".join(rows)
-        import redis
-
-        r = redis.Redis.from_url(REDIS_URL, decode_responses=True)
-        out = []
-        for key in r.scan_iter(match=self.prefix + "*"):
-            kind = r.type(key)
-            value: Any = {"string": r.get, "hash": r.hgetall, "set": r.smembers, "zset": lambda k: r.zrange(k, 0, -1)}[
-                kind
-            ](key)
-            out.append(f"{key} {value}")
-        r.close()
-        return "\n".join(out)
-
-    def cleanup(self) -> None:
-        if self.kind == "redis":
-            import redis
-
-            r = redis.Redis.from_url(REDIS_URL)
-            keys = list(r.scan_iter(match=self.prefix + "*"))
-            if keys:
-                r.delete(*keys)
-            r.close()
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "redis":
-        need(_redis_up(), "a Redis server at 127.0.0.1:6379")
-    b = Backend(request.param, tmp_path)
-    yield b
-    b.cleanup()
 
 
 def run(backend: Backend, fn: Callable[[Store], Awaitable[T]], **kw: Any) -> T:

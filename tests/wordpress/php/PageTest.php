@@ -39,6 +39,21 @@ final class PageTest extends TestCase {
 		$this->assertStringNotContainsString( 'data-slotwise-marker', $out );
 	}
 
+	public function test_server_mode_writes_the_attributes_client_js_measures(): void {
+		$exp  = array( 'key' => 'hero-season', 'arm' => 'denim', 'propensity' => 0.412, 'bandit' => true, 'bucket' => 'mobile"' );
+		$gw   = new FakeGateway( array( 'visitor_id' => 'v', 'blocks' => array(
+			'hero' => array( 'html' => '<p>Denim</p>', 'variant' => 'season:denim', 'experiment' => $exp, 'segments' => array( 'vip' ) ),
+		) ) );
+		$page = new Slotwise_Page( $gw, 'server' );
+		$this->buffered( $page );
+		$page->request = array( 'context' => array(), 'headers' => array(), 'visitor_id' => 'v' );
+		$out = $page->finish( '<main>' . $page->placeholder( 'hero', '<p>fb</p>' ) . '</main>' );
+		$this->assertStringContainsString(
+			'data-slotwise-variant="season:denim" data-slotwise-experiment="hero-season" data-slotwise-arm="denim" data-slotwise-propensity="0.412" data-slotwise-bucket="mobile&quot;" data-slotwise-segments="vip"><p>Denim</p>',
+			$out
+		);
+	}
+
 	public function test_gateway_failure_renders_every_fallback(): void {
 		$gw   = new FakeGateway( null );
 		$page = new Slotwise_Page( $gw, 'server' );
@@ -93,5 +108,43 @@ final class PageTest extends TestCase {
 			'<div class="slotwise-slot" data-slotwise-slot="hero" data-slotwise-state="fallback"><p>fb</p></div>',
 			$page->placeholder( 'hero', '<p>fb</p>' )
 		);
+	}
+
+	public function test_server_rendered_blocks_say_what_was_shown_for_client_js(): void {
+		$gw   = new FakeGateway( array( 'visitor_id' => 'v', 'blocks' => array(
+			'hero' => array( 'html' => '<p>B</p>', 'variant' => 'test:b', 'segments' => array( 'mobile', 'vip' ),
+				'experiment' => array( 'key' => 'hero-x', 'arm' => 'b', 'holdout' => false, 'propensity' => 0.25 ) ),
+			'recs' => array( 'html' => '<p>R</p>', 'variant' => 'default', 'experiment' => null ),
+		) ) );
+		$page = new Slotwise_Page( $gw, 'server' );
+		$this->buffered( $page );
+		$out = $page->finish( $page->placeholder( 'hero', 'A' ) . $page->placeholder( 'recs', 'B' ) );
+		$this->assertStringContainsString(
+			'data-slotwise-slot="hero" data-slotwise-state="ready" data-slotwise-variant="test:b" data-slotwise-experiment="hero-x"'
+			. ' data-slotwise-arm="b" data-slotwise-propensity="0.25" data-slotwise-segments="mobile,vip"><p>B</p>',
+			$out
+		);
+		$this->assertStringContainsString( 'data-slotwise-state="ready" data-slotwise-variant="default"><p>R</p>', $out );
+		$this->assertStringNotContainsString( 'data-slotwise-experiment=""', $out );
+	}
+
+	public function test_esi_mode_puts_include_tags_in_after_every_content_filter(): void {
+		$GLOBALS['slotwise_options']['slotwise_settings'] = array( 'site_id' => 'wp', 'publishable_key' => 'pk_x', 'secret_key' => 'sk_never' );
+		$gw   = new FakeGateway( null );
+		$page = new Slotwise_Page( $gw, 'esi' );
+		$this->buffered( $page );
+		$marker = $page->placeholder( 'hero', '<p>Hi there</p>', 'x' );
+		$this->assertStringNotContainsString( 'esi:include', $marker );
+		$long = $page->placeholder( 'recs', str_repeat( '<p>long</p>', 200 ) );
+		$out  = $page->finish( '<main>' . $marker . $long . '</main>' );
+		$this->assertSame(
+			'<main><div class="slotwise-slot x" data-slotwise-rendered="hero"><esi:include'
+			. ' src="/v1/slots/hero/fragment?site=wp&key=pk_x&fallback=%3Cp%3EHi%20there%3C%2Fp%3E" onerror="continue"/></div>'
+			. '<div class="slotwise-slot" data-slotwise-rendered="recs"><esi:include src="/v1/slots/recs/fragment?site=wp&key=pk_x"'
+			. ' onerror="continue"/></div></main>',
+			$out
+		);
+		$this->assertSame( array(), $gw->calls );
+		unset( $GLOBALS['slotwise_options']['slotwise_settings'] );
 	}
 }

@@ -2,7 +2,9 @@
 /* Editor side of the "Personalized slot" block. Plain JS on the wp.* globals: no build step.
  * The sidebar lists the gateway's slots (through WordPress, /slotwise/v1/slots) and previews the
  * chosen slot for a sample context (/slotwise/v1/preview, rendered server side with the secret
- * key, which never reaches this browser). */
+ * key, which never reaches this browser). Or the variants are written here: one "Slot variant"
+ * inner block each (see variant/index.js), published to the gateway with the post; the slot
+ * then gets a random `key` and is named wp-<post id>-<key>. */
 ( function ( wp ) {
 	'use strict';
 	var el = wp.element.createElement;
@@ -77,16 +79,46 @@
 		return { controls: controls, result: res };
 	}
 
+	function newKey() { return Math.random().toString( 36 ).slice( 2, 10 ) || 'k1'; }
+
+	function Authored( props ) {
+		var a = props.attributes;
+		return [
+			el( be.InspectorControls, { key: 'i' },
+				el( c.PanelBody, { title: __( 'Variants', 'slotwise' ), initialOpen: true },
+					el( c.ToggleControl, { label: __( 'Experiment split', 'slotwise' ), checked: !! a.split,
+						help: a.split ? __( 'Visitors are split between the variants by weight; the default is the fallback.', 'slotwise' )
+							: __( 'The first variant whose condition matches is shown; otherwise the default.', 'slotwise' ),
+						onChange: function ( v ) { props.setAttributes( { split: v } ); } } ),
+					el( 'p', null, __( 'Published to the gateway when the post is published; retired when it is unpublished or deleted.', 'slotwise' ) ) ) ),
+			el( be.InnerBlocks, { key: 'b', allowedBlocks: [ 'slotwise/variant' ], templateLock: false,
+				template: [ [ 'slotwise/variant', { name: 'mobile', when: "device.class == 'mobile'" } ],
+					[ 'slotwise/variant', { name: 'default', isDefault: true } ] ] } )
+		];
+	}
+
 	wp.blocks.registerBlockType( 'slotwise/slot', {
 		edit: function ( props ) {
 			var a = props.attributes;
+			var hasVariants = wp.data.useSelect( function ( select ) {
+				return select( 'core/block-editor' ).getBlockCount( props.clientId ) > 0;
+			}, [ props.clientId ] );
+			var authored = !! a.key || hasVariants;
+			useEffect( function () {
+				if ( authored && ! a.key ) { props.setAttributes( { key: newKey() } ); }
+			}, [ authored, a.key ] );
 			var blockProps = be.useBlockProps( { className: 'slotwise-slot-editor' } );
-			var preview = Preview( { slot: a.slot } );
+			var preview = Preview( { slot: authored ? '' : a.slot } ); // hooks run on every render
+			if ( authored ) {
+				return el( 'div', blockProps, Authored( props ) );
+			}
 			var res = preview.result;
 			var body;
 			if ( ! a.slot ) {
 				body = el( c.Placeholder, { icon: 'randomize', label: __( 'Personalized slot', 'slotwise' ),
-					instructions: __( 'Choose a slot in the block settings, then type the fallback content shown when the gateway is unavailable.', 'slotwise' ) } );
+					instructions: __( 'Choose a slot of the gateway in the block settings, or write the variants here.', 'slotwise' ) },
+					el( c.Button, { variant: 'secondary', onClick: function () { props.setAttributes( { key: newKey() } ); } },
+						__( 'Write variants', 'slotwise' ) ) );
 			} else if ( res.error ) {
 				body = el( c.Notice, { status: 'warning', isDismissible: false }, __( 'Preview unavailable: ', 'slotwise' ) + res.error );
 			} else if ( res.html === null ) {
@@ -105,6 +137,7 @@
 					preview.controls ),
 				body );
 		},
-		save: function () { return null; }
+		// The variants' content is stored in the post (inner blocks); a picked slot stores none.
+		save: function () { return el( be.InnerBlocks.Content ); }
 	} );
 }( window.wp ) );

@@ -137,6 +137,7 @@ final class Slotwise_Admin {
 							$modes = array(
 								'server' => __( 'Server: rendered into the page by WordPress within the time budget', 'slotwise' ),
 								'client' => __( 'Client: placeholders filled in the browser (works behind full-page caches)', 'slotwise' ),
+								'esi'    => __( 'Edge (ESI): <esi:include> tags that Varnish fills from the gateway (deploy/varnish/slotwise.vcl)', 'slotwise' ),
 								'auto'   => __( 'Auto: client when a page cache is active (WP_CACHE), else server', 'slotwise' ),
 							);
 							foreach ( $modes as $value => $label ) :
@@ -162,7 +163,8 @@ final class Slotwise_Admin {
 					</tr>
 					<tr>
 						<th scope="row"><?php esc_html_e( 'Events', 'slotwise' ); ?></th>
-						<td><label><input type="checkbox" name="<?php echo esc_attr( $name ); ?>[events]" value="1" <?php checked( (bool) $o['events'] ); ?> /> <?php esc_html_e( 'Send page views, item views, add-to-cart and purchases', 'slotwise' ); ?></label></td>
+						<td><label><input type="checkbox" name="<?php echo esc_attr( $name ); ?>[events]" value="1" <?php checked( (bool) $o['events'] ); ?> /> <?php esc_html_e( 'Send page views, item views, add-to-cart and purchases', 'slotwise' ); ?></label><br />
+						<label><input type="checkbox" name="<?php echo esc_attr( $name ); ?>[impressions]" value="1" <?php checked( (bool) $o['impressions'] ); ?> /> <?php esc_html_e( "Server mode: load the gateway's client.js on pages with slots, for impressions and clicks (it then sends the page view, and the visitor cookie is readable by it)", 'slotwise' ); ?></label></td>
 					</tr>
 					<tr>
 						<th scope="row"><label for="slotwise-geo"><?php esc_html_e( 'Trusted geo headers', 'slotwise' ); ?></label></th>

@@ -14,7 +14,7 @@ defined( 'ABSPATH' ) || exit;
 final class Slotwise_Options {
 
 	const OPTION = 'slotwise_settings';
-	const MODES  = array( 'server', 'client', 'auto' );
+	const MODES  = array( 'server', 'client', 'auto', 'esi' );
 	const CONSENT_LEVELS = array( 'none', 'anonymous', 'full' );
 
 	/**
@@ -32,6 +32,7 @@ final class Slotwise_Options {
 			'budget_ms'       => 150,
 			'default_consent' => '',
 			'events'          => true,
+			'impressions'     => false,
 			'geo_headers'     => 'CF-IPCountry',
 			'forward_ip'      => false,
 		);
@@ -128,7 +129,8 @@ final class Slotwise_Options {
 		$consent                = isset( $input['default_consent'] ) ? (string) $input['default_consent'] : '';
 		$out['default_consent'] = in_array( $consent, self::CONSENT_LEVELS, true ) ? $consent : '';
 
-		$out['events']     = ! empty( $input['events'] );
+		$out['events']      = ! empty( $input['events'] );
+		$out['impressions'] = ! empty( $input['impressions'] );
 		$out['forward_ip'] = ! empty( $input['forward_ip'] );
 
 		$headers = isset( $input['geo_headers'] ) ? explode( ',', (string) $input['geo_headers'] ) : array();

@@ -99,14 +99,45 @@ class Slotwise_Page {
 		if ( ! preg_match( self::SLOT_PATTERN, $slot ) ) {
 			return $fallback;
 		}
+		if ( 'esi' === $this->mode && ! $this->buffering ) {
+			return $this->esi( $slot, $fallback, $classes );
+		}
 		$index           = count( $this->slots );
 		$this->slots[]   = array( $slot, $fallback, $classes );
-		if ( 'server' === $this->mode ) {
+		if ( 'server' === $this->mode || 'esi' === $this->mode ) {
 			// Outside the page buffer (feeds, REST renders of content) nothing will fill it in.
-			return $this->buffering ? $this->marker( $index ) : $this->wrap( $slot, $fallback, $classes, 'fallback', '' );
+			return $this->buffering ? $this->marker( $index ) : $this->wrap( $slot, $fallback, $classes, 'fallback' );
 		}
-		return $this->wrap( $slot, $fallback, $classes, 'pending', '' );
+		return $this->wrap( $slot, $fallback, $classes, 'pending' );
 	}
+
+	/**
+	 * Edge mode: an `<esi:include>` of the gateway's fragment route, which Varnish fills per
+	 * visitor (deploy/varnish/slotwise.vcl adds the visitor id and consent). The publishable
+	 * key only; `fallback` percent-encoded (%20, never +) for the VCL to serve when the fragment
+	 * fails, left out above 2 KiB. `&` stays raw: Varnish reads `src` literally. The same markup
+	 * as `slotwise.gateway.edge.esi.esi_include`.
+	 *
+	 * @param string $slot     Slot name.
+	 * @param string $fallback Safe fallback HTML.
+	 * @param string $classes  Extra CSS classes.
+	 */
+	private function esi( string $slot, string $fallback, string $classes ): string {
+		$src      = '/v1/slots/' . rawurlencode( $slot ) . '/fragment?site=' . rawurlencode( (string) Slotwise_Options::get( 'site_id' ) )
+			. '&key=' . rawurlencode( (string) Slotwise_Options::get( 'publishable_key' ) );
+		$encoded  = rawurlencode( $fallback );
+		if ( '' !== $fallback && strlen( $encoded ) <= self::ESI_MAX_FALLBACK ) {
+			$src .= '&fallback=' . $encoded;
+		}
+		return sprintf(
+			'<div class="%s" data-slotwise-rendered="%s"><esi:include src="%s" onerror="continue"/></div>',
+			esc_attr( trim( 'slotwise-slot ' . $classes ) ),
+			esc_attr( $slot ),
+			$src // rawurlencode leaves no quote or angle bracket; esc_attr would turn & into &amp;.
+		);
+	}
+
+	const ESI_MAX_FALLBACK = 2048;
 
 	/**
 	 * Whether the page is being held in the output buffer (server mode).
@@ -119,7 +150,7 @@ class Slotwise_Page {
 	 * Start holding the page (server mode, front end only).
 	 */
 	public function start(): void {
-		if ( 'server' !== $this->mode || $this->buffering ) {
+		if ( ! in_array( $this->mode, array( 'server', 'esi' ), true ) || $this->buffering ) {
 			return;
 		}
 		$this->buffering = ob_start( array( $this, 'finish' ) );
@@ -134,6 +165,15 @@ class Slotwise_Page {
 	public function finish( string $html, int $phase = 0 ): string {
 		if ( empty( $this->slots ) || false === strpos( $html, ' data-slotwise-marker="' . $this->token . ':' ) ) {
 			return $html;
+		}
+		if ( 'esi' === $this->mode ) {
+			// After every content filter (wptexturize and convert_chars write & as &#038;, and
+			// Varnish reads src literally): the include tags go in last, as they are.
+			$pairs = array();
+			foreach ( $this->slots as $index => $slot ) {
+				$pairs[ $this->marker( $index ) ] = $this->esi( $slot[0], $slot[1], $slot[2] );
+			}
+			return strtr( $html, $pairs );
 		}
 		if ( null !== $this->on_slots ) {
 			$hook           = $this->on_slots;
@@ -158,11 +198,10 @@ class Slotwise_Page {
 			list( $name, $fallback, $classes ) = $slot;
 			$block = $blocks[ $name ] ?? null;
 			if ( null !== $block && '' !== trim( $block['html'] ) ) {
-				$variant = isset( $block['variant'] ) && is_string( $block['variant'] ) ? $block['variant'] : '';
 				$inner   = self::kses( $block['html'] );
-				$pairs[ $this->marker( $index ) ] = $this->wrap( $name, $inner, $classes, 'ready', $variant );
+				$pairs[ $this->marker( $index ) ] = $this->wrap( $name, $inner, $classes, 'ready', $block );
 			} else {
-				$pairs[ $this->marker( $index ) ] = $this->wrap( $name, $fallback, $classes, 'fallback', '' );
+				$pairs[ $this->marker( $index ) ] = $this->wrap( $name, $fallback, $classes, 'fallback' );
 			}
 		}
 		$html = strtr( $html, $pairs );
@@ -208,24 +247,56 @@ class Slotwise_Page {
 	}
 
 	/**
-	 * The wrapper every mode prints, so themes style one element.
+	 * The wrapper every mode prints, so themes style one element. A rendered block also says
+	 * what was shown (variant, experiment, arm, propensity, bucket, segments): client.js reads these
+	 * to send impressions and clicks for server-rendered slots as it does for its own.
 	 *
-	 * @param string $slot    Slot name.
-	 * @param string $inner   Safe HTML.
-	 * @param string $classes Extra classes.
-	 * @param string $state   pending, ready or fallback.
-	 * @param string $variant Variant id ('' for none).
+	 * @param string               $slot    Slot name.
+	 * @param string               $inner   Safe HTML.
+	 * @param string               $classes Extra classes.
+	 * @param string               $state   pending, ready or fallback.
+	 * @param array<string, mixed> $block   The gateway's block (ready only).
 	 */
-	private function wrap( string $slot, string $inner, string $classes, string $state, string $variant ): string {
+	private function wrap( string $slot, string $inner, string $classes, string $state, array $block = array() ): string {
 		$attrs = sprintf(
 			'class="%s" data-slotwise-slot="%s" data-slotwise-state="%s"',
 			esc_attr( trim( 'slotwise-slot ' . $classes ) ),
 			esc_attr( $slot ),
 			esc_attr( $state )
 		);
-		if ( '' !== $variant ) {
-			$attrs .= sprintf( ' data-slotwise-variant="%s"', esc_attr( $variant ) );
+		return '<div ' . $attrs . self::shown( $block ) . '>' . $inner . '</div>';
+	}
+
+	/**
+	 * ` data-slotwise-variant="..." data-slotwise-experiment="..." ...` for a rendered block.
+	 *
+	 * @param array<string, mixed> $block The gateway's block.
+	 */
+	public static function shown( array $block ): string {
+		$out = array();
+		if ( isset( $block['variant'] ) && is_string( $block['variant'] ) && '' !== $block['variant'] ) {
+			$out['variant'] = $block['variant'];
 		}
-		return '<div ' . $attrs . '>' . $inner . '</div>';
+		$exp = isset( $block['experiment'] ) && is_array( $block['experiment'] ) ? $block['experiment'] : array();
+		if ( isset( $exp['key'], $exp['arm'] ) && is_string( $exp['key'] ) && is_string( $exp['arm'] ) ) {
+			$out['experiment'] = $exp['key'];
+			$out['arm']        = $exp['arm'];
+			// A bandit's probability of this arm, and its context bucket (the gateway refuses a
+			// propensity outside (0, 1] on the impression, so none is printed).
+			if ( isset( $exp['propensity'] ) && is_numeric( $exp['propensity'] ) && $exp['propensity'] > 0 ) {
+				$out['propensity'] = (string) (float) $exp['propensity'];
+			}
+			if ( isset( $exp['bucket'] ) && is_string( $exp['bucket'] ) && '' !== $exp['bucket'] ) {
+				$out['bucket'] = $exp['bucket'];
+			}
+		}
+		if ( isset( $block['segments'] ) && is_array( $block['segments'] ) && $block['segments'] ) {
+			$out['segments'] = implode( ',', array_filter( $block['segments'], 'is_string' ) );
+		}
+		$html = '';
+		foreach ( $out as $name => $value ) {
+			$html .= ' data-slotwise-' . $name . '="' . esc_attr( $value ) . '"';
+		}
+		return $html;
 	}
 }

@@ -58,6 +58,7 @@ final class Slotwise_Plugin {
 	public static function register(): void {
 		load_plugin_textdomain( 'slotwise', false, dirname( plugin_basename( SLOTWISE_FILE ) ) . '/languages' );
 		register_block_type( SLOTWISE_DIR . 'block' );
+		register_block_type( SLOTWISE_DIR . 'block/variant' );
 		add_shortcode( 'slotwise', array( self::class, 'shortcode' ) );
 	}
 
@@ -154,7 +155,13 @@ final class Slotwise_Plugin {
 		if ( is_admin() || wp_doing_ajax() || is_feed() || ! Slotwise_Options::configured() ) {
 			return;
 		}
-		$page     = self::page();
+		$page = self::page();
+		if ( 'esi' === $page->mode() ) {
+			// One shell for everyone: Varnish keeps the visitor cookie and asks the gateway. Held
+			// in the buffer only so that content filters cannot rewrite the include tags.
+			$page->start();
+			return;
+		}
 		$consent  = self::consent();
 		$decision = Slotwise_Visitor::decide( $_COOKIE, $consent, $page->mode(), is_ssl() );
 		self::$visitor_id = $decision['id'];
@@ -169,14 +176,20 @@ final class Slotwise_Plugin {
 		}
 		// Only a page that turns out to hold a slot gets the cookie, the private caching headers
 		// and the view event; the page is held in the buffer anyway, so this is decided there.
-		$page->on_slots = static function () use ( $decision ): void {
+		// With impressions on, client.js runs on server-rendered pages too: it reads the visitor
+		// cookie (so not HttpOnly) and sends the page view itself (so the server does not).
+		$impressions = (bool) Slotwise_Options::get( 'impressions' );
+		if ( $impressions && null !== $decision['cookie'] && $decision['cookie']['value'] !== '' ) {
+			$decision['cookie']['options']['httponly'] = false;
+		}
+		$page->on_slots = static function () use ( $decision, $impressions ): void {
 			self::set_cookie( $decision['cookie'] );
 			if ( ! headers_sent() ) {
 				// Personalized HTML must not be shared by caches between visitors.
 				header( 'Cache-Control: private, no-cache' );
 				header( 'Vary: Cookie, User-Agent', false );
 			}
-			if ( Slotwise_Options::get( 'events' ) ) {
+			if ( Slotwise_Options::get( 'events' ) && ! $impressions ) {
 				// A post, product or custom post is a catalog item (as client.js treats it, too).
 				$item = self::item_id();
 				self::events()->add( self::$visitor_id, null === $item ? 'page_view' : 'item_view', null === $item ? array() : array( 'item_id' => $item ) );
@@ -214,10 +227,16 @@ final class Slotwise_Plugin {
 	 * Client mode: the gateway's client.js, once, in the footer.
 	 */
 	public static function enqueue_client(): void {
-		if ( ! Slotwise_Options::configured() || 'client' !== self::page()->mode() ) {
+		if ( ! Slotwise_Options::configured() ) {
 			return;
 		}
-		if ( 0 === self::page()->count() && ! Slotwise_Options::get( 'events' ) ) {
+		$mode = self::page()->mode();
+		if ( 'server' === $mode ) {
+			// Impressions and clicks of server-rendered blocks (their data-slotwise-* attributes).
+			if ( ! Slotwise_Options::get( 'impressions' ) || 0 === self::page()->count() ) {
+				return;
+			}
+		} elseif ( 'client' !== $mode || ( 0 === self::page()->count() && ! Slotwise_Options::get( 'events' ) ) ) {
 			return;
 		}
 		$src = untrailingslashit( (string) Slotwise_Options::get( 'gateway_url' ) ) . '/v1/client.js';

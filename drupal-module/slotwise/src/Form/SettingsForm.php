@@ -68,6 +68,7 @@ final class SettingsForm extends ConfigFormBase {
         'auto' => $this->t('Automatic: in the browser for anonymous visitors when the Internal Page Cache is on, on the server otherwise'),
         'server' => $this->t('Server: rendered by Drupal (pages with a slot are then kept out of the Internal Page Cache)'),
         'client' => $this->t('Browser: placeholders filled by the gateway\'s client.js (for Varnish or a CDN)'),
+        'esi' => $this->t('Edge (ESI): &lt;esi:include&gt; tags that Varnish fills from the gateway (deploy/varnish/slotwise.vcl); one cached page for everyone'),
       ],
       '#default_value' => $config->get('delivery_mode') ?: 'auto',
     ];
@@ -95,6 +96,11 @@ final class SettingsForm extends ConfigFormBase {
       '#type' => 'checkbox',
       '#title' => $this->t('Send node views'),
       '#default_value' => $config->get('track_node_views'),
+    ];
+    $form['server_impressions'] = [
+      '#type' => 'checkbox',
+      '#title' => $this->t("Server mode: load the gateway's client.js on pages too, for impressions and clicks of server-rendered blocks (client.js then sends the page view)"),
+      '#default_value' => (bool) $config->get('server_impressions'),
     ];
     $form['track_commerce'] = [
       '#type' => 'checkbox',
@@ -130,6 +136,7 @@ final class SettingsForm extends ConfigFormBase {
     $config->set('geo_headers', array_values(array_filter(array_map('trim',
       explode(',', (string) $form_state->getValue('geo_headers'))))));
     $config->set('track_node_views', (bool) $form_state->getValue('track_node_views'));
+    $config->set('server_impressions', (bool) $form_state->getValue('server_impressions'));
     $config->set('track_commerce', (bool) $form_state->getValue('track_commerce'));
     // Saving invalidates config:slotwise.settings, the tag of every render array that holds
     // a slot or the client.js tag: nothing site-wide needs clearing.
