@@ -27,14 +27,11 @@ from slotwise.gateway.common.jsoncodec import dumps, loads
 from slotwise.gateway.measure.kpis import Counts
 from slotwise.gateway.visitors.profiles import Profile, rebuild
 from slotwise.gateway.visitors.stores.base import IngestResult, Store, group_by_visitor
-from slotwise.gateway.visitors.stores.sqlite_measure import MEASURE_SCHEMA, SQLiteMeasure
+from slotwise.gateway.visitors.stores.sqlite_measure import MEASURE_SCHEMA, PUT_PROFILE, SQLiteMeasure
 
 T = TypeVar("T")
 log = logging.getLogger("slotwise.store")
 DEFAULT_WAL_LIMIT = 64 * 1024 * 1024
-DEFAULT_CACHE_MB = 4
-# An upsert rewrites the row in place (INSERT OR REPLACE deletes it and inserts it again).
-PUT_PROFILE = "INSERT INTO profiles VALUES (?,?,?) ON CONFLICT (site, visitor_id) DO UPDATE SET body = excluded.body"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (site TEXT NOT NULL, event_id TEXT NOT NULL,
   visitor_id TEXT NOT NULL, ts REAL NOT NULL, body TEXT NOT NULL, PRIMARY KEY (site, event_id));
@@ -67,15 +64,14 @@ class SQLiteStore(SQLiteMeasure, Store):
         retention_days: float = 365.0,
         synchronous: str = "normal",
         wal_limit_bytes: int = DEFAULT_WAL_LIMIT,
-        cache_mb: int = DEFAULT_CACHE_MB,
+        cache_mb: int = 4,
     ):
         self.path = str(path)
         self.retention_days = retention_days
         self.wal_limit_bytes = wal_limit_bytes
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # The writer's page cache holds the hot index pages; the reader's and the checkpointer's
-        # keep SQLite's default (the operating system caches the file for them too).
+        # Page cache: the writer's holds hot index pages; the others keep SQLite's 2 MiB (and the OS's).
         self._write = _connect(self.path, synchronous, cache_mb * 1024)
         self._write.executescript(SCHEMA + MEASURE_SCHEMA)
         # Checkpoints run in their own thread, so a commit never waits for one.
@@ -269,7 +265,6 @@ class SQLiteStore(SQLiteMeasure, Store):
         return found
 
     def _forget(self, site: str, visitor_id: str) -> None:
-        """Drop the writer's cached profile and measurement state of one visitor."""
         self._cache.pop((site, visitor_id), None)
         self._states.pop((site, visitor_id), None)
 

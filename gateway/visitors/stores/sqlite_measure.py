@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS measure_states (site TEXT NOT NULL, visitor_id TEXT N
 CREATE TABLE IF NOT EXISTS measure_ids (site TEXT NOT NULL, event_id TEXT NOT NULL, ts REAL NOT NULL,
   PRIMARY KEY (site, event_id)) WITHOUT ROWID;
 """
+# Upserts rewrite the row in place (INSERT OR REPLACE deletes it and inserts it again).
+PUT_PROFILE = "INSERT INTO profiles VALUES (?,?,?) ON CONFLICT (site, visitor_id) DO UPDATE SET body = excluded.body"
 PUT_STATE = (
     "INSERT INTO measure_states VALUES (?,?,?) ON CONFLICT (site, visitor_id) DO UPDATE SET body = excluded.body"
 )

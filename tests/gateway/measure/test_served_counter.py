@@ -68,3 +68,33 @@ def test_a_refused_write_is_kept_and_written_by_the_next_flush(tmp_path: Path) -
     assert pending == 10
     assert events == 10
     assert served == 10.0
+
+
+def test_the_writers_cached_state_is_dropped_when_another_connection_writes(tmp_path: Path) -> None:
+    """The SQLite writer caches each visitor's parsed measurement state; a second process on the
+    same file (a CLI, another worker) must not make it fold new events into a stale state."""
+    scope = "exp|offer-2026"
+
+    def impression(i: int, arm: str) -> dict[str, object]:
+        props = {"slot": "offer", "variant": f"exp:{arm}", "experiment": "offer-2026", "arm": arm}
+        return {"event_id": f"e{i}", "visitor_id": "v1", "type": "impression", "ts": NOW + i, "properties": props}
+
+    def purchase(i: int) -> dict[str, object]:
+        return {"event_id": f"e{i}", "visitor_id": "v1", "type": "purchase", "ts": NOW + i, "value": 10.0}
+
+    async def go() -> tuple[dict[str, float], dict[str, float]]:
+        first, second = SQLiteStore(tmp_path / "s.db"), SQLiteStore(tmp_path / "s.db")
+        try:
+            await first.ingest("shop", [impression(1, "B")])  # first caches v1's state
+            await second.ingest("shop", [purchase(2)])  # a buyer now (binomial: counted once)
+            await first.ingest("shop", [purchase(3)])  # a stale state would count the buyer twice
+            incremental = (await first.counters("shop", [scope]))[scope]
+            await first.rebuild_measures("shop")
+            return incremental, (await first.counters("shop", [scope]))[scope]
+        finally:
+            await first.close()
+            await second.close()
+
+    incremental, rebuilt = asyncio.run(go())
+    assert incremental["B\x1fpurchase\x1fsum"] == 1.0
+    assert {k: v for k, v in incremental.items() if v} == {k: v for k, v in rebuilt.items() if v}
