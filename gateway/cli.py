@@ -25,6 +25,8 @@ DELEGATED = {
     "proxy": "slotwise.gateway.edge.cli",
     "consume": "slotwise.gateway.streams.cli",
     "export": "slotwise.gateway.export.cli",
+    "retrain": "slotwise.gateway.retrain.cli",
+    "models": "slotwise.gateway.retrain.cli",
     "users": "slotwise.gateway.studio.cli",
 }
 

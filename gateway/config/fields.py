@@ -15,7 +15,7 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 # Sections whose strings may use ${VAR}; not slots and segments, whose HTML may hold `${...}`.
-ENV_SECTIONS = ("sites", "gateway", "geo", "cache", "catalog", "store", "models")
+ENV_SECTIONS = ("sites", "gateway", "geo", "cache", "catalog", "store", "models", "retrain")
 
 
 class Strict(BaseModel):

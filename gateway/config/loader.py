@@ -138,6 +138,7 @@ def _build(schema: ConfigSchema, base_dir: Path, source: Path | None, errors: li
         slots={name: slot.runtime(name) for name, slot in schema.slots.items()},
         store=store,
         models=schema.models.model_copy(update={"dir": str(schema.models.root(base_dir))}) if schema.models else None,
+        retrain=schema.retrain,
         source=source,
     )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from slotwise.gateway.common.vocabulary import WEEKDAYS
-from slotwise.gateway.config.services import ModelsSettings, StoreSettings
+from slotwise.gateway.config.services import ModelsSettings, RetrainSettings, StoreSettings
 from slotwise.gateway.rules.expr import Compiled
 from slotwise.gateway.rules.segments import Segment
 
@@ -134,6 +134,7 @@ class Config:
     slots: dict[str, Slot] = field(default_factory=dict)
     store: StoreSettings | None = None
     models: ModelsSettings | None = None
+    retrain: RetrainSettings = field(default_factory=RetrainSettings)
     source: Path | None = None
 
     def site_by_secret(self, key: str) -> SiteConfig | None:

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from slotwise.gateway.config.errors import fail
 from slotwise.gateway.config.fields import Name, Strict, between
-from slotwise.gateway.config.services import ModelsSettings, StoreSettings
+from slotwise.gateway.config.services import ModelsSettings, RetrainSettings, StoreSettings
 from slotwise.gateway.config.sites import SiteSchema
 from slotwise.gateway.config.slots import SegmentSchema, SlotSchema, find_cycle
 
@@ -100,6 +100,7 @@ class ConfigSchema(Strict):
     slots: dict[Name, SlotSchema] = Field(default_factory=dict)
     store: StoreSettings | None = None
     models: ModelsSettings | None = None
+    retrain: RetrainSettings = RetrainSettings()
 
     @field_validator("sites")
     @classmethod

@@ -45,6 +45,12 @@ def aggregate_rows(conn: sqlite3.Connection, site: str) -> dict[str, list[dict[s
         ).fetchall()
     except sqlite3.OperationalError:  # a store from before the measurement
         return out
+    return rows_from_counters(site, rows)
+
+
+def rows_from_counters(site: str, rows: Any) -> dict[str, list[dict[str, Any]]]:
+    """(scope, key, value) counter rows, summed per scope and key, as the two tables."""
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
     for scope, key, value in rows:
         kind, _, name = scope.partition("|")
         parts = key.split("\x1f")

@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
     if not formats or set(formats) - {"parquet", "csv"}:
         parser.error(f"--format {args.format!r}: use parquet, csv or parquet,csv")
     from slotwise.gateway.config.loader import ConfigError, load_config
-    from slotwise.gateway.export.rows import SQLiteEvents
+    from slotwise.gateway.export.rows import EventReader, SQLiteEvents
     from slotwise.gateway.visitors.stores import parse_store_settings
 
     try:
@@ -34,15 +34,22 @@ def main(argv: list[str]) -> int:
         print(f"unknown site {args.site!r}; one of {', '.join(sorted(config.sites))}", file=sys.stderr)
         return 2
     settings = parse_store_settings(config.store) if config.store else None
-    if settings is None or settings.backend != "sqlite":
-        print(
-            "slotwise export reads a SQLite store (store.backend: sqlite); Redis is not supported yet", file=sys.stderr
-        )
+    if settings is None or not settings.enabled:
+        print("slotwise export reads the store's events: the configuration has no store", file=sys.stderr)
         return 2
+    events: EventReader
     try:
-        events = SQLiteEvents(settings.path)
+        if settings.backend == "redis":
+            from slotwise.gateway.export.redis_rows import RedisEvents
+
+            events = RedisEvents(settings.url, settings.prefix)
+        else:
+            events = SQLiteEvents(settings.path)
     except FileNotFoundError:
         print(f"no store at {settings.path}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # redis-py's connection errors: the message says what failed
+        print(f"cannot read the Redis store at {settings.url.split('@')[-1]}: {exc}", file=sys.stderr)
         return 2
     try:
         if args.to.startswith(("postgresql://", "postgres://")):

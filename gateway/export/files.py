@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from slotwise.gateway.export.rows import COLUMN_NAMES, EVENT_COLUMNS, SQLiteEvents
+from slotwise.gateway.export.rows import COLUMN_NAMES, EVENT_COLUMNS, EventReader
 
 STATE = "_watermark.json"
 
@@ -43,7 +43,7 @@ def _arrow_schema(columns: list[tuple[str, str, str]] = EVENT_COLUMNS) -> Any:
     return pa.schema([(name, types[kind]) for name, kind, _ in columns])
 
 
-def export_to_dir(events: SQLiteEvents, site: str, directory: Path, formats: tuple[str, ...]) -> dict[str, Any]:
+def export_to_dir(events: EventReader, site: str, directory: Path, formats: tuple[str, ...]) -> dict[str, Any]:
     """Write the events new since the last run; what was written."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -70,7 +70,7 @@ def export_to_dir(events: SQLiteEvents, site: str, directory: Path, formats: tup
     return out
 
 
-def _snapshots(events: SQLiteEvents, site: str, directory: Path, formats: tuple[str, ...], files: list[str]) -> Any:
+def _snapshots(events: EventReader, site: str, directory: Path, formats: tuple[str, ...], files: list[str]) -> Any:
     """The aggregate tables, replaced whole: `<table>/<table>-<site>.parquet|csv`."""
     import pyarrow as pa
     import pyarrow.parquet as pq

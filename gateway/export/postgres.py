@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slotwise.gateway.export.rows import COLUMN_NAMES, EVENT_COLUMNS, SQLiteEvents
+from slotwise.gateway.export.rows import COLUMN_NAMES, EVENT_COLUMNS, EventReader
 
 EVENTS_TABLE = "slotwise_events"
 STATE_TABLE = "slotwise_export_state"
@@ -26,7 +26,7 @@ def _ddl(schema: str) -> list[str]:
     ]
 
 
-def export_to_postgres(events: SQLiteEvents, site: str, dsn: str, schema: str = "public") -> dict[str, Any]:
+def export_to_postgres(events: EventReader, site: str, dsn: str, schema: str = "public") -> dict[str, Any]:
     import psycopg
     from psycopg import sql
 
@@ -65,7 +65,7 @@ def export_to_postgres(events: SQLiteEvents, site: str, dsn: str, schema: str = 
     return out
 
 
-def _snapshots(conn: Any, events: SQLiteEvents, site: str, schema: str) -> dict[str, int]:
+def _snapshots(conn: Any, events: EventReader, site: str, schema: str) -> dict[str, int]:
     """The aggregate tables: the site's rows replaced in one transaction."""
     from psycopg import sql
 

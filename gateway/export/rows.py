@@ -3,7 +3,7 @@
 
 The table schema (docs/analytics.md) is the same for files and PostgreSQL. The watermark is the
 SQLite log's rowid: new events always get a higher one, so late events (an old `ts` arriving
-today) are exported too. The Redis store keeps no insertion order and is not supported yet.
+today) are exported too. The Redis store's reader (`redis_rows.py`) has the same interface.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 # (column, arrow type name, PostgreSQL type)
 EVENT_COLUMNS: list[tuple[str, str, str]] = [
@@ -56,6 +56,16 @@ def event_row(seq: int, site: str, event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class EventReader(Protocol):
+    """What the exports and retraining read from a store (SQLite here, Redis in `redis_rows`)."""
+
+    def chunks(self, site: str, after: int, size: int = 50_000) -> Iterator[list[dict[str, Any]]]: ...
+    def raw_events(self, site: str, since: float | None = None) -> Iterator[dict[str, Any]]: ...
+    def count_since(self, site: str, since: float | None) -> int: ...
+    def aggregates(self, site: str) -> dict[str, list[dict[str, Any]]]: ...
+    def close(self) -> None: ...
+
+
 class SQLiteEvents:
     """Read-only access to a SQLite store's event log (never blocks the gateway's writer)."""
 
@@ -75,6 +85,19 @@ class SQLiteEvents:
                 return
             yield [event_row(seq, site, json.loads(body)) for seq, body in rows]
             after = rows[-1][0]
+
+    def raw_events(self, site: str, since: float | None = None) -> Iterator[dict[str, Any]]:
+        """The site's events as stored (JSON bodies), optionally only those with `ts` > since."""
+        sql = "SELECT body FROM events WHERE site = ?" + (" AND ts > ?" if since is not None else "")
+        for (body,) in self.conn.execute(sql, (site, since) if since is not None else (site,)):
+            yield json.loads(body)
+
+    def count_since(self, site: str, since: float | None) -> int:
+        """Events of the site with `ts` after `since` (all of them for None)."""
+        if since is None:
+            return int(self.conn.execute("SELECT COUNT(*) FROM events WHERE site = ?", (site,)).fetchone()[0])
+        sql = "SELECT COUNT(*) FROM events WHERE site = ? AND ts > ?"
+        return int(self.conn.execute(sql, (site, since)).fetchone()[0])
 
     def aggregates(self, site: str) -> dict[str, list[dict[str, Any]]]:
         from slotwise.gateway.export.aggregates import aggregate_rows

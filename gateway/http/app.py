@@ -20,12 +20,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from slotwise.gateway.config.loader import Config
 from slotwise.gateway.config.registries import install_defaults
 from slotwise.gateway.http import admin_routes as admin
-from slotwise.gateway.http import authoring_routes, bandit_routes, measure_routes, openapi
+from slotwise.gateway.http import authoring_routes, bandit_routes, email_routes, measure_routes, openapi
 from slotwise.gateway.http import event_routes as eventroutes
 from slotwise.gateway.http import render_routes as api
 from slotwise.gateway.http.errors import ApiError, error_response
 from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.serving.reload import reload_config
+from slotwise.gateway.serving.retrain_schedule import start_schedule
 from slotwise.gateway.serving.runtime import build_runtime
 from slotwise.gateway.serving.services import Services, build_services, close_services
 from slotwise.gateway.serving.sync import start_sync
@@ -137,12 +138,15 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.services = await build_services(config)
         app.state.sync = await start_sync(app, app.state.services.store)  # replicas on one Redis
+        app.state.retrain = start_schedule(app, config.retrain)  # off unless retrain.every is set
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             # SIGHUP reloads the configuration (only possible when serving from the main thread).
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload_soon, app)
         try:
             yield
         finally:
+            if app.state.retrain is not None:
+                await app.state.retrain.close()
             if app.state.sync is not None:
                 await app.state.sync.close()
             await close_services(app.state.services)
@@ -157,6 +161,7 @@ def create_app(
         *authoring_routes.ROUTES,
         *measure_routes.ROUTES,
         *bandit_routes.ROUTES,
+        *email_routes.ROUTES,
         openapi.openapi_route(
             [
                 openapi.CORE_PATHS,
@@ -164,6 +169,7 @@ def create_app(
                 openapi.ADMIN_PATHS,
                 measure_routes.measure_paths(),
                 bandit_routes.bandit_paths(),
+                email_routes.email_paths(),
             ]
         ),
         *(extra_routes or []),

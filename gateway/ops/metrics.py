@@ -26,6 +26,10 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
         )
         self.config_reloads = Counter("slotwise_config_reloads", "Configuration reloads", ["result"], registry=r)
+        self.alerts = Counter("slotwise_alerts", "Alerts raised (ops/alerts.py), by kind", ["kind"], registry=r)
+        self.retrain_runs = Counter(
+            "slotwise_retrain_runs", "Scheduled retraining runs, by result", ["result"], registry=r
+        )
         # Counted several times per render: plain tallies, turned into metrics only when scraped
         # (a prometheus_client child's lock and label look-up cost more than the work counted).
         self.requests: Tally[tuple[str, str]] = Tally()

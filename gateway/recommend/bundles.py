@@ -25,6 +25,7 @@ import numpy as np
 import onnxruntime as ort
 
 from slotwise.gateway.config.services import ModelsSettings, validate_section
+from slotwise.gateway.recommend.bundle_versions import serving_order
 
 log = logging.getLogger("slotwise.models")
 FORMATS = {"slotwise-bundle/1"}
@@ -207,7 +208,7 @@ def load_bundle(path: Path, threads: int = 1, name: str | None = None) -> Bundle
 
 
 def bundle_candidates(root: Path) -> dict[str, list[Path]]:
-    """name → bundle directories, newest first: `root/NAME/` or `root/NAME/VERSION/`."""
+    """name → bundle directories, live first: `root/NAME/` or `root/NAME/VERSION/`."""
     out: dict[str, list[Path]] = {}
     if not root.is_dir():
         return out
@@ -215,16 +216,9 @@ def bundle_candidates(root: Path) -> dict[str, list[Path]]:
         if (d / "manifest.json").exists():
             out[d.name] = [d]
         else:
-            # A version without manifest.json is still being written (the manifest comes last).
-            versions = sorted(
-                (
-                    v
-                    for v in d.iterdir()
-                    if v.is_dir() and not v.name.startswith(".") and (v / "manifest.json").exists()
-                ),
-                key=lambda v: v.name,
-                reverse=True,
-            )
+            # A version without manifest.json is still being written (the manifest comes last);
+            # `LIVE` (bundle_versions) puts the promoted version first, else the newest name.
+            versions = serving_order(d)
             if versions:
                 out[d.name] = versions
     return out

@@ -159,8 +159,59 @@
     }
   }
   function setConsent(level) {
+    // The gateway forgets (none) or stops profiling (anonymous) at once, not only this browser.
+    var vid = cookie(COOKIE), done = Promise.resolve(null);
+    if (vid && cfg.site && cfg.key) {
+      done = fetch(base + "/v1/visitors/" + encodeURIComponent(vid) + "/consent?site=" + encodeURIComponent(cfg.site), {
+        method: "PUT", headers: {"Content-Type": "application/json", "X-Slotwise-Key": cfg.key},
+        body: JSON.stringify({level: level})
+      }).then(function (r) { return r.ok; })["catch"](function () { return false; });
+    }
     setCookie(CONSENT_COOKIE, level, YEAR);
     if (level === "none") setCookie(COOKIE, "", 0);
+    return done;
+  }
+
+  // The personalization level widget: <div data-slotwise-widget="personalization"></div>.
+  // full = profile, basic = this page only (consent "anonymous"), off = no identifier ("none").
+  var LEVELS = [["full", "full", "Full", "recommendations from what you browse here"],
+                ["basic", "anonymous", "Basic", "only this page and the time of day, nothing remembered"],
+                ["off", "none", "Off", "no personalization, no identifier"]];
+  function level() {
+    var c = consent();
+    for (var i = 0; i < LEVELS.length; i++) if (LEVELS[i][1] === c) return LEVELS[i][0];
+    return null;
+  }
+  function widget(n) {
+    var name = "sw-level-" + Math.random().toString(36).slice(2), current = level();
+    var box = document.createElement("fieldset");
+    box.setAttribute("data-slotwise-level", current || "");
+    var legend = document.createElement("legend");
+    legend.textContent = n.getAttribute("data-title") || "Personalization";
+    box.appendChild(legend);
+    LEVELS.forEach(function (l) {
+      var label = document.createElement("label"), input = document.createElement("input"), text = document.createElement("span");
+      input.type = "radio"; input.name = name; input.value = l[0]; input.checked = current === l[0];
+      label.style.display = "block";
+      text.textContent = " " + (n.getAttribute("data-label-" + l[0]) || l[2]) + " \u2014 " +
+        (n.getAttribute("data-help-" + l[0]) || l[3]);
+      input.addEventListener("change", function () {
+        box.setAttribute("data-slotwise-level", l[0]);
+        box.setAttribute("data-slotwise-state", "saving");
+        setConsent(l[1]).then(function (ok) {
+          box.setAttribute("data-slotwise-state", ok === false ? "error" : "saved");
+          all("[data-slotwise-slot]").forEach(function (s) { s.setAttribute("data-slotwise-state", "pending"); });
+          render();
+        });
+      });
+      label.appendChild(input); label.appendChild(text); box.appendChild(label);
+    });
+    if (gpc()) {
+      var note = document.createElement("p");
+      note.textContent = n.getAttribute("data-gpc") || "Your browser sends Global Privacy Control: nothing is profiled, whatever you choose.";
+      box.appendChild(note);
+    }
+    n.innerHTML = ""; n.appendChild(box);
   }
 
   document.addEventListener("click", function (e) {
@@ -186,8 +237,9 @@
   });
 
   window.Slotwise = {version: "1", render: render, refresh: render, track: track, flush: flush,
-                     setConsent: setConsent, visitorId: visitorId};
+                     setConsent: setConsent, visitorId: visitorId, level: level};
   var go = function () {
+    all('[data-slotwise-widget="personalization"]').forEach(widget);
     all(BLOCKS).forEach(function (n) { if (attr(n, "state") === "ready") observe(n); });
     render().then(function () {
       var item = pageContext().item_id;

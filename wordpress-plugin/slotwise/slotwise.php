@@ -40,6 +40,7 @@ if ( is_admin() ) {
 }
 add_action( 'rest_api_init', array( 'Slotwise_Rest', 'routes' ) );
 Slotwise_Plugin::init();
+add_action( 'init', array( 'Slotwise_Personalization', 'register' ) ); // [slotwise_personalization]
 
 // Authored variants (Slotwise_Authoring): hooks named here, so the class loads only when one fires.
 add_action( 'rest_api_init', array( 'Slotwise_Authoring', 'register_meta' ), 5 );

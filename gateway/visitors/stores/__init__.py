@@ -30,7 +30,9 @@ def open_store(settings: StoreSettings) -> Store:
     if settings.backend == "redis":
         from slotwise.gateway.visitors.stores.redis import RedisStore
 
-        store = RedisStore(settings.url, prefix=settings.prefix, retention_days=settings.retention_days)
+        store = RedisStore(
+            settings.url, prefix=settings.prefix, retention_days=settings.retention_days, export_log=settings.export_log
+        )
     else:
         from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
 

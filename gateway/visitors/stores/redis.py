@@ -4,7 +4,8 @@
 Keys (all under `prefix`): `ids:{site}` hash event_id → visitor, `ev:{site}:{visitor}` hash
 event_id → event, `ts:{site}` sorted set of "visitor\\x1fevent_id" by ts (retention),
 `pr:{site}:{visitor}` profile, `at:{site}:{key}` attributes, `cs:{site}:{visitor}` consent,
-`sites` the sites seen; measurement: `ms:{site}:{visitor}` attribution state, `mc:{site}:{scope}`
+`sites` the sites seen, `log:{site}` the same members by insertion sequence (`seq:{site}`, for
+exports); measurement: `ms:{site}:{visitor}` attribution state, `mc:{site}:{scope}`
 log-derived counters, `mx:{site}:{scope}` other counters, `mi:{site}` anonymous event ids by ts.
 A batch is folded in Python and committed by one Lua script that
 compares each visitor's profile with the one read (compare-and-set), so two replicas never
@@ -32,14 +33,15 @@ from slotwise.gateway.visitors.stores.base import IngestResult, Store, group_by_
 SEP = "\x1f"
 RENDER_BUDGET = 0.05  # seconds a render waits for a profile before going without
 log = logging.getLogger("slotwise.store")
-# KEYS: ids, ts, sites, then per visitor: profile, events, consent, measure state.
-# ARGV: site, sep, then per visitor: id, sha1 of the profile read ('' if none), new profile,
-# n, n times (event_id, event json, ts), sha1 of the measure state read, new measure state,
-# m, and m times (counter hash, field, delta). Returns the visitors that must be retried.
+# KEYS: ids, ts, sites, seq, log, then per visitor: profile, events, consent, measure state.
+# ARGV: site, sep, '1' to number events into log (exports) or '0', then per visitor: id, sha1 of
+# the profile read ('' if none), new profile, n, n times (event_id, event json, ts), sha1 of the
+# measure state read, new measure state, m, and m times (counter hash, field, delta).
+# Returns the visitors that must be retried.
 COMMIT = """
-local ids, tskey, sites = KEYS[1], KEYS[2], KEYS[3]
-local site, sep = ARGV[1], ARGV[2]
-local a, k, conflicts = 3, 4, {}
+local ids, tskey, sites, seqkey, logkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local site, sep, logged = ARGV[1], ARGV[2], ARGV[3] == '1'
+local a, k, conflicts = 4, 6, {}
 while a <= #ARGV do
   local visitor, want, body, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local pkey, ekey, ckey, mkey = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
@@ -62,6 +64,7 @@ while a <= #ARGV do
       redis.call('HSET', ids, id, visitor)
       redis.call('HSET', ekey, id, ev)
       redis.call('ZADD', tskey, ts, visitor .. sep .. id)
+      if logged then redis.call('ZADD', logkey, redis.call('INCR', seqkey), visitor .. sep .. id) end
     end
     redis.call('SET', pkey, body)
     redis.call('SADD', sites, site)
@@ -96,8 +99,9 @@ return counted
 
 
 class RedisStore(Store):
-    def __init__(self, url: str, *, prefix: str = "slotwise:", retention_days: float = 365.0):
+    def __init__(self, url: str, *, prefix: str = "slotwise:", retention_days: float = 365.0, export_log: bool = True):
         self.url = url
+        self.export_log = export_log  # number events into log:{site} for `slotwise export` (~120 B an event)
         self.prefix = prefix
         self.retention_days = retention_days
         self.r = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=10)
@@ -130,8 +134,9 @@ class RedisStore(Store):
                 for i, hit in zip([e["event_id"] for v in visitors for e in pending[v]], known_list, strict=False)
                 if hit
             }
-            keys: list[str] = [ids_key, self._k("ts", site), self._k("sites")]
-            args: list[Any] = [site, SEP]
+            keys: list[str] = [ids_key, self._k("ts", site), self._k("sites"), self._k("seq", site)]
+            keys.append(self._k("log", site))  # insertion order, for incremental exports
+            args: list[Any] = [site, SEP, "1" if self.export_log else "0"]
             staged: dict[str, tuple[list[str], list[str]]] = {}
             for visitor, body, level, mbody in zip(visitors, bodies, consents, measures, strict=False):
                 evs = pending[visitor]
@@ -298,6 +303,7 @@ class RedisStore(Store):
                     if ids:
                         pipe.hdel(self._k("ids", site), *ids)
                         pipe.zrem(self._k("ts", site), *[visitor_id + SEP + i for i in ids])
+                        pipe.zrem(self._k("log", site), *[visitor_id + SEP + i for i in ids])
                     pipe.delete(ev, pr, self._k("ms", site, visitor_id))
                     if level is not None:
                         pipe.set(self._k("cs", site, visitor_id), level)
@@ -335,6 +341,7 @@ class RedisStore(Store):
                     pipe.hdel(self._k("ev", site, visitor), *ids)
                     pipe.hdel(self._k("ids", site), *ids)
                     pipe.zrem(self._k("ts", site), *[visitor + SEP + i for i in ids])
+                    pipe.zrem(self._k("log", site), *[visitor + SEP + i for i in ids])
                     await pipe.execute()
                 removed += len(ids)
                 await self.rebuild_profile(site, visitor)

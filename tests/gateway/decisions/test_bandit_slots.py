@@ -213,3 +213,22 @@ def test_an_impression_with_a_bad_propensity_is_rejected(
     assert r.status_code == 200, r.text
     rejected = r.json()["rejected"]
     assert len(rejected) == 1 and "propensity" in str(rejected[0])
+
+
+def test_bots_and_visitors_without_consent_never_update_a_bandit(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    client = make_client(config(tmp_path))
+    block = render(client, "human")
+    events = _events("crawler", block, clicked=True)
+    r = client.post("/v1/events", json={"site": "shop", "events": events}, headers={**KEY, "User-Agent": GOOGLEBOT_UA})
+    assert r.status_code == 200
+    for consent in ("none", "anonymous"):  # anonymous: aggregates only, no state to attribute a reward to
+        events = _events(f"visitor-{consent}", block, clicked=True)
+        r = client.post("/v1/events", json={"site": "shop", "events": events, "consent": consent}, headers=KEY)
+        assert r.status_code == 200 and not r.json()["rejected"], r.text
+    body = client.get("/v1/admin/bandits/hero?site=shop", headers=SECRET).json()
+    assert body["pulls"] == 0 and all(a["reward_sum"] == 0 for a in body["arms"])
+    r = client.post("/v1/events", json={"site": "shop", "events": _events("human", block, True)}, headers=KEY)
+    assert r.status_code == 200 and not r.json()["rejected"]
+    assert client.get("/v1/admin/bandits/hero?site=shop", headers=SECRET).json()["pulls"] == 1  # the test can fail
