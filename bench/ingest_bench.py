@@ -40,7 +40,7 @@ from tests import procs
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PORT = 18555
+PORT = 0  # set in main() from a free port (other servers run on this machine)
 REDIS_URL = "redis://127.0.0.1:6379/6"
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 RULES = [
@@ -235,6 +235,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--backends", default="sqlite,redis")
     args = parser.parse_args()
+    global PORT
+    from tests.conftest import free_port
+
+    PORT = free_port()
     n = args.events or (20_000 if args.quick else 100_000)
     from slotwise.gateway.common.jsoncodec import dumps
 

@@ -44,6 +44,7 @@ class StoreSettings(Strict):
     max_batch_bytes: between(1024, 64 * 1_048_576, int) = 1_048_576  # type: ignore[valid-type]
     max_future_seconds: between(0, 86400) = 300.0  # type: ignore[valid-type]
     wal_limit_mb: between(1, 1_000_000, int) = 64  # type: ignore[valid-type]  # SQLite: WAL cut past this
+    cache_mb: between(1, 65536, int) = 4  # type: ignore[valid-type]  # SQLite: the writer's page cache
     rate_limit: RateLimits = RateLimits()
 
     def resolved(self, base_dir: Path) -> StoreSettings:

@@ -30,16 +30,26 @@ def contribution(state: dict[str, Any], settings: MeasureSettings) -> Counts:
 def fold_visitor(body: str | None, events: list[dict[str, Any]], settings: MeasureSettings, deltas: Counts) -> str:
     """Fold one visitor's new events into their state (JSON); add the counter deltas to `deltas`."""
     state = attribution.loads(body)
-    before = contribution(state, settings) if body else {}
+    fold_state(state, contribution(state, settings) if body else {}, events, settings, deltas)
+    return attribution.dumps(state)
+
+
+def fold_state(
+    state: dict[str, Any], before: Counts, events: list[dict[str, Any]], settings: MeasureSettings, deltas: Counts
+) -> Counts:
+    """Fold new events into a parsed `state` (in place) whose contribution is `before`; add the
+    counter deltas to `deltas` and return the new contribution (a store may keep both, so that
+    the next batch of this visitor neither parses the state nor recomputes its contribution)."""
     exposures = [exposure_of(e) for e in events]
     for event, exposure in zip(events, exposures, strict=True):
         attribution.fold(state, event, exposure)
     kpis.event_counts(events, deltas, exposures)
-    for key, value in contribution(state, settings).items():
+    after = contribution(state, settings)
+    for key, value in after.items():
         deltas[key] = deltas.get(key, 0.0) + value
     for key, value in before.items():
         deltas[key] = deltas.get(key, 0.0) - value
-    return attribution.dumps(state)
+    return after
 
 
 def anonymous_counts(events: Iterable[dict[str, Any]]) -> Counts:

@@ -6,12 +6,14 @@ An exposure's `properties` carry `slot`, `variant`, and for experiments and band
 (`viewable`, the default, from client.js; `served` when the render itself was the exposure).
 `ServedCounter` counts served impressions per block in memory on the render path and writes
 them to the store in the background a second later, so a render never waits on a write (a
-crash loses at most that second of served counts; viewable impressions are events, never lost).
+crash loses at most that second of served counts; viewable impressions are events, never lost;
+a store outage keeps them in memory, bounded, until the next write succeeds).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import math
@@ -89,15 +91,25 @@ class ServedCounter:
     """Served impressions per (site, day, slot, variant, experiment, arm), written a second later.
 
     The render path only bumps a tally keyed by a tuple; keys, hashes and events are built when
-    the tallies are written, off the request."""
+    the tallies are written, off the request. Memory is bounded whatever the traffic: the tally
+    has one entry per counted block kind (a handful per slot and day); queued assignments are
+    written at once when `MAX_PENDING` wait (not a second later); the visitors already queued
+    today are remembered up to `MAX_SEEN` (the oldest are forgotten first: a repeat only re-sends
+    an idempotent event, which the store counts once). A failed write keeps its tallies and
+    assignments for the next one; only assignments beyond `MAX_QUEUED` (a long store outage) are
+    given up, and counted in the log."""
 
-    MAX_SEEN = 200_000
+    MAX_SEEN = 20_000
+    MAX_PENDING = 2_000
+    MAX_QUEUED = 50_000  # about 15 MB
 
     def __init__(self) -> None:
         self._tally: dict[tuple[str, int, str, str, str | None, str | None], int] = {}
         self._assignments: dict[tuple[str, str, str, int], tuple[str, Any, Any, Any, float]] = {}
-        self._seen: set[tuple[str, str, str, int]] = set()
+        self._seen: dict[int, None] = {}  # hashes of (site, visitor, experiment, day), oldest first
         self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None  # set to write before the second is up
+        self.dropped = 0
 
     def add(
         self,
@@ -122,22 +134,34 @@ class ServedCounter:
             counted = (site, day, slot, variant, key, arm)
             tally[counted] = tally.get(counted, 0) + 1
             if visitor_id is not None and key is not None and not (exp or {}).get("bandit"):
-                seen = (site, visitor_id, key, day)
-                if seen not in self._seen:
-                    if len(self._seen) >= self.MAX_SEEN:
-                        self._seen.clear()  # a repeat only re-sends an idempotent event
-                    self._seen.add(seen)
-                    self._assignments[seen] = (slot, variant, arm, block.get("segments"), now)
+                self._assign((site, visitor_id, key, day), (slot, variant, arm, block.get("segments"), now))
         if store is not None and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._later(store))
+            self._wake = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._later(store, self._wake))
+        if len(self._assignments) >= self.MAX_PENDING and self._wake is not None:
+            self._wake.set()
 
-    async def _later(self, store: Any) -> None:
-        """One write per second at most, a second after the first render that had something to count."""
+    def _assign(self, key: tuple[str, str, str, int], value: tuple[str, Any, Any, Any, float]) -> None:
+        seen = hash(key)  # an int takes a third of the tuple's memory; a collision costs one resend
+        if seen in self._seen:
+            return
+        if len(self._seen) >= self.MAX_SEEN:
+            del self._seen[next(iter(self._seen))]
+        self._seen[seen] = None
+        if len(self._assignments) >= self.MAX_QUEUED:  # the store has not taken writes for a while
+            self.dropped += 1
+            return
+        self._assignments[key] = value
+
+    async def _later(self, store: Any, wake: asyncio.Event) -> None:
+        """A second after the first render that had something to count, or as soon as
+        `MAX_PENDING` assignments wait."""
         try:
-            await asyncio.sleep(FLUSH_EVERY)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), FLUSH_EVERY)
             await self.flush(store)
         finally:
-            self._task = None
+            self._task = self._wake = None
 
     def _counts(self, tally: dict[tuple[Any, ...], int]) -> dict[str, dict[tuple[str, str], float]]:
         from slotwise.gateway.measure.kpis import day_scope, kpi_key
@@ -156,37 +180,49 @@ class ServedCounter:
         return by_site
 
     @staticmethod
-    def _events(
-        assignments: dict[tuple[str, str, str, int], tuple[str, Any, Any, Any, float]],
-    ) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {}
-        for (site, visitor_id, key, day), (slot, variant, arm, segments, ts) in assignments.items():
-            digest = hashlib.blake2b(f"{site}\x00{visitor_id}\x00{key}\x00{day}".encode(), digest_size=12)
-            props: dict[str, Any] = {"slot": slot, "variant": variant, "experiment": key, "arm": arm, "kind": "served"}
-            if isinstance(segments, list) and segments:
-                props["segments"] = segments[:MAX_SEGMENTS]
-            out.setdefault(site, []).append(
-                {
-                    "event_id": "srv-" + digest.hexdigest(),
-                    "visitor_id": visitor_id,
-                    "type": "impression",
-                    "ts": round(ts, 3),
-                    "properties": props,
-                }
-            )
-        return out
+    def _event(key: tuple[str, str, str, int], value: tuple[str, Any, Any, Any, float]) -> dict[str, Any]:
+        site, visitor_id, experiment, day = key
+        slot, variant, arm, segments, ts = value
+        digest = hashlib.blake2b(f"{site}\x00{visitor_id}\x00{experiment}\x00{day}".encode(), digest_size=12)
+        props: dict[str, Any] = {"slot": slot, "variant": variant, "experiment": experiment, "arm": arm}
+        props["kind"] = "served"
+        if isinstance(segments, list) and segments:
+            props["segments"] = segments[:MAX_SEGMENTS]
+        return {
+            "event_id": "srv-" + digest.hexdigest(),
+            "visitor_id": visitor_id,
+            "type": "impression",
+            "ts": round(ts, 3),
+            "properties": props,
+        }
 
     async def flush(self, store: Any) -> None:
+        """Write what is counted; what a failing store did not take is kept for the next write."""
         tally, self._tally = self._tally, {}
         assignments, self._assignments = self._assignments, {}
+        by_site: dict[str, list[tuple[str, str, str, int]]] = {}
+        for key in assignments:
+            by_site.setdefault(key[0], []).append(key)
         try:
-            for site, batch in self._events(assignments).items():
-                for start in range(0, len(batch), 500):
-                    await store.ingest(site, batch[start : start + 500])
+            for site, keys in by_site.items():
+                while keys:
+                    chunk = keys[:500]
+                    await store.ingest(site, [self._event(k, assignments[k]) for k in chunk])
+                    for k in chunk:
+                        del assignments[k]
+                    keys = keys[500:]
             for site, counts in self._counts(tally).items():
                 await store.add_counts(site, counts)
-        except Exception:  # counts are best effort: a store outage must not break rendering
-            log.warning("served impressions could not be written", exc_info=True)
+                tally = {k: n for k, n in tally.items() if k[0] != site}
+        except Exception:  # a store outage must not break rendering: keep the rest for later
+            log.warning("served impressions could not be written yet", exc_info=True)
+            for counted, n in tally.items():
+                self._tally[counted] = self._tally.get(counted, 0) + n
+            for key, value in assignments.items():
+                self._assignments.setdefault(key, value)
+        if self.dropped:
+            log.warning("%d served assignments given up while the store did not keep up", self.dropped)
+            self.dropped = 0
 
 
 def refusal(event: dict[str, Any]) -> str | None:

@@ -41,6 +41,7 @@ def open_store(settings: StoreSettings) -> Store:
             retention_days=settings.retention_days,
             synchronous=settings.synchronous,
             wal_limit_bytes=settings.wal_limit_mb * 1024 * 1024,
+            cache_mb=settings.cache_mb,
         )
     store.measure_enabled = settings.measure
     return store

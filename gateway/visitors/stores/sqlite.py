@@ -24,9 +24,10 @@ from typing import Any, TypeVar
 from cachetools import LRUCache
 
 from slotwise.gateway.common.jsoncodec import dumps, loads
+from slotwise.gateway.measure.kpis import Counts
 from slotwise.gateway.visitors.profiles import Profile, rebuild
 from slotwise.gateway.visitors.stores.base import IngestResult, Store, group_by_visitor
-from slotwise.gateway.visitors.stores.sqlite_measure import MEASURE_SCHEMA, SQLiteMeasure
+from slotwise.gateway.visitors.stores.sqlite_measure import MEASURE_SCHEMA, PUT_PROFILE, SQLiteMeasure
 
 T = TypeVar("T")
 log = logging.getLogger("slotwise.store")
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS events (site TEXT NOT NULL, event_id TEXT NOT NULL,
 CREATE INDEX IF NOT EXISTS events_visitor ON events (site, visitor_id);
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 CREATE TABLE IF NOT EXISTS profiles (site TEXT NOT NULL, visitor_id TEXT NOT NULL,
-  body TEXT NOT NULL, PRIMARY KEY (site, visitor_id)) WITHOUT ROWID;
+  body TEXT NOT NULL, PRIMARY KEY (site, visitor_id));
 CREATE TABLE IF NOT EXISTS attributes (site TEXT NOT NULL, key TEXT NOT NULL,
   body TEXT NOT NULL, PRIMARY KEY (site, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS consent (site TEXT NOT NULL, visitor_id TEXT NOT NULL,
@@ -45,12 +46,12 @@ CREATE TABLE IF NOT EXISTS consent (site TEXT NOT NULL, visitor_id TEXT NOT NULL
 """
 
 
-def _connect(path: str, synchronous: str) -> sqlite3.Connection:
+def _connect(path: str, synchronous: str, cache_kib: int = 2048) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
     conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the hot part of the indexes stays in memory
+    conn.execute(f"PRAGMA cache_size=-{cache_kib}")  # per connection; SQLite's default is 2 MiB
     conn.execute("PRAGMA temp_store=MEMORY")
     return conn
 
@@ -63,13 +64,15 @@ class SQLiteStore(SQLiteMeasure, Store):
         retention_days: float = 365.0,
         synchronous: str = "normal",
         wal_limit_bytes: int = DEFAULT_WAL_LIMIT,
+        cache_mb: int = 4,
     ):
         self.path = str(path)
         self.retention_days = retention_days
         self.wal_limit_bytes = wal_limit_bytes
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._write = _connect(self.path, synchronous)
+        # Page cache: the writer's holds hot index pages; the others keep SQLite's 2 MiB (and the OS's).
+        self._write = _connect(self.path, synchronous, cache_mb * 1024)
         self._write.executescript(SCHEMA + MEASURE_SCHEMA)
         # Checkpoints run in their own thread, so a commit never waits for one.
         self._write.execute("PRAGMA wal_autocheckpoint=0")
@@ -87,9 +90,10 @@ class SQLiteStore(SQLiteMeasure, Store):
         self._thread.start()
         self._checkpointer.start()
         self._closed = False
-        # Profiles the writer last wrote; dropped whenever another connection has committed
-        # (PRAGMA data_version moves), e.g. a CLI rebuild while the gateway runs.
+        # Profiles and measurement states the writer last wrote; dropped whenever another
+        # connection has committed (PRAGMA data_version moves), e.g. a CLI rebuild.
         self._cache: LRUCache[tuple[str, str], Profile] = LRUCache(maxsize=5000)  # ~10 KiB each
+        self._states: LRUCache[tuple[str, str], tuple[dict[str, Any], Counts]] = LRUCache(maxsize=5000)
         self._data_version = -1
         self._txn_counts = {}
 
@@ -116,7 +120,7 @@ class SQLiteStore(SQLiteMeasure, Store):
                 conn.execute("BEGIN IMMEDIATE")
                 version = conn.execute("PRAGMA data_version").fetchone()[0]
                 if version != self._data_version:
-                    self._cache.clear()
+                    self._forget_all()
                     self._data_version = version
                 for fn, fut in batch:
                     conn.execute("SAVEPOINT job")
@@ -124,7 +128,7 @@ class SQLiteStore(SQLiteMeasure, Store):
                         results.append((fut, fn(conn), None))
                         conn.execute("RELEASE job")
                     except Exception as exc:  # one failing job must not undo the others
-                        self._cache.clear()  # it may have folded into cached profiles
+                        self._forget_all()  # it may have folded into cached profiles
                         conn.execute("ROLLBACK TO job")
                         conn.execute("RELEASE job")
                         results.append((fut, None, exc))
@@ -134,8 +138,8 @@ class SQLiteStore(SQLiteMeasure, Store):
                 self._flush_measure(conn, ok=False)
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                self._cache.clear()
                 results = [(fut, None, exc) for _, fut in batch]
+                self._forget_all()
             for fut, value, error in results:
                 if error is not None:
                     fut.set_exception(error)
@@ -235,8 +239,8 @@ class SQLiteStore(SQLiteMeasure, Store):
             for e in new:
                 profile.fold(e)
             out.append((site, visitor, profile.to_json()))
-            self._cache_put((site, visitor), profile)
-        conn.executemany("INSERT OR REPLACE INTO profiles VALUES (?,?,?)", out)
+            self._cache[(site, visitor)] = profile
+        conn.executemany(PUT_PROFILE, out)
         if self.measure_enabled:
             self._measure(conn, site, fresh)
         return result
@@ -260,33 +264,35 @@ class SQLiteStore(SQLiteMeasure, Store):
                 found[v] = Profile.from_json(body)
         return found
 
-    def _cache_put(self, key: tuple[str, str], profile: Profile | None) -> None:
-        if profile is None:
-            self._cache.pop(key, None)
-        else:
-            self._cache[key] = profile
+    def _forget(self, site: str, visitor_id: str) -> None:
+        self._cache.pop((site, visitor_id), None)
+        self._states.pop((site, visitor_id), None)
+
+    def _forget_all(self) -> None:
+        self._cache.clear()
+        self._states.clear()
 
     async def replace_profile(self, site: str, visitor_id: str, profile: Profile | None) -> None:
         def job(conn: sqlite3.Connection) -> None:
-            self._cache.pop((site, visitor_id), None)
+            self._forget(site, visitor_id)
             if profile is None:
                 conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
             else:
-                conn.execute("INSERT OR REPLACE INTO profiles VALUES (?,?,?)", (site, visitor_id, profile.to_json()))
+                conn.execute(PUT_PROFILE, (site, visitor_id, profile.to_json()))
 
         await self._run(job)
 
     async def rebuild_profile(self, site: str, visitor_id: str) -> Profile | None:
         # Read and write in one writer job, so no event can slip in between.
         def job(conn: sqlite3.Connection) -> Profile | None:
-            self._cache.pop((site, visitor_id), None)
+            self._forget(site, visitor_id)
             rows = conn.execute("SELECT body FROM events WHERE site=? AND visitor_id=?", (site, visitor_id))
             events = [loads(r[0]) for r in rows]
             profile = rebuild(events) if events else None
             if profile is None:
                 conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
             else:
-                conn.execute("INSERT OR REPLACE INTO profiles VALUES (?,?,?)", (site, visitor_id, profile.to_json()))
+                conn.execute(PUT_PROFILE, (site, visitor_id, profile.to_json()))
             return profile
 
         return await self._run(job)
@@ -302,7 +308,7 @@ class SQLiteStore(SQLiteMeasure, Store):
 
     async def set_consent(self, site: str, visitor_id: str, level: str) -> None:
         def job(conn: sqlite3.Connection) -> None:
-            self._cache.pop((site, visitor_id), None)
+            self._forget(site, visitor_id)
             conn.execute("INSERT OR REPLACE INTO consent VALUES (?,?,?)", (site, visitor_id, level))
             if level != "full":
                 conn.execute("DELETE FROM events WHERE site=? AND visitor_id=?", (site, visitor_id))
@@ -313,7 +319,7 @@ class SQLiteStore(SQLiteMeasure, Store):
 
     async def erase(self, site: str, visitor_id: str) -> int:
         def job(conn: sqlite3.Connection) -> int:
-            self._cache.pop((site, visitor_id), None)
+            self._forget(site, visitor_id)
             row = conn.execute("SELECT body FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id)).fetchone()
             email = Profile.from_json(row[0]).email_sha256 if row else None
             n = conn.execute("DELETE FROM events WHERE site=? AND visitor_id=?", (site, visitor_id)).rowcount

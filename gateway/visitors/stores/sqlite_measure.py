@@ -8,11 +8,12 @@ from those that are not (0: served impressions, visitors with consent `anonymous
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any, TypeVar
 
 from slotwise.gateway.common.jsoncodec import loads
-from slotwise.gateway.measure.aggregate import anonymous_counts, fold_visitor, nonzero
+from slotwise.gateway.measure import attribution
+from slotwise.gateway.measure.aggregate import anonymous_counts, contribution, fold_state, nonzero
 from slotwise.gateway.measure.attribution import MeasureSettings
 from slotwise.gateway.measure.kpis import Counts
 from slotwise.gateway.visitors.stores.base import IngestResult
@@ -22,10 +23,15 @@ MEASURE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS measure_counters (site TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL,
   logged INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (site, scope, key, logged)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS measure_states (site TEXT NOT NULL, visitor_id TEXT NOT NULL,
-  body TEXT NOT NULL, PRIMARY KEY (site, visitor_id)) WITHOUT ROWID;
+  body TEXT NOT NULL, PRIMARY KEY (site, visitor_id));
 CREATE TABLE IF NOT EXISTS measure_ids (site TEXT NOT NULL, event_id TEXT NOT NULL, ts REAL NOT NULL,
   PRIMARY KEY (site, event_id)) WITHOUT ROWID;
 """
+# Upserts rewrite the row in place (INSERT OR REPLACE deletes it and inserts it again).
+PUT_PROFILE = "INSERT INTO profiles VALUES (?,?,?) ON CONFLICT (site, visitor_id) DO UPDATE SET body = excluded.body"
+PUT_STATE = (
+    "INSERT INTO measure_states VALUES (?,?,?) ON CONFLICT (site, visitor_id) DO UPDATE SET body = excluded.body"
+)
 ADD_COUNT = (
     "INSERT INTO measure_counters VALUES (?,?,?,?,?) "
     "ON CONFLICT (site, scope, key, logged) DO UPDATE SET value = value + excluded.value"
@@ -39,6 +45,7 @@ class SQLiteMeasure:
     measure_enabled: bool
     _read: sqlite3.Connection
     _txn_counts: dict[str, Counts]  # deltas of the open transaction, by site
+    _states: MutableMapping[tuple[str, str], tuple[dict[str, Any], Counts]]  # the writer's, bounded
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         raise NotImplementedError
@@ -48,7 +55,8 @@ class SQLiteMeasure:
 
     def _measure(self, conn: sqlite3.Connection, site: str, fresh: dict[str, list[dict[str, Any]]]) -> None:
         """Attribution states and counters, in the transaction that logs the events."""
-        visitors = list(fresh)
+        cached = self._states  # parsed states and their contributions, as this writer left them
+        visitors = [v for v in fresh if (site, v) not in cached]
         bodies: dict[str, str] = {}
         for start in range(0, len(visitors), 500):
             chunk = visitors[start : start + 500]
@@ -60,8 +68,17 @@ class SQLiteMeasure:
                 )
             )
         deltas: Counts = {}
-        states = [(site, v, fold_visitor(bodies.get(v), evs, self.measure, deltas)) for v, evs in fresh.items()]
-        conn.executemany("INSERT OR REPLACE INTO measure_states VALUES (?,?,?)", states)
+        rows = []
+        for visitor, evs in fresh.items():
+            hit = cached.get((site, visitor))
+            if hit is None:
+                body = bodies.get(visitor)
+                state = attribution.loads(body)
+                hit = (state, contribution(state, self.measure) if body else {})
+            state, before = hit
+            cached[(site, visitor)] = (state, fold_state(state, before, evs, self.measure, deltas))
+            rows.append((site, visitor, attribution.dumps(state)))
+        conn.executemany(PUT_STATE, rows)
         # Counter deltas of every job in this group commit are merged and written once, just
         # before COMMIT (`_flush_measure`): concurrent sessions share most of their counters.
         pending = self._txn_counts.setdefault(site, {})
@@ -115,6 +132,7 @@ class SQLiteMeasure:
 
     async def _replace_measures(self, site: str, states: dict[str, str], counts: dict[tuple[str, str], float]) -> None:
         def job(conn: sqlite3.Connection) -> None:
+            self._states.clear()
             conn.execute("DELETE FROM measure_counters WHERE site=? AND logged=1", (site,))
             conn.execute("DELETE FROM measure_states WHERE site=?", (site,))
             conn.executemany("INSERT INTO measure_states VALUES (?,?,?)", [(site, v, b) for v, b in states.items()])
