@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -88,3 +89,29 @@ def running_gateway(args: list[str], port: int, log_path: Path, ready: str = "/h
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def launched_chromium(flags: list[str] | None = None) -> Iterator[Any]:
+    """Debian's chromium through Playwright (no browser download); skips or fails as `need` does."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need(False, "the playwright package")
+    executable = shutil.which("chromium")
+    need(executable is not None, "Debian's chromium")
+    from tests.procs import CHROMIUM_FLAGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS if flags is None else flags)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A headless chromium for the test, closed afterwards."""
+    with launched_chromium() as launched:
+        yield launched

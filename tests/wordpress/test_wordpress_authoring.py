@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.procs import CHROMIUM_FLAGS
 from tests.wordpress import wpenv
 from tests.wordpress.wpsite import GW_PORT, WP, Site, configure, dump_dom, get, slots_in, visitor_events
 
@@ -164,16 +162,11 @@ def test_an_experiment_split_is_served_with_its_arm_in_the_markup(site: Site, ed
         httpx.delete(f"{WP}/?rest_route=/wp/v2/posts/{post['id']}&force=true", auth=editor, timeout=60)
 
 
-def test_server_rendered_split_sends_its_impression_through_client_js(site: Site, editor: tuple[str, str]) -> None:
+def test_server_rendered_split_sends_its_impression_through_client_js(
+    site: Site, editor: tuple[str, str], browser: Any
+) -> None:
     """With `impressions` on, client.js runs on server-rendered pages: the impression carries the
     experiment and arm from the markup, and the page view is counted once (by client.js)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("needs the playwright package")
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("needs Debian's chromium")
     configure(GW_PORT, "server")
     wpenv.set_options(impressions=True)
     inner = "\n".join(
@@ -183,16 +176,14 @@ def test_server_rendered_split_sends_its_impression_through_client_js(site: Site
     post = posts(editor, title="Split with impressions", status="publish", content=body).json()
     name = f"wp-{post['id']}-e2e4"
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-            page = browser.new_page(user_agent=wpenv.DESKTOP_UA)
-            page.goto(f"{WP}/?p={post['id']}")
-            page.wait_for_function("() => window.Slotwise && window.Slotwise.version", timeout=30_000)
-            arm = page.get_attribute(f'[data-slotwise-slot="{name}"]', "data-slotwise-arm")
-            page.wait_for_timeout(2500)  # half visible for one continuous second, then the batch
-            page.evaluate("() => window.Slotwise.flush()")
-            vid = next(c["value"] for c in page.context.cookies() if c["name"] == "slotwise_vid")
-            browser.close()
+        page = browser.new_page(user_agent=wpenv.DESKTOP_UA)
+        page.goto(f"{WP}/?p={post['id']}")
+        page.wait_for_function("() => window.Slotwise && window.Slotwise.version", timeout=30_000)
+        arm = page.get_attribute(f'[data-slotwise-slot="{name}"]', "data-slotwise-arm")
+        page.wait_for_timeout(2500)  # half visible for one continuous second, then the batch
+        page.evaluate("() => window.Slotwise.flush()")
+        vid = next(c["value"] for c in page.context.cookies() if c["name"] == "slotwise_vid")
+        page.close()
         events = visitor_events(vid, 2)
         # The gateway logs its own "served" exposure at render; the viewable one is client.js's.
         impressions = [e for e in events if e["type"] == "impression" and e["properties"].get("kind") != "served"]

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import need
-from tests.procs import CHROMIUM_FLAGS
+from tests.conftest import launched_chromium
 from tests.wordpress import wpenv
 from tests.wordpress.test_wordpress_authoring import content, posts
 from tests.wordpress.wpsite import GW_PORT, WP, Site, configure
@@ -26,16 +24,10 @@ LOGIN = "sw-editor"
 
 @pytest.fixture(scope="module")
 def editor_page(site: Site) -> Iterator[tuple[Any, tuple[str, str]]]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "the playwright package")
-    need(shutil.which("chromium") is not None, "Debian's chromium")
     auth = (LOGIN, wpenv.user_password(LOGIN, "editor"))
     password = secrets.token_hex(12)
     wpenv.php_eval(f'wp_set_password("{password}", get_user_by("login", "{LOGIN}")->ID); echo "ok";')
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+    with launched_chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{WP}/wp-login.php")
         page.fill("#user_login", LOGIN)
@@ -43,7 +35,6 @@ def editor_page(site: Site) -> Iterator[tuple[Any, tuple[str, str]]]:
         page.click("#wp-submit")
         page.wait_for_url("**/wp-admin/**", timeout=60_000)
         yield page, auth
-        browser.close()
 
 
 def open_editor(page: Any, post_id: int) -> None:

@@ -9,7 +9,6 @@ the banner's link. The gateway is the real `slotwise demo` process with its SQLi
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port, need, running_gateway
-from tests.procs import CHROMIUM_FLAGS
+from tests.conftest import free_port, running_gateway
 
 SECRET = {"Authorization": "Bearer sk_demo"}
 # Desktop on a Saturday afternoon: none of the hero's rules match, so the bandit decides.
@@ -33,23 +31,6 @@ def demo(tmp_path: Path) -> Iterator[str]:
     args = ["demo", "--data", str(tmp_path / "demo"), "--log-level", "warning"]
     with running_gateway(args, port, tmp_path / "demo.log", ready="/readyz") as base:
         yield base
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "the playwright package")
-    need(shutil.which("chromium") is not None, "Debian's chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path="/usr/bin/chromium", args=[f for f in CHROMIUM_FLAGS if f != "--headless"]
-        )
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def arms(base: str) -> dict[str, dict[str, Any]]:

@@ -11,10 +11,10 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -24,9 +24,7 @@ from slotwise.gateway.config.loader import load_config
 from slotwise.gateway.demo.catalog import build_catalog
 from slotwise.gateway.http.app import create_app
 from slotwise.gateway.visitors.stores import build_store
-from tests.conftest import need
 from tests.gateway.conftest import DESKTOP_UA, minimal_config
-from tests.procs import CHROMIUM_FLAGS
 
 ITEMS = build_catalog(4)
 VIEWED = [ITEMS[0], ITEMS[5], ITEMS[9]]
@@ -143,40 +141,30 @@ def test_errors(client: TestClient) -> None:
     assert get("picks", {"visitor_id": "ada"}) == (400, "invalid_request")
 
 
-def test_readable_in_chromium_with_css_off(client: TestClient, tmp_path: Path) -> None:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "the playwright package")
-    need(shutil.which("chromium") is not None, "Debian's chromium")
+def test_readable_in_chromium_with_css_off(client: TestClient, tmp_path: Path, browser: Any) -> None:
     body = "".join(email(client, slot) for slot in ("picks", "deal", "note"))
     document = f"<!doctype html><html><head><meta charset='utf-8'></head><body>{body}</body></html>"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(java_script_enabled=True)
-            page.route("**/*", lambda route: route.abort())  # an e-mail client loads nothing by default
-            page.set_content(document)
-            page.evaluate(
-                "() => { document.querySelectorAll('[style]').forEach(e => e.removeAttribute('style'));"
-                " for (const s of document.styleSheets) s.disabled = true; }"
-            )
-            text = page.inner_text("body")
-            for item in VIEWED:
-                assert item["title"] in text
-            assert "MAIL10" in text and "Use it now" in text and "your account" in text
-            links = page.eval_on_selector_all(
-                "a", "els => els.map(a => [a.href, a.innerText.trim(), a.getBoundingClientRect().width])"
-            )
-            readable = [(href, label) for href, label, width in links if label and width > 0]
-            assert {label for _, label in readable} >= {*(i["title"] for i in VIEWED), "Use it now", "your account"}
-            assert all(href.startswith("https://shop.example/") for href, _ in readable)
-            shots = os.environ.get("SLOTWISE_SCREENSHOTS")
-            target = Path(shots) if shots else tmp_path
-            target.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(target / "email.png"), full_page=True)
-        finally:
-            browser.close()
+    page = browser.new_page(java_script_enabled=True)
+    page.route("**/*", lambda route: route.abort())  # an e-mail client loads nothing by default
+    page.set_content(document)
+    page.evaluate(
+        "() => { document.querySelectorAll('[style]').forEach(e => e.removeAttribute('style'));"
+        " for (const s of document.styleSheets) s.disabled = true; }"
+    )
+    text = page.inner_text("body")
+    for item in VIEWED:
+        assert item["title"] in text
+    assert "MAIL10" in text and "Use it now" in text and "your account" in text
+    links = page.eval_on_selector_all(
+        "a", "els => els.map(a => [a.href, a.innerText.trim(), a.getBoundingClientRect().width])"
+    )
+    readable = [(href, label) for href, label, width in links if label and width > 0]
+    assert {label for _, label in readable} >= {*(i["title"] for i in VIEWED), "Use it now", "your account"}
+    assert all(href.startswith("https://shop.example/") for href, _ in readable)
+    shots = os.environ.get("SLOTWISE_SCREENSHOTS")
+    target = Path(shots) if shots else tmp_path
+    target.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target / "email.png"), full_page=True)
 
 
 def test_the_visitors_stored_consent_decides(client: TestClient) -> None:

@@ -7,7 +7,6 @@ With SLOTWISE_SCREENSHOTS=DIR the widget is saved there as level-widget.png."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,8 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import free_port, need, running_gateway
+from tests.conftest import free_port, running_gateway
 from tests.gateway.conftest import minimal_config
-from tests.procs import CHROMIUM_FLAGS
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>shop</title></head><body>
 <div data-slotwise-slot="hero">fallback</div>
@@ -41,24 +39,14 @@ def gateway(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(gateway: str) -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "the playwright package")
-    need(shutil.which("chromium") is not None, "Debian's chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
-        try:
-            context = browser.new_context()
-            pg = context.new_page()
-            pg.route(
-                f"{gateway}/shop",
-                lambda route: route.fulfill(body=PAGE.format(base=gateway), content_type="text/html"),
-            )
-            yield pg
-        finally:
-            browser.close()
+def page(gateway: str, browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    pg = context.new_page()
+    pg.route(
+        f"{gateway}/shop",
+        lambda route: route.fulfill(body=PAGE.format(base=gateway), content_type="text/html"),
+    )
+    yield pg
 
 
 def stored_consent(gateway: str, visitor: str) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +20,8 @@ from slotwise.gateway.config.loader import load_config
 from slotwise.gateway.demo.site import prepare_data
 from slotwise.gateway.studio.auth import add_user
 from slotwise.gateway.studio.store import open_studio_store
-from tests.conftest import free_port, need, running_gateway
-from tests.procs import CHROMIUM_FLAGS
+from tests.conftest import free_port, running_gateway
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "browser test password"
 
 
@@ -37,21 +34,6 @@ def gateway(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     store.close()
     with running_gateway(["serve", "--config", str(config_path)], port, tmp_path / "gateway.log") as base:
         yield base, config_path
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "the playwright package")
-    need(shutil.which("chromium") is not None, "Debian's chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _drive_experiment(gateway: str, key: str) -> None:

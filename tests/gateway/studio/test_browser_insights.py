@@ -6,7 +6,6 @@ it saves a screenshot of each page there (docs/studio.md's pictures)."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +20,9 @@ from slotwise.gateway.demo.site import prepare_data
 from slotwise.gateway.studio.auth import add_user
 from slotwise.gateway.studio.store import open_studio_store
 from slotwise.gateway.visitors.events import format_ts
-from tests.conftest import free_port, need, running_gateway
+from tests.conftest import free_port, running_gateway
 from tests.gateway.alerts.receivers import Hook, webhook_receiver
-from tests.gateway.studio.test_browser import CHROMIUM, _drive_experiment, _shot
-from tests.procs import CHROMIUM_FLAGS
+from tests.gateway.studio.test_browser import _drive_experiment, _shot
 
 PASSWORD = "browser test password"
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
@@ -71,21 +69,6 @@ def gateway(tmp_path: Path, hook: Hook) -> Iterator[tuple[str, Path]]:
     store.close()
     with running_gateway(["serve", "--config", str(config_path)], port, tmp_path / "gateway.log") as base:
         yield base, config_path
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "the playwright package")
-    need(shutil.which("chromium") is not None, "Debian's chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _traffic(base: str, key: str) -> None:
