@@ -60,6 +60,11 @@ def load_config(path: str | Path, *, check_files: bool = False) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from None
+    return parse_config_text(text, path, check_files=check_files)
+
+
+def parse_config_text(text: str, path: Path, *, check_files: bool = False) -> Config:
+    """A configuration given as YAML text, for the file at `path` (relative paths start there)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -70,7 +70,7 @@ ROUTES = [
 
 
 def _spec() -> dict[str, dict[str, Any]]:
-    from slotwise.gateway.http.openapi import ADMIN, error_responses
+    from slotwise.gateway.http.openapi import ADMIN, op
 
     def query(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
         return {
@@ -105,81 +105,56 @@ def _spec() -> dict[str, dict[str, Any]]:
         "properties": {"srm_p_value": nullable, "arms": {"type": "array", "items": arm}, "verdict": {"type": "object"}},
     }
     site = query("site", "the site (its secret key authenticates)", True)
-    return {
-        "/v1/admin/experiments/{key}/results": {
-            "get": {
-                "summary": "An experiment's results per metric and arm from the live counters, SRM check, verdict",
-                "security": ADMIN,
-                "parameters": [
-                    {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
-                    site,
-                    query("metric", "the primary metric of the verdict", enum=list(EXPERIMENT_METRICS)),
-                    query("engine", "statistics engine (default frequentist)", enum=["frequentist", "bayesian"]),
-                    query("alpha", "significance level (default 0.05)", type="number"),
-                    query("sequential", "confidence sequences, safe to peek at any time", type="boolean"),
-                    query("correction", "multiple-testing correction across arms", enum=["holm", "bh"]),
-                    query("min_sample", "visitors per arm before any verdict (default 100)", type="integer"),
-                    query(
-                        "control", "compare with the first arm (default) or with the holdout", enum=["first", "holdout"]
-                    ),
-                ],
-                "responses": {
-                    "200": {
-                        "description": "OK",
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {
-                                        "experiment": {"type": "string"},
-                                        "status": {"type": "string"},
-                                        "arms": {"type": "array"},
-                                        "holdout": {"type": "object"},
-                                        "srm_p_value": nullable,
-                                        "srm_alert": {"type": "boolean"},
-                                        "verdict": {"type": "object"},
-                                        "metrics": {"type": "object", "additionalProperties": metric},
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "409": refused,
-                    **error_responses(400, 401, 403, 404, 422, 503),
-                },
-            }
+    results = op(
+        "An experiment's results per metric and arm from the live counters, SRM check, verdict",
+        ok={
+            "type": "object",
+            "properties": {
+                "experiment": {"type": "string"},
+                "status": {"type": "string"},
+                "arms": {"type": "array"},
+                "holdout": {"type": "object"},
+                "srm_p_value": nullable,
+                "srm_alert": {"type": "boolean"},
+                "verdict": {"type": "object"},
+                "metrics": {"type": "object", "additionalProperties": metric},
+            },
         },
-        "/v1/admin/kpis": {
-            "get": {
-                "summary": "Daily KPIs per slot, variant and segment (counters and rates), with totals and CLV",
-                "security": ADMIN,
-                "parameters": [
-                    site,
-                    query("from", "first day, YYYY-MM-DD (default 29 days before 'to')", format="date", type="string"),
-                    query("to", "last day, YYYY-MM-DD (default today, UTC)", format="date", type="string"),
-                    query("slot", "only this slot (and the site row)"),
-                ],
-                "responses": {
-                    "200": {
-                        "description": "OK",
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {
-                                        "days": {"type": "array", "items": {"type": "string"}},
-                                        "rows": {"type": "array"},
-                                        "totals": {"type": "array"},
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    **error_responses(400, 401, 403, 503),
-                },
-            }
+        errors=(400, 401, 403, 404, 422, 503),
+        security=ADMIN,
+        parameters=[
+            {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
+            site,
+            query("metric", "the primary metric of the verdict", enum=list(EXPERIMENT_METRICS)),
+            query("engine", "statistics engine (default frequentist)", enum=["frequentist", "bayesian"]),
+            query("alpha", "significance level (default 0.05)", type="number"),
+            query("sequential", "confidence sequences, safe to peek at any time", type="boolean"),
+            query("correction", "multiple-testing correction across arms", enum=["holm", "bh"]),
+            query("min_sample", "visitors per arm before any verdict (default 100)", type="integer"),
+            query("control", "compare with the first arm (default) or with the holdout", enum=["first", "holdout"]),
+        ],
+    )
+    results["responses"]["409"] = refused
+    kpis = op(
+        "Daily KPIs per slot, variant and segment (counters and rates), with totals and CLV",
+        ok={
+            "type": "object",
+            "properties": {
+                "days": {"type": "array", "items": {"type": "string"}},
+                "rows": {"type": "array"},
+                "totals": {"type": "array"},
+            },
         },
-    }
+        errors=(400, 401, 403, 503),
+        security=ADMIN,
+        parameters=[
+            site,
+            query("from", "first day, YYYY-MM-DD (default 29 days before 'to')", format="date", type="string"),
+            query("to", "last day, YYYY-MM-DD (default today, UTC)", format="date", type="string"),
+            query("slot", "only this slot (and the site row)"),
+        ],
+    )
+    return {"/v1/admin/experiments/{key}/results": {"get": results}, "/v1/admin/kpis": {"get": kpis}}
 
 
 def measure_paths() -> dict[str, dict[str, Any]]:

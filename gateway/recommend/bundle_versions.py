@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from slotwise.gateway.common.jsoncodec import json_lines
+
 LIVE_FILE = "LIVE"
 HISTORY_FILE = "history.jsonl"
 STAGING_DIR = ".staging"  # hidden: candidates being trained or evaluated are never served
@@ -127,36 +129,21 @@ def bundle_names(root: Path) -> list[str]:
 
 def history(root: Path, name: str) -> list[dict[str, Any]]:
     """Promotions and rollbacks, oldest first (unreadable lines are skipped)."""
-    try:
-        lines = (Path(root) / name / HISTORY_FILE).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    out = []
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict):
-            out.append(entry)
-    return out
+    return _records(Path(root) / name / HISTORY_FILE)
 
 
 def retrain_runs(root: Path, name: str, limit: int = 20) -> list[dict[str, Any]]:
     """The last `limit` retraining runs (`retrain.jsonl`, written by `slotwise retrain`), newest first."""
+    return _records(Path(root) / name / "retrain.jsonl")[::-1][:limit]
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file, in order; a missing file or a bad line counts as none."""
     try:
-        lines = (Path(root) / name / "retrain.jsonl").read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
         return []
-    out = []
-    for line in reversed(lines[-limit:]):
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict):
-            out.append(entry)
-    return out
+    return [value for _, value in json_lines(lines) if isinstance(value, dict)]
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from slotwise.gateway.config.loader import Config, ConfigError, parse_config
+from slotwise.gateway.config.loader import Config, ConfigError, parse_config_text
 from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.serving.runtime import build_runtime
 from slotwise.gateway.serving.services import close_parts, open_models, open_store
@@ -41,16 +39,6 @@ def text_sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _parse(path: Path, text: str) -> Config:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise ConfigError([f"{path}:{where} invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
-    return parse_config(data, base_dir=path.parent, source=path, check_files=True)
-
-
 async def reload_config(app: Any, publish: bool = True, text: str | None = None) -> ReloadResult:
     """Load the config file again (or `text`, a configuration for the same place, when the file
     cannot be written: a stored version); on any error the running configuration keeps serving.
@@ -69,7 +57,7 @@ async def reload_config(app: Any, publish: bool = True, text: str | None = None)
                 text = Path(path).read_text(encoding="utf-8")
             except OSError as exc:
                 raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from None
-        config = _parse(Path(path), text)
+        config = parse_config_text(text, Path(path), check_files=True)
         runtime = build_runtime(config, metrics)
     except ConfigError as exc:
         return _refused(metrics, exc.errors)
