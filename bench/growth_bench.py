@@ -108,8 +108,12 @@ async def _median_us(app: Any, bodies: list[bytes], repeat: int) -> float:
 
 
 def render_costs(data: dict[str, Any], tmp: Path, pages: list[list[dict[str, Any]]], repeat: int) -> list[float]:
-    """Median µs per render for each list of request bodies, on one app built from `data`."""
-    config = parse_config(copy.deepcopy(data), base_dir=tmp)
+    """Median µs per render for each list of request bodies, on one app built from `data`.
+
+    The page cache is off: a hit costs the same whatever the page holds, and these curves are
+    about what a render costs (docs/performance.md, "Render path", has the hit figures)."""
+    data = {**copy.deepcopy(data), "cache": {**data.get("cache", {}), "pages": {"size": 0}}}
+    config = parse_config(data, base_dir=tmp)
     with TestClient(create_app(config)) as client:
         assert client.portal is not None
         out = []

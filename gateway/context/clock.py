@@ -27,6 +27,7 @@ class LocalTime:
     business_hours: bool
     date: str
     dt: datetime = field(repr=False, compare=False)
+    epoch: float = field(default=0.0, repr=False, compare=False)  # dt as Unix time, computed once
 
 
 def zone(name: str | None) -> ZoneInfo | None:
@@ -56,26 +57,35 @@ def resolve_local(now: float, tz_name: str | None, site: SiteConfig) -> LocalTim
     bh = site.business_hours
     in_hours = weekday in bh.days and bh.start <= minutes < bh.end
     return LocalTime(
-        str(tz.key), source, dt.hour, dt.minute, weekday, daypart(dt.hour), in_hours, dt.date().isoformat(), dt
+        str(tz.key), source, dt.hour, dt.minute, weekday, daypart(dt.hour), in_hours, dt.date().isoformat(), dt, now
     )
 
 
-def next_local(dt: datetime, *, minute: bool = False, hour: bool = False, day: bool = False) -> float:
-    """Unix time of the next local minute / hour / midnight after `dt`, DST-aware."""
+def next_local(loc: LocalTime, *, minute: bool = False, hour: bool = False, day: bool = False) -> float:
+    """Unix time of the next local minute / hour / midnight after `loc`, DST-aware.
+
+    Rules read these once per name and request, a thousand times on a page with a thousand rules:
+    so no `datetime.timestamp()` here (a zone look-up each), only the epoch kept in `loc`."""
+    dt = loc.dt
     if minute:
-        return dt.timestamp() + 60 - dt.second - dt.microsecond / 1e6
+        return loc.epoch + 60 - dt.second - dt.microsecond / 1e6
     if hour:
         # Offsets change on whole or half hours; the local hour changes exactly at :00 local.
-        return dt.timestamp() + 3600 - dt.minute * 60 - dt.second - dt.microsecond / 1e6
-    midnight = datetime.combine(dt.date() + timedelta(days=1), datetime.min.time(), dt.tzinfo)
-    return midnight.timestamp()
+        return loc.epoch + 3600 - dt.minute * 60 - dt.second - dt.microsecond / 1e6
+    return _midnight_after(loc.date, loc.tz)
+
+
+@functools.lru_cache(maxsize=4096)  # keyed by real zones and dates only: bounded and small
+def _midnight_after(date: str, tz: str) -> float:
+    day = datetime.fromisoformat(date).date() + timedelta(days=1)
+    return datetime.combine(day, datetime.min.time(), ZoneInfo(tz)).timestamp()
 
 
 def next_business_change(loc: LocalTime, site: SiteConfig) -> float:
     """Next moment the business-hours flag may flip: the next start or end minute, or midnight."""
     dt = loc.dt
     minutes = dt.hour * 60 + dt.minute
-    midnight = next_local(dt, day=True)
+    midnight = next_local(loc, day=True)
     bh = site.business_hours
     upcoming = [m for m in (bh.start, bh.end) if minutes < m < 1440]
     if not upcoming:

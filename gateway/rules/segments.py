@@ -30,30 +30,30 @@ def _ctx(getter: Any) -> Any:
 
 
 def _hour(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> int:
-    env.bound(next_local(env.ctx.local.dt, hour=True))
+    env.bound(next_local(env.ctx.local, hour=True))
     return int(env.ctx.local.hour)
 
 
 def _minute(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> int:
-    env.bound(next_local(env.ctx.local.dt, minute=True))
+    env.bound(next_local(env.ctx.local, minute=True))
     return int(env.ctx.local.minute)
 
 
 def _day_value(attr: str) -> Any:
     def resolve(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> Any:
-        env.bound(next_local(env.ctx.local.dt, day=True))
+        env.bound(next_local(env.ctx.local, day=True))
         return getattr(env.ctx.local, attr)
 
     return resolve
 
 
 def _month(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> int:
-    env.bound(next_local(env.ctx.local.dt, day=True))
+    env.bound(next_local(env.ctx.local, day=True))
     return int(env.ctx.local.dt.month)
 
 
 def _daypart(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> str:
-    env.bound(next_local(env.ctx.local.dt, hour=True))
+    env.bound(next_local(env.ctx.local, hour=True))
     return str(env.ctx.local.daypart)
 
 
