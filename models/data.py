@@ -100,12 +100,28 @@ def read_events(path: Path) -> list[dict[str, Any]]:
 EVENT_WEIGHTS = {"item_view": 1.0, "click": 1.0, "add_to_cart": 3.0, "purchase": 5.0, "conversion": 5.0}
 
 
+# A visitor's latest `feedback` rating of an item: `up` is a strong positive, `down` and
+# `not_interested` remove every interaction of that visitor with that item from training.
+FEEDBACK_UP_WEIGHT = 3.0
+NEGATIVE_RATINGS = frozenset({"down", "not_interested"})
+
+
 def events_to_interactions(events: list[dict[str, Any]]) -> Interactions:
+    latest: dict[tuple[str, str], tuple[float, str, str]] = {}
+    for e in events:
+        if e["type"] == "feedback" and e.get("item_id"):
+            key = (e["visitor_id"], e["item_id"])
+            seen = (float(e["ts"]), str(e.get("event_id", "")), str((e.get("properties") or {}).get("rating")))
+            if key not in latest or seen[:2] > latest[key][:2]:
+                latest[key] = seen
+    rated = {key: rating for key, (_, _, rating) in latest.items()}
     rows = [
         (e["visitor_id"], e["item_id"], EVENT_WEIGHTS[e["type"]], e["ts"])
         for e in events
         if e.get("item_id") and e["type"] in EVENT_WEIGHTS
     ]
+    rows = [r for r in rows if rated.get((r[0], r[1])) not in NEGATIVE_RATINGS]
+    rows += [(v, i, FEEDBACK_UP_WEIGHT, latest[(v, i)][0]) for (v, i), rating in rated.items() if rating == "up"]
     if not rows:
         raise ValueError("no item interactions (item_view, click, add_to_cart, purchase) in events")
     u, i, w, t = zip(*rows, strict=False)
