@@ -124,34 +124,24 @@ def start_gateway(config_path: Path, port: int, log_path: Path) -> subprocess.Po
     raise GatewayError(f"the gateway did not become ready: {log_path.read_text(errors='replace')[-1500:]}")
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 4 <= value <= MAX_VISITORS:
-        raise argparse.ArgumentTypeError(f"must be 4..{MAX_VISITORS}, not {value}")
-    return value
+def bounded(kind: type, low: float, high: float | None, what: str) -> Any:
+    """An argparse type: a number of `kind` within low..high, else the message `what` completes."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {'whole number' if kind is int else 'number'}: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {what}, not {value}")
+        return value
+
+    return parse
 
 
-def seed_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
-
-
-def share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.05 <= value <= 0.95:
-        raise argparse.ArgumentTypeError(f"must be between 0.05 and 0.95, not {value}")
-    return value
+positive_int = bounded(int, 4, MAX_VISITORS, f"4..{MAX_VISITORS}")
+seed_number = bounded(int, 0, None, "0 or more")
+share = bounded(float, 0.05, 0.95, "between 0.05 and 0.95")
 
 
 def planted_lift(text: str) -> float:
