@@ -27,7 +27,7 @@ from slotwise.gateway.common.jsoncodec import dumps, loads
 from slotwise.gateway.measure.kpis import Counts
 from slotwise.gateway.visitors.profiles import Profile, rebuild
 from slotwise.gateway.visitors.stores.base import IngestResult, Store, group_by_visitor
-from slotwise.gateway.visitors.stores.sqlite_measure import MEASURE_SCHEMA, PUT_PROFILE, SQLiteMeasure
+from slotwise.gateway.visitors.stores.sqlite_measure import IN_LIST, MEASURE_SCHEMA, PUT_PROFILE, SQLiteMeasure
 
 T = TypeVar("T")
 log = logging.getLogger("slotwise.store")
@@ -73,6 +73,11 @@ class SQLiteStore(SQLiteMeasure, Store):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # Page cache: the writer's holds hot index pages; the others keep SQLite's 2 MiB (and the OS's).
         self._write = _connect(self.path, synchronous, cache_mb * 1024)
+        try:  # lists of values are JSON parameters (`IN_LIST`): built in since SQLite 3.38, JSON1 before
+            self._write.execute("SELECT json_valid('[]')")
+        except sqlite3.OperationalError as exc:
+            self._write.close()
+            raise RuntimeError(f"the SQLite store needs SQLite's JSON functions ({exc})") from None
         self._write.executescript(SCHEMA + MEASURE_SCHEMA)
         # Checkpoints run in their own thread, so a commit never waits for one.
         self._write.execute("PRAGMA wal_autocheckpoint=0")
@@ -195,26 +200,21 @@ class SQLiteStore(SQLiteMeasure, Store):
     def _ingest(self, conn: sqlite3.Connection, site: str, events: list[dict[str, Any]]) -> IngestResult:
         result = IngestResult()
         groups = group_by_visitor(events)
-        visitors = list(groups)
-        marks = ",".join("?" * len(visitors))
         blocked = {
             v
             for v, level in conn.execute(
-                f"SELECT visitor_id, level FROM consent WHERE site=? AND visitor_id IN ({marks})", (site, *visitors)
+                f"SELECT visitor_id, level FROM consent WHERE site=? AND visitor_id {IN_LIST}",
+                (site, dumps(list(groups))),
             )
             if level != "full"
         }
         ids = [e["event_id"] for e in events]
-        known: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            known.update(
-                r[0]
-                for r in conn.execute(
-                    f"SELECT event_id FROM events WHERE site=? AND event_id IN ({','.join('?' * len(chunk))})",
-                    (site, *chunk),
-                )
+        known = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT event_id FROM events WHERE site=? AND event_id {IN_LIST}", (site, dumps(ids))
             )
+        }
         rows: list[tuple[str, str, str, float, str]] = []
         fresh: dict[str, list[dict[str, Any]]] = {}
         for visitor, evs in groups.items():
@@ -255,11 +255,9 @@ class SQLiteStore(SQLiteMeasure, Store):
                 found[v] = hit
             else:
                 missing.append(v)
-        for start in range(0, len(missing), 500):
-            chunk = missing[start : start + 500]
+        if missing:
             for v, body in conn.execute(
-                f"SELECT visitor_id, body FROM profiles WHERE site=? AND visitor_id IN ({','.join('?' * len(chunk))})",
-                (site, *chunk),
+                f"SELECT visitor_id, body FROM profiles WHERE site=? AND visitor_id {IN_LIST}", (site, dumps(missing))
             ):
                 found[v] = Profile.from_json(body)
         return found

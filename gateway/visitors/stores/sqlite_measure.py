@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable, MutableMapping
 from typing import Any, TypeVar
 
-from slotwise.gateway.common.jsoncodec import loads
+from slotwise.gateway.common.jsoncodec import dumps, loads
 from slotwise.gateway.measure import attribution
 from slotwise.gateway.measure.aggregate import anonymous_counts, contribution, fold_state, nonzero
 from slotwise.gateway.measure.attribution import MeasureSettings
@@ -19,6 +19,12 @@ from slotwise.gateway.measure.kpis import Counts
 from slotwise.gateway.visitors.stores.base import IngestResult
 
 T = TypeVar("T")
+# A list of values as one parameter (a JSON array): one prepared statement whatever the list's
+# length. `IN (?,?,...)` with one marker per value was a new statement for every length, and a
+# connection keeps its last 128 statements: about 75 KiB each at 500 values, so up to about
+# 10 MiB per connection, drifting with the batch sizes, and a churn of large allocations in the
+# writer thread's heap that it did not give back (issue 11).
+IN_LIST = "IN (SELECT value FROM json_each(?))"
 MEASURE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS measure_counters (site TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL,
   logged INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (site, scope, key, logged)) WITHOUT ROWID;
@@ -58,13 +64,11 @@ class SQLiteMeasure:
         cached = self._states  # parsed states and their contributions, as this writer left them
         visitors = [v for v in fresh if (site, v) not in cached]
         bodies: dict[str, str] = {}
-        for start in range(0, len(visitors), 500):
-            chunk = visitors[start : start + 500]
+        if visitors:
             bodies.update(
                 conn.execute(
-                    "SELECT visitor_id, body FROM measure_states WHERE site=? "
-                    f"AND visitor_id IN ({','.join('?' * len(chunk))})",
-                    (site, *chunk),
+                    f"SELECT visitor_id, body FROM measure_states WHERE site=? AND visitor_id {IN_LIST}",
+                    (site, dumps(visitors)),
                 )
             )
         deltas: Counts = {}
@@ -116,14 +120,11 @@ class SQLiteMeasure:
 
     async def counters(self, site: str, scopes: list[str]) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
-        for start in range(0, len(scopes), 500):
-            chunk = scopes[start : start + 500]
-            for scope, key, value in self._read.execute(
-                "SELECT scope, key, sum(value) FROM measure_counters WHERE site=? "
-                f"AND scope IN ({','.join('?' * len(chunk))}) GROUP BY scope, key",
-                (site, *chunk),
-            ):
-                out.setdefault(scope, {})[key] = value
+        for scope, key, value in self._read.execute(
+            f"SELECT scope, key, sum(value) FROM measure_counters WHERE site=? AND scope {IN_LIST} GROUP BY scope, key",
+            (site, dumps(scopes)),
+        ):
+            out.setdefault(scope, {})[key] = value
         return out
 
     async def measure_state(self, site: str, visitor_id: str) -> dict[str, Any] | None:
