@@ -219,6 +219,10 @@ class Renderer:
         self._own = frozenset(own) if not overrides else frozenset()
         self._trusted = make_environment(None, sandboxed=False)
 
+    def is_own(self, name: str) -> bool:
+        """Whether `name` renders the package's own template (which reads only what it is given)."""
+        return name in self._own
+
     def _template(self, name: str) -> Any:
         tpl = self._templates.get(name)
         if tpl is None:
