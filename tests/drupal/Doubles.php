@@ -332,6 +332,26 @@ function renderBlock(array $build): array {
 }
 
 /**
+ * A block as Block layout prints it: BlockViewBuilder::preRender() moves the content's
+ * top-level #attributes and #contextual_links onto the block wrapper, which prints the title
+ * (block.html.twig); Layout Builder's BlockComponentRenderArray does the same.
+ */
+function blockWrapper(array $content, string $label): string {
+  $wrapper = ['#attributes' => []];
+  foreach (['#attributes', '#contextual_links'] as $property) {
+    if (isset($content[$property])) {
+      $wrapper[$property] = $content[$property];
+      unset($content[$property]);
+    }
+  }
+  $attrs = '';
+  foreach ($wrapper['#attributes'] as $name => $value) {
+    $attrs .= ' ' . $name . '="' . htmlspecialchars(is_array($value) ? implode(' ', $value) : (string) $value) . '"';
+  }
+  return "<div$attrs><h2>$label</h2>" . html($content) . '</div>';
+}
+
+/**
  * Flattens a render array to HTML the way the renderer would (enough for these tests).
  */
 function html(array $build): string {
