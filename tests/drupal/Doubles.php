@@ -11,6 +11,7 @@ declare(strict_types=1);
 namespace Drupal\Tests\slotwise;
 
 use Drupal\Core\Config\ConfigFactoryInterface;
+use Drupal\Core\Form\FormStateInterface;
 use Drupal\Core\Extension\ModuleHandlerInterface;
 use Drupal\Core\PageCache\ResponsePolicy\KillSwitch;
 use Drupal\Core\Routing\RouteMatchInterface;
@@ -115,6 +116,24 @@ final class TextResponse implements ResponseInterface {
   public function __construct(private int $status, private string $body) {}
   public function getStatusCode(): int { return $this->status; }
   public function getBody(): StreamInterface { return new TextStream($this->body); }
+}
+
+/**
+ * The block form's state as BlockForm hands it to the plugin: a SubformState, whose values
+ * are the plugin's own ("slot", "variants"...) and whose errors are the whole form's.
+ */
+final class FakeFormState implements FormStateInterface {
+  public function __construct(public array $values = [], public array $errors = []) {}
+  public function getValue($key, $default = NULL) {
+    return $this->values[$key] ?? $default;
+  }
+  public function setErrorByName($name, $message = '') {
+    $this->errors[$name] = $message;
+    return $this;
+  }
+  public function getErrors() {
+    return $this->errors;
+  }
 }
 
 /**
