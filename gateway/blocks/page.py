@@ -118,6 +118,14 @@ async def _render_block(
     if variables is None:
         variables = _variables(env, visitor_id, None)
     items, variables["strategy"] = await _items_for(block, env)
+    if cache_key is None and block["type"] == "recommendations" and runtime.renderer.is_own(block["template"]):
+        # The package's template reads only the block, its variant, the strategy used and the
+        # items: visitors whose recommendations came out the same share the HTML.
+        ids = tuple(item["item_id"] for item in items)
+        cache_key = (site.name, slot.name, decision.variant, block["id"], variables["strategy"], ids)
+        cached = runtime.block_cache.get(cache_key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
     html = runtime.renderer.render(block, slot=slot.name, variant=decision.variant, items=items, variables=variables)
     if cache_key is not None:
         runtime.block_cache.put(cache_key, (html, json.dumps(html, ensure_ascii=False)))
