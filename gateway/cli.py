@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from slotwise.gateway.config.command import reports_config_errors
+
 # Sub-commands that live in other packages: name -> module with `main(argv) -> int`.
 DELEGATED = {
     "train": "slotwise.models.cli",
@@ -46,15 +48,12 @@ def _serve(app: Any, args: argparse.Namespace) -> None:
     )
 
 
+@reports_config_errors
 def cmd_serve(args: argparse.Namespace) -> int:
-    from slotwise.gateway.config.loader import ConfigError, load_config
+    from slotwise.gateway.config.loader import load_config
     from slotwise.gateway.http.app import create_app
 
-    try:
-        config = load_config(args.config, check_files=True)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    config = load_config(args.config, check_files=True)
     workers = getattr(args, "workers", 1)
     if workers == 1:
         _serve(create_app(config, args.config), args)

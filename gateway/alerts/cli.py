@@ -9,6 +9,7 @@ import asyncio
 import sys
 
 from slotwise.gateway.alerts.alerter import alerter_for
+from slotwise.gateway.config.command import reports_config_errors
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,15 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@reports_config_errors
 def main(argv: list[str]) -> int:
-    from slotwise.gateway.config.loader import ConfigError, load_config
+    from slotwise.gateway.config.loader import load_config
 
     args = build_parser().parse_args(argv[1:])
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    config = load_config(args.config)
     settings = config.alerts
     if settings is None or (args.action == "test" and settings.channels == 0):
         print(f"slotwise alerts: {args.config} has no alert channels (webhooks, email)", file=sys.stderr)

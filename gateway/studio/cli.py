@@ -12,6 +12,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from slotwise.gateway.config.command import reports_config_errors
 from slotwise.gateway.studio.store import ROLES
 
 
@@ -28,17 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@reports_config_errors
 def main(argv: list[str]) -> int:
-    from slotwise.gateway.config.loader import ConfigError, load_config
+    from slotwise.gateway.config.loader import load_config
     from slotwise.gateway.studio.auth import add_user
     from slotwise.gateway.studio.store import open_studio_store
 
     args = build_parser().parse_args(argv[1:])
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    config = load_config(args.config)
     store = open_studio_store(config, Path(args.config))
     try:
         if args.action == "list":

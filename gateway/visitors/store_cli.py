@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from slotwise.gateway.config.command import reports_config_errors
 from slotwise.gateway.visitors.stores import Store, open_store, parse_store_settings
 
 KEY_COLUMNS = ("visitor_id", "email_sha256", "email")
@@ -135,6 +136,7 @@ async def _import(args: argparse.Namespace) -> int:
     return 0 if rows or not rejected else 1
 
 
+@reports_config_errors
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="slotwise")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,15 +148,10 @@ def main(argv: list[str]) -> int:
     im.add_argument("--config", default="slotwise.yaml")
     im.add_argument("--site", required=True)
     args = parser.parse_args(argv)
-    from slotwise.gateway.config.loader import ConfigError
-
     try:
         if args.command == "rebuild-profiles":
             return asyncio.run(_rebuild(args))
         return asyncio.run(_import(args))
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
     except FileNotFoundError as exc:
         print(f"cannot read {exc.filename}", file=sys.stderr)
         return 2
