@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,22 @@ def minimal_config(**overrides: Any) -> dict[str, Any]:
     return data
 
 
+def train_bundle(out: Path, *, items: int, visitors: int, seed: int) -> Path:
+    """A small recommender bundle at `out`, trained on `visitors` simulated visitors of the demo
+    catalog with `items` items a category (the offline models are imported here, lazily: only the
+    tests that train need them)."""
+    from slotwise.gateway.demo.simulate import simulate
+    from slotwise.models.data import events_to_interactions
+    from slotwise.models.train_recommender import train_recommender
+
+    catalog = build_catalog(items)
+    events = simulate(catalog, visitors=visitors, seed=seed).events
+    train_recommender(
+        events_to_interactions(events), catalog, out, lam=50.0, content_weight=0.05, progress=lambda m: None
+    )
+    return out
+
+
 @pytest.fixture
 def demo_dir(tmp_path: Path) -> Path:
     items = tmp_path / "items.jsonl"
@@ -75,18 +92,13 @@ def demo_client(demo_config_obj: Config) -> Iterator[TestClient]:
 
 @pytest.fixture
 def make_client(tmp_path: Path) -> Iterator[Callable[[dict[str, Any]], TestClient]]:
-    clients: list[TestClient] = []
+    with ExitStack() as clients:
 
-    def make(data: dict[str, Any], **kwargs: Any) -> TestClient:
-        config = parse_config(copy.deepcopy(data), base_dir=tmp_path)
-        client = TestClient(create_app(config), **kwargs)
-        client.__enter__()
-        clients.append(client)
-        return client
+        def make(data: dict[str, Any], **kwargs: Any) -> TestClient:
+            config = parse_config(copy.deepcopy(data), base_dir=tmp_path)
+            return clients.enter_context(TestClient(create_app(config), **kwargs))
 
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+        yield make
 
 
 @pytest.fixture(autouse=True, scope="session")

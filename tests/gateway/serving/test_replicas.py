@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, free_port, need
-from tests.gateway.conftest import DESKTOP_UA, minimal_config
+from tests.gateway.conftest import DESKTOP_UA, minimal_config, train_bundle
 from tests.nginx import running_nginx
 
 KEY = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
@@ -222,18 +222,7 @@ def test_a_refused_reload_is_not_published(cluster: Cluster) -> None:
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from slotwise.gateway.demo.catalog import build_catalog
-    from slotwise.gateway.demo.simulate import simulate
-    from slotwise.models.data import events_to_interactions
-    from slotwise.models.train_recommender import train_recommender
-
-    items = build_catalog(8)
-    events = simulate(items, visitors=60, seed=1).events
-    out = tmp_path_factory.mktemp("bundle") / "good"
-    train_recommender(
-        events_to_interactions(events), items, out, lam=50.0, content_weight=0.05, progress=lambda m: None
-    )
-    return out
+    return train_bundle(tmp_path_factory.mktemp("bundle") / "good", items=8, visitors=60, seed=1)
 
 
 def test_a_model_bundle_loaded_by_one_replica_is_loaded_by_all(cluster: Cluster, bundle: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +39,8 @@ def config_file(tmp_path: Path) -> Path:
 def app_client(config_file: Path) -> Iterator[Callable[[], TestClient]]:
     """A factory of clients (separate cookie jars) on one app."""
     app = create_app(load_config(config_file, check_files=True), config_file)
-    clients: list[TestClient] = []
-
-    def make() -> TestClient:
-        client = TestClient(app, base_url="http://127.0.0.1")
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+    with ExitStack() as clients:
+        yield lambda: clients.enter_context(TestClient(app, base_url="http://127.0.0.1"))
 
 
 def token_of(html: str) -> str:

@@ -10,6 +10,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,28 @@ from tests.conftest import free_port, running_gateway
 PASSWORD = "browser test password"
 
 
+@contextmanager
+def serving_for_ada(config_path: Path, port: int, log: Path) -> Iterator[str]:
+    """`slotwise serve` on `config_path` with the editor `ada` (password PASSWORD); its base URL."""
+    store = open_studio_store(load_config(config_path), config_path)
+    add_user(store, "ada", "editor", PASSWORD)
+    store.close()
+    with running_gateway(["serve", "--config", str(config_path)], port, log) as base:
+        yield base
+
+
+def log_in_as_ada(page: Any) -> None:
+    """On the studio's login form: submit ada's name and password."""
+    page.fill("input[name=user]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
     config_path = prepare_data(tmp_path / "data", port)
-    store = open_studio_store(load_config(config_path), config_path)
-    add_user(store, "ada", "editor", PASSWORD)
-    store.close()
-    with running_gateway(["serve", "--config", str(config_path)], port, tmp_path / "gateway.log") as base:
+    with serving_for_ada(config_path, port, tmp_path / "gateway.log") as base:
         yield base, config_path
 
 
@@ -94,9 +109,7 @@ def test_log_in_segment_variant_preview_and_roll_back(gateway: tuple[str, Path],
     page.goto(gateway + "/studio/segments")
     expect(page).to_have_url(gateway + "/studio/login?next=/studio/segments")
     _shot(page, "login")
-    page.fill("input[name=user]", "ada")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in_as_ada(page)
     expect(page).to_have_url(gateway + "/studio/segments")
 
     form = page.locator("#new-segment")
