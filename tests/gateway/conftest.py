@@ -53,6 +53,13 @@ def minimal_config(**overrides: Any) -> dict[str, Any]:
     return data
 
 
+def write_config(folder: Path, **overrides: Any) -> Path:
+    """`minimal_config(**overrides)` written to `folder/slotwise.yaml`; its path."""
+    path = folder / "slotwise.yaml"
+    path.write_text(yaml.safe_dump(minimal_config(**overrides)))
+    return path
+
+
 def train_bundle(out: Path, *, items: int, visitors: int, seed: int) -> Path:
     """A small recommender bundle at `out`, trained on `visitors` simulated visitors of the demo
     catalog with `items` items a category (the offline models are imported here, lazily: only the

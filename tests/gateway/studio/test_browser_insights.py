@@ -20,7 +20,7 @@ from slotwise.gateway.demo.site import prepare_data
 from slotwise.gateway.visitors.events import format_ts
 from tests.conftest import free_port
 from tests.gateway.alerts.receivers import Hook, webhook_receiver
-from tests.gateway.studio.test_browser import _drive_experiment, _shot, log_in_as_ada, serving_for_ada
+from tests.gateway.studio.test_browser import _drive_experiment, _shot, log_in_as_ada, serving_for_ada, watched_page
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
@@ -109,10 +109,7 @@ def test_alerts_kpis_bandits_and_models_in_the_browser(gateway: tuple[str, Path]
 
     base, config_path = gateway
     key = load_config(config_path).sites["demo"].publishable_key
-    errors: list[str] = []
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = watched_page(browser, 900)
     page.goto(base + "/studio/login")
     log_in_as_ada(page)
     expect(page).to_have_url(base + "/studio/")
