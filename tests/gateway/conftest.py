@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,10 +15,11 @@ from starlette.testclient import TestClient
 
 from slotwise.gateway.config.loader import Config, parse_config
 from slotwise.gateway.config.registries import install_defaults
+from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.demo.site import build_catalog, demo_config
 from slotwise.gateway.http.app import create_app
 from slotwise.gateway.recommend.strategies import STRATEGIES, register_strategy, unregister_strategy
-from slotwise.gateway.rules.expr import name_spec, register, unregister
+from slotwise.gateway.rules.expr import Env, name_spec, register, unregister
 from tests.conftest import need
 from tests.gateway.store_backends import Backend, redis_available
 
@@ -51,6 +53,24 @@ def minimal_config(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def request_env(
+    config: Config, site: str, ua: str, now: float, body: dict[str, Any], attributes: dict[str, Any] | None = None
+) -> Env:
+    """What the rules read for a request to `site` of `config` from a browser `ua` at `now`, with the
+    context fields of `body` and the config's segments (no simulation, no peer address)."""
+    site_config = config.sites[site]
+    context = resolve_context(
+        body_context=body,
+        headers={"user-agent": ua},
+        peer=None,
+        config=config,
+        site=site_config,
+        allow_simulation=False,
+        now=now,
+    )
+    return Env(context, site=site_config, runtime=SimpleNamespace(segments=config.segments), attributes=attributes)
 
 
 def write_config(folder: Path, **overrides: Any) -> Path:
