@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from slotwise.gateway.config.command import reports_config_errors
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
 
 # Sub-commands that live in other packages: name -> module with `main(argv) -> int`.
 DELEGATED = {
@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--log-level", default="info", choices=LOG_LEVELS, type=str.lower)
     demo.set_defaults(func=cmd_demo)
     serve = sub.add_parser("serve", help="run the gateway")
-    serve.add_argument("--config", default="slotwise.yaml")
+    add_config_option(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=port_number, default=8080)
     serve.add_argument("--log-level", default="info", choices=LOG_LEVELS, type=str.lower)
@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=cmd_serve)
     check = sub.add_parser("check-config", help="validate a configuration file")
-    check.add_argument("--config", default="slotwise.yaml")
+    add_config_option(check)
     check.add_argument("path", nargs="?", help="the file (instead of --config)")
     check.set_defaults(func=cmd_check_config)
     for name in DELEGATED:

@@ -9,16 +9,16 @@ import asyncio
 import sys
 
 from slotwise.gateway.alerts.alerter import alerter_for
-from slotwise.gateway.config.command import reports_config_errors
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slotwise alerts", description="alert channels and rules")
     sub = parser.add_subparsers(dest="action", required=True)
     test = sub.add_parser("test", help="send a test alert to every channel")
-    test.add_argument("--config", default="slotwise.yaml")
+    add_config_option(test)
     rules = sub.add_parser("rules", help="list the alert rules")
-    rules.add_argument("--config", default="slotwise.yaml")
+    add_config_option(rules)
     return parser
 
 

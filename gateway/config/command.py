@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""How a `slotwise` command reports a broken configuration: the errors on stderr, exit status 2.
+"""How a `slotwise` command takes its configuration: `--config FILE` (`add_config_option`), and a
+broken file reported the same by each: the errors on stderr, exit status 2.
 
 Every command that reads `--config` wears `@reports_config_errors` on its entry point, so a bad
 file reads the same from each, wherever in the command it is loaded (before or inside
@@ -9,12 +10,18 @@ read a configuration do not pay for pydantic.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import sys
 from collections.abc import Callable
 from typing import ParamSpec
 
 P = ParamSpec("P")
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """The `--config FILE` of every command that reads the configuration (default slotwise.yaml)."""
+    parser.add_argument("--config", default="slotwise.yaml")
 
 
 def reports_config_errors(command: Callable[P, int]) -> Callable[P, int]:

@@ -7,14 +7,14 @@ import argparse
 import logging
 import sys
 
-from slotwise.gateway.config.command import reports_config_errors
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
 from slotwise.gateway.config.loader import load_config
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slotwise proxy", description="fill Slotwise placeholders at the edge")
     parser.add_argument("--upstream", required=True, help="the CMS origin, e.g. http://127.0.0.1:8081")
-    parser.add_argument("--config", default="slotwise.yaml")
+    add_config_option(parser)
     parser.add_argument("--site", help="the site of the config these pages belong to (default: the only one)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)

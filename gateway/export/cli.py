@@ -8,14 +8,14 @@ import json
 import sys
 from pathlib import Path
 
-from slotwise.gateway.config.command import reports_config_errors
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
 
 
 @reports_config_errors
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="slotwise export", description="export events for analytics")
     parser.add_argument("command", choices=["export"])
-    parser.add_argument("--config", default="slotwise.yaml")
+    add_config_option(parser)
     parser.add_argument("--site", required=True)
     parser.add_argument("--to", required=True, help="a directory, or postgresql://USER@HOST:PORT/DB")
     parser.add_argument("--format", default="parquet,csv", help="files to write: parquet, csv or both")

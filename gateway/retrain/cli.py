@@ -16,13 +16,13 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from slotwise.gateway.config.command import reports_config_errors
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
 
 
 def _parser(command: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"slotwise {command}")
     p.add_argument("command", choices=[command])
-    p.add_argument("--config", default="slotwise.yaml")
+    add_config_option(p)
     if command == "retrain":
         p.add_argument("--site", help="the site whose events train (default: retrain.site or the only site)")
         p.add_argument("--force", action="store_true", help="train even with fewer than retrain.min_new_events")

@@ -13,7 +13,7 @@ import json
 import signal
 import sys
 
-from slotwise.gateway.config.command import reports_config_errors
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
 from slotwise.gateway.streams.consumer import Consumer, Stats
 from slotwise.gateway.streams.source import open_source
 
@@ -57,7 +57,7 @@ async def _consume(args: argparse.Namespace) -> Stats | int:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="slotwise consume", description="feed events from a stream into the store")
     parser.add_argument("command", choices=["consume"])
-    parser.add_argument("--config", default="slotwise.yaml")
+    add_config_option(parser)
     parser.add_argument("--site", required=True)
     parser.add_argument("--source", required=True, help="redis://HOST:PORT/STREAM or nats://HOST:PORT/SUBJECT")
     parser.add_argument("--batch", type=int, default=100, help="messages in flight at most (one batch)")

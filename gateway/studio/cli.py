@@ -12,7 +12,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from slotwise.gateway.config.command import reports_config_errors
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
 from slotwise.gateway.studio.store import ROLES
 
 
@@ -23,9 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    add.add_argument("--config", default="slotwise.yaml")
+    add_config_option(add)
     lst = sub.add_parser("list", help="list the users and their roles")
-    lst.add_argument("--config", default="slotwise.yaml")
+    add_config_option(lst)
     return parser
 
 
