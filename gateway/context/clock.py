@@ -14,6 +14,7 @@ from slotwise.gateway.common.vocabulary import WEEKDAYS, daypart
 
 if TYPE_CHECKING:
     from slotwise.gateway.config.loader import SiteConfig
+    from slotwise.gateway.config.model import BusinessHours
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,8 @@ class LocalTime:
     business_hours: bool
     date: str
     dt: datetime = field(repr=False, compare=False)
-    epoch: float = field(default=0.0, repr=False, compare=False)  # dt as Unix time, computed once
+    """The start of this local minute (all that rules read changes on whole minutes)."""
+    minute_start: float = field(default=0.0, repr=False, compare=False)  # dt as Unix time, computed once
 
 
 def zone(name: str | None) -> ZoneInfo | None:
@@ -50,14 +52,25 @@ def resolve_local(now: float, tz_name: str | None, site: SiteConfig) -> LocalTim
     tz = zone(tz_name)
     source = "client"
     if tz is None:
-        tz, source = zone(site.timezone) or ZoneInfo("UTC"), "site"
-    dt = datetime.fromtimestamp(now, tz)
+        tz, source = zone(site.timezone) or _UTC, "site"
+    return _local_minute(int(now // 60), tz, source, site.business_hours)
+
+
+_UTC = ZoneInfo("UTC")
+
+
+# Every UTC offset in use is a whole number of minutes, so everything a LocalTime holds is the
+# same for a zone during one Unix minute: computed once per zone and minute, not per render.
+# Keyed by resolved zones only (about 600 exist), so bounded.
+@functools.lru_cache(maxsize=4096)
+def _local_minute(minute: int, tz: ZoneInfo, source: str, bh: BusinessHours) -> LocalTime:
+    start = minute * 60.0
+    dt = datetime.fromtimestamp(start, tz)
     weekday = WEEKDAYS[dt.weekday()]
     minutes = dt.hour * 60 + dt.minute
-    bh = site.business_hours
     in_hours = weekday in bh.days and bh.start <= minutes < bh.end
     return LocalTime(
-        str(tz.key), source, dt.hour, dt.minute, weekday, daypart(dt.hour), in_hours, dt.date().isoformat(), dt, now
+        str(tz.key), source, dt.hour, dt.minute, weekday, daypart(dt.hour), in_hours, dt.date().isoformat(), dt, start
     )
 
 
@@ -65,13 +78,12 @@ def next_local(loc: LocalTime, *, minute: bool = False, hour: bool = False, day:
     """Unix time of the next local minute / hour / midnight after `loc`, DST-aware.
 
     Rules read these once per name and request, a thousand times on a page with a thousand rules:
-    so no `datetime.timestamp()` here (a zone look-up each), only the epoch kept in `loc`."""
-    dt = loc.dt
+    so no `datetime.timestamp()` here (a zone look-up each), only the minute's start kept in `loc`."""
     if minute:
-        return loc.epoch + 60 - dt.second - dt.microsecond / 1e6
+        return loc.minute_start + 60
     if hour:
         # Offsets change on whole or half hours; the local hour changes exactly at :00 local.
-        return loc.epoch + 3600 - dt.minute * 60 - dt.second - dt.microsecond / 1e6
+        return loc.minute_start + 3600 - loc.minute * 60
     return _midnight_after(loc.date, loc.tz)
 
 

@@ -81,7 +81,7 @@ async def post_events(request: Request) -> Response:
     try:
         body = parse_body(EventsRequest, raw, EVENTS_ORDER)
     except ApiError as exc:
-        raise site_first(request, runtime, raw, exc, body_key=True) from None
+        raise site_first(request.headers, runtime, raw, exc, body_key=True) from None
     site, _ = authorize(runtime, body.site, request.headers.get("x-slotwise-key") or body.key)
     headers = cors_headers(request, site)
     raw_events = body.events

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -44,21 +44,34 @@ log = logging.getLogger("slotwise")
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw request body, within `limit` bytes (413 beyond it)."""
-    declared = request.headers.get("content-length")
+    return await receive_body(request.receive, request.headers.get("content-length"), limit)
+
+
+async def receive_body(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """The body from the ASGI channel, within `limit` bytes (413 beyond it, before reading
+    when Content-Length already says so); `ClientDisconnect` if the client went away."""
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise ApiError(413, "body_too_large", f"request body over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise ApiError(413, "body_too_large", f"request body over {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def site_first(request: Request, runtime: Runtime, raw: bytes, error: ApiError, body_key: bool = False) -> ApiError:
-    """A body that failed validation: its site, key and origin errors still come first (the slow path)."""
+def site_first(
+    headers: Mapping[str, str], runtime: Runtime, raw: bytes, error: ApiError, body_key: bool = False
+) -> ApiError:
+    """A body that failed validation: its site, key and origin errors still come first (the slow
+    path). `headers`: the request's, by lower-case name."""
     if error.code == "invalid_json":
         return error
     try:
@@ -70,9 +83,9 @@ def site_first(request: Request, runtime: Runtime, raw: bytes, error: ApiError, 
     site, _ = authorize(
         runtime,
         data.get("site"),
-        request.headers.get("x-slotwise-key") or (_text(data.get("key")) if body_key else None),
+        headers.get("x-slotwise-key") or (_text(data.get("key")) if body_key else None),
     )
-    cors_headers(request, site)
+    cors_for(headers.get("origin"), site)
     return error
 
 
@@ -110,7 +123,11 @@ def check_key(site: SiteConfig, key: str | None, name: str | None = None) -> boo
 
 
 def cors_headers(request: Request, site: SiteConfig) -> dict[str, str]:
-    origin = request.headers.get("origin")
+    return cors_for(request.headers.get("origin"), site)
+
+
+def cors_for(origin: str | None, site: SiteConfig) -> dict[str, str]:
+    """The CORS header for a request from `origin` (none without one); 403 for an origin not allowed."""
     if origin is None:
         return {}
     if origin in site.origins or "*" in site.origins:
@@ -143,10 +160,14 @@ def slots_of(runtime: Runtime, raw: Any) -> tuple[list[Slot], list[str]]:
 
 
 def headers_of(request: Request) -> dict[str, str]:
+    return scope_headers(request.scope)
+
+
+def scope_headers(scope: Scope) -> dict[str, str]:
     """Request headers as a plain dict with lower-case names (one pass, cheap look-ups);
     repeated headers are joined with commas, as HTTP defines (X-Forwarded-For may repeat)."""
     out: dict[str, str] = {}
-    for raw_name, raw_value in request.scope["headers"]:
+    for raw_name, raw_value in scope["headers"]:
         name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
         out[name] = f"{out[name]}, {value}" if name in out else value
     return out
@@ -154,6 +175,11 @@ def headers_of(request: Request) -> dict[str, str]:
 
 def peer_of(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+def scope_peer(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
 
 
 async def build_env(
@@ -188,27 +214,37 @@ def assign_visitor(raw: Any, ctx: RequestContext, site: SiteConfig | None = None
 
 
 async def render(request: Request) -> Response:
-    state = request.app.state
+    """POST /v1/render through the router (the app's middleware normally answers it first,
+    with `render_direct`): the same answer."""
+    raw = await read_body(request, request.app.state.runtime.config.gateway.max_body_bytes)
+    headers, content = await render_raw(request.app.state, scope_headers(request.scope), peer_of(request), raw)
+    return Response(content, media_type="application/json", headers=headers)
+
+
+async def render_raw(
+    state: Any, headers: Mapping[str, str], peer: str | None, raw: bytes
+) -> tuple[dict[str, str], bytes]:
+    """A render: the response headers and JSON body for the request body `raw`; `headers` are
+    the request's by lower-case name. Raises `ApiError` for the client's mistakes."""
     runtime: Runtime = state.runtime
     started = time.perf_counter()
-    raw = await read_body(request, runtime.config.gateway.max_body_bytes)
     try:
         body = parse_body(RenderRequest, raw, RENDER_ORDER)
     except ApiError as exc:
-        raise site_first(request, runtime, raw, exc) from None
-    site, is_secret = authorize(runtime, body.site, request.headers.get("x-slotwise-key"))
-    headers = cors_headers(request, site)
+        raise site_first(headers, runtime, raw, exc) from None
+    site, is_secret = authorize(runtime, body.site, headers.get("x-slotwise-key"))
+    cors = cors_for(headers.get("origin"), site)
     slots, unknown = slots_of(runtime, body.slots)
     ctx = resolve_context(
         body_context=body.context,
-        headers=headers_of(request),
-        peer=peer_of(request),
+        headers=headers,
+        peer=peer,
         config=runtime.config,
         site=site,
         allow_simulation=site.allow_simulation or is_secret,
     )
     visitor_id = assign_visitor(body.visitor_id, ctx, site)
-    env = await build_env(request, runtime, site, ctx, visitor_id)
+    env = await load_env(state.services, runtime, site, ctx, visitor_id)
     debug = body.debug and is_secret
     pages = runtime.page_cache
     key = None
@@ -220,7 +256,7 @@ async def render(request: Request) -> Response:
             state.metrics.slot_outcomes["ok"] += len(cached.blocks)
             content = cached.encode(visitor_id, ctx.now)
             state.metrics.render_seconds.observe(time.perf_counter() - started)
-            return Response(content, media_type="application/json", headers={**PERSONALIZED, **headers})
+            return {**PERSONALIZED, **cors}, content
     blocks = await render_page(env, site, slots, visitor_id, state.metrics)
     count_served(state, site.name, blocks, ctx, visitor_id)
     head: dict[str, Any] = {"visitor_id": visitor_id}
@@ -238,21 +274,35 @@ async def render(request: Request) -> Response:
         valid_until = min([env.memo.get(SEGMENTS_BOUND, math.inf), *(b for b, _ in bounds)])
         pages.put(key, encode_page, head, kept, bounds, valid_until, ctx.now, content)  # type: ignore[arg-type]
     state.metrics.render_seconds.observe(time.perf_counter() - started)
-    return Response(content, media_type="application/json", headers={**PERSONALIZED, **headers})
+    return {**PERSONALIZED, **cors}, content
+
+
+_JSON_TYPE = (b"content-type", b"application/json")
 
 
 async def render_direct(scope: Scope, receive: Receive, send: Send) -> None:
-    """POST /v1/render called straight from the app's first middleware: the router, the
-    exception middlewares and the studio's header middleware have nothing to do for it and
-    cost about a sixth of a cached render. Errors get the same answers as through the router."""
+    """POST /v1/render called straight from the app's first middleware, on the ASGI messages:
+    the router, the exception middlewares and Starlette's Request and Response have nothing to
+    do for it and cost about a fifth of a cached render. Errors get the same answers as through
+    the router."""
+    state = scope["app"].state
+    headers = scope_headers(scope)
     try:
-        response = await render(Request(scope, receive))
+        raw = await receive_body(receive, headers.get("content-length"), state.runtime.config.gateway.max_body_bytes)
+        out, content = await render_raw(state, headers, scope_peer(scope), raw)
+    except ClientDisconnect:
+        return  # nobody to answer
     except ApiError as exc:
-        response = exc.response()
+        await exc.response()(scope, receive, send)
+        return
     except Exception:
         log.exception("unhandled error on /v1/render")
-        response = error_response(500, "internal_error", "internal error")
-    await response(scope, receive, send)
+        await error_response(500, "internal_error", "internal error")(scope, receive, send)
+        return
+    raw_headers = [(b"content-length", str(len(content)).encode()), _JSON_TYPE]
+    raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out.items()]
+    await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": content})
 
 
 def _query_context(query: Mapping[str, str]) -> dict[str, Any]:

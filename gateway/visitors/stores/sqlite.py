@@ -356,6 +356,19 @@ class SQLiteStore(SQLiteMeasure, Store):
         body = self._one("SELECT body FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
         return Profile.from_json(body) if body else None
 
+    async def _load_for_render(self, site: str, visitor_id: str) -> tuple[Profile | None, dict[str, Any]]:
+        """As the base class, in one statement for the common case (no e-mail link): a render's
+        reads cost one round through SQLite, not two."""
+        profile_body, attributes_body = self._read.execute(
+            "SELECT (SELECT body FROM profiles WHERE site=?1 AND visitor_id=?2),"
+            " (SELECT body FROM attributes WHERE site=?1 AND key=?3)",
+            (site, visitor_id, "visitor:" + visitor_id),
+        ).fetchone()
+        profile = Profile.from_json(profile_body) if profile_body else None
+        if profile is not None and profile.email_sha256:
+            return profile, await self.attributes(site, ["email:" + profile.email_sha256, "visitor:" + visitor_id])
+        return profile, loads(attributes_body) if attributes_body else {}
+
     async def events(self, site: str, visitor_id: str) -> list[dict[str, Any]]:
         rows = self._read.execute(
             "SELECT body FROM events WHERE site=? AND visitor_id=? ORDER BY ts, event_id", (site, visitor_id)

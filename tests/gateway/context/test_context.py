@@ -168,6 +168,29 @@ def test_local_time_across_dst(tz: str, utc: tuple[int, ...], hour: int, weekday
     assert (local.hour, local.weekday, local.tz_source) == (hour, weekday, source)
 
 
+@pytest.mark.parametrize(
+    "tz, utc, next_minute, next_hour",
+    [
+        ("Europe/Berlin", (2026, 3, 29, 0, 59, 41), (2026, 3, 29, 1, 0), (2026, 3, 29, 1, 0)),  # 01:59 CET -> 03:00
+        ("Asia/Kolkata", (2026, 7, 15, 18, 44, 5), (2026, 7, 15, 18, 45), (2026, 7, 15, 19, 30)),  # +05:30
+        ("Asia/Kathmandu", (2026, 7, 15, 18, 14, 59), (2026, 7, 15, 18, 15), (2026, 7, 15, 18, 15)),  # 23:59 +05:45
+    ],
+)
+def test_local_time_is_shared_within_a_minute_and_knows_its_next_boundaries(
+    tz: str, utc: tuple[int, ...], next_minute: tuple[int, ...], next_hour: tuple[int, ...]
+) -> None:
+    from slotwise.gateway.context.clock import next_local
+
+    now = _utc(*utc)
+    local = ctx(now=now, timezone=tz).local
+    start_of_minute = ctx(now=now - utc[5], timezone=tz).local
+    assert local == start_of_minute and (local.minute_start, local.dt) == (now - utc[5], start_of_minute.dt)
+    assert next_local(local, minute=True) == _utc(*next_minute)
+    assert next_local(local, hour=True) == _utc(*next_hour)
+    after = ctx(now=_utc(*next_minute), timezone=tz).local
+    assert (after.hour * 60 + after.minute - local.hour * 60 - local.minute) % 1440 in (1, 61)  # 61: DST
+
+
 def test_business_hours_and_dayparts() -> None:
     wed_1030_berlin = _utc(2026, 7, 15, 8, 30)
     local = ctx(now=wed_1030_berlin, timezone="Europe/Berlin").local
