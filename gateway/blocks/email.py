@@ -40,6 +40,7 @@ class EmailRenderer(Renderer):
         loaders.append(PackageLoader("slotwise.gateway.blocks", "templates"))
         env.loader = ChoiceLoader(loaders)
         self.env = env
+        self._own = frozenset()  # every template through this loader order, in the sandbox (not a hot path)
 
 
 def absolute_url(value: str, base: str) -> str:

@@ -118,6 +118,14 @@ async def _render_block(
     if variables is None:
         variables = _variables(env, visitor_id, None)
     items, variables["strategy"] = await _items_for(block, env)
+    if cache_key is None and block["type"] == "recommendations" and runtime.renderer.is_own(block["template"]):
+        # The package's template reads only the block, its variant, the strategy used and the
+        # items: visitors whose recommendations came out the same share the HTML.
+        ids = tuple(item["item_id"] for item in items)
+        cache_key = (site.name, slot.name, decision.variant, block["id"], variables["strategy"], ids)
+        cached = runtime.block_cache.get(cache_key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
     html = runtime.renderer.render(block, slot=slot.name, variant=decision.variant, items=items, variables=variables)
     if cache_key is not None:
         runtime.block_cache.put(cache_key, (html, json.dumps(html, ensure_ascii=False)))
@@ -179,6 +187,8 @@ async def render_slot(
     if reason:
         result["fallback"] = reason
     env.memo[(SLOT_BOUND, slot.name)] = (env.boundary, max_ttl)
+    if env.read:
+        env.memo.setdefault(LIVE_SLOTS, set()).add(slot.name)
     if html_json is not None:
         result[HTML_JSON] = html_json
     return result
@@ -186,7 +196,9 @@ async def render_slot(
 
 SEGMENTS_BOUND = "segments-bound"
 SLOT_BOUND = "slot-bound"
-"""Memo keys: when the segment memberships next change; (SLOT_BOUND, slot) -> (boundary, max ttl)."""
+LIVE_SLOTS = "live-slots"
+"""Memo keys: when the segment memberships next change; (SLOT_BOUND, slot) -> (boundary, max ttl);
+the names of the slots whose decision read the visitor or drew a bandit (`Env.read_visitor`)."""
 
 MEASURE_ATTRS = ("data-slotwise-experiment", "data-slotwise-arm", "data-slotwise-propensity",
                  "data-slotwise-bucket", "data-slotwise-segments")  # fmt: skip
@@ -229,21 +241,36 @@ HTML_JSON = "_html_json"
 
 def encode_page(head: dict[str, Any], blocks: dict[str, dict[str, Any]]) -> bytes:
     """The render response as JSON, reusing cached blocks' pre-encoded HTML (most of the bytes)."""
-    dumps = json.dumps
-    parts = []
-    for name, block in blocks.items():
-        html_json = block.pop(HTML_JSON, None) or dumps(block["html"], ensure_ascii=False)
-        rest = dumps({k: v for k, v in block.items() if k != "html"}, ensure_ascii=False)
-        parts.append(f'{dumps(name)}:{{"html":{html_json},{rest[1:]}')
-    head_json = dumps(head, ensure_ascii=False)
+    parts = ",".join(encode_block(name, block) for name, block in blocks.items())
     # "replace": a lone surrogate a client sent (an unknown slot name, a debug URL) becomes "?".
-    return f'{head_json[:-1]}{"," if head else ""}"blocks":{{{",".join(parts)}}}}}'.encode("utf-8", "replace")
+    return f"{page_prefix(head)}{parts}}}}}".encode("utf-8", "replace")
+
+
+def page_prefix(head: dict[str, Any]) -> str:
+    """The response up to its blocks: the head's members, then `"blocks":{`."""
+    head_json = json.dumps(head, ensure_ascii=False)
+    return f'{head_json[:-1]}{"," if head else ""}"blocks":{{'
+
+
+def encode_block(name: str, block: dict[str, Any]) -> str:
+    """One member of the response's `blocks` (`"name":{"html":...,...}`); drops `HTML_JSON`."""
+    dumps = json.dumps
+    html_json = block.pop(HTML_JSON, None) or dumps(block["html"], ensure_ascii=False)
+    rest = dumps({k: v for k, v in block.items() if k != "html"}, ensure_ascii=False)
+    return f'{dumps(name)}:{{"html":{html_json},{rest[1:]}'
 
 
 async def render_page(
-    env: Env, site: SiteConfig, slots: list[Slot], visitor_id: str | None, metrics: Metrics
+    env: Env,
+    site: SiteConfig,
+    slots: list[Slot],
+    visitor_id: str | None,
+    metrics: Metrics,
+    segments: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    segments = memberships(env)
+    """The page's blocks, in the order of `slots`; `segments`: the memberships when already known."""
+    if segments is None:
+        segments = memberships(env)
     results: dict[str, dict[str, Any]] = {}
     concurrent = [s for s in slots if s.name in env.runtime.concurrent_slots]
     for slot in slots:

@@ -9,7 +9,10 @@ The key is every context value a rule or a template can read (the minute only th
 ttl boundary it sets); an entry holds from the moment it was rendered until the earliest
 moment a value it read changes (`env.bound`), at most `cache.pages.ttl` seconds. What differs
 per request is filled in on each hit: the visitor id, and each block's ttl from this request's clock.
-The CORS headers are computed by the route, outside the entry.
+A slot whose decision read the visitor (an experiment's assignment by visitor hash, a bandit's
+draw, a template reading the visitor, a failure) is a hole in the entry: it is rendered anew on
+every hit, with the page's segment memberships, and the rest of the page comes from the entry.
+A page of holes only is not kept. The CORS headers are computed by the route, outside the entry.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from slotwise.gateway.blocks.page import encode_block, page_prefix
 from slotwise.gateway.ops.metrics import Metrics
 
 _VISITOR = "\x00slotwise-visitor\x00"  # stand-ins, replaced on each hit
@@ -75,20 +79,29 @@ class CachedPage:
     """The entry holds on [rendered, expires) of the request clock `ctx.now` (which a simulated
     hour or weekday moves back and forth): what it read was read at `rendered` and next changes
     at `expires` at the earliest."""
-    parts: tuple[str, ...]
-    """The encoded response split around the visitor id and each block's ttl."""
-    ttls: tuple[tuple[float, int], ...]
-    """Per block: (boundary, max_ttl)."""
+    head: tuple[str, str]
+    """The encoded response up to its blocks, split around the visitor id."""
+    parts: tuple[tuple[str, str, float, int] | str, ...]
+    """Per block in order: (text before its ttl, text after it, boundary, max_ttl), or the name
+    of a live slot (a hole rendered on each hit)."""
     blocks: dict[str, dict[str, Any]]
-    """Variant and experiment per block, for the served-impression counts."""
+    """Variant and experiment of each kept block, for the served-impression counts."""
+    live: tuple[str, ...]
+    """The slots rendered on each hit."""
+    segments: list[str]
+    """The page's segment memberships (context only: no profile), for the live slots."""
 
-    def encode(self, visitor_id: str | None, now: float) -> bytes:
-        parts = self.parts
-        out = [parts[0], json.dumps(visitor_id), parts[1]]
-        for i, (boundary, max_ttl) in enumerate(self.ttls):
-            out.append(str(block_ttl(boundary, max_ttl, now)))
-            out.append(parts[i + 2])
-        return "".join(out).encode("utf-8", "replace")
+    def encode(self, visitor_id: str | None, now: float, live: dict[str, dict[str, Any]]) -> bytes:
+        """The response for this hit; `live`: the blocks rendered for it (one per live slot)."""
+        out = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(encode_block(part, live[part]))
+            else:
+                before, after, boundary, max_ttl = part
+                out.append(f"{before}{block_ttl(boundary, max_ttl, now)}{after}")
+        head = f"{self.head[0]}{json.dumps(visitor_id)}{self.head[1]}"
+        return f"{head}{','.join(out)}}}}}".encode("utf-8", "replace")
 
 
 class PageCache:
@@ -120,29 +133,41 @@ class PageCache:
     def put(
         self,
         key: tuple[Any, ...],
-        encode: Any,
         head: dict[str, Any],
         blocks: dict[str, dict[str, Any]],
-        bounds: Sequence[tuple[float, int]],
+        bounds: dict[str, tuple[float, int]],
+        live: dict[str, dict[str, Any]],
+        segments: list[str],
         valid_until: float,
         now: float,
         sent: bytes,
     ) -> None:
-        """Keep the response `sent` (`encode(head, blocks)`, rendered at `now`); `bounds` are the
-        blocks' (boundary, max_ttl) in order; `valid_until` the earliest change of anything it read.
+        """Keep the response `sent` (rendered at `now`) for its context: `blocks` are the page's
+        blocks in order, `live` those of them rendered anew on each hit, `bounds` the others'
+        (boundary, max_ttl), `valid_until` the earliest change of anything the kept part read.
         The entry is kept only if it rebuilds `sent` byte for byte."""
-        if self._cache is None:
+        if self._cache is None or len(live) == len(blocks):
             return
-        marked = {name: {**b, "ttl": _TTL_BASE + i} for i, (name, b) in enumerate(blocks.items())}
-        text = encode({**head, "visitor_id": _VISITOR}, marked).decode("utf-8")
-        parts = text.split(json.dumps(_VISITOR), 1)
-        for i in range(len(blocks)):
-            parts[-1:] = parts[-1].split(str(_TTL_BASE + i), 1)
-        if len(parts) != len(blocks) + 2:
-            return
-        counted = {n: {"variant": b["variant"], "experiment": b["experiment"], "html": ""} for n, b in blocks.items()}
-        entry = CachedPage(now, min(valid_until, now + self._ttl), tuple(parts), tuple(bounds), counted)
-        if entry.encode(head["visitor_id"], now) == sent:  # a stand-in inside the content would break this
+        before, _, after = page_prefix({**head, "visitor_id": _VISITOR}).partition(json.dumps(_VISITOR))
+        parts: list[tuple[str, str, float, int] | str] = []
+        for name, block in blocks.items():
+            if name in live:
+                parts.append(name)
+                continue
+            split = encode_block(name, {**block, "ttl": _TTL_BASE}).split(str(_TTL_BASE))
+            if len(split) != 2:
+                return  # the stand-in also stands in the content
+            parts.append((split[0], split[1], *bounds[name]))
+        counted = {
+            n: {"variant": b["variant"], "experiment": b["experiment"], "html": ""}
+            for n, b in blocks.items()
+            if n not in live
+        }
+        entry = CachedPage(
+            now, min(valid_until, now + self._ttl), (before, after), tuple(parts), counted, tuple(live), segments
+        )
+        fresh = {name: dict(block) for name, block in live.items()}
+        if entry.encode(head["visitor_id"], now, fresh) == sent:
             cache = self._cache
             cache.pop(key, None)
             cache[key] = entry

@@ -8,6 +8,7 @@ html block) are sandboxed templates too, so they can use variables but not reach
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import re
@@ -218,6 +219,18 @@ class Renderer:
         overrides = templates_dir is not None and any((templates_dir / name).is_file() for name in own)
         self._own = frozenset(own) if not overrides else frozenset()
         self._trusted = make_environment(None, sandboxed=False)
+
+    def prepare(self, block: dict[str, Any]) -> None:
+        """Compile the block's template and its editor string ahead of the first render.
+        A template that does not load is left to the render (which falls back and counts it)."""
+        with contextlib.suppress(TemplateError):
+            self._template(block["template"])
+            if block["type"] in ("welcome", "html"):
+                self._string(block["message" if block["type"] == "welcome" else "html"])
+
+    def is_own(self, name: str) -> bool:
+        """Whether `name` renders the package's own template (which reads only what it is given)."""
+        return name in self._own
 
     def _template(self, name: str) -> Any:
         tpl = self._templates.get(name)

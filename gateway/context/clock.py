@@ -95,10 +95,14 @@ def _midnight_after(date: str, tz: str) -> float:
 
 def next_business_change(loc: LocalTime, site: SiteConfig) -> float:
     """Next moment the business-hours flag may flip: the next start or end minute, or midnight."""
-    dt = loc.dt
+    return _business_change(loc.minute_start, loc.tz, site.business_hours)
+
+
+@functools.lru_cache(maxsize=4096)  # keyed by real zones and minutes: bounded
+def _business_change(minute_start: float, tz: str, bh: BusinessHours) -> float:
+    dt = datetime.fromtimestamp(minute_start, ZoneInfo(tz))
     minutes = dt.hour * 60 + dt.minute
-    midnight = next_local(loc, day=True)
-    bh = site.business_hours
+    midnight = _midnight_after(dt.date().isoformat(), tz)
     upcoming = [m for m in (bh.start, bh.end) if minutes < m < 1440]
     if not upcoming:
         return midnight

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from slotwise.gateway.blocks.page import (
     HTML_JSON,
+    LIVE_SLOTS,
     SEGMENTS_BOUND,
     SLOT_BOUND,
     encode_page,
@@ -227,6 +228,7 @@ async def render_raw(
     """A render: the response headers and JSON body for the request body `raw`; `headers` are
     the request's by lower-case name. Raises `ApiError` for the client's mistakes."""
     runtime: Runtime = state.runtime
+    meter = state.metrics  # Starlette's State answers each attribute in Python: read once
     started = time.perf_counter()
     try:
         body = parse_body(RenderRequest, raw, RENDER_ORDER)
@@ -252,12 +254,16 @@ async def render_raw(
         key = page_key(site.name, [*(s.name for s in slots), *unknown], ctx, visitor_id is None)
         cached = pages.get(key, ctx.now)
         if cached is not None:
-            count_served(state, site.name, cached.blocks, ctx, visitor_id)
-            state.metrics.slot_outcomes["ok"] += len(cached.blocks)
-            content = cached.encode(visitor_id, ctx.now)
-            state.metrics.render_seconds.observe(time.perf_counter() - started)
+            live: dict[str, dict[str, Any]] = {}
+            if cached.live:
+                again = [s for s in slots if s.name in cached.live]
+                live = await render_page(env, site, again, visitor_id, meter, cached.segments)
+            count_served(state, site.name, {**cached.blocks, **live}, ctx, visitor_id)
+            meter.slot_outcomes["ok"] += len(cached.blocks)
+            content = cached.encode(visitor_id, ctx.now, live)
+            meter.render_seconds.observe(time.perf_counter() - started)
             return {**PERSONALIZED, **cors}, content
-    blocks = await render_page(env, site, slots, visitor_id, state.metrics)
+    blocks = await render_page(env, site, slots, visitor_id, meter)
     count_served(state, site.name, blocks, ctx, visitor_id)
     head: dict[str, Any] = {"visitor_id": visitor_id}
     if unknown:
@@ -266,14 +272,16 @@ async def render_raw(
         }
     if debug:
         head["context"] = ctx.describe()
-    keep = key is not None and not env.visitor_read
-    kept = {name: dict(block) for name, block in blocks.items()} if keep else blocks
+    kept = {name: dict(block) for name, block in blocks.items()} if key is not None else blocks
     content = encode_page(head, blocks)
-    if keep:
-        bounds = [env.memo[(SLOT_BOUND, name)] for name in blocks]
-        valid_until = min([env.memo.get(SEGMENTS_BOUND, math.inf), *(b for b, _ in bounds)])
-        pages.put(key, encode_page, head, kept, bounds, valid_until, ctx.now, content)  # type: ignore[arg-type]
-    state.metrics.render_seconds.observe(time.perf_counter() - started)
+    if key is not None:
+        holes = env.memo.get(LIVE_SLOTS, ())
+        bounds = {name: env.memo[(SLOT_BOUND, name)] for name in blocks if name not in holes}
+        valid_until = min([env.memo.get(SEGMENTS_BOUND, math.inf), *(b for b, _ in bounds.values())])
+        live = {name: kept[name] for name in holes}
+        segments = next(iter(blocks.values()))["segments"] if blocks else []
+        pages.put(key, head, kept, bounds, live, segments, valid_until, ctx.now, content)
+    meter.render_seconds.observe(time.perf_counter() - started)
     return {**PERSONALIZED, **cors}, content
 
 

@@ -102,7 +102,10 @@ class Event(Response):
 class ExperimentOut(Response):
     key: str
     arm: str | None = None
-    holdout: bool
+    holdout: bool = Field(False, description="an experiment's holdout (the default block was shown)")
+    bandit: bool = Field(False, description="a bandit's choice, drawn anew on each view")
+    propensity: float | None = Field(None, description="bandits: the probability the arm was chosen with")
+    bucket: str | None = Field(None, description="contextual bandits: the context bucket of the choice")
 
 
 class Block(Response):

@@ -25,6 +25,7 @@ class Env:
         "memo",
         "now",
         "profile",
+        "read",
         "runtime",
         "services",
         "site",
@@ -49,6 +50,7 @@ class Env:
         self.now: float = ctx.now
         self.boundary = math.inf
         self.memo: dict[Any, Any] = {}
+        self.read = False
 
     def fork(self) -> Env:
         """A view for one slot: shares what was read, tracks its own ttl boundary."""
@@ -56,6 +58,7 @@ class Env:
         other.ctx, other.profile, other.attributes = self.ctx, self.profile, self.attributes
         other.site, other.runtime, other.services = self.site, self.runtime, self.services
         other.now, other.memo, other.boundary = self.now, self.memo, math.inf
+        other.read = False
         return other
 
     def bound(self, t: float) -> None:
@@ -64,8 +67,10 @@ class Env:
             self.boundary = t
 
     def read_visitor(self) -> None:
-        """Record (for the whole page: forks share the memo) that the response depends on more
-        than the context (the visitor, or a bandit's draw), so the page cache must not keep it."""
+        """Record that what this view (a slot's fork) decides depends on more than the context
+        (the visitor, or a bandit's draw): the page cache re-renders that slot on every hit.
+        Also recorded for the whole page (forks share the memo)."""
+        self.read = True
         self.memo[VISITOR_READ] = True
 
     @property

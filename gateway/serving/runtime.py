@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from slotwise.gateway.blocks.caches import CountingCache
 from slotwise.gateway.blocks.page_cache import PageCache
 from slotwise.gateway.blocks.renderer import Renderer
 from slotwise.gateway.config.loader import Config, Slot
+from slotwise.gateway.context.device import resolve_device
 from slotwise.gateway.decisions.bandit_choice import BanditStates
 from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.recommend.catalog import Catalog
@@ -45,21 +47,33 @@ def build_runtime(config: Config, metrics: Metrics) -> Runtime:
         hits=metrics.cache_hits,
         misses=metrics.cache_misses,
     )
+    renderer = Renderer(config.gateway.templates_dir)
+    for slot in config.slots.values():
+        for block in _blocks(slot):
+            renderer.prepare(block)  # compiled now: the first render would pay it, over a slot's budget
+    resolve_device(WARM_UP_AGENT, None)  # the user-agent parser loads its rules on first use (~0.2 s)
     return Runtime(
         config,
         catalog,
-        Renderer(config.gateway.templates_dir),
+        renderer,
         CountingCache("blocks", cache.blocks_size, cache.blocks_ttl, metrics),
         frozenset(name for name, slot in config.slots.items() if _awaits(slot)),
         PageCache(cache.pages_size, cache.pages_ttl, metrics),
     )
 
 
-def _awaits(slot: Slot) -> bool:
-    blocks = [
+WARM_UP_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+
+
+def _blocks(slot: Slot) -> list[dict[str, Any]]:
+    """Every block the slot may show: its default, variants' and arms' blocks."""
+    return [
         slot.default,
         *(v.block for v in slot.variants if v.block),
         *(a.block for v in slot.variants if v.experiment for a in v.experiment.arms if a.block),
         *(a.block for v in slot.variants if v.bandit for a in v.bandit.arms if a.block),
     ]
-    return any(b["type"] == "recommendations" and b["strategy"] not in INLINE_STRATEGIES for b in blocks)
+
+
+def _awaits(slot: Slot) -> bool:
+    return any(b["type"] == "recommendations" and b["strategy"] not in INLINE_STRATEGIES for b in _blocks(slot))

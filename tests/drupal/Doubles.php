@@ -11,6 +11,7 @@ declare(strict_types=1);
 namespace Drupal\Tests\slotwise;
 
 use Drupal\Core\Config\ConfigFactoryInterface;
+use Drupal\Core\Form\FormStateInterface;
 use Drupal\Core\Extension\ModuleHandlerInterface;
 use Drupal\Core\PageCache\ResponsePolicy\KillSwitch;
 use Drupal\Core\Routing\RouteMatchInterface;
@@ -115,6 +116,24 @@ final class TextResponse implements ResponseInterface {
   public function __construct(private int $status, private string $body) {}
   public function getStatusCode(): int { return $this->status; }
   public function getBody(): StreamInterface { return new TextStream($this->body); }
+}
+
+/**
+ * The block form's state as BlockForm hands it to the plugin: a SubformState, whose values
+ * are the plugin's own ("slot", "variants"...) and whose errors are the whole form's.
+ */
+final class FakeFormState implements FormStateInterface {
+  public function __construct(public array $values = [], public array $errors = []) {}
+  public function getValue($key, $default = NULL) {
+    return $this->values[$key] ?? $default;
+  }
+  public function setErrorByName($name, $message = '') {
+    $this->errors[$name] = $message;
+    return $this;
+  }
+  public function getErrors() {
+    return $this->errors;
+  }
 }
 
 /**
@@ -329,6 +348,26 @@ function renderBlock(array $build): array {
   };
   $walk($build);
   return ['placeholders' => $placeholders, 'cache' => $cache];
+}
+
+/**
+ * A block as Block layout prints it: BlockViewBuilder::preRender() moves the content's
+ * top-level #attributes and #contextual_links onto the block wrapper, which prints the title
+ * (block.html.twig); Layout Builder's BlockComponentRenderArray does the same.
+ */
+function blockWrapper(array $content, string $label): string {
+  $wrapper = ['#attributes' => []];
+  foreach (['#attributes', '#contextual_links'] as $property) {
+    if (isset($content[$property])) {
+      $wrapper[$property] = $content[$property];
+      unset($content[$property]);
+    }
+  }
+  $attrs = '';
+  foreach ($wrapper['#attributes'] as $name => $value) {
+    $attrs .= ' ' . $name . '="' . htmlspecialchars(is_array($value) ? implode(' ', $value) : (string) $value) . '"';
+  }
+  return "<div$attrs><h2>$label</h2>" . html($content) . '</div>';
 }
 
 /**

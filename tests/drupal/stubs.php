@@ -161,6 +161,86 @@ namespace Drupal\Core\State {
   }
 }
 
+namespace Drupal\Core\Form {
+  interface FormStateInterface {
+    public function getValue($key, $default = NULL);
+    public function setErrorByName($name, $message = '');
+    public function getErrors();
+  }
+}
+
+namespace Drupal\Core\Plugin {
+  use Symfony\Component\DependencyInjection\ContainerInterface;
+
+  interface ContainerFactoryPluginInterface {
+    public static function create(ContainerInterface $container, array $configuration, $plugin_id, $plugin_definition);
+  }
+}
+
+namespace Drupal\Core\Block {
+  use Drupal\Core\Form\FormStateInterface;
+
+  /**
+   * NestedArray::mergeDeep(): integer keys append, string keys merge recursively.
+   */
+  function merge_deep(array ...$arrays): array {
+    $out = [];
+    foreach ($arrays as $array) {
+      foreach ($array as $key => $value) {
+        if (is_int($key)) {
+          $out[] = $value;
+        }
+        elseif (isset($out[$key]) && is_array($out[$key]) && is_array($value)) {
+          $out[$key] = merge_deep($out[$key], $value);
+        }
+        else {
+          $out[$key] = $value;
+        }
+      }
+    }
+    return $out;
+  }
+
+  /**
+   * BlockBase with BlockPluginTrait's configuration handling; t() formats like
+   * FormattableMarkup (returning a string, not a TranslatableMarkup).
+   */
+  abstract class BlockBase {
+    protected $configuration = [];
+    protected $pluginId;
+    protected $pluginDefinition;
+    public function __construct(array $configuration, $plugin_id, $plugin_definition) {
+      $this->pluginId = $plugin_id;
+      $this->pluginDefinition = $plugin_definition;
+      $this->setConfiguration($configuration);
+    }
+    public function setConfiguration(array $configuration) {
+      $this->configuration = merge_deep($this->baseConfigurationDefaults(), $this->defaultConfiguration(), $configuration);
+    }
+    public function getConfiguration() {
+      return $this->configuration;
+    }
+    protected function baseConfigurationDefaults() {
+      return ['id' => $this->pluginId, 'label' => '', 'provider' => $this->pluginDefinition['provider'] ?? '', 'label_display' => 'visible'];
+    }
+    public function defaultConfiguration() {
+      return [];
+    }
+    public function blockForm($form, FormStateInterface $form_state) {
+      return [];
+    }
+    public function blockValidate($form, FormStateInterface $form_state) {}
+    public function blockSubmit($form, FormStateInterface $form_state) {}
+    protected function t($string, array $args = [], array $options = []) {
+      $replace = [];
+      foreach ($args as $name => $value) {
+        $replace[$name] = $name[0] === '@' || $name[0] === '%' ? htmlspecialchars((string) $value, ENT_QUOTES) : (string) $value;
+      }
+      return strtr((string) $string, $replace);
+    }
+  }
+}
+
 namespace Drupal\Core\Site {
   /**
    * Core's read-only settings.php values ($settings[...]), as a final singleton.

@@ -138,9 +138,13 @@ final class AuthoredSlots {
   /**
    * Conditions for the form's picker: expression => label (context names and segments).
    *
+   * The segments are a convenience of the picker, asked with the slot list's short timeout,
+   * and not at all when $ask is FALSE (the form already found the gateway unreachable): a
+   * hung gateway must not hold every build of the block form for the 5 s of admin calls.
+   *
    * @return array<string, string>
    */
-  public function presets(): array {
+  public function presets(bool $ask = TRUE): array {
     $presets = [
       "device.class == 'mobile'" => 'Phones',
       "device.class == 'tablet'" => 'Tablets',
@@ -154,7 +158,10 @@ final class AuthoredSlots {
       "utm.campaign == 'spring'" => 'UTM campaign (edit the name)',
       'visitor.returning' => 'Returning visitors',
     ];
-    $answer = $this->client->admin('GET', '/v1/admin/names');
+    if (!$ask) {
+      return $presets;
+    }
+    $answer = $this->client->admin('GET', '/v1/admin/names', NULL, max(1.0, $this->client->settings()->budgetSeconds()));
     foreach ((array) ($answer['data']['segments'] ?? []) as $segment) {
       if (is_array($segment) && is_string($segment['name'] ?? NULL)) {
         $presets["segment('" . $segment['name'] . "')"] = 'Segment: ' . $segment['name'];

@@ -44,7 +44,9 @@ final class EventTracker {
       'type' => $type,
       'ts' => gmdate('Y-m-d\TH:i:s\Z'),
     ] + array_filter($fields, static fn ($v) => $v !== NULL) + [
-      'context' => array_intersect_key($context, array_flip(['url', 'referrer', 'consent'])),
+      // The visitor's User-Agent: without it the gateway classifies the event by this
+      // server's own (Guzzle's) User-Agent, as a bot, and keeps nothing of it.
+      'context' => array_intersect_key($context, array_flip(['url', 'referrer', 'user_agent', 'consent'])),
     ];
     return TRUE;
   }

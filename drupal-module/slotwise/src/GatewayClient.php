@@ -141,18 +141,20 @@ final class GatewayClient {
    * calls it returns the status and the gateway's error, because an editor must see them.
    *
    * @param array<string, mixed>|null $body
+   * @param float|null $timeout
+   *   Seconds; the admin timeout (5 s) when NULL.
    *
    * @return array{status: int, data: ?array, error: string}
    *   status 0 when no answer came; data is the decoded body (an error body too).
    */
-  public function admin(string $method, string $path, ?array $body = NULL): array {
+  public function admin(string $method, string $path, ?array $body = NULL, ?float $timeout = NULL): array {
     $settings = $this->settings();
     if (!$settings->isConfigured() || !$settings->canAdminister()) {
       return ['status' => 0, 'data' => NULL, 'error' => 'Publishing variants needs the gateway URL and, in settings.php, slotwise_server_key with slotwise_server_key_origin for that gateway.'];
     }
     $options = [
-      'timeout' => self::ADMIN_TIMEOUT,
-      'connect_timeout' => self::ADMIN_TIMEOUT,
+      'timeout' => $timeout ?? self::ADMIN_TIMEOUT,
+      'connect_timeout' => $timeout ?? self::ADMIN_TIMEOUT,
       'http_errors' => FALSE,
       'allow_redirects' => FALSE,
       'headers' => ['Accept' => 'application/json', 'Authorization' => 'Bearer ' . $settings->serverKey()],

@@ -34,13 +34,18 @@ final class PersonalizationWidget {
         $attributes[$attribute] = $labels[$key];
       }
     }
+    // The widget is a child, not the top level: Block layout and Layout Builder move a block
+    // content's top-level #attributes onto the block wrapper, and client.js would then fill
+    // the wrapper, replacing the block's title.
     return [
-      '#type' => 'container',
-      '#attributes' => $attributes,
-      'noscript' => [
-        '#type' => 'html_tag',
-        '#tag' => 'noscript',
-        '#value' => $labels['noscript'] ?? 'Choosing your personalization level needs JavaScript.',
+      'widget' => [
+        '#type' => 'container',
+        '#attributes' => $attributes,
+        'noscript' => [
+          '#type' => 'html_tag',
+          '#tag' => 'noscript',
+          '#value' => $labels['noscript'] ?? 'Choosing your personalization level needs JavaScript.',
+        ],
       ],
       '#attached' => ClientTag::attachments($settings),
       '#cache' => ['tags' => ['config:slotwise.settings']],

@@ -119,8 +119,16 @@ final class Settings {
    * The time budget in seconds, clamped so a bad value can never hang a page.
    */
   public function budgetSeconds(): float {
-    $ms = (int) ($this->values['time_budget_ms'] ?? 150);
-    return max(20, min(5000, $ms ?: 150)) / 1000;
+    return self::budgetMs($this->values['time_budget_ms'] ?? NULL) / 1000;
+  }
+
+  /**
+   * A time budget as stored: 20-5000 ms, the schema's range; 150 when empty or not a number
+   * (an emptied form field, a bad drush cset).
+   */
+  public static function budgetMs(mixed $value): int {
+    $ms = is_numeric($value) ? (int) $value : 0;
+    return $ms > 0 ? max(20, min(5000, $ms)) : 150;
   }
 
   public function defaultConsent(): string {

@@ -52,8 +52,10 @@ final class EventTrackerTest extends TestCase {
     return new ScriptedHttpClient(fn () => ScriptedHttpClient::json(['accepted' => 1, 'rejected' => []]));
   }
 
+  private const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
+
   private function nodePage(array $cookies = [], array $headers = []): Request {
-    return request('https://example.com/node/7', $headers + ['Referer' => 'https://example.com/'], $cookies);
+    return request('https://example.com/node/7', $headers + ['Referer' => 'https://example.com/', 'User-Agent' => self::FIREFOX], $cookies);
   }
 
   public function testServerModeSendsNodeViewsAfterTheResponse(): void {
@@ -75,6 +77,10 @@ final class EventTrackerTest extends TestCase {
     $this->assertSame('visitor00001', $event['visitor_id']);
     $this->assertMatchesRegularExpression('/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/', $event['ts']);
     $this->assertSame('https://example.com/node/7', $event['context']['url']);
+    // The request to the gateway carries Guzzle's User-Agent, which the gateway takes for a
+    // bot's (nothing kept): each event names the visitor's own, as client.js's do.
+    $this->assertSame(self::FIREFOX, $event['context']['user_agent']);
+    $this->assertArrayNotHasKey('User-Agent', $req['options']['headers']);
     $this->assertSame('203.0.113.7', $req['options']['headers']['X-Forwarded-For']);
     $site->subscriber->onTerminate();
     $this->assertCount(1, $site->http->requests, 'the queue is sent once');

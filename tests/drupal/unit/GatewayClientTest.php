@@ -114,4 +114,18 @@ final class GatewayClientTest extends TestCase {
     $this->assertSame(5.0, $make(999999));
   }
 
+  /**
+   * On a real Drupal 10.5 an emptied "Time budget" field saved time_budget_ms: 0, outside the
+   * schema's Range 20-5000 (config validation flagged it). The form now stores what this gives.
+   */
+  public function testTheSettingsFormStoresABudgetInsideTheSchemasRange(): void {
+    $this->assertSame(150, \Drupal\slotwise\Settings::budgetMs(''));
+    $this->assertSame(150, \Drupal\slotwise\Settings::budgetMs(NULL));
+    $this->assertSame(150, \Drupal\slotwise\Settings::budgetMs('0'));
+    $this->assertSame(150, \Drupal\slotwise\Settings::budgetMs('fast'));
+    $this->assertSame(20, \Drupal\slotwise\Settings::budgetMs('10'));
+    $this->assertSame(300, \Drupal\slotwise\Settings::budgetMs('300'));
+    $this->assertSame(5000, \Drupal\slotwise\Settings::budgetMs(60000));
+  }
+
 }

@@ -192,28 +192,9 @@ final class StandardProfileTest extends TestCase {
     $this->assertCount(1, $invalidator->invalidated, 'settings that never reach a page do not count');
   }
 
-  /**
-   * BlockViewBuilder::preRender() moves the content's top-level #attributes and
-   * #contextual_links onto the block wrapper, which prints the title (block.html.twig).
-   */
-  private function blockWrapper(array $content, string $label): string {
-    $wrapper = ['#attributes' => []];
-    foreach (['#attributes', '#contextual_links'] as $property) {
-      if (isset($content[$property])) {
-        $wrapper[$property] = $content[$property];
-        unset($content[$property]);
-      }
-    }
-    $attrs = '';
-    foreach ($wrapper['#attributes'] as $name => $value) {
-      $attrs .= ' ' . $name . '="' . htmlspecialchars(is_array($value) ? implode(' ', $value) : (string) $value) . '"';
-    }
-    return "<div$attrs><h2>$label</h2>" . html($content) . '</div>';
-  }
-
   public function testBrowserModeKeepsTheBlockTitleOutsideTheSlot(): void {
     $site = new Site($this->gateway(), request(), ['delivery_mode' => 'client']);
-    $page = $this->blockWrapper($site->renderer->build('hero', '<p>Fallback</p>', NULL), 'Picked for you');
+    $page = blockWrapper($site->renderer->build('hero', '<p>Fallback</p>', NULL), 'Picked for you');
     $this->assertMatchesRegularExpression('#^<div><h2>Picked for you</h2><div data-slotwise-slot="hero"[^>]*><p>Fallback</p></div></div>$#', $page);
   }
 

@@ -192,3 +192,23 @@ def test_the_page_cache_is_bounded(make_client: Any) -> None:
     oldest = {"site": "shop", "slots": ["hero"], "context": {"url": "https://shop.example/0", "consent": "none"}}
     client.post("/v1/render", json=oldest, headers={"X-Slotwise-Key": "pk_shop"})
     assert client.app.state.metrics.cache_hits["pages"] == 1
+
+
+def test_a_bandit_slot_is_drawn_anew_on_each_hit_of_its_page(make_client: Any) -> None:
+    data = minimal_config(cache={"pages": {"size": 50, "ttl": 60}})
+    arms = [{"name": n, "block": {"type": "banner", "title": f"Arm {n}"}} for n in ("a", "b")]
+    data["slots"]["pick"] = {
+        "variants": [{"id": "try", "bandit": {"key": "pick", "policy": "thompson", "reward": "click", "arms": arms}}],
+        "default": {"type": "banner", "title": "Default"},
+    }
+    client = make_client(data)
+    body = {"site": "shop", "slots": ["hero", "pick"], "context": {"url": "https://shop.example/"}}
+    seen = set()
+    for _ in range(40):
+        blocks = client.post("/v1/render", json=body, headers={"X-Slotwise-Key": "pk_shop"}).json()["blocks"]
+        assert list(blocks) == ["hero", "pick"] and "Default" in blocks["hero"]["html"]
+        assert blocks["pick"]["experiment"]["bandit"] and blocks["pick"]["variant"] in ("try:a", "try:b")
+        assert f"Arm {blocks['pick']['experiment']['arm']}" in blocks["pick"]["html"]
+        seen.add(blocks["pick"]["experiment"]["arm"])
+    assert seen == {"a", "b"}  # drawn on every view (both arms in 40 draws: all but certain)
+    assert client.app.state.metrics.cache_hits["pages"] == 39  # the hero came from the page cache

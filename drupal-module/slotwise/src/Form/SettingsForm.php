@@ -78,6 +78,7 @@ final class SettingsForm extends ConfigFormBase {
       '#min' => 20,
       '#max' => 5000,
       '#default_value' => $config->get('time_budget_ms') ?: 150,
+      '#required' => TRUE,
       '#description' => $this->t('After this the fallback content renders.'),
     ];
     $form['default_consent'] = [
@@ -132,7 +133,7 @@ final class SettingsForm extends ConfigFormBase {
     foreach (['gateway_url', 'site', 'publishable_key', 'delivery_mode', 'default_consent'] as $key) {
       $config->set($key, trim((string) $form_state->getValue($key)));
     }
-    $config->set('time_budget_ms', (int) $form_state->getValue('time_budget_ms'));
+    $config->set('time_budget_ms', Settings::budgetMs($form_state->getValue('time_budget_ms')));
     $config->set('geo_headers', array_values(array_filter(array_map('trim',
       explode(',', (string) $form_state->getValue('geo_headers'))))));
     $config->set('track_node_views', (bool) $form_state->getValue('track_node_views'));

@@ -90,14 +90,14 @@ final class PersonalizedSlotBlock extends BlockBase implements ContainerFactoryP
       '#format' => $this->configuration['fallback']['format'] ?? NULL,
       '#description' => $this->t('Shown until the personalized block arrives, and for good when the gateway is slow or down. With variants written here it is the default variant too.'),
     ];
-    $this->variantsForm($form);
+    $this->variantsForm($form, $slots !== NULL);
     return $form;
   }
 
   /**
    * "Write the variants here": rows of name, condition (picked or typed), weight, content.
    */
-  private function variantsForm(array &$form): void {
+  private function variantsForm(array &$form, bool $reachable): void {
     $c = $this->configuration;
     $form['key'] = ['#type' => 'value', '#value' => $c['key'] !== '' ? $c['key'] : AuthoredSlots::newKey()];
     $form['authored'] = [
@@ -112,7 +112,7 @@ final class PersonalizedSlotBlock extends BlockBase implements ContainerFactoryP
       '#default_value' => !empty($c['split']),
       '#states' => ['visible' => [':input[name="settings[authored]"]' => ['checked' => TRUE]]],
     ];
-    $presets = $this->authored->presets();
+    $presets = $this->authored->presets($reachable);
     $rows = array_values((array) $c['variants']);
     $form['variants'] = [
       '#type' => 'details',
@@ -141,6 +141,12 @@ final class PersonalizedSlotBlock extends BlockBase implements ContainerFactoryP
 
   public function blockValidate($form, FormStateInterface $form_state): void {
     if ($form_state->getValue('authored')) {
+      // Publishing is the last check, and only of a form nothing else refused (a taken machine
+      // name, visibility...): the key is new on every build of an unsaved block, so a slot
+      // published from a refused form would stay at the gateway with no block to retire it.
+      if ($form_state->getErrors()) {
+        return;
+      }
       // Rows kept in form order (empty ones too), so each error names the row it came from.
       $config = $this->formConfiguration($form_state, FALSE);
       foreach ($this->authored->publish($config, 'drupal:block/' . $config['key']) as $error) {
