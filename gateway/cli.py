@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
+
 # Sub-commands that live in other packages: name -> module with `main(argv) -> int`.
 DELEGATED = {
     "train": "slotwise.models.cli",
@@ -46,15 +48,12 @@ def _serve(app: Any, args: argparse.Namespace) -> None:
     )
 
 
+@reports_config_errors
 def cmd_serve(args: argparse.Namespace) -> int:
-    from slotwise.gateway.config.loader import ConfigError, load_config
+    from slotwise.gateway.config.loader import load_config
     from slotwise.gateway.http.app import create_app
 
-    try:
-        config = load_config(args.config, check_files=True)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    config = load_config(args.config, check_files=True)
     workers = getattr(args, "workers", 1)
     if workers == 1:
         _serve(create_app(config, args.config), args)
@@ -164,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--log-level", default="info", choices=LOG_LEVELS, type=str.lower)
     demo.set_defaults(func=cmd_demo)
     serve = sub.add_parser("serve", help="run the gateway")
-    serve.add_argument("--config", default="slotwise.yaml")
+    add_config_option(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=port_number, default=8080)
     serve.add_argument("--log-level", default="info", choices=LOG_LEVELS, type=str.lower)
@@ -180,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=cmd_serve)
     check = sub.add_parser("check-config", help="validate a configuration file")
-    check.add_argument("--config", default="slotwise.yaml")
+    add_config_option(check)
     check.add_argument("path", nargs="?", help="the file (instead of --config)")
     check.set_defaults(func=cmd_check_config)
     for name in DELEGATED:

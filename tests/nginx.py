@@ -6,15 +6,40 @@ from __future__ import annotations
 import contextlib
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from tests.conftest import ROOT, free_port, need_tool
 
 SHIPPED = ROOT / "deploy" / "nginx" / "slotwise.conf"
+
+
+@contextlib.contextmanager
+def render_load(base: str, headers: dict[str, str], body: dict[str, Any], clients: int = 4) -> Iterator[list[int]]:
+    """`clients` threads posting `body` to `base`/v1/render back to back while the block runs (a
+    gateway is killed in it); the statuses as they come, all of them once the block is left."""
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+            while not stop.is_set():
+                statuses.append(client.post("/v1/render", json=body).status_code)
+
+    threads = [threading.Thread(target=load) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    try:
+        yield statuses
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
 
 
 def site_config(upstreams: list[int], port: int) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 
 from slotwise.gateway.alerts.channels import Alert, deliver
 from slotwise.gateway.alerts.rules import Check, HealthWindow, judge
+from slotwise.gateway.common.periodic import run_every
 from slotwise.gateway.config.alerts import AlertsSettings
 from slotwise.gateway.ops.alerts import Alert as RaisedAlert
 from slotwise.gateway.ops.alerts import add_alert_hook
@@ -159,14 +160,12 @@ class Alerter:
             asyncio.run(deliver(settings, alert))
         return True
 
+    def _every(self) -> float:
+        settings = self.settings
+        return settings.every_seconds if settings is not None else 60.0
+
     async def _run(self) -> None:
-        while True:
-            settings = self.settings
-            await asyncio.sleep(settings.every_seconds if settings is not None else 60.0)
-            try:
-                await self.evaluate()
-            except Exception:  # a failing round must not end the schedule
-                log.exception("alert rules could not be judged")
+        await run_every(self._every, self.evaluate, log, "alert rules could not be judged")
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()

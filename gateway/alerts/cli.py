@@ -9,27 +9,25 @@ import asyncio
 import sys
 
 from slotwise.gateway.alerts.alerter import alerter_for
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slotwise alerts", description="alert channels and rules")
     sub = parser.add_subparsers(dest="action", required=True)
     test = sub.add_parser("test", help="send a test alert to every channel")
-    test.add_argument("--config", default="slotwise.yaml")
+    add_config_option(test)
     rules = sub.add_parser("rules", help="list the alert rules")
-    rules.add_argument("--config", default="slotwise.yaml")
+    add_config_option(rules)
     return parser
 
 
+@reports_config_errors
 def main(argv: list[str]) -> int:
-    from slotwise.gateway.config.loader import ConfigError, load_config
+    from slotwise.gateway.config.loader import load_config
 
     args = build_parser().parse_args(argv[1:])
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    config = load_config(args.config)
     settings = config.alerts
     if settings is None or (args.action == "test" and settings.channels == 0):
         print(f"slotwise alerts: {args.config} has no alert channels (webhooks, email)", file=sys.stderr)

@@ -27,11 +27,12 @@ from typing import Any
 
 import yaml
 
-from slotwise.gateway.config.loader import Bandit, Config, load_config
+from slotwise.gateway.config.loader import Bandit, Config
 from slotwise.gateway.decisions.bandit_choice import policy_from_counts
 from slotwise.gateway.decisions.bandits import ope
 from slotwise.gateway.measure import attribution
 from slotwise.gateway.measure.bandit_rewards import BanditRule, rewards, scope
+from slotwise.gateway.measure.report import open_site_store
 
 HELP = "off-policy evaluation: what another policy would have earned on a bandit's logged views"
 ALIASES = {"contextual": "contextual_thompson"}
@@ -173,16 +174,10 @@ def table(result: dict[str, Any]) -> str:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from slotwise.gateway.visitors.stores import build_store
-
-    config = load_config(args.config)
-    if args.site not in config.sites:
-        print(f"slotwise experiments ope: unknown site '{args.site}'", file=sys.stderr)
+    opened = await open_site_store(args, "slotwise experiments ope")
+    if opened is None:
         return 2
-    store = await build_store(config)
-    if store is None:
-        print("slotwise experiments ope: the configuration has no 'store'", file=sys.stderr)
-        return 2
+    config, store = opened
     try:
         result = await estimate(store, config, args)
     except ValueError as exc:

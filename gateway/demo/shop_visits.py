@@ -75,15 +75,20 @@ def _ts(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-async def _post(client: httpx.AsyncClient, target: Target, path: str, body: dict[str, Any]) -> dict[str, Any]:
+async def _call(client: httpx.AsyncClient, method: str, target: Target, path: str, **kwargs: Any) -> dict[str, Any]:
+    """The JSON of the gateway's 200 answer; GatewayError when the request fails or the status is another."""
     try:
-        r = await client.post(target.url + path, json=body, headers={"X-Slotwise-Key": target.publishable_key})
+        r = await client.request(method, target.url + path, **kwargs)
     except httpx.HTTPError as exc:
-        raise GatewayError(f"POST {target.url}{path} failed: {exc}") from None
+        raise GatewayError(f"{method} {target.url}{path} failed: {exc}") from None
     if r.status_code != 200:
-        raise GatewayError(f"POST {path} answered {r.status_code}: {r.text[:300]}")
+        raise GatewayError(f"{method} {path} answered {r.status_code}: {r.text[:300]}")
     payload: dict[str, Any] = r.json()
     return payload
+
+
+async def _post(client: httpx.AsyncClient, target: Target, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    return await _call(client, "POST", target, path, json=body, headers={"X-Slotwise-Key": target.publishable_key})
 
 
 def page_of(blocks: dict[str, Any]) -> Page:
@@ -221,14 +226,7 @@ async def run_visits(plan: Plan, shoppers: list[Shopper], prices: dict[str, floa
 async def _admin(target: Target, path: str, params: dict[str, str]) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {target.secret_key}"}
     async with httpx.AsyncClient(timeout=30.0) as client:
-        try:
-            r = await client.get(target.url + path, params={"site": target.site, **params}, headers=headers)
-        except httpx.HTTPError as exc:
-            raise GatewayError(f"GET {target.url}{path} failed: {exc}") from None
-    if r.status_code != 200:
-        raise GatewayError(f"GET {path} answered {r.status_code}: {r.text[:300]}")
-    payload: dict[str, Any] = r.json()
-    return payload
+        return await _call(client, "GET", target, path, params={"site": target.site, **params}, headers=headers)
 
 
 async def fetch_results(target: Target, key: str, control: str = "holdout") -> dict[str, Any]:

@@ -7,13 +7,14 @@ import argparse
 import logging
 import sys
 
-from slotwise.gateway.config.loader import ConfigError, load_config
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
+from slotwise.gateway.config.loader import load_config
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slotwise proxy", description="fill Slotwise placeholders at the edge")
     parser.add_argument("--upstream", required=True, help="the CMS origin, e.g. http://127.0.0.1:8081")
-    parser.add_argument("--config", default="slotwise.yaml")
+    add_config_option(parser)
     parser.add_argument("--site", help="the site of the config these pages belong to (default: the only one)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@reports_config_errors
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv[1:] if argv and argv[0] == "proxy" else argv)
     import uvicorn
@@ -31,11 +33,7 @@ def main(argv: list[str]) -> int:
     from slotwise.gateway.edge.proxy import EdgeProxy
     from slotwise.gateway.http.app import create_app
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    config = load_config(args.config)
     site = args.site or (next(iter(config.sites)) if len(config.sites) == 1 else None)
     if site not in config.sites:
         print(f"--site: choose one of {', '.join(sorted(config.sites))}", file=sys.stderr)

@@ -8,11 +8,14 @@ import json
 import sys
 from pathlib import Path
 
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
 
+
+@reports_config_errors
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="slotwise export", description="export events for analytics")
     parser.add_argument("command", choices=["export"])
-    parser.add_argument("--config", default="slotwise.yaml")
+    add_config_option(parser)
     parser.add_argument("--site", required=True)
     parser.add_argument("--to", required=True, help="a directory, or postgresql://USER@HOST:PORT/DB")
     parser.add_argument("--format", default="parquet,csv", help="files to write: parquet, csv or both")
@@ -21,15 +24,11 @@ def main(argv: list[str]) -> int:
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     if not formats or set(formats) - {"parquet", "csv"}:
         parser.error(f"--format {args.format!r}: use parquet, csv or parquet,csv")
-    from slotwise.gateway.config.loader import ConfigError, load_config
+    from slotwise.gateway.config.loader import load_config
     from slotwise.gateway.export.rows import EventReader, SQLiteEvents
     from slotwise.gateway.visitors.stores import parse_store_settings
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    config = load_config(args.config)
     if args.site not in config.sites:
         print(f"unknown site {args.site!r}; one of {', '.join(sorted(config.sites))}", file=sys.stderr)
         return 2

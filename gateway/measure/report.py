@@ -7,9 +7,13 @@ import argparse
 import asyncio
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slotwise.gateway.measure.results import ResultsError, experiment_results
+
+if TYPE_CHECKING:
+    from slotwise.gateway.config.loader import Config
+    from slotwise.gateway.visitors.stores import Store
 
 HELP = "results of a running experiment from the store's live counters"
 
@@ -58,18 +62,29 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def _report(args: argparse.Namespace) -> int:
+async def open_site_store(args: argparse.Namespace, prog: str) -> tuple[Config, Store] | None:
+    """The configuration `args.config` and its store, for a `slotwise experiments` action that reads
+    `args.site`'s counters; None, said on stderr after `prog`, when the site is not in it or it has
+    no store. The caller closes the store."""
     from slotwise.gateway.config.loader import load_config
     from slotwise.gateway.visitors.stores import build_store
 
     config = load_config(args.config)
     if args.site not in config.sites:
-        print(f"slotwise experiments report: unknown site '{args.site}'", file=sys.stderr)
-        return 2
+        print(f"{prog}: unknown site '{args.site}'", file=sys.stderr)
+        return None
     store = await build_store(config)
     if store is None:
-        print("slotwise experiments report: the configuration has no 'store'", file=sys.stderr)
+        print(f"{prog}: the configuration has no 'store'", file=sys.stderr)
+        return None
+    return config, store
+
+
+async def _report(args: argparse.Namespace) -> int:
+    opened = await open_site_store(args, "slotwise experiments report")
+    if opened is None:
         return 2
+    config, store = opened
     params = {"engine": args.engine, "sequential": "true" if args.sequential else "false"}
     try:
         result = await experiment_results(store, config, args.site, args.key, params)

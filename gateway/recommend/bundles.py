@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from slotwise.gateway.common.periodic import run_every
 from slotwise.gateway.config.services import ModelsSettings, validate_section
 from slotwise.gateway.recommend.bundle_versions import serving_order
 
@@ -306,12 +307,8 @@ class ModelRegistry:
             self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
     async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(self.watch_seconds)
-            try:
-                await self.areload()
-            except Exception:  # a watcher must survive anything a directory throws at it
-                log.exception("model directory watch failed")
+        # a watcher must survive anything a directory throws at it
+        await run_every(self.watch_seconds, self.areload, log, "model directory watch failed")
 
     async def close(self) -> None:
         if self._watcher is not None:

@@ -16,11 +16,13 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
+
 
 def _parser(command: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"slotwise {command}")
     p.add_argument("command", choices=[command])
-    p.add_argument("--config", default="slotwise.yaml")
+    add_config_option(p)
     if command == "retrain":
         p.add_argument("--site", help="the site whose events train (default: retrain.site or the only site)")
         p.add_argument("--force", action="store_true", help="train even with fewer than retrain.min_new_events")
@@ -32,10 +34,11 @@ def _parser(command: str) -> argparse.ArgumentParser:
     return p
 
 
+@reports_config_errors
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "retrain"
     args = _parser(command).parse_args(argv)
-    from slotwise.gateway.config.loader import ConfigError, load_config
+    from slotwise.gateway.config.loader import load_config
     from slotwise.gateway.recommend import bundle_versions as bv
     from slotwise.gateway.retrain.run import RetrainError, models_root, publish_models_change, retrain
 
@@ -62,9 +65,6 @@ def main(argv: list[str]) -> int:
             outcome = bv.promote(root, name, args.version, "promoted by hand")
         else:
             outcome = bv.rollback(root, name, "rolled back by hand")
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
     except (RetrainError, bv.VersionError, OSError) as exc:
         print(f"slotwise {command}: {exc}", file=sys.stderr)
         return 2

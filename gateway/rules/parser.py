@@ -113,21 +113,19 @@ class _Parser:
             raise ExprError(f"expression nested deeper than {MAX_DEPTH}", pos)
 
     def or_(self) -> Node:
-        left = self.and_()
-        while self.tok.text == "or" and self.tok.kind == "kw":
-            self.take()
-            right = self._condition(self.and_())
-            left = self._condition(left)
-            left = Node(_either(left.fn, right.fn), "bool", left.pos)
-        return left
+        return self._joined("or", self.and_, _either)
 
     def and_(self) -> Node:
-        left = self.not_()
-        while self.tok.text == "and" and self.tok.kind == "kw":
+        return self._joined("and", self.not_, _both)
+
+    def _joined(self, word: str, operand: Callable[[], Node], join: Callable[[Fn, Fn], Fn]) -> Node:
+        """`operand (word operand)*`, left to right: conditions joined by `or` or `and`."""
+        left = operand()
+        while self.tok.text == word and self.tok.kind == "kw":
             self.take()
-            right = self._condition(self.not_())
+            right = self._condition(operand())
             left = self._condition(left)
-            left = Node(_both(left.fn, right.fn), "bool", left.pos)
+            left = Node(join(left.fn, right.fn), "bool", left.pos)
         return left
 
     def not_(self) -> Node:

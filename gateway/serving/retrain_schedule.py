@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from slotwise.gateway.common.periodic import run_every
 from slotwise.gateway.ops.alerts import raise_alert
 
 log = logging.getLogger("slotwise.retrain")
@@ -36,12 +37,7 @@ class RetrainSchedule:
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.every)
-            try:
-                await self.run_once()
-            except Exception:  # the schedule must outlive any single run
-                log.exception("scheduled retraining crashed")
+        await run_every(self.every, self.run_once, log, "scheduled retraining crashed")
 
     def command(self) -> list[str]:
         path: Path = self.app.state.config_path

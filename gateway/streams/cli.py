@@ -13,6 +13,7 @@ import json
 import signal
 import sys
 
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
 from slotwise.gateway.streams.consumer import Consumer, Stats
 from slotwise.gateway.streams.source import open_source
 
@@ -52,10 +53,11 @@ async def _consume(args: argparse.Namespace) -> Stats | int:
         await store.close()
 
 
+@reports_config_errors
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="slotwise consume", description="feed events from a stream into the store")
     parser.add_argument("command", choices=["consume"])
-    parser.add_argument("--config", default="slotwise.yaml")
+    add_config_option(parser)
     parser.add_argument("--site", required=True)
     parser.add_argument("--source", required=True, help="redis://HOST:PORT/STREAM or nats://HOST:PORT/SUBJECT")
     parser.add_argument("--batch", type=int, default=100, help="messages in flight at most (one batch)")
@@ -64,13 +66,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error("--batch must be at least 1")
-    from slotwise.gateway.config.loader import ConfigError
-
-    try:
-        result = asyncio.run(_consume(args))
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    result = asyncio.run(_consume(args))
     if isinstance(result, int):
         return result
     print(json.dumps(result.describe()), flush=True)

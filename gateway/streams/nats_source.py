@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from slotwise.gateway.streams.source import Message
+from slotwise.gateway.streams.source import Message, parse_source_url
 
 _NAME = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -49,19 +48,15 @@ class NatsSource:
 
     @classmethod
     def from_url(cls, url: str, site: str) -> NatsSource:
-        parts = urlsplit(url)
-        subject = parts.path.lstrip("/")
-        if not subject or not parts.hostname:
-            raise ValueError(f"nats source {url!r}: expected nats://HOST:PORT/SUBJECT")
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        parsed = parse_source_url(url, "nats", "nats://HOST:PORT/SUBJECT", 4222)
+        query = parsed.query
         try:
             ack_wait = float(query.get("ack_wait", "30"))
         except ValueError:
             raise ValueError(f"nats source {url!r}: 'ack_wait' must be a number of seconds") from None
-        auth = f"{parts.username or ''}:{parts.password}@" if parts.password else ""
         return cls(
-            f"{parts.scheme}://{auth}{parts.hostname}:{parts.port or 4222}",
-            subject,
+            parsed.server,
+            parsed.name,
             durable=_NAME.sub("_", query.get("durable") or f"slotwise-{site}"),
             stream=query.get("stream"),
             dead=query.get("dead"),

@@ -14,14 +14,8 @@ from __future__ import annotations
 import socket
 import time
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from slotwise.gateway.streams.source import Message
-
-
-def _one(query: dict[str, list[str]], key: str, default: str) -> str:
-    values = query.get(key)
-    return values[-1] if values else default
+from slotwise.gateway.streams.source import Message, parse_source_url
 
 
 class RedisStreamSource:
@@ -48,25 +42,20 @@ class RedisStreamSource:
 
     @classmethod
     def from_url(cls, url: str, site: str) -> RedisStreamSource:
-        parts = urlsplit(url)
-        stream = parts.path.lstrip("/")
-        if not stream or not parts.hostname:
-            raise ValueError(f"redis source {url!r}: expected redis://HOST:PORT/STREAM")
-        query = parse_qs(parts.query)
+        parsed = parse_source_url(url, "redis", "redis://HOST:PORT/STREAM", 6379)
+        query = parsed.query
         try:
-            db, claim = int(_one(query, "db", "0")), int(_one(query, "claim_idle_ms", "30000"))
+            db, claim = int(query.get("db", "0")), int(query.get("claim_idle_ms", "30000"))
         except ValueError:
             raise ValueError(f"redis source {url!r}: 'db' and 'claim_idle_ms' must be integers") from None
-        auth = f"{parts.username or ''}:{parts.password}@" if parts.password else ""
-        server = f"{parts.scheme}://{auth}{parts.hostname}:{parts.port or 6379}/{db}"
         return cls(
-            server,
-            stream,
-            group=_one(query, "group", "slotwise"),
-            consumer=_one(query, "consumer", "") or None,
-            dead=_one(query, "dead", "") or None,
+            f"{parsed.server}/{db}",
+            parsed.name,
+            group=query.get("group", "slotwise"),
+            consumer=query.get("consumer") or None,
+            dead=query.get("dead") or None,
             claim_idle_ms=claim,
-            start=_one(query, "start", "0"),
+            start=query.get("start", "0"),
         )
 
     async def open(self) -> None:

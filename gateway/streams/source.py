@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,28 @@ class Message:
     """The broker's id of the message (Redis entry id, JetStream stream sequence)."""
     data: bytes | None
     """The event JSON; None when the broker lost the payload (e.g. a trimmed Redis entry)."""
+
+
+@dataclass(frozen=True)
+class SourceURL:
+    server: str
+    """scheme://[user:password@]host:port, the broker to connect to."""
+    name: str
+    """The URL's path: the Redis stream or the NATS subject."""
+    query: dict[str, str]
+    """The options after `?`, the last value of each."""
+
+
+def parse_source_url(url: str, kind: str, expected: str, default_port: int) -> SourceURL:
+    """`url` as a broker, a stream name and options; ValueError unless it has a host and a name
+    (`kind` and the `expected` form name the source in the message)."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name or not parts.hostname:
+        raise ValueError(f"{kind} source {url!r}: expected {expected}")
+    auth = f"{parts.username or ''}:{parts.password}@" if parts.password else ""
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    return SourceURL(f"{parts.scheme}://{auth}{parts.hostname}:{parts.port or default_port}", name, query)
 
 
 class Source(Protocol):

@@ -12,6 +12,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
 from slotwise.gateway.studio.store import ROLES
 
 
@@ -22,23 +23,20 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    add.add_argument("--config", default="slotwise.yaml")
+    add_config_option(add)
     lst = sub.add_parser("list", help="list the users and their roles")
-    lst.add_argument("--config", default="slotwise.yaml")
+    add_config_option(lst)
     return parser
 
 
+@reports_config_errors
 def main(argv: list[str]) -> int:
-    from slotwise.gateway.config.loader import ConfigError, load_config
+    from slotwise.gateway.config.loader import load_config
     from slotwise.gateway.studio.auth import add_user
     from slotwise.gateway.studio.store import open_studio_store
 
     args = build_parser().parse_args(argv[1:])
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    config = load_config(args.config)
     store = open_studio_store(config, Path(args.config))
     try:
         if args.action == "list":

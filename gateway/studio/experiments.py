@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from slotwise.gateway.measure.results import ResultsError, experiment_results
 from slotwise.gateway.studio import changes, series
 from slotwise.gateway.studio.pages import view
-from slotwise.gateway.studio.web import page, read_form, require, studio
+from slotwise.gateway.studio.web import page, read_form, require, save_change
 
 LIFT_DAYS = 30  # the cumulative lift plot's window
 
@@ -156,10 +156,9 @@ async def save(request: Request) -> Response:
     else:
         exp.pop("winner", None)
     message = f"experiment {exp.get('key')} in {form['slot']}: {exp.get('status', 'running')}, weights, holdout"
-    outcome = await changes.apply(request.app, studio(request), session["user"], message, data)
-    if not outcome.ok:
-        return await _list(request, outcome.errors, 422)
-    return RedirectResponse("/studio/experiments", status_code=303)
+    return await save_change(
+        request, session, message, data, "/studio/experiments", lambda errors: _list(request, errors, 422)
+    )
 
 
 ROUTES = [

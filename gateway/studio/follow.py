@@ -19,6 +19,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from slotwise.gateway.common.periodic import run_every
 from slotwise.gateway.serving.reload import reload_config, text_sha
 from slotwise.gateway.studio.store import SQLITE_FILE, StudioStore
 
@@ -58,14 +59,13 @@ class VersionFollower:
         return False
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(EVERY)
-            try:
-                head = await self._head()
-                if head > self.applied:
-                    await self._apply(head)
-            except Exception:  # the store may be down for a while: keep looking
-                log.exception("could not follow the configuration versions")
+        # the store may be down for a while: keep looking
+        await run_every(EVERY, self._follow, log, "could not follow the configuration versions")
+
+    async def _follow(self) -> None:
+        head = await self._head()
+        if head > self.applied:
+            await self._apply(head)
 
     async def _apply(self, number: int) -> None:
         self.applied = number

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from slotwise.gateway.config.fields import NAME_PATTERN
@@ -15,7 +15,7 @@ from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.rules.expr import MAX_SOURCE, Env, ExprError, compile_expr
 from slotwise.gateway.studio import changes
 from slotwise.gateway.studio.pages import view
-from slotwise.gateway.studio.web import page, read_form, require, studio
+from slotwise.gateway.studio.web import page, read_form, require, save_change
 
 SAMPLE = 2000  # visitors read for the "matching now" count
 
@@ -153,10 +153,9 @@ async def save(request: Request) -> Response:
         segs[name] = entry
         message = f"{'edit' if current is not None else 'add'} segment {name}"
     data["segments"] = segs
-    outcome = await changes.apply(request.app, studio(request), session["user"], message, data)
-    if not outcome.ok:
-        return await _list(request, outcome.errors, 422, form)
-    return RedirectResponse("/studio/segments", status_code=303)
+    return await save_change(
+        request, session, message, data, "/studio/segments", lambda errors: _list(request, errors, 422, form)
+    )
 
 
 ROUTES = [

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from slotwise.gateway.blocks.page import render_page
@@ -23,7 +23,7 @@ from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.rules.expr import Env
 from slotwise.gateway.studio import changes
 from slotwise.gateway.studio.pages import view
-from slotwise.gateway.studio.web import fragment, page, read_form, require, studio
+from slotwise.gateway.studio.web import fragment, page, read_form, require, save_change
 
 DEVICES = ("mobile", "tablet", "desktop")
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")  # as the render API accepts
@@ -234,10 +234,9 @@ async def save_variant(request: Request) -> Response:
                 variants[index] = variant
                 message = f"edit variant {index + 1} of {name}"
     slot["variants"] = variants
-    outcome = await changes.apply(request.app, studio(request), session["user"], message, data)
-    if not outcome.ok:
-        return await _detail(request, outcome.errors, 422, form)
-    return RedirectResponse(f"/studio/slots/{name}", status_code=303)
+    return await save_change(
+        request, session, message, data, f"/studio/slots/{name}", lambda errors: _detail(request, errors, 422, form)
+    )
 
 
 ROUTES = [

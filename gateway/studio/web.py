@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from slotwise.gateway.studio import changes
 from slotwise.gateway.studio.auth import LoginLimiter, Sessions, csrf_ok, role_at_least
 from slotwise.gateway.studio.store import StudioStore, open_studio_store
 
@@ -129,3 +131,19 @@ def _too_large(request: Request) -> HTMLResponse:
 
 def audit(request: Request, session: dict[str, Any], action: str, detail: str) -> None:
     studio(request).audit(session["user"], action, detail)
+
+
+async def save_change(
+    request: Request,
+    session: dict[str, Any],
+    message: str,
+    data: dict[str, Any],
+    done: str,
+    refused: Callable[[list[str]], Awaitable[Response]],
+) -> Response:
+    """A form's edit of the configuration saved as the session's user (`changes.apply`): then a
+    redirect to the page `done`; or, refused, `refused(errors)`, the form again with the errors."""
+    outcome = await changes.apply(request.app, studio(request), session["user"], message, data)
+    if not outcome.ok:
+        return await refused(outcome.errors)
+    return RedirectResponse(done, status_code=303)

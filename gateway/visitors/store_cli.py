@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from slotwise.gateway.config.command import add_config_option, reports_config_errors
 from slotwise.gateway.visitors.stores import Store, open_store, parse_store_settings
 
 KEY_COLUMNS = ("visitor_id", "email_sha256", "email")
@@ -135,26 +136,22 @@ async def _import(args: argparse.Namespace) -> int:
     return 0 if rows or not rejected else 1
 
 
+@reports_config_errors
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="slotwise")
     sub = parser.add_subparsers(dest="command", required=True)
     rb = sub.add_parser("rebuild-profiles", help="recompute every profile from the event log")
-    rb.add_argument("--config", default="slotwise.yaml")
+    add_config_option(rb)
     rb.add_argument("--site")
     im = sub.add_parser("import-attributes", help="load CRM attributes (CSV or JSON lines)")
     im.add_argument("file")
-    im.add_argument("--config", default="slotwise.yaml")
+    add_config_option(im)
     im.add_argument("--site", required=True)
     args = parser.parse_args(argv)
-    from slotwise.gateway.config.loader import ConfigError
-
     try:
         if args.command == "rebuild-profiles":
             return asyncio.run(_rebuild(args))
         return asyncio.run(_import(args))
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
     except FileNotFoundError as exc:
         print(f"cannot read {exc.filename}", file=sys.stderr)
         return 2

@@ -4,7 +4,9 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,10 +15,11 @@ from starlette.testclient import TestClient
 
 from slotwise.gateway.config.loader import Config, parse_config
 from slotwise.gateway.config.registries import install_defaults
+from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.demo.site import build_catalog, demo_config
 from slotwise.gateway.http.app import create_app
 from slotwise.gateway.recommend.strategies import STRATEGIES, register_strategy, unregister_strategy
-from slotwise.gateway.rules.expr import name_spec, register, unregister
+from slotwise.gateway.rules.expr import Env, name_spec, register, unregister
 from tests.conftest import need
 from tests.gateway.store_backends import Backend, redis_available
 
@@ -52,6 +55,47 @@ def minimal_config(**overrides: Any) -> dict[str, Any]:
     return data
 
 
+def request_env(
+    config: Config, site: str, ua: str, now: float, body: dict[str, Any], attributes: dict[str, Any] | None = None
+) -> Env:
+    """What the rules read for a request to `site` of `config` from a browser `ua` at `now`, with the
+    context fields of `body` and the config's segments (no simulation, no peer address)."""
+    site_config = config.sites[site]
+    context = resolve_context(
+        body_context=body,
+        headers={"user-agent": ua},
+        peer=None,
+        config=config,
+        site=site_config,
+        allow_simulation=False,
+        now=now,
+    )
+    return Env(context, site=site_config, runtime=SimpleNamespace(segments=config.segments), attributes=attributes)
+
+
+def write_config(folder: Path, **overrides: Any) -> Path:
+    """`minimal_config(**overrides)` written to `folder/slotwise.yaml`; its path."""
+    path = folder / "slotwise.yaml"
+    path.write_text(yaml.safe_dump(minimal_config(**overrides)))
+    return path
+
+
+def train_bundle(out: Path, *, items: int, visitors: int, seed: int) -> Path:
+    """A small recommender bundle at `out`, trained on `visitors` simulated visitors of the demo
+    catalog with `items` items a category (the offline models are imported here, lazily: only the
+    tests that train need them)."""
+    from slotwise.gateway.demo.simulate import simulate
+    from slotwise.models.data import events_to_interactions
+    from slotwise.models.train_recommender import train_recommender
+
+    catalog = build_catalog(items)
+    events = simulate(catalog, visitors=visitors, seed=seed).events
+    train_recommender(
+        events_to_interactions(events), catalog, out, lam=50.0, content_weight=0.05, progress=lambda m: None
+    )
+    return out
+
+
 @pytest.fixture
 def demo_dir(tmp_path: Path) -> Path:
     items = tmp_path / "items.jsonl"
@@ -75,18 +119,13 @@ def demo_client(demo_config_obj: Config) -> Iterator[TestClient]:
 
 @pytest.fixture
 def make_client(tmp_path: Path) -> Iterator[Callable[[dict[str, Any]], TestClient]]:
-    clients: list[TestClient] = []
+    with ExitStack() as clients:
 
-    def make(data: dict[str, Any], **kwargs: Any) -> TestClient:
-        config = parse_config(copy.deepcopy(data), base_dir=tmp_path)
-        client = TestClient(create_app(config), **kwargs)
-        client.__enter__()
-        clients.append(client)
-        return client
+        def make(data: dict[str, Any], **kwargs: Any) -> TestClient:
+            config = parse_config(copy.deepcopy(data), base_dir=tmp_path)
+            return clients.enter_context(TestClient(create_app(config), **kwargs))
 
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+        yield make
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -7,16 +7,20 @@ Each Redis backend uses its own key prefix in db 5 and deletes only its own keys
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from slotwise.gateway.measure.attribution import MeasureSettings
 from slotwise.gateway.visitors.stores.base import Store
 from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
 from tests.procs import redis_up
 
 REDIS_URL = "redis://127.0.0.1:6379/5"
+T = TypeVar("T")
 
 
 def redis_available() -> bool:
@@ -35,6 +39,21 @@ class Backend:
         from slotwise.gateway.visitors.stores.redis import RedisStore
 
         return RedisStore(REDIS_URL, prefix=self.prefix, retention_days=retention_days)
+
+    def run(self, fn: Callable[[Store], Awaitable[T]], *, measure: MeasureSettings | None = None, **open_kw: Any) -> T:
+        """`fn(store)` in an event loop of its own, on a store opened for it (with `measure` as its
+        measurement settings when given) and closed after."""
+
+        async def main() -> T:
+            store = self.open(**open_kw)
+            if measure is not None:
+                store.measure = measure
+            try:
+                return await fn(store)
+            finally:
+                await store.close()
+
+        return asyncio.run(main())
 
     def raw_dump(self) -> str:
         """Everything the backend holds, as text, to prove what erasure left behind."""

@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
+from slotwise.gateway.cli import main
 from slotwise.gateway.demo.site import prepare_data
 from tests.conftest import free_port
 
@@ -82,3 +84,29 @@ def test_demo_data_reused_on_another_port_allows_that_origin(tmp_path: Path) -> 
     origins = yaml.safe_load(config.read_text())["sites"]["demo"]["origins"]
     assert "http://127.0.0.1:8080" in origins and "http://127.0.0.1:9090" in origins
     assert len(origins) == len(set(origins))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["serve"],
+        ["proxy", "--upstream", "http://127.0.0.1:9"],
+        ["export", "--site", "shop", "--to", "out"],
+        ["retrain"],
+        ["models", "list"],
+        ["users", "list"],
+        ["alerts", "rules"],
+        ["consume", "--site", "shop", "--source", "redis://127.0.0.1:9/events"],
+        ["rebuild-profiles"],
+        ["import-attributes", "crm.csv", "--site", "shop"],
+    ],
+    ids=lambda args: args[0] if args[0] != "models" else "models list",
+)
+def test_every_command_reports_a_broken_config_the_same_way(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "slotwise.yaml"
+    bad.write_text("sites: {shop: {origin: 42}}\nbogus: 1\n")
+    assert main([*args, "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("invalid configuration:\n  ") and "bogus" in err, err

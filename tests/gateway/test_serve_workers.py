@@ -14,15 +14,14 @@ import redis
 import yaml
 
 from tests.conftest import ROOT, free_port, need
-from tests.gateway.conftest import minimal_config
+from tests.gateway.conftest import minimal_config, write_config
 from tests.procs import redis_up, serve_command, wait_ready
 
 REDIS = "redis://127.0.0.1:6379/0"
 
 
 def test_workers_are_refused_with_the_sqlite_store(tmp_path: Path) -> None:
-    path = tmp_path / "slotwise.yaml"
-    path.write_text(yaml.safe_dump(minimal_config(store={"backend": "sqlite", "path": "s.db"})))
+    path = write_config(tmp_path, store={"backend": "sqlite", "path": "s.db"})
     command = [sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(path), "--workers", "2"]
     done = subprocess.run([*command, "--port", str(free_port())], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2

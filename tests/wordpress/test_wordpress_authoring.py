@@ -46,6 +46,14 @@ def content(key: str, mobile_when: str = "device.class == 'mobile'") -> str:
     return f'{intro}<!-- wp:slotwise/slot {{"key":"{key}"}} -->\n{inner}\n<!-- /wp:slotwise/slot -->'
 
 
+def split_content(key: str) -> str:
+    """A slot that is an experiment split: arms a and b, and the control (its default variant)."""
+    inner = "\n".join(
+        (variant("a", "Arm A text"), variant("b", "Arm B text"), variant("default", "Control", default=True))
+    )
+    return f'<!-- wp:slotwise/slot {{"key":"{key}","split":true}} -->\n{inner}\n<!-- /wp:slotwise/slot -->'
+
+
 def gateway_slot(name: str) -> dict[str, Any] | None:
     config = httpx.get(f"{GATEWAY}/v1/admin/config", headers=SECRET, timeout=10).json()
     return next((s for s in config["slots"] if s["name"] == name), None)
@@ -144,11 +152,7 @@ def test_the_condition_picker_lists_the_gateways_names(site: Site, editor: tuple
 def test_an_experiment_split_is_served_with_its_arm_in_the_markup(site: Site, editor: tuple[str, str]) -> None:
     """Server-rendered blocks carry experiment and arm, which client.js puts on impressions."""
     configure(GW_PORT, "server")
-    inner = "\n".join(
-        (variant("a", "Arm A text"), variant("b", "Arm B text"), variant("default", "Control", default=True))
-    )
-    body = f'<!-- wp:slotwise/slot {{"key":"e2e3","split":true}} -->\n{inner}\n<!-- /wp:slotwise/slot -->'
-    post = posts(editor, title="Authored split", status="publish", content=body).json()
+    post = posts(editor, title="Authored split", status="publish", content=split_content("e2e3")).json()
     name = f"wp-{post['id']}-e2e3"
     try:
         assert post["meta"]["_slotwise_errors"] == [], post["meta"]
@@ -169,11 +173,7 @@ def test_server_rendered_split_sends_its_impression_through_client_js(
     experiment and arm from the markup, and the page view is counted once (by client.js)."""
     configure(GW_PORT, "server")
     wpenv.set_options(impressions=True)
-    inner = "\n".join(
-        (variant("a", "Arm A text"), variant("b", "Arm B text"), variant("default", "Control", default=True))
-    )
-    body = f'<!-- wp:slotwise/slot {{"key":"e2e4","split":true}} -->\n{inner}\n<!-- /wp:slotwise/slot -->'
-    post = posts(editor, title="Split with impressions", status="publish", content=body).json()
+    post = posts(editor, title="Split with impressions", status="publish", content=split_content("e2e4")).json()
     name = f"wp-{post['id']}-e2e4"
     try:
         page = browser.new_page(user_agent=wpenv.DESKTOP_UA)

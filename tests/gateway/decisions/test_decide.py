@@ -13,11 +13,10 @@ from scipy.stats import chisquare
 
 from slotwise.gateway.blocks.page import memberships
 from slotwise.gateway.config.loader import parse_config
-from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.decisions.decide import decide
 from slotwise.gateway.decisions.experiments import assign, bucket
 from slotwise.gateway.rules.expr import Env
-from tests.gateway.conftest import DESKTOP_UA, GOOGLEBOT_UA, IPHONE_UA
+from tests.gateway.conftest import DESKTOP_UA, GOOGLEBOT_UA, IPHONE_UA, request_env
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -35,21 +34,7 @@ def config(variants: list[dict[str, Any]], **extra: Any):
 
 def env_for(cfg, ua: str = DESKTOP_UA, at: datetime | None = None, **body: Any) -> Env:
     at = at or datetime(2026, 7, 15, 10, 30, tzinfo=BERLIN)
-    site = cfg.sites["s"]
-    ctx = resolve_context(
-        body_context=body,
-        headers={"user-agent": ua},
-        peer=None,
-        config=cfg,
-        site=site,
-        allow_simulation=False,
-        now=at.timestamp(),
-    )
-
-    class Runtime:
-        segments = cfg.segments
-
-    return Env(ctx, site=site, runtime=Runtime())
+    return request_env(cfg, "s", ua, at.timestamp(), body)
 
 
 def banner(title: str) -> dict[str, Any]:

@@ -12,22 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from slotwise.gateway.cli import main as cli_main
 from slotwise.gateway.visitors.events import format_ts, validate_event
 from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
 from tests.conftest import need
-from tests.gateway.conftest import minimal_config
+from tests.gateway.conftest import write_config
 
 PG = "postgresql://127.0.0.1:5432/test"
 
 
 @pytest.fixture
 def config_path(tmp_path: Path) -> Path:
-    path = tmp_path / "slotwise.yaml"
-    path.write_text(yaml.safe_dump(minimal_config(store={"backend": "sqlite", "path": "store.db"})))
-    return path
+    return write_config(tmp_path, store={"backend": "sqlite", "path": "store.db"})
 
 
 def make(n: int, age: float = 60) -> dict[str, Any]:

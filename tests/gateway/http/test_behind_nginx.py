@@ -9,7 +9,6 @@ import contextlib
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import yaml
 
 from tests.conftest import free_port, running_gateway
 from tests.gateway.conftest import DESKTOP_UA, minimal_config
-from tests.nginx import running_nginx
+from tests.nginx import render_load, running_nginx
 
 KEY = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
 BODY = {"site": "shop", "visitor_id": "v1", "slots": ["hero"]}
@@ -72,23 +71,10 @@ def test_a_gateway_killed_under_load_costs_no_failed_request(tmp_path: Path) -> 
                     if httpx.get(f"http://127.0.0.1:{ports[1]}/healthz", timeout=1).status_code == 200:
                         break
                 time.sleep(0.1)
-            statuses: list[int] = []
-            stop = threading.Event()
-
-            def load() -> None:
-                with httpx.Client(base_url=base, headers=KEY, timeout=10) as client:
-                    while not stop.is_set():
-                        statuses.append(client.post("/v1/render", json=BODY).status_code)
-
-            threads = [threading.Thread(target=load) for _ in range(4)]
-            for t in threads:
-                t.start()
-            time.sleep(1.0)
-            victim.kill()
-            time.sleep(2.0)
-            stop.set()
-            for t in threads:
-                t.join()
+            with render_load(base, KEY, BODY) as statuses:
+                time.sleep(1.0)
+                victim.kill()
+                time.sleep(2.0)
     finally:
         if victim.poll() is None:
             victim.kill()

@@ -41,18 +41,6 @@ def settings_for(*bandits: Bandit) -> MeasureSettings:
     )
 
 
-def run(backend: Backend, fn: Any, measure: MeasureSettings) -> Any:
-    async def main() -> Any:
-        store = backend.open()
-        store.measure = measure
-        try:
-            return await fn(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(main())
-
-
 _ids = iter(range(10**9))
 
 
@@ -98,7 +86,7 @@ def test_a_click_rewards_the_impression_before_it_once(backend: Backend) -> None
         await store.ingest("shop", [click("v3", NOW + 100, "c"), impression("v3", NOW + 101, "c")])
         return await counts_of(store)
 
-    got = table(run(backend, go, settings_for(bandit())))
+    got = table(backend.run(go, measure=settings_for(bandit())))
     assert got[("a", "pulls")] == 1 and got[("a", "sum")] == 1
     assert got[("b", "pulls")] == 2 and ("b", "sum") not in got
     assert got[("c", "pulls")] == 1 and got[("c", "sum")] == 1
@@ -119,7 +107,7 @@ def test_a_delayed_conversion_in_the_window_counts_once_and_later_ones_do_not(ba
         )
         return before, await counts_of(store)
 
-    before, after = run(backend, go, settings_for(bandit("conversion")))
+    before, after = backend.run(go, measure=settings_for(bandit("conversion")))
     assert table(before)[("a", "pulls")] == 1 and ("a", "sum") not in table(before)
     got = table(after)
     assert got[("a", "pulls")] == 1 and got[("a", "sum")] == 1 and got[("a", "sumsq")] == 1
@@ -141,7 +129,7 @@ def test_revenue_sums_the_purchases_attributed_to_the_latest_impression(backend:
             await store.ingest("shop", [e])
         return await counts_of(store)
 
-    got = table(run(backend, go, settings_for(bandit("revenue"))))
+    got = table(backend.run(go, measure=settings_for(bandit("revenue"))))
     assert got[("a", "sum")] == 30 and got[("b", "sum")] == 25 and got[("b", "sumsq")] == 625
 
 
@@ -159,7 +147,7 @@ def test_unknown_arms_and_other_events_never_update_the_bandit(backend: Backend)
         )
         return await counts_of(store)
 
-    raw = run(backend, go, settings_for(bandit()))
+    raw = backend.run(go, measure=settings_for(bandit()))
     assert raw.get(UNKNOWN_ARM) == 1
     assert table(raw) == {}
 
@@ -182,7 +170,7 @@ def test_rebuild_from_the_log_equals_the_incremental_counters(backend: Backend) 
         await store.rebuild_measures("shop")
         return incremental, await counts_of(store)
 
-    incremental, rebuilt = run(backend, go, settings_for(bandit()))
+    incremental, rebuilt = backend.run(go, measure=settings_for(bandit()))
     assert table(incremental) == pytest.approx(table(rebuilt))
     assert sum(v for (arm, stat), v in table(rebuilt).items() if stat == "pulls") == sum(
         1 for e in events if e["type"] == "impression"
@@ -214,7 +202,7 @@ def test_replicas_choose_from_the_same_state_within_a_second(backend: Backend) -
             two.view("shop", config, store).probabilities(None),
         )
 
-    start, first, second = run(backend, go, settings_for(config))
+    start, first, second = backend.run(go, measure=settings_for(config))
     assert start == pytest.approx([1 / 3] * 3, abs=0.02)
     assert first == second  # the same counters give the same figures on every replica
     assert first[1] > 0.9
@@ -263,7 +251,7 @@ def test_clicks_on_consecutive_pages_reward_their_own_views(backend: Backend) ->
         await store.ingest("shop", events)
         return await counts_of(store)
 
-    got = table(run(backend, go, settings_for(bandit())))
+    got = table(backend.run(go, measure=settings_for(bandit())))
     assert got[("a", "pulls")] == 3 and got[("a", "sum")] == 3
     assert got[("b", "pulls")] == 1 and ("b", "sum") not in got and ("c", "sum") not in got
 
@@ -273,9 +261,9 @@ def test_only_a_contextual_bandit_keeps_buckets(backend: Backend) -> None:
         await store.ingest("shop", [impression(f"v{i}", NOW + i, "a", bucket=f"made-up-{i}") for i in range(5)])
         return await counts_of(store)
 
-    raw = run(backend, go, settings_for(bandit()))
+    raw = backend.run(go, measure=settings_for(bandit()))
     assert {parse_key(k)[1] for k in raw if parse_key(k)} == {""}  # type: ignore[index]
-    raw = run(backend, go, settings_for(bandit(policy="contextual_thompson", keys=["device"])))
+    raw = backend.run(go, measure=settings_for(bandit(policy="contextual_thompson", keys=["device"])))
     assert {parse_key(k)[1] for k in raw if parse_key(k)} >= {"made-up-0", "made-up-4"}  # type: ignore[index]
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import Any
 
@@ -16,17 +15,6 @@ from tests.gateway.store_backends import Backend
 
 NOW = 1_790_000_000.0  # 2026-09-21
 SCOPE = "kpi|2026-09-21"
-
-
-def run(backend: Backend, fn: Any) -> Any:
-    async def main() -> Any:
-        store = backend.open()
-        try:
-            return await fn(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(main())
 
 
 _ids = iter(range(10**9))
@@ -73,7 +61,7 @@ def test_outcomes_are_attributed_to_the_experiment_and_variant_seen_before(backe
         counts = await store.counters("shop", [SCOPE, "exp|offer-2026"])
         return counts, again
 
-    counts, again = run(backend, go)
+    counts, again = backend.run(go)
     table = expcounters.arm_table(counts["exp|offer-2026"])
     assert table["B"]["n"]["n"] == 1 and table["control"]["n"]["n"] == 2
     assert table["B"]["revenue"]["sum"] == 40.0 and table["B"]["purchase"]["sum"] == 1.0
@@ -101,7 +89,7 @@ def test_anonymous_visitors_count_in_aggregates_but_leave_no_state(backend: Back
         counts = await store.counters("shop", [SCOPE, "exp|offer-2026"])
         return first, second, counts, await store.measure_state("shop", "anon"), await store.events("shop", "anon")
 
-    first, second, counts, state, events = run(backend, go)
+    first, second, counts, state, events = backend.run(go)
     assert len(first.stored) == 2 and len(second.duplicates) == 2
     assert row(counts, "offer", "exp:B", "impressions") == 1.0
     assert row(counts, "", "", "revenue") == 5.0
@@ -117,7 +105,7 @@ def test_erasure_and_withdrawn_consent_drop_the_visitor_state(backend: Backend) 
         await store.set_consent("shop", "v2", "anonymous")
         return had, await store.measure_state("shop", "v1"), await store.measure_state("shop", "v2")
 
-    had, erased, withdrawn = run(backend, go)
+    had, erased, withdrawn = backend.run(go)
     assert had is not None and had["x"]["offer-2026"][1] == "B"
     assert erased is None and withdrawn is None
 
@@ -129,7 +117,7 @@ def test_served_counts_stay_apart_from_viewable_impressions(backend: Backend) ->
         await store.rebuild_measures("shop")  # served counts are not in the log and survive a rebuild
         return await store.counters("shop", [SCOPE])
 
-    counts = run(backend, go)
+    counts = backend.run(go)
     assert row(counts, "offer", "exp:B", "served") == 3.0
     assert row(counts, "offer", "exp:B", "impressions") == 1.0
 
@@ -204,7 +192,7 @@ def test_incremental_aggregates_equal_a_rebuild_from_the_log(backend: Backend) -
         visitors = await store.rebuild_measures("shop")
         return incremental, await store.counters("shop", scopes), visitors
 
-    incremental, rebuilt, visitors = run(backend, go)
+    incremental, rebuilt, visitors = backend.run(go)
     assert visitors == 40
     assert sum(incremental["exp|offer-2026"].get(f"{a}\x1fn\x1f", 0) for a in ("B", "control")) > 10
     _close(incremental, rebuilt)

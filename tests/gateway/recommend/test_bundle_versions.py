@@ -9,23 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from slotwise.gateway.demo.catalog import build_catalog
-from slotwise.gateway.demo.simulate import simulate
 from slotwise.gateway.recommend import bundle_versions as bv
 from slotwise.gateway.recommend.bundles import ModelRegistry
-from slotwise.models.data import events_to_interactions
-from slotwise.models.train_recommender import train_recommender
+from tests.gateway.conftest import train_bundle
 
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    items = build_catalog(6)
-    events = simulate(items, visitors=50, seed=2).events
-    out = tmp_path_factory.mktemp("bundle") / "good"
-    train_recommender(
-        events_to_interactions(events), items, out, lam=50.0, content_weight=0.05, progress=lambda m: None
-    )
-    return out
+    return train_bundle(tmp_path_factory.mktemp("bundle") / "good", items=6, visitors=50, seed=2)
 
 
 def _versions(root: Path, good: Path, *names: str) -> None:

@@ -15,22 +15,13 @@ import numpy as np
 import pytest
 
 from slotwise.gateway.config.loader import ConfigError
-from slotwise.gateway.demo.catalog import build_catalog
-from slotwise.gateway.demo.simulate import simulate
 from slotwise.gateway.recommend.bundles import BundleError, ModelRegistry, build_registry, load_bundle
-from slotwise.models.data import events_to_interactions
-from slotwise.models.train_recommender import train_recommender
+from tests.gateway.conftest import train_bundle
 
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    items = build_catalog(8)
-    events = simulate(items, visitors=80, seed=1).events
-    out = tmp_path_factory.mktemp("bundle") / "good"
-    train_recommender(
-        events_to_interactions(events), items, out, lam=50.0, content_weight=0.05, progress=lambda m: None
-    )
-    return out
+    return train_bundle(tmp_path_factory.mktemp("bundle") / "good", items=8, visitors=80, seed=1)
 
 
 def _version(root: Path, good: Path, version: str) -> Path:

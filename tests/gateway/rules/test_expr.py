@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from types import SimpleNamespace
 
 import pytest
 
 from slotwise.gateway.config.loader import Config, SiteConfig
-from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.rules.expr import Env, ExprError, compile_expr
+from tests.gateway.conftest import request_env
 
 SITE = SiteConfig("s", "pk", "sk", timezone="Europe/Berlin")
 CONFIG = Config(sites={"s": SITE})
@@ -25,16 +24,7 @@ def env_for(
     attributes: dict | None = None,
     **ctx,
 ) -> Env:
-    context = resolve_context(
-        body_context=ctx,
-        headers={"user-agent": ua},
-        peer=None,
-        config=CONFIG,
-        site=SITE,
-        allow_simulation=False,
-        now=now,
-    )
-    return Env(context, site=SITE, runtime=SimpleNamespace(segments={}), attributes=attributes)
+    return request_env(CONFIG, "s", ua, now, ctx, attributes)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,8 +26,8 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, free_port, need
-from tests.gateway.conftest import DESKTOP_UA, minimal_config
-from tests.nginx import running_nginx
+from tests.gateway.conftest import DESKTOP_UA, minimal_config, train_bundle
+from tests.nginx import render_load, running_nginx
 
 KEY = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
 SECRET = {"Authorization": "Bearer sk_shop"}
@@ -222,18 +221,7 @@ def test_a_refused_reload_is_not_published(cluster: Cluster) -> None:
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from slotwise.gateway.demo.catalog import build_catalog
-    from slotwise.gateway.demo.simulate import simulate
-    from slotwise.models.data import events_to_interactions
-    from slotwise.models.train_recommender import train_recommender
-
-    items = build_catalog(8)
-    events = simulate(items, visitors=60, seed=1).events
-    out = tmp_path_factory.mktemp("bundle") / "good"
-    train_recommender(
-        events_to_interactions(events), items, out, lam=50.0, content_weight=0.05, progress=lambda m: None
-    )
-    return out
+    return train_bundle(tmp_path_factory.mktemp("bundle") / "good", items=8, visitors=60, seed=1)
 
 
 def test_a_model_bundle_loaded_by_one_replica_is_loaded_by_all(cluster: Cluster, bundle: Path) -> None:
@@ -265,28 +253,15 @@ def test_the_rate_limit_is_shared_by_the_replicas(cluster: Cluster) -> None:
 
 
 def test_a_replica_killed_under_load_costs_no_failed_page(cluster: Cluster) -> None:
-    statuses: list[int] = []
-    stop = threading.Event()
     body = {"site": "shop", "visitor_id": "load", "slots": ["hero", "offer"]}
-
-    def load() -> None:
-        with httpx.Client(base_url=cluster.nginx, headers=KEY, timeout=10) as client:
-            while not stop.is_set():
-                statuses.append(client.post("/v1/render", json=body).status_code)
-
-    threads = [threading.Thread(target=load) for _ in range(4)]
-    for t in threads:
-        t.start()
-    time.sleep(1.0)
-    cluster.procs[2].kill()
-    at_kill = len(statuses)
-    deadline = time.monotonic() + 10  # at least 2 s and 30 pages after the kill, on a slow machine too
-    time.sleep(2.0)
-    while len(statuses) < at_kill + 30 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    stop.set()
-    for t in threads:
-        t.join()
+    with render_load(cluster.nginx, KEY, body) as statuses:
+        time.sleep(1.0)
+        cluster.procs[2].kill()
+        at_kill = len(statuses)
+        deadline = time.monotonic() + 10  # at least 2 s and 30 pages after the kill, on a slow machine too
+        time.sleep(2.0)
+        while len(statuses) < at_kill + 30 and time.monotonic() < deadline:
+            time.sleep(0.1)
     assert cluster.procs[2].wait(timeout=5) != 0
     counts = {s: statuses.count(s) for s in set(statuses)}
     assert len(statuses) >= at_kill + 30 and at_kill > 0, (at_kill, counts)

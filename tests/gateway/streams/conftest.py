@@ -15,20 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from slotwise.gateway.visitors.events import format_ts
 from tests.conftest import need
-from tests.gateway.conftest import DESKTOP_UA, minimal_config
+from tests.gateway.conftest import DESKTOP_UA, write_config
 
 REDIS_URL = "redis://127.0.0.1:6379"
 
 
 @pytest.fixture
 def config_path(tmp_path: Path) -> Path:
-    path = tmp_path / "slotwise.yaml"
-    path.write_text(yaml.safe_dump(minimal_config(store={"backend": "sqlite", "path": "store.db"})))
-    return path
+    return write_config(tmp_path, store={"backend": "sqlite", "path": "store.db"})
 
 
 def event(n: int, **extra: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from slotwise.gateway.config.loader import load_config
 from slotwise.gateway.http.app import create_app
 from slotwise.gateway.studio.auth import add_user
 from slotwise.gateway.studio.store import open_studio_store
+from slotwise.gateway.visitors.events import format_ts
 from tests.gateway.conftest import minimal_config
 
 PASSWORD = "correct horse battery"
@@ -38,17 +40,38 @@ def config_file(tmp_path: Path) -> Path:
 def app_client(config_file: Path) -> Iterator[Callable[[], TestClient]]:
     """A factory of clients (separate cookie jars) on one app."""
     app = create_app(load_config(config_file, check_files=True), config_file)
-    clients: list[TestClient] = []
+    with ExitStack() as clients:
+        yield lambda: clients.enter_context(TestClient(app, base_url="http://127.0.0.1"))
 
-    def make() -> TestClient:
-        client = TestClient(app, base_url="http://127.0.0.1")
-        client.__enter__()
-        clients.append(client)
-        return client
 
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+def exposure_events(
+    visitor: str, slot: str, block: dict[str, Any], ts: float, bought: float | None
+) -> list[dict[str, Any]]:
+    """The impression of a rendered experiment `block` in `slot` at `ts`, and a purchase of
+    `bought` euros 30 s later when given: what a page sends for a visitor of an experiment."""
+    exp = block["experiment"]
+    props = {"slot": slot, "variant": block["variant"], "experiment": exp["key"], "arm": exp["arm"]}
+    events: list[dict[str, Any]] = [
+        {
+            "event_id": f"{visitor}-i",
+            "visitor_id": visitor,
+            "type": "impression",
+            "ts": format_ts(ts),
+            "properties": props,
+        }
+    ]
+    if bought is not None:
+        events.append(
+            {
+                "event_id": f"{visitor}-p",
+                "visitor_id": visitor,
+                "type": "purchase",
+                "value": bought,
+                "currency": "EUR",
+                "ts": format_ts(ts + 30),
+            }
+        )
+    return events
 
 
 def token_of(html: str) -> str:

@@ -10,6 +10,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +22,47 @@ from slotwise.gateway.demo.site import prepare_data
 from slotwise.gateway.studio.auth import add_user
 from slotwise.gateway.studio.store import open_studio_store
 from tests.conftest import free_port, running_gateway
+from tests.gateway.studio.conftest import exposure_events
 
 PASSWORD = "browser test password"
+
+
+@contextmanager
+def serving_for_ada(config_path: Path, port: int, log: Path) -> Iterator[str]:
+    """`slotwise serve` on `config_path` with the editor `ada` (password PASSWORD); its base URL."""
+    store = open_studio_store(load_config(config_path), config_path)
+    add_user(store, "ada", "editor", PASSWORD)
+    store.close()
+    with running_gateway(["serve", "--config", str(config_path)], port, log) as base:
+        yield base
+
+
+def watched_page(browser: Any, height: int) -> tuple[Any, list[str]]:
+    """A desktop-wide page, and the list its console errors and uncaught exceptions go to."""
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": height})
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, errors
+
+
+def log_in_as_ada(page: Any) -> None:
+    """On the studio's login form: submit ada's name and password."""
+    page.fill("input[name=user]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
 
 
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
     config_path = prepare_data(tmp_path / "data", port)
-    store = open_studio_store(load_config(config_path), config_path)
-    add_user(store, "ada", "editor", PASSWORD)
-    store.close()
-    with running_gateway(["serve", "--config", str(config_path)], port, tmp_path / "gateway.log") as base:
+    with serving_for_ada(config_path, port, tmp_path / "gateway.log") as base:
         yield base, config_path
 
 
 def _drive_experiment(gateway: str, key: str) -> None:
     """Visitors who see the demo's offer experiment; a quarter of them buy."""
-    from slotwise.gateway.visitors.events import format_ts
-
     headers = {"X-Slotwise-Key": key, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"}
     with httpx.Client(base_url=gateway, headers=headers) as http:
         for i in range(120):
@@ -49,28 +72,7 @@ def _drive_experiment(gateway: str, key: str) -> None:
             exp = block["experiment"]
             if not exp or not exp.get("arm"):
                 continue
-            props = {"slot": "offer", "variant": block["variant"], "experiment": exp["key"], "arm": exp["arm"]}
-            ts = time.time() - 120
-            events = [
-                {
-                    "event_id": f"{visitor}-i",
-                    "visitor_id": visitor,
-                    "type": "impression",
-                    "ts": format_ts(ts),
-                    "properties": props,
-                }
-            ]
-            if i % 4 == 0:
-                events.append(
-                    {
-                        "event_id": f"{visitor}-p",
-                        "visitor_id": visitor,
-                        "type": "purchase",
-                        "value": 40.0 + i % 9,
-                        "currency": "EUR",
-                        "ts": format_ts(ts + 30),
-                    }
-                )
+            events = exposure_events(visitor, "offer", block, time.time() - 120, 40.0 + i % 9 if i % 4 == 0 else None)
             assert http.post("/v1/events", json={"site": "demo", "events": events}).status_code == 200
 
 
@@ -87,16 +89,11 @@ def test_log_in_segment_variant_preview_and_roll_back(gateway: tuple[str, Path],
     gateway, config_path = gateway  # type: ignore[assignment]
     key = load_config(config_path).sites["demo"].publishable_key
 
-    errors: list[str] = []
-    page = browser.new_page(viewport={"width": 1280, "height": 860})
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = watched_page(browser, 860)
     page.goto(gateway + "/studio/segments")
     expect(page).to_have_url(gateway + "/studio/login?next=/studio/segments")
     _shot(page, "login")
-    page.fill("input[name=user]", "ada")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in_as_ada(page)
     expect(page).to_have_url(gateway + "/studio/segments")
 
     form = page.locator("#new-segment")

@@ -17,14 +17,11 @@ import yaml
 
 from slotwise.gateway.config.loader import load_config
 from slotwise.gateway.demo.site import prepare_data
-from slotwise.gateway.studio.auth import add_user
-from slotwise.gateway.studio.store import open_studio_store
 from slotwise.gateway.visitors.events import format_ts
-from tests.conftest import free_port, running_gateway
+from tests.conftest import free_port
 from tests.gateway.alerts.receivers import Hook, webhook_receiver
-from tests.gateway.studio.test_browser import _drive_experiment, _shot
+from tests.gateway.studio.test_browser import _drive_experiment, _shot, log_in_as_ada, serving_for_ada, watched_page
 
-PASSWORD = "browser test password"
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
 
@@ -64,10 +61,7 @@ def gateway(tmp_path: Path, hook: Hook) -> Iterator[tuple[str, Path]]:
     }
     config_path.write_text(yaml.safe_dump(data, sort_keys=False))
     _bundles(config_path.parent / data["models"]["dir"])
-    store = open_studio_store(load_config(config_path), config_path)
-    add_user(store, "ada", "editor", PASSWORD)
-    store.close()
-    with running_gateway(["serve", "--config", str(config_path)], port, tmp_path / "gateway.log") as base:
+    with serving_for_ada(config_path, port, tmp_path / "gateway.log") as base:
         yield base, config_path
 
 
@@ -115,14 +109,9 @@ def test_alerts_kpis_bandits_and_models_in_the_browser(gateway: tuple[str, Path]
 
     base, config_path = gateway
     key = load_config(config_path).sites["demo"].publishable_key
-    errors: list[str] = []
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = watched_page(browser, 900)
     page.goto(base + "/studio/login")
-    page.fill("input[name=user]", "ada")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in_as_ada(page)
     expect(page).to_have_url(base + "/studio/")
 
     _traffic(base, key)

@@ -12,9 +12,8 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from slotwise.gateway.visitors.events import format_ts
 from tests.gateway.conftest import DESKTOP_UA
-from tests.gateway.studio.conftest import token_of
+from tests.gateway.studio.conftest import exposure_events, token_of
 
 EXPERIMENT = {
     "id": "test",
@@ -63,29 +62,7 @@ def _visit(client: TestClient, visitor: str, buy: bool) -> None:
     headers = {"X-Slotwise-Key": "pk_shop", "User-Agent": DESKTOP_UA}
     body = {"site": "shop", "visitor_id": visitor, "slots": ["hero"]}
     block = client.post("/v1/render", json=body, headers=headers).json()["blocks"]["hero"]
-    exp = block["experiment"]
-    props = {"slot": "hero", "variant": block["variant"], "experiment": exp["key"], "arm": exp["arm"]}
-    now = time.time() - 60
-    events = [
-        {
-            "event_id": f"{visitor}-i",
-            "visitor_id": visitor,
-            "type": "impression",
-            "ts": format_ts(now),
-            "properties": props,
-        }
-    ]
-    if buy:
-        events.append(
-            {
-                "event_id": f"{visitor}-p",
-                "visitor_id": visitor,
-                "type": "purchase",
-                "value": 30.0,
-                "currency": "EUR",
-                "ts": format_ts(now + 30),
-            }
-        )
+    events = exposure_events(visitor, "hero", block, time.time() - 60, 30.0 if buy else None)
     r = client.post("/v1/events", json={"site": "shop", "events": events}, headers=headers)
     assert r.status_code == 200 and not r.json()["rejected"], r.text
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from slotwise.gateway.visitors.profiles import rebuild
@@ -17,17 +16,6 @@ from tests.gateway.store_backends import Backend
 
 T = TypeVar("T")
 NOW = 1_790_000_000.0
-
-
-def run(backend: Backend, fn: Callable[[Store], Awaitable[T]], **kw: Any) -> T:
-    async def main() -> T:
-        store = backend.open(**kw)
-        try:
-            return await fn(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(main())
 
 
 def ev(i: int, visitor: str = "v1", etype: str = "item_view", ts: float = NOW - 100, **extra: Any) -> dict[str, Any]:
@@ -45,7 +33,7 @@ def test_ingest_is_idempotent_by_event_id(backend: Backend) -> None:
         assert profile is not None and profile.total("item_view") == 5
         assert len(await s.events("shop", "v1")) == 5
 
-    run(backend, body)
+    backend.run(body)
 
 
 def test_sites_are_separate(backend: Backend) -> None:
@@ -55,7 +43,7 @@ def test_sites_are_separate(backend: Backend) -> None:
         assert await s.profile("c", "v1") is None
         assert await s.visitors("a") == ["v1"]
 
-    run(backend, body)
+    backend.run(body)
 
 
 def test_profile_reflects_cart_then_purchase(backend: Backend) -> None:
@@ -67,7 +55,7 @@ def test_profile_reflects_cart_then_purchase(backend: Backend) -> None:
         p = await s.profile("shop", "v1")
         assert p is not None and p.cart == [] and p.monetary == 30.5 and p.frequency == 1
 
-    run(backend, body)
+    backend.run(body)
 
 
 def test_attributes_by_visitor_and_email_hash(backend: Backend) -> None:
@@ -82,7 +70,7 @@ def test_attributes_by_visitor_and_email_hash(backend: Backend) -> None:
         # A visitor id that looks like an e-mail key never reads that key's attributes.
         assert (await s.load_for_render("shop", "email:abc")) == (None, {})
 
-    run(backend, body)
+    backend.run(body)
 
 
 def test_erasure_leaves_nothing(backend: Backend) -> None:
@@ -102,7 +90,7 @@ def test_erasure_leaves_nothing(backend: Backend) -> None:
         assert (await s.ingest("shop", [ev(0, visitor="gone-visitor")])).stored == ["e0"]
         await s.erase("shop", "gone-visitor")
 
-    run(backend, body)
+    backend.run(body)
     dump = backend.raw_dump()
     assert "gone-visitor" not in dump and "feed" not in dump
     assert "stays" in dump
@@ -122,7 +110,7 @@ def test_erasure_racing_ingestion_leaves_no_trace(backend: Backend) -> None:
         finally:
             await other.close()
 
-    run(backend, body)
+    backend.run(body)
     assert "racer" not in backend.raw_dump()
 
 
@@ -138,7 +126,7 @@ def test_consent_below_full_erases_and_ignores(backend: Backend) -> None:
         assert (await s.ingest("shop", [ev(4)])).stored == ["e4"]
         assert await s.consent("shop", "v1") == "full"
 
-    run(backend, body)
+    backend.run(body)
 
 
 def test_retention_expires_old_events_and_rebuilds(backend: Backend) -> None:
@@ -151,7 +139,7 @@ def test_retention_expires_old_events_and_rebuilds(backend: Backend) -> None:
         assert p is not None and p.total("item_view") == 1 and p.first_seen == new
         assert await s.profile("shop", "old-only") is None
 
-    run(backend, body, retention_days=30)
+    backend.run(body, retention_days=30)
 
 
 def test_rebuild_equals_incremental(backend: Backend) -> None:
@@ -184,7 +172,7 @@ def test_rebuild_equals_incremental(backend: Backend) -> None:
             expected = rebuild(e for e in events if e["visitor_id"] == v)
             assert _approx(expected.state(), rebuilt.state())
 
-    run(backend, body)
+    backend.run(body)
 
 
 def test_two_replicas_never_lose_an_update(backend: Backend) -> None:
@@ -199,7 +187,7 @@ def test_two_replicas_never_lose_an_update(backend: Backend) -> None:
             await a.close()
             await b.close()
 
-    run(backend, body)
+    backend.run(body)
 
 
 def _approx(a: Any, b: Any) -> bool:

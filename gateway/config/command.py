@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: Apache-2.0
+"""How a `slotwise` command takes its configuration: `--config FILE` (`add_config_option`), and a
+broken file reported the same by each: the errors on stderr, exit status 2.
+
+Every command that reads `--config` wears `@reports_config_errors` on its entry point, so a bad
+file reads the same from each, wherever in the command it is loaded (before or inside
+`asyncio.run`). This module imports nothing heavy: `slotwise --help` and the commands that never
+read a configuration do not pay for pydantic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Callable
+from typing import ParamSpec
+
+P = ParamSpec("P")
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """The `--config FILE` of every command that reads the configuration (default slotwise.yaml)."""
+    parser.add_argument("--config", default="slotwise.yaml")
+
+
+def reports_config_errors(command: Callable[P, int]) -> Callable[P, int]:
+    """`command` as it is, except that a `ConfigError` it raises is printed and it returns 2."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> int:
+        from slotwise.gateway.config.errors import ConfigError  # lazily: pydantic comes with it
+
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+
+    return run
