@@ -8,6 +8,7 @@ one closed. Any failure keeps the running configuration and services, with the r
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -33,6 +34,15 @@ class ReloadResult:
 
 def changed_services(old: Config, new: Config) -> list[str]:
     return [name for name in SERVICES if getattr(old, name) != getattr(new, name)]
+
+
+def config_lock(app: Any) -> asyncio.Lock:
+    """Held while this gateway changes its configuration file (a studio change, a followed
+    version): a follower that looked in between would take the change's intermediate state."""
+    lock = getattr(app.state, "config_lock", None)
+    if lock is None:
+        lock = app.state.config_lock = asyncio.Lock()
+    return lock
 
 
 def text_sha(text: str) -> str:

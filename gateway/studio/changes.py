@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from slotwise.gateway.config.loader import ConfigError, parse_config
-from slotwise.gateway.serving.reload import reload_config
+from slotwise.gateway.serving.reload import config_lock, reload_config
 from slotwise.gateway.studio.store import StudioStore
 
 EDITABLE = ("segments", "slots")  # what export/import carry: never the sites and their keys
@@ -81,6 +81,11 @@ def _diff(old: str, new: str) -> str:
 
 
 async def apply(app: Any, studio: StudioStore, author: str, message: str, data: dict[str, Any]) -> Outcome:
+    async with config_lock(app):  # the follower never sees the head recorded but the file not yet
+        return await _apply(app, studio, author, message, data)
+
+
+async def _apply(app: Any, studio: StudioStore, author: str, message: str, data: dict[str, Any]) -> Outcome:
     path = config_path(app)
     old = path.read_text(encoding="utf-8")
     errors = validate(data, path.parent)

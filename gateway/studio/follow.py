@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from slotwise.gateway.common.periodic import run_every
-from slotwise.gateway.serving.reload import reload_config, text_sha
+from slotwise.gateway.serving.reload import config_lock, reload_config, text_sha
 from slotwise.gateway.studio.store import SQLITE_FILE, StudioStore
 
 log = logging.getLogger("slotwise.studio")
@@ -63,9 +63,10 @@ class VersionFollower:
         await run_every(EVERY, self._follow, log, "could not follow the configuration versions")
 
     async def _follow(self) -> None:
-        head = await self._head()
-        if head > self.applied:
-            await self._apply(head)
+        async with config_lock(self.app):  # never in the middle of this gateway's own change
+            head = await self._head()
+            if head > self.applied:
+                await self._apply(head)
 
     async def _apply(self, number: int) -> None:
         self.applied = number

@@ -5,9 +5,11 @@ file edited outside the studio is kept."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 from starlette.testclient import TestClient
@@ -57,3 +59,29 @@ def test_gateways_on_one_studio_file_follow_each_others_edits(config_file: Path)
     finally:
         a.__exit__(None, None, None)
         b.__exit__(None, None, None)
+
+
+def test_a_gateway_never_follows_its_own_change_half_way(config_file: Path, monkeypatch: Any) -> None:
+    """A studio change records the old file as a version before it writes the new one; a
+    follower looking in between (here: the reload takes longer than a look) must not take that
+    old version back while the change is under way."""
+    from slotwise.gateway.studio import changes
+
+    original = changes.reload_config
+
+    async def slow_reload(app: Any, *args: Any, **kwargs: Any) -> Any:
+        result = await original(app, *args, **kwargs)
+        await asyncio.sleep(3 * EVERY)  # the follower looks meanwhile
+        return result
+
+    monkeypatch.setattr(changes, "reload_config", slow_reload)
+    a = gateway(config_file)
+    try:
+        assert login(a, "editor").status_code == 303
+        assert add_variant(a, "Hallo Berlin").status_code == 303
+        assert titles(config_file)[-1] == "Hallo Berlin"
+        time.sleep(3 * EVERY)
+        assert titles(config_file)[-1] == "Hallo Berlin"
+        assert "Hallo Berlin" in rendered(a, country="DE", device="desktop")
+    finally:
+        a.__exit__(None, None, None)
