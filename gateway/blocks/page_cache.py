@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -106,10 +107,16 @@ class CachedPage:
 
 class PageCache:
     """A bounded LRU of `CachedPage`s with hit/miss counters (label `pages`): a dict in recency
-    order (a hit moves its key to the end, the first key is the oldest), all C operations."""
+    order (a hit moves its key to the end, the first key is the oldest), all C operations.
+
+    A page is kept the second time its key misses, not the first: a doorkeeper (a fixed array of
+    key hashes, direct-mapped, never resized) remembers keys seen once. Traffic whose contexts
+    never repeat (a crawler's URLs, fresh UTM values) then never churns the cache's entries,
+    which only fragmented the heap; a repeating context costs one more full render."""
 
     def __init__(self, size: int, ttl: float, metrics: Metrics):
         self._cache: dict[tuple[Any, ...], CachedPage] | None = {} if size and ttl else None
+        self._door = array("q", bytes(8 * max(1024, 2 * size))) if self._cache is not None else array("q")
         self._size = size
         self._ttl = ttl
         self._hits = metrics.cache_hits
@@ -130,6 +137,16 @@ class PageCache:
         self._misses["pages"] += 1
         return None
 
+    def _admit(self, key: tuple[Any, ...]) -> bool:
+        """Whether `key` missed before (its hash is in the doorkeeper); marks it otherwise."""
+        door = self._door
+        mark = hash(key) or 1
+        slot = mark % len(door)
+        if door[slot] == mark:
+            return True
+        door[slot] = mark
+        return False
+
     def put(
         self,
         key: tuple[Any, ...],
@@ -146,7 +163,7 @@ class PageCache:
         blocks in order, `live` those of them rendered anew on each hit, `bounds` the others'
         (boundary, max_ttl), `valid_until` the earliest change of anything the kept part read.
         The entry is kept only if it rebuilds `sent` byte for byte."""
-        if self._cache is None or len(live) == len(blocks):
+        if self._cache is None or len(live) == len(blocks) or not self._admit(key):
             return
         before, _, after = page_prefix({**head, "visitor_id": _VISITOR}).partition(json.dumps(_VISITOR))
         parts: list[tuple[str, str, float, int] | str] = []

@@ -175,23 +175,24 @@ def test_cached_pages_equal_uncached_renders_for_10000_interleaved_requests(tmp_
     assert seen["new_ids"] > 500
 
 
-def test_the_page_cache_is_bounded(make_client: Any) -> None:
+def test_the_page_cache_is_bounded_and_keeps_a_page_on_its_second_miss(make_client: Any) -> None:
     client = make_client(minimal_config(cache={"pages": {"size": 5, "ttl": 60}}))
-    for n in range(20):  # 20 contexts (page URLs), no visitor data: each one kept
-        body = {
-            "site": "shop",
-            "slots": ["hero"],
-            "context": {"url": f"https://shop.example/{n}", "consent": "none"},
-        }
+    pages, hits = client.app.state.runtime.page_cache, client.app.state.metrics.cache_hits
+
+    def render(n: int) -> None:
+        body = {"site": "shop", "slots": ["hero"], "context": {"url": f"https://shop.example/{n}", "consent": "none"}}
         assert client.post("/v1/render", json=body, headers={"X-Slotwise-Key": "pk_shop"}).status_code == 200
-    pages = client.app.state.runtime.page_cache
-    assert len(pages._cache) == 5
-    again = {"site": "shop", "slots": ["hero"], "context": {"url": "https://shop.example/19", "consent": "none"}}
-    client.post("/v1/render", json=again, headers={"X-Slotwise-Key": "pk_shop"})
-    assert client.app.state.metrics.cache_hits["pages"] == 1  # the newest survived, the oldest went
-    oldest = {"site": "shop", "slots": ["hero"], "context": {"url": "https://shop.example/0", "consent": "none"}}
-    client.post("/v1/render", json=oldest, headers={"X-Slotwise-Key": "pk_shop"})
-    assert client.app.state.metrics.cache_hits["pages"] == 1
+
+    for n in range(20):  # 20 contexts (page URLs) seen once: none kept (a crawler's walk)
+        render(n)
+    assert len(pages._cache) == 0
+    for n in range(20):  # seen again: each one kept, the oldest evicted beyond 5
+        render(n)
+    assert len(pages._cache) == 5 and hits["pages"] == 0
+    render(19)
+    assert hits["pages"] == 1  # the newest survived
+    render(0)
+    assert hits["pages"] == 1  # the oldest went
 
 
 def test_a_bandit_slot_is_drawn_anew_on_each_hit_of_its_page(make_client: Any) -> None:
@@ -211,4 +212,4 @@ def test_a_bandit_slot_is_drawn_anew_on_each_hit_of_its_page(make_client: Any) -
         assert f"Arm {blocks['pick']['experiment']['arm']}" in blocks["pick"]["html"]
         seen.add(blocks["pick"]["experiment"]["arm"])
     assert seen == {"a", "b"}  # drawn on every view (both arms in 40 draws: all but certain)
-    assert client.app.state.metrics.cache_hits["pages"] == 39  # the hero came from the page cache
+    assert client.app.state.metrics.cache_hits["pages"] == 38  # kept on the second miss: the hero came from it
