@@ -18,6 +18,7 @@ import hashlib
 import logging
 import math
 import time
+from array import array
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,19 +95,21 @@ class ServedCounter:
     the tallies are written, off the request. Memory is bounded whatever the traffic: the tally
     has one entry per counted block kind (a handful per slot and day); queued assignments are
     written at once when `MAX_PENDING` wait (not a second later); the visitors already queued
-    today are remembered up to `MAX_SEEN` (the oldest are forgotten first: a repeat only re-sends
-    an idempotent event, which the store counts once). A failed write keeps its tallies and
+    today are remembered in a fixed array of `SEEN_SLOTS` hashes, direct-mapped and never resized
+    (a dict used as a FIFO was rebuilt every few thousand fresh visitors, a megabyte each time, and
+    fragmented the heap): a collision forgets a visitor early, and a repeat only re-sends an
+    idempotent event, which the store counts once. A failed write keeps its tallies and
     assignments for the next one; only assignments beyond `MAX_QUEUED` (a long store outage) are
     given up, and counted in the log."""
 
-    MAX_SEEN = 20_000
+    SEEN_SLOTS = 32_768  # 256 KiB
     MAX_PENDING = 2_000
     MAX_QUEUED = 50_000  # about 15 MB
 
-    def __init__(self) -> None:
+    def __init__(self, seen_slots: int = SEEN_SLOTS) -> None:
         self._tally: dict[tuple[str, int, str, str, str | None, str | None], int] = {}
         self._assignments: dict[tuple[str, str, str, int], tuple[str, Any, Any, Any, float]] = {}
-        self._seen: dict[int, None] = {}  # hashes of (site, visitor, experiment, day), oldest first
+        self._seen = array("q", bytes(8 * seen_slots))  # hashes of (site, visitor, experiment, day)
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None  # set to write before the second is up
         self.dropped = 0
@@ -142,12 +145,11 @@ class ServedCounter:
             self._wake.set()
 
     def _assign(self, key: tuple[str, str, str, int], value: tuple[str, Any, Any, Any, float]) -> None:
-        seen = hash(key)  # an int takes a third of the tuple's memory; a collision costs one resend
-        if seen in self._seen:
+        mark = hash(key) or 1  # 0 marks an empty slot
+        slot = mark % len(self._seen)
+        if self._seen[slot] == mark:
             return
-        if len(self._seen) >= self.MAX_SEEN:
-            del self._seen[next(iter(self._seen))]
-        self._seen[seen] = None
+        self._seen[slot] = mark
         if len(self._assignments) >= self.MAX_QUEUED:  # the store has not taken writes for a while
             self.dropped += 1
             return

@@ -10,7 +10,7 @@ batches are left out: their memory is the SQLite page cache, bounded by the stor
 `cache_mb`, and the per-visitor rate limiter, an LRU of 100,000 keys.) With consent `anonymous`
 nothing is stored per visitor. With `full` every render that assigns an experiment arm queues a
 served exposure, which the store logs and folds into a profile: the warm-up is then longer, long
-enough to fill what bounds that path too (the served counter's 20,000 remembered assignments,
+enough to fill what bounds that path too (the served counter's fixed array of 32,768 hashes,
 the writer's 5,000 cached profiles and states, SQLite's page caches: 4 MiB for the writer, 2 MiB
 for the reader and the checkpointer), and the window measures what is left. (SQLite's statement
 caches stay small because the store's statements do not depend on batch sizes: with one `?` per
