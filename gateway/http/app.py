@@ -21,7 +21,7 @@ from slotwise.gateway.alerts.alerter import start_alerter, stop_alerter
 from slotwise.gateway.config.loader import Config
 from slotwise.gateway.config.registries import install_defaults
 from slotwise.gateway.http import admin_routes as admin
-from slotwise.gateway.http import authoring_routes, bandit_routes, email_routes, measure_routes, openapi
+from slotwise.gateway.http import authoring_routes, bandit_routes, email_routes, measure_routes, openapi, ops_routes
 from slotwise.gateway.http import event_routes as eventroutes
 from slotwise.gateway.http import render_routes as api
 from slotwise.gateway.http.errors import ApiError, error_response
@@ -166,6 +166,7 @@ def create_app(
     install_defaults()  # expression names and strategies, from explicit lists
     routes = [
         *api.ROUTES,
+        *ops_routes.ROUTES,
         *eventroutes.ROUTES,
         *admin.ROUTES,
         *authoring_routes.ROUTES,

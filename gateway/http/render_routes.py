@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Public routes: render, fragment, slot list, client script, health."""
+"""Public routes: render, fragment, slot list."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -368,59 +367,8 @@ async def list_slots(request: Request) -> Response:
     return JSONResponse({"slots": slots}, headers=cors_headers(request, site))
 
 
-_CLIENT_JS: bytes | None = None
-
-
-async def client_js(request: Request) -> Response:
-    global _CLIENT_JS
-    if _CLIENT_JS is None:
-        _CLIENT_JS = resources.files("slotwise.gateway").joinpath("static/client.js").read_bytes()
-    return Response(
-        _CLIENT_JS,
-        media_type="application/javascript; charset=utf-8",
-        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
-    )
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> Response:
-    state = request.app.state
-    problems = []
-    if getattr(state, "runtime", None) is None:
-        problems.append("configuration not loaded")
-    for name in ("store", "models"):
-        part = getattr(state.services, name, None) if getattr(state, "services", None) else None
-        ready = getattr(part, "ready", True)
-        if part is not None and not (ready() if callable(ready) else ready):
-            problems.append(f"{name} not ready")
-    if problems:
-        raise ApiError(503, "not_ready", "; ".join(problems))
-    runtime: Runtime = state.runtime
-    return JSONResponse(
-        {
-            "status": "ready",
-            "sites": len(runtime.config.sites),
-            "slots": len(runtime.config.slots),
-            "catalog_items": len(runtime.catalog),
-        }
-    )
-
-
-async def metrics(request: Request) -> Response:
-    from slotwise.gateway.ops.metrics import CONTENT_TYPE
-
-    return Response(request.app.state.metrics.export(), media_type=CONTENT_TYPE)
-
-
 ROUTES = [
-    Route("/healthz", healthz, methods=["GET"]),
-    Route("/readyz", readyz, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
     Route("/v1/render", render, methods=["POST"]),
     Route("/v1/slots", list_slots, methods=["GET"]),
     Route("/v1/slots/{slot}/fragment", fragment, methods=["GET"]),
-    Route("/v1/client.js", client_js, methods=["GET"]),
 ]

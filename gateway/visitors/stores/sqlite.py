@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import queue
 import sqlite3
 import threading
@@ -28,6 +27,7 @@ from slotwise.gateway.measure.kpis import Counts
 from slotwise.gateway.visitors.profiles import Profile, rebuild
 from slotwise.gateway.visitors.stores.base import IngestResult, Store, group_by_visitor
 from slotwise.gateway.visitors.stores.sqlite_measure import IN_LIST, MEASURE_SCHEMA, PUT_PROFILE, SQLiteMeasure
+from slotwise.gateway.visitors.stores.sqlite_wal import SQLiteWal, connect
 
 T = TypeVar("T")
 log = logging.getLogger("slotwise.store")
@@ -46,17 +46,7 @@ CREATE TABLE IF NOT EXISTS consent (site TEXT NOT NULL, visitor_id TEXT NOT NULL
 """
 
 
-def _connect(path: str, synchronous: str, cache_kib: int = 2048) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute(f"PRAGMA cache_size=-{cache_kib}")  # per connection; SQLite's default is 2 MiB
-    conn.execute("PRAGMA temp_store=MEMORY")
-    return conn
-
-
-class SQLiteStore(SQLiteMeasure, Store):
+class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
     def __init__(
         self,
         path: str | Path,
@@ -72,7 +62,7 @@ class SQLiteStore(SQLiteMeasure, Store):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # Page cache: the writer's holds hot index pages; the others keep SQLite's 2 MiB (and the OS's).
-        self._write = _connect(self.path, synchronous, cache_mb * 1024)
+        self._write = connect(self.path, synchronous, cache_mb * 1024)
         try:  # lists of values are JSON parameters (`IN_LIST`): built in since SQLite 3.38, JSON1 before
             self._write.execute("SELECT json_valid('[]')")
         except sqlite3.OperationalError as exc:
@@ -87,7 +77,7 @@ class SQLiteStore(SQLiteMeasure, Store):
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, args=(synchronous,), name="slotwise-sqlite-checkpoint", daemon=True
         )
-        self._read = _connect(self.path, synchronous)
+        self._read = connect(self.path, synchronous)
         self._jobs: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Future[Any]] | None] = (
             queue.SimpleQueue()
         )
@@ -152,38 +142,6 @@ class SQLiteStore(SQLiteMeasure, Store):
                     fut.set_result(value)
             if self.wal_size() > self.wal_limit_bytes:
                 self._truncate_wal(conn)
-
-    def _truncate_wal(self, conn: sqlite3.Connection) -> None:
-        """Passive checkpoints never wait, so under sustained writes with readers they never reach
-        the end of the WAL and the file only grows. Past the limit the writer itself, between two
-        commits (so no other writer can starve it), runs a TRUNCATE checkpoint: it waits briefly
-        for readers, copies every committed frame into the database and empties the WAL. Frames
-        are in the database file before the WAL is cut, so durability is unchanged."""
-        try:
-            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        except sqlite3.Error as exc:
-            busy, reason = 1, str(exc)
-        else:
-            reason = "readers still busy"
-        if busy:
-            log.warning("sqlite store: WAL at %d bytes could not be cut yet (%s)", self.wal_size(), reason)
-
-    def _checkpoint_loop(self, synchronous: str) -> None:
-        if self.path == ":memory:":
-            return
-        conn = _connect(self.path, synchronous)
-        try:
-            while not self._stop.wait(0.5):
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            conn.close()
-
-    def wal_size(self) -> int:
-        try:
-            return os.path.getsize(self.path + "-wal")
-        except OSError:
-            return 0
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:
