@@ -116,10 +116,11 @@ def sync_catalog(wp_port: int, out: Path, full: bool = False) -> subprocess.Comp
     return subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=ROOT)
 
 
-def gateway_config(directory: Path, wp_port: int, catalog: Path | None = None) -> Path:
-    """A gateway config for site `wp`: a device-dependent hero, a welcome, recommendations."""
+def gateway_config(directory: Path, wp_port: int, catalog: Path | None = None, offer: bool = False) -> Path:
+    """A gateway config for site `wp`: a device-dependent hero, a welcome, recommendations (and,
+    with `offer`, a fourth slot: an offer box for the four-slot page)."""
     directory.mkdir(parents=True, exist_ok=True)
-    config = {
+    config: dict[str, Any] = {
         "sites": {
             SITE: {
                 "publishable_key": PK,
@@ -158,6 +159,18 @@ def gateway_config(directory: Path, wp_port: int, catalog: Path | None = None) -
             },
         },
     }
+    if offer:
+        config["slots"]["offer"] = {
+            "description": "Offer box",
+            "variants": [
+                {
+                    "id": "mobile",
+                    "when": "mobile",
+                    "block": {"type": "offer", "title": "On the go?", "discount": "-10% in the app", "code": "APP10"},
+                }
+            ],
+            "default": {"type": "offer", "title": "This week", "discount": "Free shipping", "code": "SHIPFREE"},
+        }
     path = directory / "slotwise.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
