@@ -95,9 +95,12 @@ def running_gateway(args: list[str], port: int, log_path: Path, ready: str = "/h
 def launched_chromium(flags: list[str] | None = None) -> Iterator[Any]:
     """Debian's chromium through Playwright (no browser download); skips or fails as `need` does."""
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         need(False, "the playwright package")
+    # Assertions wait for the page; 5 s (Playwright's default) is too short on a loaded 2-core
+    # machine, where a full test run keeps both cores busy. A wrong page still fails, later.
+    expect.set_options(timeout=20_000)
     executable = shutil.which("chromium")
     need(executable is not None, "Debian's chromium")
     from tests.procs import CHROMIUM_FLAGS
