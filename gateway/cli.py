@@ -23,7 +23,7 @@ DELEGATED = {
     "conformance": "slotwise.connectors.conformance",
     "rebuild-profiles": "slotwise.gateway.visitors.store_cli",
     "import-attributes": "slotwise.gateway.visitors.store_cli",
-    "experiments": "slotwise.gateway.measure.cli",
+    "experiments": "slotwise.gateway.experiments.cli",
     "proxy": "slotwise.gateway.edge.cli",
     "consume": "slotwise.gateway.streams.cli",
     "export": "slotwise.gateway.export.cli",
