@@ -9,6 +9,7 @@ ships its own site the same way: a `conformance_site(n)` classmethod returning a
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,9 +85,26 @@ def _wp_page(
     return rows[(page - 1) * per : page * per], max(1, -(-len(rows) // per)), len(rows)
 
 
+Handler = Callable[[SimSite, httpx.Request], httpx.Response]
+
+
+def wp_route(path: str) -> Callable[[Handler], Handler]:
+    """A WordPress REST route at `path`; any other path gets WordPress' own 404 (rest_no_route)."""
+
+    def route(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def serve(site: SimSite, request: httpx.Request) -> httpx.Response:
+            if request.url.path != path:
+                return httpx.Response(404, json={"code": "rest_no_route"})
+            return handler(site, request)
+
+        return serve
+
+    return route
+
+
+@wp_route("/wp-json/wp/v2/posts")
 def wordpress(site: SimSite, request: httpx.Request) -> httpx.Response:
-    if request.url.path != "/wp-json/wp/v2/posts":
-        return httpx.Response(404, json={"code": "rest_no_route"})
     chunk, total, n = _wp_page(site, request, "modified_after", lambda r: r.modified)
     posts = [
         {
@@ -103,9 +121,8 @@ def wordpress(site: SimSite, request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=posts, headers={"X-WP-TotalPages": str(total), "X-WP-Total": str(n)})
 
 
+@wp_route("/wp-json/wc/store/v1/products")
 def woocommerce(site: SimSite, request: httpx.Request) -> httpx.Response:
-    if request.url.path != "/wp-json/wc/store/v1/products":
-        return httpx.Response(404, json={"code": "rest_no_route"})
     chunk, total, _ = _wp_page(site, request, "after", lambda r: r.id)
     products = [
         {
