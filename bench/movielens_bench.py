@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 import scipy.sparse as sp
 
 from slotwise.gateway.recommend.bundles import load_bundle
-from slotwise.models.data import Index, Interactions, user_item_matrix
+from slotwise.models.data import Index, Interactions, read_interactions, user_item_matrix
 from slotwise.models.metrics import ranking_metrics
 from slotwise.models.recommenders import EASE
 from slotwise.models.splits import stratified_split
@@ -69,15 +69,7 @@ def verify(data: Path) -> None:
 
 
 def load(data: Path) -> tuple[Interactions, list[dict[str, object]]]:
-    with open(data / "ratings.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    inter = Interactions(
-        np.array([r["userId"] for r in rows], dtype=object),
-        np.array([r["movieId"] for r in rows], dtype=object),
-        np.ones(len(rows)),
-        np.array([float(r["timestamp"]) for r in rows]),
-        np.array([float(r["rating"]) for r in rows]),
-    )
+    inter = read_interactions(data / "ratings.csv")  # MovieLens' userId, movieId are aliases it knows
     tags: dict[str, set[str]] = {}
     if (data / "tags.csv").exists():
         with open(data / "tags.csv", newline="") as fh:

@@ -20,7 +20,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -84,15 +84,7 @@ class SyncStats:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "items": self.items,
-            "skipped": self.skipped,
-            "pages": self.pages,
-            "not_modified": self.not_modified,
-            "retries": self.retries,
-            "requests": self.requests,
-            "warnings": list(self.warnings),
-        }
+        return asdict(self)  # a copy: the warnings list is not shared
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -9,6 +9,7 @@ ships its own site the same way: a `conformance_site(n)` classmethod returning a
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,18 +72,40 @@ def _iso(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _page(site: SimSite, request: httpx.Request, rows: list[Record]) -> tuple[list[Record], int]:
-    per = int(request.url.params.get("per_page", 10))
-    page = int(request.url.params.get("page", 1))
-    return rows[(page - 1) * per : page * per], max(1, -(-len(rows) // per))
+def _wp_page(
+    site: SimSite, request: httpx.Request, since_param: str, order: Callable[[Record], Any]
+) -> tuple[list[Record], int, int]:
+    """A WordPress REST list: the records changed after the query's `since_param`, in `order`,
+    paged by `per_page` and `page`. This page, the number of pages and the number of records."""
+    params = request.url.params
+    since = _since(params.get(since_param))
+    rows = sorted((r for r in site.records if since is None or r.modified > since), key=order)
+    per = int(params.get("per_page", 10))
+    page = int(params.get("page", 1))
+    return rows[(page - 1) * per : page * per], max(1, -(-len(rows) // per)), len(rows)
 
 
+Handler = Callable[[SimSite, httpx.Request], httpx.Response]
+
+
+def wp_route(path: str) -> Callable[[Handler], Handler]:
+    """A WordPress REST route at `path`; any other path gets WordPress' own 404 (rest_no_route)."""
+
+    def route(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def serve(site: SimSite, request: httpx.Request) -> httpx.Response:
+            if request.url.path != path:
+                return httpx.Response(404, json={"code": "rest_no_route"})
+            return handler(site, request)
+
+        return serve
+
+    return route
+
+
+@wp_route("/wp-json/wp/v2/posts")
 def wordpress(site: SimSite, request: httpx.Request) -> httpx.Response:
-    if request.url.path != "/wp-json/wp/v2/posts":
-        return httpx.Response(404, json={"code": "rest_no_route"})
-    since = _since(request.url.params.get("modified_after"))
-    rows = sorted((r for r in site.records if since is None or r.modified > since), key=lambda r: r.modified)
-    chunk, total = _page(site, request, rows)
+    chunk, total, n = _wp_page(site, request, "modified_after", lambda r: r.modified)
     posts = [
         {
             "id": r.id,
@@ -95,15 +118,12 @@ def wordpress(site: SimSite, request: httpx.Request) -> httpx.Response:
         }
         for r in chunk
     ]
-    return httpx.Response(200, json=posts, headers={"X-WP-TotalPages": str(total), "X-WP-Total": str(len(rows))})
+    return httpx.Response(200, json=posts, headers={"X-WP-TotalPages": str(total), "X-WP-Total": str(n)})
 
 
+@wp_route("/wp-json/wc/store/v1/products")
 def woocommerce(site: SimSite, request: httpx.Request) -> httpx.Response:
-    if request.url.path != "/wp-json/wc/store/v1/products":
-        return httpx.Response(404, json={"code": "rest_no_route"})
-    since = _since(request.url.params.get("after"))
-    rows = sorted((r for r in site.records if since is None or r.modified > since), key=lambda r: r.id)
-    chunk, total = _page(site, request, rows)
+    chunk, total, _ = _wp_page(site, request, "after", lambda r: r.id)
     products = [
         {
             "id": r.id,

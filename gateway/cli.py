@@ -11,9 +11,12 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slotwise.gateway.config.command import add_config_option, reports_config_errors
+
+if TYPE_CHECKING:
+    from slotwise.gateway.http.server import Listen
 
 # Sub-commands that live in other packages: name -> module with `main(argv) -> int`.
 DELEGATED = {
@@ -23,7 +26,7 @@ DELEGATED = {
     "conformance": "slotwise.connectors.conformance",
     "rebuild-profiles": "slotwise.gateway.visitors.store_cli",
     "import-attributes": "slotwise.gateway.visitors.store_cli",
-    "experiments": "slotwise.gateway.measure.cli",
+    "experiments": "slotwise.gateway.experiments.cli",
     "proxy": "slotwise.gateway.edge.cli",
     "consume": "slotwise.gateway.streams.cli",
     "export": "slotwise.gateway.export.cli",
@@ -35,17 +38,18 @@ DELEGATED = {
 }
 
 
+def _listen(args: argparse.Namespace) -> Listen:
+    """`serve`'s and `demo`'s --host, --port, --log-level (and `serve`'s connection limits)."""
+    from slotwise.gateway.http.server import Listen
+
+    limits = {name: getattr(args, name) for name in ("header_timeout", "max_connections") if hasattr(args, name)}
+    return Listen(args.host, args.port, args.log_level, **limits)
+
+
 def _serve(app: Any, args: argparse.Namespace) -> None:
     from slotwise.gateway.http.server import serve
 
-    serve(
-        app,
-        args.host,
-        args.port,
-        args.log_level,
-        header_timeout=getattr(args, "header_timeout", 10.0),
-        max_connections=getattr(args, "max_connections", 2048),
-    )
+    serve(app, _listen(args))
 
 
 @reports_config_errors
@@ -67,15 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     from slotwise.gateway.http.server import serve_workers
 
-    return serve_workers(
-        lambda: create_app(config, args.config),
-        workers,
-        args.host,
-        args.port,
-        args.log_level,
-        header_timeout=args.header_timeout,
-        max_connections=args.max_connections,
-    )
+    return serve_workers(lambda: create_app(config, args.config), workers, _listen(args))
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

@@ -9,16 +9,12 @@ import asyncio
 import sys
 
 from slotwise.gateway.alerts.alerter import alerter_for
-from slotwise.gateway.config.command import add_config_option, reports_config_errors
+from slotwise.gateway.config.command import add_config_actions, reports_config_errors
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slotwise alerts", description="alert channels and rules")
-    sub = parser.add_subparsers(dest="action", required=True)
-    test = sub.add_parser("test", help="send a test alert to every channel")
-    add_config_option(test)
-    rules = sub.add_parser("rules", help="list the alert rules")
-    add_config_option(rules)
+    add_config_actions(parser, {"test": "send a test alert to every channel", "rules": "list the alert rules"})
     return parser
 
 

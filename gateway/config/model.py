@@ -56,13 +56,20 @@ class GeoSettings:
 
 
 @dataclass(frozen=True)
+class CacheLimit:
+    """One cache's bound: at most `size` entries, each kept at most `ttl` seconds."""
+
+    size: int
+    ttl: float
+
+
+@dataclass(frozen=True)
 class CacheSettings:
-    catalog_size: int = 10000
-    catalog_ttl: float = 300.0
-    blocks_size: int = 5000
-    blocks_ttl: float = 60.0
-    pages_size: int = 4096
-    pages_ttl: float = 60.0
+    """The `cache:` section as the file nests it: one bound for each cache."""
+
+    catalog: CacheLimit = CacheLimit(10000, 300.0)
+    blocks: CacheLimit = CacheLimit(5000, 60.0)
+    pages: CacheLimit = CacheLimit(4096, 60.0)
 
 
 @dataclass(frozen=True)

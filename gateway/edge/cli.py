@@ -28,10 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
 @reports_config_errors
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv[1:] if argv and argv[0] == "proxy" else argv)
-    import uvicorn
-
     from slotwise.gateway.edge.proxy import EdgeProxy
     from slotwise.gateway.http.app import create_app
+    from slotwise.gateway.http.server import Listen, serve
 
     config = load_config(args.config)
     site = args.site or (next(iter(config.sites)) if len(config.sites) == 1 else None)
@@ -48,16 +47,7 @@ def main(argv: list[str]) -> int:
     )
     # httpx logs every upstream URL at INFO (query strings may carry ids): keep it quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    # As `slotwise serve`: no access log, no proxy-header rewriting; and no Date or Server of
-    # uvicorn's own, the upstream's pass through.
-    uvicorn.run(
-        proxy,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        date_header=False,
-    )
+    # Served as `slotwise serve` is (no access log, no proxy-header rewriting, no Server header,
+    # the same header timeout and connection cap); and no Date of uvicorn's own: the upstream's passes.
+    serve(proxy, Listen(args.host, args.port, args.log_level), date_header=False)
     return 0

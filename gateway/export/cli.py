@@ -3,20 +3,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-from slotwise.gateway.config.command import add_config_option, reports_config_errors
+from slotwise.gateway.config.command import reports_config_errors, site_command_parser
 
 
 @reports_config_errors
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="slotwise export", description="export events for analytics")
-    parser.add_argument("command", choices=["export"])
-    add_config_option(parser)
-    parser.add_argument("--site", required=True)
+    parser = site_command_parser("export", "export events for analytics")
     parser.add_argument("--to", required=True, help="a directory, or postgresql://USER@HOST:PORT/DB")
     parser.add_argument("--format", default="parquet,csv", help="files to write: parquet, csv or both")
     parser.add_argument("--schema", default="public", help="PostgreSQL schema of the tables")

@@ -39,7 +39,7 @@ def email_runtime(state: Any) -> Runtime:
         email = replace(
             runtime,
             renderer=EmailRenderer(runtime.config.gateway.templates_dir),
-            block_cache=CountingCache("email_blocks", cache.blocks_size, cache.blocks_ttl, state.metrics),
+            block_cache=CountingCache("email_blocks", cache.blocks.size, cache.blocks.ttl, state.metrics),
         )
         state.email_runtime = cached = (runtime, email)
     return cached[1]

@@ -19,6 +19,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import h11
@@ -92,7 +93,18 @@ def bounded_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: in
     return Bounded
 
 
-def _config(app: Any, host: str, port: int, log_level: str, header_timeout: float, max_connections: int) -> Any:
+@dataclass(frozen=True)
+class Listen:
+    """Where and how a gateway process listens: `slotwise serve`'s options, for one process or many."""
+
+    host: str
+    port: int
+    log_level: str = "info"
+    header_timeout: float = HEADER_TIMEOUT
+    max_connections: int = MAX_CONNECTIONS
+
+
+def _config(app: Any, listen: Listen, **options: Any) -> Any:
     import uvicorn
 
     # No access log and no proxy-header rewriting: the gateway never logs raw IP addresses and
@@ -100,54 +112,39 @@ def _config(app: Any, host: str, port: int, log_level: str, header_timeout: floa
     # httptools where installed (`slotwise[fast]`), asyncio and h11 otherwise.
     return uvicorn.Config(
         app,
-        host=host,
-        port=port,
-        log_level=log_level,
+        host=listen.host,
+        port=listen.port,
+        log_level=listen.log_level,
         access_log=False,
         proxy_headers=False,
         server_header=False,
-        http=bounded_protocol(header_timeout, max_connections),
+        http=bounded_protocol(listen.header_timeout, listen.max_connections),
         timeout_keep_alive=5,
+        **options,
     )
 
 
-def serve(
-    app: Any,
-    host: str,
-    port: int,
-    log_level: str,
-    *,
-    header_timeout: float = HEADER_TIMEOUT,
-    max_connections: int = MAX_CONNECTIONS,
-) -> None:
+def serve(app: Any, listen: Listen, **options: Any) -> None:
+    """Serve `app` in this process; `options` are more of uvicorn's (the edge proxy: date_header)."""
     import uvicorn
 
-    server = uvicorn.Server(_config(app, host, port, log_level, header_timeout, max_connections))
+    server = uvicorn.Server(_config(app, listen, **options))
     with contextlib.suppress(KeyboardInterrupt):  # SIGINT after a clean shutdown, as uvicorn.run
         server.run()
     if not server.started:
         sys.exit(3)  # as uvicorn.run: the lifespan or the bind failed
 
 
-def serve_workers(
-    make_app: Callable[[], Any],
-    workers: int,
-    host: str,
-    port: int,
-    log_level: str,
-    *,
-    header_timeout: float = HEADER_TIMEOUT,
-    max_connections: int = MAX_CONNECTIONS,
-) -> int:
+def serve_workers(make_app: Callable[[], Any], workers: int, listen: Listen) -> int:
     """`workers` processes forked after binding one listening socket; the kernel spreads the
     connections. Each builds its own app (caches, counters and store connections are per process).
     TERM, INT and HUP (reload) are passed on to every worker; the exit code is the first failure's."""
     import uvicorn
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    sock.bind((listen.host, listen.port))
     sock.listen(2048)
     sock.set_inheritable(True)
     children: list[int] = []
@@ -156,7 +153,7 @@ def serve_workers(
         if pid == 0:  # a worker: its own event loop, app and lifespan
             code = 0
             try:
-                config = _config(make_app(), host, port, log_level, header_timeout, max_connections)
+                config = _config(make_app(), listen)
                 uvicorn.Server(config).run(sockets=[sock])
             except KeyboardInterrupt:
                 pass  # SIGINT: uvicorn has shut down cleanly

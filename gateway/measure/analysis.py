@@ -186,7 +186,7 @@ def _read(path: str) -> Any:
         raise InputError(f"--input {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
-# The `experiments analyze` command, dispatched by `slotwise.gateway.measure.cli`.
+# The `experiments analyze` command, dispatched by `slotwise.gateway.experiments.cli`.
 HELP = "analyze an experiment from summary statistics"
 
 

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,16 +42,7 @@ class VersionInfo:
     metrics: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "live": self.live,
-            "kind": self.kind,
-            "created_at": self.created_at,
-            "training_window": self.training_window,
-            "metrics": self.metrics,
-            "path": str(self.path),
-        }
+        return {**asdict(self), "path": str(self.path)}
 
 
 def _manifest(path: Path) -> dict[str, Any] | None:

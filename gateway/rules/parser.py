@@ -229,16 +229,24 @@ class _Parser:
         self.take()
         return Node(_constant(value), kind, t.pos, literal=True)
 
+    def _next_literal(self, close: str, first: bool, refused: str) -> Node | None:
+        """The next literal of a comma-separated run ending at `close` (None once it is taken);
+        `first` when none has been read yet, `refused` the error for something else."""
+        if self.accept(close):
+            return None
+        if not first and not self.accept(","):
+            raise ExprError(f"expected ',' or '{close}' but found '{self.tok.text}'", self.tok.pos)
+        item = self._literal()
+        if item is None:
+            raise ExprError(refused, self.tok.pos)
+        return item
+
     def list_(self) -> Node:
         start = self.expect("[").pos
         values: list[Any] = []
         kinds: set[str] = set()
-        while not self.accept("]"):
-            if values and not self.accept(","):
-                raise ExprError(f"expected ',' or ']' but found '{self.tok.text}'", self.tok.pos)
-            item = self._literal()
-            if item is None:
-                raise ExprError("a list holds literals only (numbers, strings, weekdays)", self.tok.pos)
+        refused = "a list holds literals only (numbers, strings, weekdays)"
+        while (item := self._next_literal("]", not values, refused)) is not None:
             first = item.fn(None)  # type: ignore[arg-type]  # literals ignore env
             if self.accept(".."):
                 last_node = self._literal()
@@ -266,12 +274,7 @@ class _Parser:
         called = False
         if self.accept("("):
             called = True
-            while not self.accept(")"):
-                if args and not self.accept(","):
-                    raise ExprError(f"expected ',' or ')' but found '{self.tok.text}'", self.tok.pos)
-                lit = self._literal()
-                if lit is None:
-                    raise ExprError("arguments must be literals", self.tok.pos)
+            while (lit := self._next_literal(")", not args, "arguments must be literals")) is not None:
                 args.append(lit.fn(None))  # type: ignore[arg-type]
                 arg_kinds.append("duration" if self.toks[self.i - 1].kind == "dur" else lit.kind)
         path = tuple(parts)

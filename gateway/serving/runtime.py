@@ -42,8 +42,8 @@ def build_runtime(config: Config, metrics: Metrics) -> Runtime:
     cache = config.cache
     catalog = Catalog.load(
         config.catalog_path,
-        cache_size=cache.catalog_size,
-        cache_ttl=cache.catalog_ttl,
+        cache_size=cache.catalog.size,
+        cache_ttl=cache.catalog.ttl,
         hits=metrics.cache_hits,
         misses=metrics.cache_misses,
     )
@@ -56,9 +56,9 @@ def build_runtime(config: Config, metrics: Metrics) -> Runtime:
         config,
         catalog,
         renderer,
-        CountingCache("blocks", cache.blocks_size, cache.blocks_ttl, metrics),
+        CountingCache("blocks", cache.blocks.size, cache.blocks.ttl, metrics),
         frozenset(name for name, slot in config.slots.items() if _awaits(slot)),
-        PageCache(cache.pages_size, cache.pages_ttl, metrics),
+        PageCache(cache.pages.size, cache.pages.ttl, metrics),
     )
 
 

@@ -13,7 +13,7 @@ import json
 import signal
 import sys
 
-from slotwise.gateway.config.command import add_config_option, reports_config_errors
+from slotwise.gateway.config.command import reports_config_errors, site_command_parser
 from slotwise.gateway.streams.consumer import Consumer, Stats
 from slotwise.gateway.streams.source import open_source
 
@@ -55,10 +55,7 @@ async def _consume(args: argparse.Namespace) -> Stats | int:
 
 @reports_config_errors
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="slotwise consume", description="feed events from a stream into the store")
-    parser.add_argument("command", choices=["consume"])
-    add_config_option(parser)
-    parser.add_argument("--site", required=True)
+    parser = site_command_parser("consume", "feed events from a stream into the store")
     parser.add_argument("--source", required=True, help="redis://HOST:PORT/STREAM or nats://HOST:PORT/SUBJECT")
     parser.add_argument("--batch", type=int, default=100, help="messages in flight at most (one batch)")
     parser.add_argument("--idle-exit", type=float, help="stop after this many seconds without messages")

@@ -12,20 +12,18 @@ import getpass
 import sys
 from pathlib import Path
 
-from slotwise.gateway.config.command import add_config_option, reports_config_errors
+from slotwise.gateway.config.command import add_config_actions, reports_config_errors
 from slotwise.gateway.studio.store import ROLES
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slotwise users", description="studio user accounts")
-    sub = parser.add_subparsers(dest="action", required=True)
-    add = sub.add_parser("add", help="create a user or set its role and password")
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=ROLES)
-    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    add_config_option(add)
-    lst = sub.add_parser("list", help="list the users and their roles")
-    add_config_option(lst)
+    actions = add_config_actions(
+        parser, {"add": "create a user or set its role and password", "list": "list the users and their roles"}
+    )
+    actions["add"].add_argument("name")
+    actions["add"].add_argument("--role", required=True, choices=ROLES)
+    actions["add"].add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     return parser
 
 

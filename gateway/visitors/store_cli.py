@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from slotwise.gateway.config.command import add_config_option, reports_config_errors
+from slotwise.gateway.config.command import add_config_actions, reports_config_errors
 from slotwise.gateway.visitors.stores import Store, open_store, parse_store_settings
 
 KEY_COLUMNS = ("visitor_id", "email_sha256", "email")
@@ -139,14 +139,14 @@ async def _import(args: argparse.Namespace) -> int:
 @reports_config_errors
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="slotwise")
-    sub = parser.add_subparsers(dest="command", required=True)
-    rb = sub.add_parser("rebuild-profiles", help="recompute every profile from the event log")
-    add_config_option(rb)
-    rb.add_argument("--site")
-    im = sub.add_parser("import-attributes", help="load CRM attributes (CSV or JSON lines)")
-    im.add_argument("file")
-    add_config_option(im)
-    im.add_argument("--site", required=True)
+    commands = {
+        "rebuild-profiles": "recompute every profile from the event log",
+        "import-attributes": "load CRM attributes (CSV or JSON lines)",
+    }
+    actions = add_config_actions(parser, commands, dest="command")
+    actions["rebuild-profiles"].add_argument("--site")
+    actions["import-attributes"].add_argument("file")
+    actions["import-attributes"].add_argument("--site", required=True)
     args = parser.parse_args(argv)
     try:
         if args.command == "rebuild-profiles":

@@ -99,8 +99,10 @@ def test_demo_data_reused_on_another_port_allows_that_origin(tmp_path: Path) -> 
         ["consume", "--site", "shop", "--source", "redis://127.0.0.1:9/events"],
         ["rebuild-profiles"],
         ["import-attributes", "crm.csv", "--site", "shop"],
+        ["experiments", "report", "--site", "shop", "--key", "offer"],
+        ["experiments", "ope", "--site", "shop", "--slot", "hero", "--policy", "uniform"],
     ],
-    ids=lambda args: args[0] if args[0] != "models" else "models list",
+    ids=lambda args: " ".join(args[:2]) if args[0] in ("models", "experiments") else args[0],
 )
 def test_every_command_reports_a_broken_config_the_same_way(
     args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]

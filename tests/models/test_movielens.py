@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 
-from slotwise.models.data import Index, Interactions, user_item_matrix
+from slotwise.models.data import Index, read_interactions, user_item_matrix
 from slotwise.models.recommenders import EASE, Popularity, popularity_order
 from slotwise.models.scoring import evaluate_scores
 from slotwise.models.splits import stratified_split
@@ -17,13 +16,7 @@ from tests.conftest import shared_data
 
 def test_ease_beats_popularity_on_movielens_with_the_recommenders_protocol() -> None:
     data = shared_data("ml-latest-small")
-    with open(data / "ratings.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    inter = Interactions(
-        np.array([r["userId"] for r in rows], dtype=object),
-        np.array([r["movieId"] for r in rows], dtype=object),
-        np.ones(len(rows)),
-    )
+    inter = read_interactions(data / "ratings.csv")  # MovieLens' userId, movieId are aliases it knows
     train, test = stratified_split(inter, 0.75, "item", 42)
     assert len(inter) == 100_836 and int(train.sum()) == 76_882  # pinned: a change of protocol shows here
     users = Index(sorted(set(inter.users.tolist())))

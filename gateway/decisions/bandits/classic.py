@@ -16,7 +16,8 @@ from slotwise.gateway.decisions.bandits.policy import Context, Policy, ties_dist
 
 
 class _BestArms(Policy):
-    """A policy whose inner rule is 'one of the best arms by some index, ties uniform'."""
+    """A policy whose inner rule is 'one of the best arms by some index, ties uniform'; arms
+    without rewards come before any index."""
 
     def __init__(self, n_arms: int, seed: int | None = None, **settings: Any) -> None:
         super().__init__(n_arms, seed, **settings)
@@ -24,11 +25,13 @@ class _BestArms(Policy):
         self._best: list[int] = []
 
     def _index(self) -> np.ndarray:
+        """The index of each arm, once every arm has rewards."""
         raise NotImplementedError
 
     def best(self) -> list[int]:
         if self._best_version != self.version:
-            index = self._index()
+            tried = self.counters.n > 0
+            index = self._index() if tried.all() else np.where(tried, 0.0, 1.0)
             top = index.max()
             self._best = [int(i) for i in np.flatnonzero(index >= top)]
             self._best_version = self.version
@@ -62,9 +65,6 @@ class UCB1(_BestArms):
         counts = self.counters
         n = counts.n
         total = float(n.sum())
-        tried = n > 0
-        if not tried.all():
-            return np.where(tried, 0.0, 1.0)
         bonus = self.c * self._reward_scale() * np.sqrt(2.0 * np.log(max(total, 1.0)) / n)
         index: np.ndarray = counts.sum / n + bonus
         return index
@@ -89,11 +89,7 @@ class EpsilonGreedy(_BestArms):
         return {**super().settings(), "epsilon": self.epsilon}
 
     def _index(self) -> np.ndarray:
-        counts = self.counters
-        tried = counts.n > 0
-        if not tried.all():
-            return np.where(tried, 0.0, 1.0)
-        return counts.sum / counts.n
+        return self.counters.sum / self.counters.n
 
     def _choose(self, context: Context) -> int:
         if self.epsilon and self._rng.random() < self.epsilon:

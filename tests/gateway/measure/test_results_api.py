@@ -194,7 +194,7 @@ def test_report_cli_prints_the_results_as_a_table(
 ) -> None:
     import yaml
 
-    from slotwise.gateway.measure.cli import main
+    from slotwise.gateway.experiments.cli import main
 
     client = make()
     for i in range(30):

@@ -20,7 +20,7 @@ from slotwise.gateway.visitors.events import format_ts
 from slotwise.gateway.visitors.profiles import Profile, rebuild
 from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
 from tests.gateway.conftest import DESKTOP_UA, minimal_config
-from tests.gateway.visitors.test_profiles import states_equal
+from tests.gateway.visitors.test_profiles import PLAIN_TYPES, states_equal
 
 N, VISITORS, BATCH = 100_000, 5000, 500
 SEGMENTS = {
@@ -35,19 +35,7 @@ SEGMENTS = {
 
 def _stream(now: float) -> list[dict[str, Any]]:
     rnd = random.Random(2026)
-    types = [
-        "page_view",
-        "item_view",
-        "item_view",
-        "click",
-        "add_to_cart",
-        "remove_from_cart",
-        "purchase",
-        "engagement",
-        "impression",
-        "signup",
-        "conversion",
-    ]
+    types = [*PLAIN_TYPES, "item_view"]  # item views twice as often
     cats = ["shoes", "boots", "bags", "shirts"]
     events = []
     for i in range(N):

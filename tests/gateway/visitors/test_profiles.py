@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from slotwise.gateway.common.vocabulary import EVENT_TYPES
 from slotwise.gateway.config.loader import parse_config
 from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.rules.expr import Env, compile_expr
@@ -18,6 +19,7 @@ from slotwise.gateway.visitors.profiles import Profile, rebuild
 from tests.gateway.conftest import minimal_config
 
 NOW = 1_790_000_000.0  # 2026-09-21T13:33:20Z
+PLAIN_TYPES = [t for t in EVENT_TYPES if t != "feedback"]  # the random streams' types (feedback needs a rating)
 H, D = 3600.0, 86400.0
 
 
@@ -118,22 +120,10 @@ def test_recent_items_devices_dayparts_engagement() -> None:
 
 def _stream(seed: int, n: int) -> list[dict[str, Any]]:
     rnd = random.Random(seed)
-    types = [
-        "page_view",
-        "item_view",
-        "click",
-        "add_to_cart",
-        "remove_from_cart",
-        "purchase",
-        "engagement",
-        "signup",
-        "conversion",
-        "impression",
-    ]
     return [
         ev(
             i,
-            rnd.choice(types),
+            rnd.choice(PLAIN_TYPES),
             round(NOW - rnd.random() ** 2 * 40 * D, 3),
             item_id=f"i{rnd.randrange(25)}",
             value=rnd.randrange(0, 5000) / 100,

@@ -18,13 +18,25 @@ final class PageTest extends TestCase {
 		$prop->setValue( $page, true );   // as after start(), without touching PHPUnit's own buffers
 	}
 
+	/** A page of this mode that is buffering, as after start(). */
+	private function buffered_page( FakeGateway $gw, string $mode = 'server' ): Slotwise_Page {
+		$page = new Slotwise_Page( $gw, $mode );
+		$this->buffered( $page );
+		return $page;
+	}
+
+	/** A server-mode page of the slots hero and recs with these fallbacks, finished. */
+	private function hero_and_recs( FakeGateway $gw, string $hero, string $recs ): string {
+		$page = $this->buffered_page( $gw );
+		return $page->finish( $page->placeholder( 'hero', $hero ) . $page->placeholder( 'recs', $recs ) );
+	}
+
 	public function test_server_mode_makes_one_call_for_all_slots_and_substitutes(): void {
 		$gw   = new FakeGateway( array( 'visitor_id' => 'v', 'blocks' => array(
 			'hero' => array( 'html' => '<p>Mobile hero</p><script>x()</script>', 'variant' => 'mobile' ),
 			'recs' => array( 'html' => '<ul><li>Post</li></ul>', 'variant' => 'default' ),
 		) ) );
-		$page = new Slotwise_Page( $gw, 'server' );
-		$this->buffered( $page );
+		$page = $this->buffered_page( $gw );
 		$page->request = array( 'context' => array( 'url' => 'u' ), 'headers' => array(), 'visitor_id' => 'v' );
 		$html = '<main>' . $page->placeholder( 'hero', '<p>fb1</p>' ) . $page->placeholder( 'recs', '<p>fb2</p>' )
 			. $page->placeholder( 'hero', '<p>fb3</p>' ) . '</main>';
@@ -44,8 +56,7 @@ final class PageTest extends TestCase {
 		$gw   = new FakeGateway( array( 'visitor_id' => 'v', 'blocks' => array(
 			'hero' => array( 'html' => '<p>Denim</p>', 'variant' => 'season:denim', 'experiment' => $exp, 'segments' => array( 'vip' ) ),
 		) ) );
-		$page = new Slotwise_Page( $gw, 'server' );
-		$this->buffered( $page );
+		$page = $this->buffered_page( $gw );
 		$page->request = array( 'context' => array(), 'headers' => array(), 'visitor_id' => 'v' );
 		$out = $page->finish( '<main>' . $page->placeholder( 'hero', '<p>fb</p>' ) . '</main>' );
 		$this->assertStringContainsString(
@@ -56,9 +67,7 @@ final class PageTest extends TestCase {
 
 	public function test_gateway_failure_renders_every_fallback(): void {
 		$gw   = new FakeGateway( null );
-		$page = new Slotwise_Page( $gw, 'server' );
-		$this->buffered( $page );
-		$out = $page->finish( $page->placeholder( 'hero', '<p>fb1</p>' ) . $page->placeholder( 'recs', '<p>fb2</p>' ) );
+		$out = $this->hero_and_recs( $gw, '<p>fb1</p>', '<p>fb2</p>' );
 		$this->assertSame(
 			'<div class="slotwise-slot" data-slotwise-slot="hero" data-slotwise-state="fallback"><p>fb1</p></div>'
 			. '<div class="slotwise-slot" data-slotwise-slot="recs" data-slotwise-state="fallback"><p>fb2</p></div>',
@@ -68,9 +77,7 @@ final class PageTest extends TestCase {
 
 	public function test_missing_or_empty_block_falls_back_per_slot(): void {
 		$gw   = new FakeGateway( array( 'visitor_id' => null, 'blocks' => array( 'hero' => array( 'html' => '  ' ) ) ) );
-		$page = new Slotwise_Page( $gw, 'server' );
-		$this->buffered( $page );
-		$out = $page->finish( $page->placeholder( 'hero', 'A' ) . $page->placeholder( 'recs', 'B' ) );
+		$out = $this->hero_and_recs( $gw, 'A', 'B' );
 		$this->assertStringContainsString( 'state="fallback">A</div>', $out );
 		$this->assertStringContainsString( 'state="fallback">B</div>', $out );
 	}
@@ -116,9 +123,7 @@ final class PageTest extends TestCase {
 				'experiment' => array( 'key' => 'hero-x', 'arm' => 'b', 'holdout' => false, 'propensity' => 0.25 ) ),
 			'recs' => array( 'html' => '<p>R</p>', 'variant' => 'default', 'experiment' => null ),
 		) ) );
-		$page = new Slotwise_Page( $gw, 'server' );
-		$this->buffered( $page );
-		$out = $page->finish( $page->placeholder( 'hero', 'A' ) . $page->placeholder( 'recs', 'B' ) );
+		$out = $this->hero_and_recs( $gw, 'A', 'B' );
 		$this->assertStringContainsString(
 			'data-slotwise-slot="hero" data-slotwise-state="ready" data-slotwise-variant="test:b" data-slotwise-experiment="hero-x"'
 			. ' data-slotwise-arm="b" data-slotwise-propensity="0.25" data-slotwise-segments="mobile,vip"><p>B</p>',
@@ -131,8 +136,7 @@ final class PageTest extends TestCase {
 	public function test_esi_mode_puts_include_tags_in_after_every_content_filter(): void {
 		$GLOBALS['slotwise_options']['slotwise_settings'] = array( 'site_id' => 'wp', 'publishable_key' => 'pk_x', 'secret_key' => 'sk_never' );
 		$gw   = new FakeGateway( null );
-		$page = new Slotwise_Page( $gw, 'esi' );
-		$this->buffered( $page );
+		$page = $this->buffered_page( $gw, 'esi' );
 		$marker = $page->placeholder( 'hero', '<p>Hi there</p>', 'x' );
 		$this->assertStringNotContainsString( 'esi:include', $marker );
 		$long = $page->placeholder( 'recs', str_repeat( '<p>long</p>', 200 ) );

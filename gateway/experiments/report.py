@@ -9,6 +9,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from slotwise.gateway.config.command import add_config_option
 from slotwise.gateway.measure.results import ResultsError, experiment_results
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ HELP = "results of a running experiment from the store's live counters"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", required=True)
     parser.add_argument("--key", required=True, help="the experiment's key")
-    parser.add_argument("--config", default="slotwise.yaml")
+    add_config_option(parser)
     parser.add_argument("--engine", choices=["frequentist", "bayesian"], default="frequentist")
     parser.add_argument("--sequential", action="store_true", help="confidence sequences (safe to peek)")
     parser.add_argument("--json", action="store_true", help="print the route's JSON instead of a table")

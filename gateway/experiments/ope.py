@@ -27,12 +27,13 @@ from typing import Any
 
 import yaml
 
+from slotwise.gateway.config.command import add_config_option
 from slotwise.gateway.config.loader import Bandit, Config
 from slotwise.gateway.decisions.bandit_choice import policy_from_counts
 from slotwise.gateway.decisions.bandits import ope
+from slotwise.gateway.experiments.report import open_site_store
 from slotwise.gateway.measure import attribution
 from slotwise.gateway.measure.bandit_rewards import BanditRule, rewards, scope
-from slotwise.gateway.measure.report import open_site_store
 
 HELP = "off-policy evaluation: what another policy would have earned on a bandit's logged views"
 ALIASES = {"contextual": "contextual_thompson"}
@@ -44,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key", help="the bandit's key, when the slot has several bandits")
     parser.add_argument("--policy", required=True, help="uniform, arm:NAME, current, or a policy name")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a setting of the policy")
-    parser.add_argument("--config", default="slotwise.yaml")
+    add_config_option(parser)
     parser.add_argument("--alpha", type=float, default=0.05, help="1 - the intervals' level (default 0.05)")
     parser.add_argument("--json", action="store_true", help="print only the JSON")
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from slotwise.gateway.config.command import reports_config_errors
+
 ACTIONS = {
     "analyze": "slotwise.gateway.measure.analysis",
-    "report": "slotwise.gateway.measure.report",
-    "ope": "slotwise.gateway.decisions.bandit_ope",
+    "report": "slotwise.gateway.experiments.report",
+    "ope": "slotwise.gateway.experiments.ope",
 }
 
 
+@reports_config_errors
 def main(argv: list[str]) -> int:
     """Run `slotwise experiments ...`; `argv` may start with "experiments"."""
     parser = argparse.ArgumentParser(prog="slotwise experiments", description="Experiment statistics and reports")

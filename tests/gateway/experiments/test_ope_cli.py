@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from slotwise.gateway.config.loader import load_config
-from slotwise.gateway.measure.cli import main
+from slotwise.gateway.experiments.cli import main
 from slotwise.gateway.visitors.stores import build_store
 
 ARMS = ["red", "green", "blue"]
