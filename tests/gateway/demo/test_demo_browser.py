@@ -65,14 +65,19 @@ def slots_in(dom: str) -> dict[str, tuple[str, str]]:
     return found
 
 
-def settled_slots(url: str, tmp_path: Path) -> dict[str, tuple[str, str]]:
-    """The page's slots once client.js filled them. On a loaded machine the render call can miss
+def settled_dom(url: str, tmp_path: Path, user_agent: str | None = None) -> str:
+    """The page once client.js filled its slots. On a loaded machine the render call can miss
     client.js's 1.5 s budget and the page rightly keeps its fallback: look again, up to 3 times."""
     for attempt in range(3):
-        page = slots_in(dump_dom(url, tmp_path / str(attempt)))
+        dom = dump_dom(url, tmp_path / str(attempt), user_agent)
+        page = slots_in(dom)
         if page and all(state == "ready" for _, state in page.values()):
             break
-    return page
+    return dom
+
+
+def settled_slots(url: str, tmp_path: Path) -> dict[str, tuple[str, str]]:
+    return slots_in(settled_dom(url, tmp_path))
 
 
 def test_two_contexts_get_different_blocks_in_a_real_browser(demo_server: str, tmp_path: Path) -> None:
@@ -88,9 +93,9 @@ def test_two_contexts_get_different_blocks_in_a_real_browser(demo_server: str, t
 
 
 def test_real_device_detection_and_item_pages(demo_server: str, tmp_path: Path) -> None:
-    phone = slots_in(dump_dom(f"{demo_server}/demo", tmp_path / "p", user_agent=IPHONE_UA))
+    phone = slots_in(settled_dom(f"{demo_server}/demo", tmp_path / "p", user_agent=IPHONE_UA))
     assert phone["home-hero"][0] in {"mobile", "mobile-night"}
-    dom = dump_dom(f"{demo_server}/demo?item=shoes-001", tmp_path / "i")
+    dom = settled_dom(f"{demo_server}/demo?item=shoes-001", tmp_path / "i")
     assert slots_in(dom)["recommendations"][0] == "similar"
     recommended = re.findall(r'data-slotwise-item="([\w-]+)"', dom)
     assert recommended and "shoes-001" not in recommended
