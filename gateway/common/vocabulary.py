@@ -7,6 +7,9 @@ vector, so each is a tuple (ordered, immutable) with a frozenset twin for fast m
 
 from __future__ import annotations
 
+import functools
+from zoneinfo import available_timezones
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """Local weekdays, Monday first (the order of `datetime.weekday()`)."""
 
@@ -53,3 +56,20 @@ def daypart(hour: int) -> str:
         if hour >= start:
             part = name
     return part
+
+
+def known_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone this host knows (its zone files or `tzdata`).
+
+    Clients send any string as their time zone. Only a known name is worth a `ZoneInfo`
+    look-up: for an unknown one `ZoneInfo` searches the zone folders and then tries to import
+    it from the `tzdata` package, a failed import through every `sys.meta_path` finder for each
+    new name (about 100 µs, and under pytest's import hook it interned a string each time, so
+    that the interpreter's table of interned strings, megabytes, was rebuilt every few ten
+    thousand bogus names: issue 11, the memory test's full case)."""
+    return name in _known_zones()
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())  # about 600 names, read once (tens of ms)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slotwise.gateway.common.vocabulary import WEEKDAYS, daypart
+from slotwise.gateway.common.vocabulary import WEEKDAYS, daypart, known_zone
 
 if TYPE_CHECKING:
     from slotwise.gateway.config.loader import SiteConfig
@@ -33,12 +33,12 @@ class LocalTime:
 
 
 def zone(name: str | None) -> ZoneInfo | None:
-    if not name or len(name) > 64:
+    if not name or len(name) > 64 or not known_zone(name):
         return None
     return _zone(name)
 
 
-# Keyed by what clients send, valid or not: bounded (about 600 real zones exist). functools'
+# Keyed by known zone names only (about 600 exist, `known_zone`), and bounded anyway. functools'
 # LRU is in C: a tenth of cachetools' cost per look-up, on every render.
 @functools.lru_cache(maxsize=2048)
 def _zone(name: str) -> ZoneInfo | None:

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slotwise.gateway.common.vocabulary import daypart
+from slotwise.gateway.common.vocabulary import daypart, known_zone
 from slotwise.gateway.measure.exposures import aggregates_allowed
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ WITHDRAWN = "the visitor withdrew profiling consent"
 @lru_cache(maxsize=512)
 def _zone(name: str | None) -> ZoneInfo | None:
     """As `context.clock.zone` (visitors sit beside context in the layers and may not import it)."""
-    if not name or len(name) > 64:
+    if not name or len(name) > 64 or not known_zone(name):
         return None
     try:
         return ZoneInfo(name)

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import sys
+
+import pytest
+
 from slotwise.gateway.context import clock, device
 
 
@@ -30,3 +34,24 @@ def test_the_referrer_host_caches_are_bounded() -> None:
     assert page._host.cache_info().currsize <= page._host.cache_info().maxsize
     assert page._host_class.cache_info().currsize <= page._host_class.cache_info().maxsize
     assert page.classify_referrer("https://www.google.com/", "shop.example", {}, ()).cls == "search"
+
+
+def test_an_unknown_time_zone_is_not_looked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients send any string as their zone: an unknown one is refused before `ZoneInfo`, which
+    would try to import it from `tzdata` through every import hook, for each new name (issue 11)."""
+    from slotwise.gateway.visitors import ingest
+
+    attempted: list[str] = []
+
+    class Recorder:
+        @staticmethod
+        def find_spec(name: str, path: object = None, target: object = None) -> None:
+            attempted.append(name)
+
+    monkeypatch.setattr(sys, "meta_path", [Recorder(), *sys.meta_path])
+    assert clock.zone("Bogus/Zone987654") is None
+    assert ingest._zone("Bogus/Ev987654") is None
+    assert attempted == []
+    assert clock.zone("posixrules") is None  # a file in the zone folder, not a zone
+    assert clock.zone("America/Argentina/Buenos_Aires") is not None
+    assert ingest._zone("Asia/Tokyo") is not None
