@@ -15,6 +15,7 @@ from slotwise.gateway.common.jsoncodec import dumps, json_lines, loads
     [
         {"a": 1, "b": [1.5, None, True], "c": {"d": "é ✓"}},
         {"big": 10**30, "neg": -(10**25)},
+        {"u64": 2**64, "i64": -(2**63) - 1, "text": "x1234567890123456789", "n": 123456789012345678},
         {"id": "1234567890123456789012", "n": 1},
         [],
         "text with \u2028 separator",
