@@ -28,9 +28,12 @@ def _std_dumps(value: Any, sort_keys: bool = False) -> str:
 
 if orjson is not None:
 
-    def dumps(value: Any, *, sort_keys: bool = False) -> str:
+    def dumps(value: Any, *, sort_keys: bool = False, int_keys: bool = False) -> str:
+        """`int_keys`: integer keys are written as their decimal text (the standard library
+        always does that), so a caller need not copy its dicts with `str` keys first."""
+        option = (orjson.OPT_SORT_KEYS if sort_keys else 0) | (orjson.OPT_NON_STR_KEYS if int_keys else 0)
         try:
-            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0).decode()
+            return orjson.dumps(value, option=option).decode()
         except TypeError:  # e.g. an integer beyond 64 bits in event properties
             return _std_dumps(value, sort_keys)
 
@@ -56,7 +59,7 @@ if orjson is not None:
             return json.loads(text)  # the same answer or the standard library's error
 else:  # pragma: no cover
 
-    def dumps(value: Any, *, sort_keys: bool = False) -> str:
+    def dumps(value: Any, *, sort_keys: bool = False, int_keys: bool = False) -> str:
         return _std_dumps(value, sort_keys)
 
     loads = json.loads

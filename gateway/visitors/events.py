@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from slotwise.gateway.common.eventlog import RFC3339, parse_ts
+
 # Re-exported: an event's wire rules and its offline line format belong together.
 from slotwise.gateway.common.eventlog import Invalid as Invalid
 from slotwise.gateway.common.eventlog import event_line as event_line
 from slotwise.gateway.common.eventlog import format_ts as format_ts
-from slotwise.gateway.common.eventlog import RFC3339, parse_ts
 from slotwise.gateway.common.jsoncodec import dumps
 from slotwise.gateway.common.vocabulary import (
     DAYPART_SET,

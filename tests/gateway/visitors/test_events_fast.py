@@ -33,8 +33,9 @@ SERVER = {  # a relaying server's event, with properties and more context
 }
 
 
-def same(raw: Any, limits: Limits = Limits()) -> dict[str, Any] | None:
+def same(raw: Any, limits: Limits | None = None) -> dict[str, Any] | None:
     """The fast answer, checked against the full one: equal, keys in the same order, or None."""
+    limits = limits or Limits()
     fast = _fast(raw, NOW, limits)
     try:
         full = _validate(raw, NOW, limits)
@@ -61,7 +62,7 @@ def test_common_shapes_take_the_fast_path(raw: dict[str, Any]) -> None:
         ({"properties": {"a": "x" * 1001}}, "a 'properties' string is longer than 1000 characters"),
         ({"properties": {"a": [[1]]}}, None),
         ({"properties": {k: "é" * 900 for k in "abc"}}, "'properties' is 5422 bytes, over 4096"),
-        ({"properties": {f"k{i}": "\"\\" * 499 for i in range(2)}}, "'properties' is 4009 bytes, over 4000"),
+        ({"properties": {f"k{i}": '"\\' * 499 for i in range(2)}}, "'properties' is 4009 bytes, over 4000"),
         ({"context": {"device": "phone"}}, "'context.device' must be one of desktop, mobile, tablet"),
         ({"context": {"country": "d1"}}, "'context.country' must be an ISO 3166-1 alpha-2 code"),
         ({"context": {"url": "x" * 3000}}, None),  # cut to 2048 by the full checks
