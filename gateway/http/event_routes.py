@@ -117,10 +117,11 @@ async def post_events(request: Request) -> Response:
         try:
             event = validate_event(raw_event, now, limits)
             reason = refusal(event)
-            signed = not site.require_signed_visitor or verify_visitor(
-                site.name, site.visitor_secrets, event["visitor_id"]
-            )
-            if reason is None and not signed:
+            if (
+                reason is None
+                and site.require_signed_visitor
+                and not verify_visitor(site.name, site.visitor_secrets, event["visitor_id"])
+            ):
                 reason = "'visitor_id' is not signed for this site"
         except Invalid as exc:
             reason = str(exc)
