@@ -57,6 +57,8 @@ def test_common_shapes_take_the_fast_path(raw: dict[str, Any]) -> None:
     "patch, reason",
     [
         ({"visitor_id": "v1\n"}, None),  # ID's `$` admits a final newline: the full checks decide
+        ({"event_id": "e 1"}, "'event_id' has characters outside the allowed set: 'e 1'"),
+        ({"visitor_id": "v" * 129}, "'visitor_id' must be 1-128 characters"),
         ({"item_id": 7}, None),  # a number becomes text in the full checks only
         ({"item_id": "sku\x7f"}, "'item_id' holds control characters or invalid Unicode"),
         ({"properties": {"a": "x" * 1001}}, "a 'properties' string is longer than 1000 characters"),
