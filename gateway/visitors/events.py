@@ -4,6 +4,10 @@
 An event is `{event_id, visitor_id, type, ts (RFC 3339), item_id?, value?, currency?,
 quantity?, properties?, context?}`. `validate_event` turns a raw JSON value into a clean,
 normalized dict (ts as unix seconds) or a short reason naming the field at fault.
+
+Most events take a fast path (`_fast`: plain ASCII ids and text, flat properties, the
+common context keys) that builds the same dict as the full checks; anything it does not
+recognise goes through the full checks, which alone give the reasons.
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from slotwise.gateway.common.eventlog import RFC3339, parse_ts
 
 # Re-exported: an event's wire rules and its offline line format belong together.
 from slotwise.gateway.common.eventlog import Invalid as Invalid
 from slotwise.gateway.common.eventlog import event_line as event_line
 from slotwise.gateway.common.eventlog import format_ts as format_ts
-from slotwise.gateway.common.eventlog import parse_ts
 from slotwise.gateway.common.jsoncodec import dumps
 from slotwise.gateway.common.vocabulary import (
     DAYPART_SET,
@@ -41,6 +47,9 @@ ITEM_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Both ids at once, "event_id visitor_id" (a space is in neither): ID without its `$`, which admits a final newline.
+_PLAIN_IDS = re.compile(r"[A-Za-z0-9_.:-]{1,128} [A-Za-z0-9_.:-]{1,128}")
+_SCALARS = (bool, int, type(None))
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,130 @@ def _context(raw: Any) -> dict[str, Any]:
 
 def validate_event(raw: Any, now: float, limits: Limits = Limits()) -> dict[str, Any]:
     """A clean event dict, or `Invalid` with the reason. `ts` comes back as unix seconds."""
+    event = _fast(raw, now, limits)
+    return _validate(raw, now, limits) if event is None else event
+
+
+def _printable(text: Any, limit: int) -> bool:
+    """Printable ASCII of 1-`limit` characters: what every check of text lets through unchanged."""
+    return type(text) is str and 0 < len(text) <= limit and text.isascii() and text.isprintable()
+
+
+def _plain(value: Any, limits: Limits) -> int:
+    """For a properties value `_clean_json` returns as it is (printable ASCII, a finite number,
+    a short list of those) a bound on the bytes of its JSON; -1 for any other value."""
+    kind = type(value)
+    if kind is str:
+        ok = len(value) <= limits.max_string and value.isascii() and value.isprintable()
+        return 2 * len(value) + 2 if ok else -1  # each character escaped at worst
+    if kind is list:
+        if len(value) > 100:
+            return -1
+        size = 2
+        for v in value:
+            if type(v) is str and len(v) <= limits.max_string and v.isascii() and v.isprintable():
+                size += 2 * len(v) + 3  # the common element, without a call
+                continue
+            n = -1 if type(v) is list else _plain(v, limits)
+            if n < 0:
+                return -1
+            size += n + 1
+        return size
+    if kind is float:
+        return 32 if math.isfinite(value) else -1
+    if kind is int:
+        return 24 if -(10**18) < value < 10**18 else -1
+    return 5 if kind is bool or value is None else -1
+
+
+def _fast(raw: Any, now: float, limits: Limits) -> dict[str, Any] | None:
+    """`_validate`'s answer for the common shape of a valid event, or None (then `_validate` decides)."""
+    if type(raw) is not dict or not FIELDS.issuperset(raw):
+        return None
+    event_id, visitor_id, etype, ts_text = raw.get("event_id"), raw.get("visitor_id"), raw.get("type"), raw.get("ts")
+    if type(event_id) is not str or type(visitor_id) is not str or type(etype) is not str or type(ts_text) is not str:
+        return None
+    if etype not in EVENT_TYPES:
+        return None
+    if not (_PLAIN_IDS.fullmatch(f"{event_id} {visitor_id}") and RFC3339.match(ts_text)):
+        return None
+    try:
+        ts = datetime.fromisoformat(ts_text).timestamp()
+    except ValueError:
+        return None
+    if ts > now + limits.max_future_s or ts < now - limits.retention_days * 86400:
+        return None
+    event: dict[str, Any] = {"event_id": event_id, "visitor_id": visitor_id, "type": etype, "ts": round(ts, 3)}
+    item_id = raw.get("item_id")
+    if item_id is not None:
+        if not _printable(item_id, 200):
+            return None
+        event["item_id"] = item_id
+    elif etype in ITEM_EVENT_TYPES:
+        return None
+    value = raw.get("value")
+    if value is not None:
+        if type(value) not in (int, float) or not -limits.max_value <= value <= limits.max_value:
+            return None
+        event["value"] = float(value)
+    currency = raw.get("currency")
+    if currency is not None:
+        if not (_printable(currency, 3) and len(currency) == 3 and currency.isalpha() and currency.isupper()):
+            return None
+        event["currency"] = currency
+    quantity = raw.get("quantity")
+    if quantity is not None:
+        if type(quantity) is not int or not 0 <= quantity <= limits.max_quantity:
+            return None
+        event["quantity"] = quantity
+    props = raw.get("properties")
+    if props is not None:
+        if type(props) is not dict or len(props) > limits.max_properties_keys:
+            return None
+        size = 2
+        for key, value in props.items():
+            n = _plain(value, limits)
+            if n < 0 or not _printable(key, 100):
+                return None
+            size += 2 * len(key) + 4 + n
+        if props:
+            clean = {k: list(v) if type(v) is list else v for k, v in props.items()}
+            # Over the bound, the exact size (ASCII: characters are bytes).
+            if size > limits.max_properties_bytes and len(dumps(clean)) > limits.max_properties_bytes:
+                return None
+            event["properties"] = clean
+    if etype == "feedback" and (event.get("properties") or {}).get("rating") not in FEEDBACK_RATINGS:
+        return None
+    context = raw.get("context")
+    if context is not None:
+        if type(context) is not dict:
+            return None
+        ctx = {}
+        for key, value in context.items():
+            if key in CONTEXT_KEYS:
+                kind = type(value)
+                if kind is str:
+                    if len(value) > 2048 or not (value.isascii() and value.isprintable()):
+                        return None
+                elif kind not in (bool, int, float):
+                    if isinstance(value, (str, int, float)):  # a subclass: `_validate` decides
+                        return None
+                    continue
+                ctx[key] = value
+        if not (ctx.get("device", "desktop") in DEVICE_SET and ctx.get("daypart", "morning") in DAYPART_SET):
+            return None
+        if "country" in ctx:
+            country = ctx["country"]
+            if not (type(country) is str and len(country) == 2 and country.isalpha()):
+                return None
+            ctx["country"] = country.upper()
+        if ctx:
+            event["context"] = ctx
+    return event
+
+
+def _validate(raw: Any, now: float, limits: Limits) -> dict[str, Any]:
+    """Every check, in order: the first that fails gives the reason."""
     if not isinstance(raw, dict):
         raise Invalid("an event must be a JSON object")
     if not FIELDS.issuperset(raw):

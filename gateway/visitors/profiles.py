@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
 from slotwise.gateway.common.eventlog import read_event_lines
@@ -45,8 +46,10 @@ def _cents(value: Any) -> int:
 
 
 def _strings(value: Any, limit: int = 10) -> list[str]:
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+        value = value[0]  # the common cases, one name, without a set and a sort:
     if isinstance(value, str):
-        value = [value]
+        return [value[:100]] if value else []
     if not isinstance(value, list):
         return []
     return sorted({v[:100] for v in value if isinstance(v, str) and v})[:limit]
@@ -185,8 +188,8 @@ class Profile:
 
     def _session(self, ts: float) -> None:
         s = self.session_list
-        starts = [x[0] for x in s]
-        i = bisect.bisect_right(starts, ts + SESSION_GAP)
+        end = ts + SESSION_GAP  # mostly the event belongs at the end: no list of starts to build
+        i = len(s) if not s or s[-1][0] <= end else bisect.bisect_right(s, end, key=itemgetter(0))
         j = i
         while j > 0 and s[j - 1][1] >= ts - SESSION_GAP:
             j -= 1
@@ -210,9 +213,8 @@ class Profile:
 
     @staticmethod
     def _cap(d: dict[str, Any], limit: int, key: Any = None) -> None:
-        if len(d) > limit:
-            order = key or (lambda k: (d[k], k))
-            del d[min(d, key=order)]
+        if len(d) > limit:  # by default the least (value, key): compared in C, no key function
+            del d[min(d, key=key) if key else min(zip(d.values(), d.keys(), strict=True))[1]]
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -315,19 +317,22 @@ class Profile:
 
     # --- serialization -----------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
+    def state(self, str_keys: bool = True) -> dict[str, Any]:
+        """JSON-ready; `str_keys=False` keeps bucket numbers as integers (for `to_json`: no copy)."""
+
         def inf(x: float) -> float | None:
             return None if math.isinf(x) else x
 
+        buckets = self.buckets
         return {
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
             "device": self.device_at if self.device_at[2] else None,
             "country": self.country_at if self.country_at[2] else None,
             "totals": self.totals,
-            "buckets": {
-                t: [{str(k): v for k, v in tier.items()} for tier in tiers] for t, tiers in self.buckets.items()
-            },
+            "buckets": {t: [{str(k): v for k, v in tier.items()} for tier in tiers] for t, tiers in buckets.items()}
+            if str_keys
+            else buckets,
             "sessions": self.session_list,
             "cats": self.cats,
             "tags": self.tags,
@@ -346,7 +351,7 @@ class Profile:
         }
 
     def to_json(self) -> str:
-        return dumps(self.state())
+        return dumps(self.state(str_keys=False), int_keys=True)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Profile:
@@ -354,13 +359,8 @@ class Profile:
 
     def describe(self, now: float) -> dict[str, Any]:
         """The visitor's own view (GET /v1/visitors/{id}) and the admin's."""
-        windows = {
-            t: {
-                w: self.count_within(t, s, now)[0]
-                for w, s in (("1h", 3600), ("24h", 86400), ("7d", 604800), ("30d", 2592000))
-            }
-            for t in sorted(self.totals)
-        }
+        spans = (("1h", 3600), ("24h", 86400), ("7d", 604800), ("30d", 2592000))
+        windows = {t: {w: self.count_within(t, s, now)[0] for w, s in spans} for t in sorted(self.totals)}
         return {
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,

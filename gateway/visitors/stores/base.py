@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import abc
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from slotwise.gateway.measure.attribution import MeasureSettings
 from slotwise.gateway.ops.outage import Outage
@@ -156,6 +157,26 @@ class Store(abc.ABC):
             await self.rebuild_profile(site, visitor)
             count += 1
         return count
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Lru(OrderedDict[K, V]):
+    """A bounded map that drops its least recently put entry: `put` marks an entry recent, reads
+    do not. The writers' caches, where every read is followed by a put. (`cachetools.LRUCache`
+    costs a few Python calls per read and write; here reads, `in` and `pop` are the dict's own.)"""
+
+    def __init__(self, maxsize: int):
+        super().__init__()
+        self.maxsize = maxsize
+
+    def put(self, key: K, value: V) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.maxsize:
+            self.popitem(last=False)
 
 
 def group_by_visitor(events: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

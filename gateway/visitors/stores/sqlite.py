@@ -20,12 +20,10 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cachetools import LRUCache
-
 from slotwise.gateway.common.jsoncodec import dumps, loads
 from slotwise.gateway.measure.kpis import Counts
 from slotwise.gateway.visitors.profiles import Profile, rebuild
-from slotwise.gateway.visitors.stores.base import IngestResult, Store, group_by_visitor
+from slotwise.gateway.visitors.stores.base import IngestResult, Lru, Store, group_by_visitor
 from slotwise.gateway.visitors.stores.sqlite_measure import IN_LIST, MEASURE_SCHEMA, PUT_PROFILE, SQLiteMeasure
 from slotwise.gateway.visitors.stores.sqlite_wal import SQLiteWal, connect
 
@@ -87,8 +85,8 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
         self._closed = False
         # Profiles and measurement states the writer last wrote; dropped whenever another
         # connection has committed (PRAGMA data_version moves), e.g. a CLI rebuild.
-        self._cache: LRUCache[tuple[str, str], Profile] = LRUCache(maxsize=5000)  # ~10 KiB each
-        self._states: LRUCache[tuple[str, str], tuple[dict[str, Any], Counts]] = LRUCache(maxsize=5000)
+        self._cache: Lru[tuple[str, str], Profile] = Lru(5000)  # ~10 KiB each
+        self._states: Lru[tuple[str, str], tuple[dict[str, Any], Counts]] = Lru(5000)
         self._data_version = -1
         self._txn_counts = {}
 
@@ -197,7 +195,7 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
             for e in new:
                 profile.fold(e)
             out.append((site, visitor, profile.to_json()))
-            self._cache[(site, visitor)] = profile
+            self._cache.put((site, visitor), profile)
         conn.executemany(PUT_PROFILE, out)
         if self.measure_enabled:
             self._measure(conn, site, fresh)

@@ -8,7 +8,7 @@ from those that are not (0: served impressions, visitors with consent `anonymous
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from slotwise.gateway.common.jsoncodec import dumps, loads
@@ -16,7 +16,7 @@ from slotwise.gateway.measure import attribution
 from slotwise.gateway.measure.aggregate import anonymous_counts, contribution, fold_state, nonzero
 from slotwise.gateway.measure.attribution import MeasureSettings
 from slotwise.gateway.measure.kpis import Counts
-from slotwise.gateway.visitors.stores.base import IngestResult
+from slotwise.gateway.visitors.stores.base import IngestResult, Lru
 
 T = TypeVar("T")
 # A list of values as one parameter (a JSON array): one prepared statement whatever the list's
@@ -51,7 +51,7 @@ class SQLiteMeasure:
     measure_enabled: bool
     _read: sqlite3.Connection
     _txn_counts: dict[str, Counts]  # deltas of the open transaction, by site
-    _states: MutableMapping[tuple[str, str], tuple[dict[str, Any], Counts]]  # the writer's, bounded
+    _states: Lru[tuple[str, str], tuple[dict[str, Any], Counts]]  # the writer's, bounded
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         raise NotImplementedError
@@ -80,7 +80,7 @@ class SQLiteMeasure:
                 state = attribution.loads(body)
                 hit = (state, contribution(state, self.measure) if body else {})
             state, before = hit
-            cached[(site, visitor)] = (state, fold_state(state, before, evs, self.measure, deltas))
+            cached.put((site, visitor), (state, fold_state(state, before, evs, self.measure, deltas)))
             rows.append((site, visitor, attribution.dumps(state)))
         conn.executemany(PUT_STATE, rows)
         # Counter deltas of every job in this group commit are merged and written once, just

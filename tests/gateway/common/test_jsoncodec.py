@@ -15,6 +15,7 @@ from slotwise.gateway.common.jsoncodec import dumps, json_lines, loads
     [
         {"a": 1, "b": [1.5, None, True], "c": {"d": "é ✓"}},
         {"big": 10**30, "neg": -(10**25)},
+        {"u64": 2**64, "i64": -(2**63) - 1, "text": "x1234567890123456789", "n": 123456789012345678},
         {"id": "1234567890123456789012", "n": 1},
         [],
         "text with \u2028 separator",
@@ -46,3 +47,8 @@ def test_bad_json_raises_value_error() -> None:
 def test_json_lines_numbers_lines_and_marks_bad_ones() -> None:
     got = list(json_lines(['{"a":1}\n', "\n", "nope\n", "[2]\n"]))
     assert got == [(1, {"a": 1}), (3, None), (4, [2])]
+
+
+def test_integer_keys_are_written_as_the_standard_library_writes_them() -> None:
+    value = {"b": [{1: 2, -30: 4}, {}], "a": {10**30: 1}}
+    assert dumps(value, int_keys=True) == json.dumps(value, separators=(",", ":"))

@@ -226,6 +226,23 @@ def test_an_event_can_carry_its_own_opt_out(client: TestClient) -> None:
     assert body["accepted"] == ["e1"] and body["ignored"]["event_ids"] == ["e2", "e3"]
 
 
+def test_each_event_is_classified_by_its_own_user_agent_and_consent(client: TestClient) -> None:
+    bot, human = {"user_agent": GOOGLEBOT_UA}, {"user_agent": DESKTOP_UA}
+    body = post(
+        client,
+        [
+            event(1, visitor="relay", context=bot),
+            event(2, visitor="relay", context=human),
+            event(3, visitor="relay"),  # the request's user agent: a desktop browser
+            event(4, visitor="relay", context=bot),
+            event(5, visitor="relay", context={**human, "consent": "anonymous"}),
+            event(6, visitor="relay", context={**human, "gpc": True}),
+        ],
+    ).json()
+    assert body["accepted"] == ["e2", "e3"] and body["ignored"]["event_ids"] == ["e1", "e4", "e5", "e6"]
+    assert "bot traffic" in body["ignored"]["reason"] and "no profiling consent" in body["ignored"]["reason"]
+
+
 def test_consent_withdrawal_erases_and_stops_profiling(client: TestClient) -> None:
     post(client, [event(1, visitor="v9")])
     r = client.put("/v1/visitors/v9/consent", params={"site": "shop"}, json={"level": "none"}, headers=KEY)

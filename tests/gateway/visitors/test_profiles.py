@@ -4,10 +4,12 @@ and the expression names built on them."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +17,7 @@ from slotwise.gateway.common.vocabulary import EVENT_TYPES
 from slotwise.gateway.config.loader import parse_config
 from slotwise.gateway.context.request import resolve_context
 from slotwise.gateway.rules.expr import Env, compile_expr
-from slotwise.gateway.visitors.profiles import Profile, rebuild
+from slotwise.gateway.visitors.profiles import Profile, _strings, rebuild
 from tests.gateway.conftest import minimal_config
 
 NOW = 1_790_000_000.0  # 2026-09-21T13:33:20Z
@@ -153,6 +155,25 @@ def test_fold_order_does_not_matter(seed: int, n: int) -> None:
     assert states_equal(rebuild(events + events[: n // 3]).state(), incremental.state())
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 120))
+def test_the_stored_json_is_the_state_with_bucket_numbers_as_text(seed: int, n: int) -> None:
+    profile = fold(*_stream(seed, n))
+    stored = json.loads(profile.to_json())
+    assert stored == profile.state() and all(
+        isinstance(k, str) for tiers in stored["buckets"].values() for k in tiers[0]
+    )
+
+
+def test_a_capped_map_drops_its_least_value_ties_by_key() -> None:
+    scores = {"b": 1.0, "d": 0.5, "a": 1.0, "c": 0.5}
+    Profile._cap(scores, 3)
+    assert scores == {"b": 1.0, "d": 0.5, "a": 1.0}
+    Profile._cap(scores, 3)  # within the limit: unchanged
+    Profile._cap(scores, 2, key=lambda k: k)  # a key function orders by it alone
+    assert set(scores) == {"b", "d"}
+
+
 def states_equal(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(states_equal(a[k], b[k]) for k in a)
@@ -225,3 +246,18 @@ def test_offline_replay_of_event_lines_equals_the_fold() -> None:
     profiles = replay(event_line(e) + "\n" for e in events)
     assert list(profiles) == ["v"]
     assert states_equal(profiles["v"].state(), rebuild(events).state())
+
+
+@pytest.mark.parametrize(
+    "value, names",
+    [
+        ("shoes", ["shoes"]),
+        (["shoes"], ["shoes"]),
+        ([""], []),
+        ("", []),
+        ([["a"]], []),
+        (["b", "a", "b", 1], ["a", "b"]),
+    ],
+)
+def test_category_names_are_read_alike_from_text_and_lists(value: Any, names: list[str]) -> None:
+    assert _strings(value) == names

@@ -211,3 +211,15 @@ def test_render_goes_on_without_a_profile_when_redis_is_down() -> None:
             await store.close()
 
     assert asyncio.run(body()) == (None, {})
+
+
+def test_the_writer_cache_drops_the_least_recently_put_entry() -> None:
+    from slotwise.gateway.visitors.stores.base import Lru
+
+    cache: Lru[str, int] = Lru(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    cache.put("a", 3)  # a is now the most recent
+    cache.put("c", 4)
+    assert dict(cache) == {"a": 3, "c": 4}
+    assert cache.get("b") is None and "a" in cache and cache.pop("a") == 3
