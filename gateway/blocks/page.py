@@ -22,6 +22,12 @@ from slotwise.gateway.rules.expr import Env, in_segment
 
 log = logging.getLogger("slotwise.render")
 
+# `json.dumps(x, ensure_ascii=False)` builds a new encoder on every call (only the default
+# arguments reuse one): a full render encodes about ten values, so one encoder made once, and
+# the C string encoder for the HTML strings (the same text the encoder writes for a str).
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+_dumps_str = json.encoder.encode_basestring
+
 
 def memberships(env: Env) -> list[str]:
     """The rule segments the visitor is in. Results are memoized for the slots' decisions,
@@ -128,7 +134,7 @@ async def _render_block(
             return cached  # type: ignore[no-any-return]
     html = runtime.renderer.render(block, slot=slot.name, variant=decision.variant, items=items, variables=variables)
     if cache_key is not None:
-        runtime.block_cache.put(cache_key, (html, json.dumps(html, ensure_ascii=False)))
+        runtime.block_cache.put(cache_key, (html, _dumps_str(html)))
     return html, None
 
 
@@ -248,16 +254,16 @@ def encode_page(head: dict[str, Any], blocks: dict[str, dict[str, Any]]) -> byte
 
 def page_prefix(head: dict[str, Any]) -> str:
     """The response up to its blocks: the head's members, then `"blocks":{`."""
-    head_json = json.dumps(head, ensure_ascii=False)
+    head_json = _dumps(head)
     return f'{head_json[:-1]}{"," if head else ""}"blocks":{{'
 
 
 def encode_block(name: str, block: dict[str, Any]) -> str:
     """One member of the response's `blocks` (`"name":{"html":...,...}`); drops `HTML_JSON`."""
-    dumps = json.dumps
-    html_json = block.pop(HTML_JSON, None) or dumps(block["html"], ensure_ascii=False)
-    rest = dumps({k: v for k, v in block.items() if k != "html"}, ensure_ascii=False)
-    return f'{dumps(name)}:{{"html":{html_json},{rest[1:]}'
+    html = block["html"]
+    html_json = block.pop(HTML_JSON, None) or (_dumps_str(html) if type(html) is str else _dumps(html))
+    rest = _dumps({k: v for k, v in block.items() if k != "html"})
+    return f'{json.dumps(name)}:{{"html":{html_json},{rest[1:]}'
 
 
 async def render_page(
