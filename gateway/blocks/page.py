@@ -33,17 +33,15 @@ def memberships(env: Env) -> list[str]:
     """The rule segments the visitor is in. Results are memoized for the slots' decisions,
     and reading them here does not shorten any block's ttl (the probe's boundary is dropped)."""
     probe = env.fork()
-    found = [name for name in env.runtime.segments if _safe(in_segment, probe, name)]
+    found = []
+    for name in env.runtime.segments:
+        try:
+            if in_segment(probe, name):
+                found.append(name)
+        except Exception:  # a failing profile term must not break the page
+            log.exception("segment %s failed", name)
     env.memo[SEGMENTS_BOUND] = probe.boundary  # the response lists them: the page cache needs it
     return found
-
-
-def _safe(fn: Any, env: Env, name: str) -> bool:
-    try:
-        return bool(fn(env, name))
-    except Exception:  # a failing profile term must not break the page
-        log.exception("segment %s failed", name)
-        return False
 
 
 async def _items_for(block: dict[str, Any], env: Env) -> tuple[list[dict[str, Any]], str | None]:
@@ -162,7 +160,7 @@ async def render_slot(
     max_ttl = slot.ttl if slot.ttl is not None else config.gateway.default_ttl
     reason = None
     html_json = None
-    decision = Decision("default", slot.default)
+    decision: Decision | None = None
     try:
         decision = decide(slot, env, visitor_id)
         if slot.name in env.runtime.concurrent_slots:
@@ -180,8 +178,9 @@ async def render_slot(
         metrics.fallbacks.labels(slot.name, reason).inc()
         env.bound(env.now + 30)  # retry soon once the failing part recovers
         env.read_visitor()  # a passing failure: never kept by the page cache
-        decision = Decision("default", slot.default, decision.experiment)
+        decision = Decision("default", slot.default, decision.experiment if decision is not None else None)
         html = await _fallback(slot, env, site, visitor_id)
+    assert decision is not None  # decided, or the default after a failure
     metrics.slot_outcomes[reason or "ok"] += 1
     result = {
         "html": html,
