@@ -277,9 +277,10 @@ async def render_page(
     if segments is None:
         segments = memberships(env)
     results: dict[str, dict[str, Any]] = {}
-    concurrent = [s for s in slots if s.name in env.runtime.concurrent_slots]
+    waits = env.runtime.concurrent_slots
+    concurrent = [s for s in slots if s.name in waits]
     for slot in slots:
-        if slot not in concurrent:
+        if slot.name not in waits:  # by name: a Slot compares field by field, in Python
             results[slot.name] = await render_slot(slot, env.fork(), site, visitor_id, segments, metrics)
     if len(concurrent) == 1:
         slot = concurrent[0]
