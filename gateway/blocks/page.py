@@ -246,7 +246,8 @@ HTML_JSON = "_html_json"
 
 def encode_page(head: dict[str, Any], blocks: dict[str, dict[str, Any]]) -> bytes:
     """The render response as JSON, reusing cached blocks' pre-encoded HTML (most of the bytes)."""
-    parts = ",".join(encode_block(name, block) for name, block in blocks.items())
+    seen: dict[int, str] = {}  # the page's segment list, shared by its blocks: encoded once
+    parts = ",".join([encode_block(name, block, seen) for name, block in blocks.items()])
     # "replace": a lone surrogate a client sent (an unknown slot name, a debug URL) becomes "?".
     return f"{page_prefix(head)}{parts}}}}}".encode("utf-8", "replace")
 
@@ -257,10 +258,40 @@ def page_prefix(head: dict[str, Any]) -> str:
     return f'{head_json[:-1]}{"," if head else ""}"blocks":{{'
 
 
-def encode_block(name: str, block: dict[str, Any]) -> str:
-    """One member of the response's `blocks` (`"name":{"html":...,...}`); drops `HTML_JSON`."""
+_PLAIN_BLOCK = ("html", "variant", "segments", "experiment", "ttl")
+
+
+def encode_block(name: str, block: dict[str, Any], seen: dict[int, str] | None = None) -> str:
+    """One member of the response's `blocks` (`"name":{"html":...,...}`); drops `HTML_JSON`.
+    `seen`: JSON of lists already encoded for this page, by id (the blocks share one segment list).
+
+    A block as `render_slot` makes it is written member by member, the same text the encoder
+    writes for the whole dict (its separators, no ASCII escapes); any other block by the encoder."""
     html = block["html"]
     html_json = block.pop(HTML_JSON, None) or (_dumps_str(html) if type(html) is str else _dumps(html))
+    variant, segments, experiment, ttl = (
+        block.get("variant"),
+        block.get("segments"),
+        block.get("experiment"),
+        block.get("ttl"),
+    )
+    if (
+        type(variant) is str
+        and type(segments) is list
+        and type(ttl) is int
+        and (experiment is None or type(experiment) is dict)
+        and len(block) == 5
+        and tuple(block) == _PLAIN_BLOCK
+    ):
+        if seen is None:
+            segments_json = _dumps(segments)
+        elif (segments_json := seen.get(id(segments), "")) == "":
+            segments_json = seen[id(segments)] = _dumps(segments)
+        exp = "null" if experiment is None else _dumps(experiment)
+        return (
+            f'{json.dumps(name)}:{{"html":{html_json},"variant": {_dumps_str(variant)}, '
+            f'"segments": {segments_json}, "experiment": {exp}, "ttl": {ttl}}}'
+        )
     rest = _dumps({k: v for k, v in block.items() if k != "html"})
     return f'{json.dumps(name)}:{{"html":{html_json},{rest[1:]}'
 
