@@ -97,7 +97,7 @@ class CachedPage:
         """The response for this hit; `live`: the blocks rendered for it (one per live slot)."""
         out = []
         for part in self.parts:
-            if type(part) is str:
+            if isinstance(part, str):
                 out.append(encode_block(part, live[part]))
                 continue
             before, after, boundary, max_ttl = part
