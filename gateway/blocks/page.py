@@ -22,22 +22,26 @@ from slotwise.gateway.rules.expr import Env, in_segment
 
 log = logging.getLogger("slotwise.render")
 
+# `json.dumps(x, ensure_ascii=False)` builds a new encoder on every call (only the default
+# arguments reuse one): a full render encodes about ten values, so one encoder made once, and
+# the C string encoder for the HTML strings (the same text the encoder writes for a str).
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+_dumps_str = json.encoder.encode_basestring
+
 
 def memberships(env: Env) -> list[str]:
     """The rule segments the visitor is in. Results are memoized for the slots' decisions,
     and reading them here does not shorten any block's ttl (the probe's boundary is dropped)."""
     probe = env.fork()
-    found = [name for name in env.runtime.segments if _safe(in_segment, probe, name)]
+    found = []
+    for name in env.runtime.segments:
+        try:
+            if in_segment(probe, name):
+                found.append(name)
+        except Exception:  # a failing profile term must not break the page
+            log.exception("segment %s failed", name)
     env.memo[SEGMENTS_BOUND] = probe.boundary  # the response lists them: the page cache needs it
     return found
-
-
-def _safe(fn: Any, env: Env, name: str) -> bool:
-    try:
-        return bool(fn(env, name))
-    except Exception:  # a failing profile term must not break the page
-        log.exception("segment %s failed", name)
-        return False
 
 
 async def _items_for(block: dict[str, Any], env: Env) -> tuple[list[dict[str, Any]], str | None]:
@@ -128,7 +132,7 @@ async def _render_block(
             return cached  # type: ignore[no-any-return]
     html = runtime.renderer.render(block, slot=slot.name, variant=decision.variant, items=items, variables=variables)
     if cache_key is not None:
-        runtime.block_cache.put(cache_key, (html, json.dumps(html, ensure_ascii=False)))
+        runtime.block_cache.put(cache_key, (html, _dumps_str(html)))
     return html, None
 
 
@@ -156,7 +160,7 @@ async def render_slot(
     max_ttl = slot.ttl if slot.ttl is not None else config.gateway.default_ttl
     reason = None
     html_json = None
-    decision = Decision("default", slot.default)
+    decision: Decision | None = None
     try:
         decision = decide(slot, env, visitor_id)
         if slot.name in env.runtime.concurrent_slots:
@@ -174,8 +178,9 @@ async def render_slot(
         metrics.fallbacks.labels(slot.name, reason).inc()
         env.bound(env.now + 30)  # retry soon once the failing part recovers
         env.read_visitor()  # a passing failure: never kept by the page cache
-        decision = Decision("default", slot.default, decision.experiment)
+        decision = Decision("default", slot.default, decision.experiment if decision is not None else None)
         html = await _fallback(slot, env, site, visitor_id)
+    assert decision is not None  # decided, or the default after a failure
     metrics.slot_outcomes[reason or "ok"] += 1
     result = {
         "html": html,
@@ -241,23 +246,54 @@ HTML_JSON = "_html_json"
 
 def encode_page(head: dict[str, Any], blocks: dict[str, dict[str, Any]]) -> bytes:
     """The render response as JSON, reusing cached blocks' pre-encoded HTML (most of the bytes)."""
-    parts = ",".join(encode_block(name, block) for name, block in blocks.items())
+    seen: dict[int, str] = {}  # the page's segment list, shared by its blocks: encoded once
+    parts = ",".join([encode_block(name, block, seen) for name, block in blocks.items()])
     # "replace": a lone surrogate a client sent (an unknown slot name, a debug URL) becomes "?".
     return f"{page_prefix(head)}{parts}}}}}".encode("utf-8", "replace")
 
 
 def page_prefix(head: dict[str, Any]) -> str:
     """The response up to its blocks: the head's members, then `"blocks":{`."""
-    head_json = json.dumps(head, ensure_ascii=False)
+    head_json = _dumps(head)
     return f'{head_json[:-1]}{"," if head else ""}"blocks":{{'
 
 
-def encode_block(name: str, block: dict[str, Any]) -> str:
-    """One member of the response's `blocks` (`"name":{"html":...,...}`); drops `HTML_JSON`."""
-    dumps = json.dumps
-    html_json = block.pop(HTML_JSON, None) or dumps(block["html"], ensure_ascii=False)
-    rest = dumps({k: v for k, v in block.items() if k != "html"}, ensure_ascii=False)
-    return f'{dumps(name)}:{{"html":{html_json},{rest[1:]}'
+_PLAIN_BLOCK = ("html", "variant", "segments", "experiment", "ttl")
+
+
+def encode_block(name: str, block: dict[str, Any], seen: dict[int, str] | None = None) -> str:
+    """One member of the response's `blocks` (`"name":{"html":...,...}`); drops `HTML_JSON`.
+    `seen`: JSON of lists already encoded for this page, by id (the blocks share one segment list).
+
+    A block as `render_slot` makes it is written member by member, the same text the encoder
+    writes for the whole dict (its separators, no ASCII escapes); any other block by the encoder."""
+    html = block["html"]
+    html_json = block.pop(HTML_JSON, None) or (_dumps_str(html) if type(html) is str else _dumps(html))
+    variant, segments, experiment, ttl = (
+        block.get("variant"),
+        block.get("segments"),
+        block.get("experiment"),
+        block.get("ttl"),
+    )
+    if (
+        type(variant) is str
+        and type(segments) is list
+        and type(ttl) is int
+        and (experiment is None or type(experiment) is dict)
+        and len(block) == 5
+        and tuple(block) == _PLAIN_BLOCK
+    ):
+        if seen is None:
+            segments_json = _dumps(segments)
+        elif (segments_json := seen.get(id(segments), "")) == "":
+            segments_json = seen[id(segments)] = _dumps(segments)
+        exp = "null" if experiment is None else _dumps(experiment)
+        return (
+            f'{json.dumps(name)}:{{"html":{html_json},"variant": {_dumps_str(variant)}, '
+            f'"segments": {segments_json}, "experiment": {exp}, "ttl": {ttl}}}'
+        )
+    rest = _dumps({k: v for k, v in block.items() if k != "html"})
+    return f'{json.dumps(name)}:{{"html":{html_json},{rest[1:]}'
 
 
 async def render_page(
@@ -272,9 +308,10 @@ async def render_page(
     if segments is None:
         segments = memberships(env)
     results: dict[str, dict[str, Any]] = {}
-    concurrent = [s for s in slots if s.name in env.runtime.concurrent_slots]
+    waits = env.runtime.concurrent_slots
+    concurrent = [s for s in slots if s.name in waits]
     for slot in slots:
-        if slot not in concurrent:
+        if slot.name not in waits:  # by name: a Slot compares field by field, in Python
             results[slot.name] = await render_slot(slot, env.fork(), site, visitor_id, segments, metrics)
     if len(concurrent) == 1:
         slot = concurrent[0]

@@ -22,6 +22,7 @@ import math
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import isinf
 from typing import Any
 
 from slotwise.gateway.blocks.page import encode_block, page_prefix
@@ -98,9 +99,11 @@ class CachedPage:
         for part in self.parts:
             if isinstance(part, str):
                 out.append(encode_block(part, live[part]))
-            else:
-                before, after, boundary, max_ttl = part
-                out.append(f"{before}{block_ttl(boundary, max_ttl, now)}{after}")
+                continue
+            before, after, boundary, max_ttl = part
+            # block_ttl, inline (four blocks per hit)
+            ttl = max_ttl if isinf(boundary) else max(0, min(max_ttl, int(boundary - now)))
+            out.append(f"{before}{ttl}{after}")
         head = f"{self.head[0]}{json.dumps(visitor_id)}{self.head[1]}"
         return f"{head}{','.join(out)}}}}}".encode("utf-8", "replace")
 

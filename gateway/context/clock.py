@@ -53,7 +53,8 @@ def resolve_local(now: float, tz_name: str | None, site: SiteConfig) -> LocalTim
     source = "client"
     if tz is None:
         tz, source = zone(site.timezone) or _UTC, "site"
-    return _local_minute(int(now // 60), tz, source, site.business_hours)
+    bh = site.business_hours  # by its fields: the dataclass hashes in Python, on every render
+    return _local_minute(int(now // 60), tz, source, bh.days, bh.start, bh.end)
 
 
 _UTC = ZoneInfo("UTC")
@@ -63,12 +64,12 @@ _UTC = ZoneInfo("UTC")
 # same for a zone during one Unix minute: computed once per zone and minute, not per render.
 # Keyed by resolved zones only (about 600 exist), so bounded.
 @functools.lru_cache(maxsize=4096)
-def _local_minute(minute: int, tz: ZoneInfo, source: str, bh: BusinessHours) -> LocalTime:
+def _local_minute(minute: int, tz: ZoneInfo, source: str, days: frozenset[str], opens: int, closes: int) -> LocalTime:
     start = minute * 60.0
     dt = datetime.fromtimestamp(start, tz)
     weekday = WEEKDAYS[dt.weekday()]
     minutes = dt.hour * 60 + dt.minute
-    in_hours = weekday in bh.days and bh.start <= minutes < bh.end
+    in_hours = weekday in days and opens <= minutes < closes
     return LocalTime(
         str(tz.key), source, dt.hour, dt.minute, weekday, daypart(dt.hour), in_hours, dt.date().isoformat(), dt, start
     )

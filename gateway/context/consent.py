@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,4 +39,9 @@ def resolve_consent(body_context: Mapping[str, Any], headers: Mapping[str, str],
     dnt = headers.get("dnt", "").strip() == "1"
     if dnt and site.honour_dnt:
         gpc = True
-    return Consent(str(level), gpc, dnt)
+    return _consent(str(level), gpc, dnt)
+
+
+@functools.lru_cache(maxsize=64)  # a few consent levels (the sites' defaults among them) × 4
+def _consent(level: str, gpc: bool, dnt: bool) -> Consent:
+    return Consent(level, gpc, dnt)

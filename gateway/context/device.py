@@ -37,8 +37,9 @@ class Device:
 
 # Keyed by the user agent a client sent: bounded. functools' LRU is in C (cachetools' costs a
 # tenth of a cached render); ua_parser itself uses its native ua-parser-rs resolver when installed.
+# The Device itself is kept (frozen, so shared): most renders build none.
 @functools.lru_cache(maxsize=4096)
-def _parse_device(ua: str) -> tuple[str, str, str, bool]:
+def _parse_device(ua: str) -> Device:
     if not ua.isascii():  # a body's user_agent may hold a lone surrogate, which ua_parser cannot take
         ua = ua.encode("utf-8", "replace").decode("utf-8")
     r = parse_ua(ua[:1000])
@@ -61,19 +62,21 @@ def _parse_device(ua: str) -> tuple[str, str, str, bool]:
         cls = "mobile"
     else:
         cls = "desktop"
-    return cls, os_name, browser, is_bot
+    return Device(cls, os_name, browser, is_bot)
 
 
 def resolve_device(ua: str | None, ch_mobile: str | None) -> Device:
-    cls, os_name, browser, is_bot = _parse_device(ua or "")
+    device = _parse_device(ua or "")
     if not ua:
-        is_bot, cls = False, "desktop"
-    if not is_bot and ch_mobile is not None:
-        # Client hints are sent by Chromium browsers and are authoritative for mobile-ness.
-        if ch_mobile.strip() == "?1":
-            cls = "mobile"
-        elif ch_mobile.strip() == "?0" and cls == "mobile" and os_name == "Android":
-            # Only Chromium sends hints; an iOS user agent with "?0" is a desktop Chromium
-            # emulating a phone, so the user agent is the better witness there.
-            cls = "desktop"
-    return Device(cls, os_name, browser, is_bot)
+        device = Device("desktop", device.os, device.browser, False)
+    if device.is_bot or ch_mobile is None:
+        return device
+    cls = device.cls
+    # Client hints are sent by Chromium browsers and are authoritative for mobile-ness.
+    if ch_mobile.strip() == "?1":
+        cls = "mobile"
+    elif ch_mobile.strip() == "?0" and cls == "mobile" and device.os == "Android":
+        # Only Chromium sends hints; an iOS user agent with "?0" is a desktop Chromium
+        # emulating a phone, so the user agent is the better witness there.
+        cls = "desktop"
+    return device if cls == device.cls else Device(cls, device.os, device.browser, False)

@@ -65,4 +65,7 @@ def resolve_geo(peer: str | None, headers: Mapping[str, str], config: Config) ->
         found = geo.lookup(addr) if addr else None
         if found:
             return Geo(found[0], found[1], "maxmind")
-    return Geo(None, None, "none")
+    return _NO_GEO
+
+
+_NO_GEO = Geo(None, None, "none")

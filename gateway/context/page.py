@@ -65,6 +65,9 @@ def _host(url: str) -> str | None:
     return host.lower() if host else None
 
 
+_DIRECT = Referrer("direct", None)
+
+
 def _matches(host: str, patterns: tuple[str, ...]) -> bool:
     for p in patterns:
         if p.endswith("."):
@@ -83,7 +86,7 @@ def classify_referrer(
     if medium in {"email", "e-mail", "newsletter"}:
         return Referrer("email", host)
     if host is None:
-        return Referrer("direct", None)
+        return _DIRECT
     if host == page_host or host in internal_hosts:
         return Referrer("internal", host)
     cls = _host_class(host)

@@ -7,6 +7,7 @@ together, applies the preview's simulated values, and describes the result witho
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -79,6 +80,11 @@ def _text(data: Mapping[str, Any], key: str, limit: int = 2048) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
 
 
+@functools.lru_cache(maxsize=1024)  # two letters: at most 676 countries
+def _simulated_geo(country: str) -> Geo:
+    return Geo(country, None, "simulated")
+
+
 def resolve_context(
     *,
     body_context: Mapping[str, Any],
@@ -92,33 +98,35 @@ def resolve_context(
     """Resolve the context of one request. `headers` keys are lower-case."""
     now = time.time() if now is None else now
     sim = body_context.get("simulate") if allow_simulation else None
-    sim = sim if isinstance(sim, Mapping) else {}
+    if sim is not None and not isinstance(sim, (dict, Mapping)):
+        sim = None
     simulated: list[str] = []
 
     ua = _text(body_context, "user_agent") or headers.get("user-agent")
     device = resolve_device(ua, headers.get("sec-ch-ua-mobile"))
-    if isinstance(sim.get("device"), str) and sim["device"] in DEVICE_SET and not device.is_bot:
-        device = Device(str(sim["device"]), device.os, device.browser, False)
-        simulated.append("device")
-
     tz_name = _text(body_context, "timezone", 64)
-    if isinstance(sim.get("timezone"), str) and zone(sim["timezone"]):
-        tz_name = sim["timezone"]
-        simulated.append("timezone")
+    if sim:  # a preview's simulated values (most renders have none: skip their checks)
+        if isinstance(sim.get("device"), str) and sim["device"] in DEVICE_SET and not device.is_bot:
+            device = Device(str(sim["device"]), device.os, device.browser, False)
+            simulated.append("device")
+        if isinstance(sim.get("timezone"), str) and zone(sim["timezone"]):
+            tz_name = sim["timezone"]
+            simulated.append("timezone")
     local = resolve_local(now, tz_name, site)
-    if isinstance(sim.get("hour"), int) and 0 <= sim["hour"] <= 23:
-        # Shift "now" so the visitor's local clock shows the simulated hour.
-        now += (sim["hour"] - local.hour) * 3600
-        local = resolve_local(now, local.tz, site)
-        simulated.append("hour")
-    if sim.get("weekday") in WEEKDAYS:
-        now += ((WEEKDAYS.index(sim["weekday"]) - WEEKDAYS.index(local.weekday)) % 7) * 86400
-        local = resolve_local(now, local.tz, site)
-        simulated.append("weekday")
+    if sim:
+        if isinstance(sim.get("hour"), int) and 0 <= sim["hour"] <= 23:
+            # Shift "now" so the visitor's local clock shows the simulated hour.
+            now += (sim["hour"] - local.hour) * 3600
+            local = resolve_local(now, local.tz, site)
+            simulated.append("hour")
+        if sim.get("weekday") in WEEKDAYS:
+            now += ((WEEKDAYS.index(sim["weekday"]) - WEEKDAYS.index(local.weekday)) % 7) * 86400
+            local = resolve_local(now, local.tz, site)
+            simulated.append("weekday")
 
     geo = resolve_geo(peer, headers, config)
-    if isinstance(sim.get("country"), str) and len(sim["country"]) == 2 and sim["country"].isalpha():
-        geo = Geo(sim["country"].upper(), None, "simulated")
+    if sim and isinstance(sim.get("country"), str) and len(sim["country"]) == 2 and sim["country"].isalpha():
+        geo = _simulated_geo(sim["country"].upper())
         simulated.append("country")
 
     url = _text(body_context, "url")

@@ -43,7 +43,7 @@ def decide(slot: Slot, env: Env, visitor_id: str | None) -> Decision:
     # and whatever they choose is reported as that arm.
     tag: dict[str, Any] | None = None
     for variant in slot.variants:
-        if variant.when is not None and not variant.when.evaluate(env):
+        if variant.when is not None and not variant.when.fn(env):  # Compiled.evaluate, one call fewer
             continue
         if variant.block is not None:
             if _available(variant.block, env):

@@ -28,7 +28,7 @@ from slotwise.gateway.http.errors import ApiError, error_response
 from slotwise.gateway.ops.metrics import Metrics
 from slotwise.gateway.serving.reload import reload_config
 from slotwise.gateway.serving.retrain_schedule import start_schedule
-from slotwise.gateway.serving.runtime import build_runtime
+from slotwise.gateway.serving.runtime import build_runtime, settle_heap
 from slotwise.gateway.serving.services import Services, build_services, close_services
 from slotwise.gateway.serving.sync import file_sha, start_sync
 from slotwise.gateway.studio.follow import start_follower
@@ -149,6 +149,7 @@ def create_app(
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             # SIGHUP reloads the configuration (only possible when serving from the main thread).
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload_soon, app)
+        settle_heap()  # the startup's objects out of the collector's way (serving/runtime.py)
         try:
             yield
         finally:

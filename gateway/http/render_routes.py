@@ -146,14 +146,21 @@ def visitor_id_of(raw: Any) -> str | None:
 def slots_of(runtime: Runtime, raw: Any) -> tuple[list[Slot], list[str]]:
     """The known slots asked for, and the unknown names. Only when none is known is it a 404:
     a page that still names a slot removed from the configuration keeps its other slots."""
-    if not isinstance(raw, list) or not raw or not all(isinstance(s, str) for s in raw):
+    if not isinstance(raw, list) or not raw or not all([isinstance(s, str) for s in raw]):
         raise ApiError(400, "invalid_request", "'slots' must be a non-empty list of slot names")
-    limit = runtime.config.gateway.max_slots
+    config = runtime.config
+    limit = config.gateway.max_slots
     names = list(dict.fromkeys(raw))
     if len(names) > limit:
         raise ApiError(422, "too_many_slots", f"at most {limit} slots per request, got {len(names)}")
-    known = [runtime.config.slots[n] for n in names if n in runtime.config.slots]
-    unknown = [n for n in names if n not in runtime.config.slots]
+    by_name = config.slots
+    known, unknown = [], []
+    for n in names:
+        slot = by_name.get(n)
+        if slot is None:
+            unknown.append(n)
+        else:
+            known.append(slot)
     if not known:
         raise ApiError(404, "unknown_slot", f"unknown slot '{unknown[0][:100]}'")
     return known, unknown
@@ -261,7 +268,7 @@ async def render_raw(
             meter.slot_outcomes["ok"] += len(cached.blocks)
             content = cached.encode(visitor_id, ctx.now, live)
             meter.render_seconds.observe(time.perf_counter() - started)
-            return {**PERSONALIZED, **cors}, content
+            return ({**PERSONALIZED, **cors} if cors else PERSONALIZED), content
     blocks = await render_page(env, site, slots, visitor_id, meter)
     count_served(state, site.name, blocks, ctx, visitor_id)
     head: dict[str, Any] = {"visitor_id": visitor_id}
@@ -281,10 +288,11 @@ async def render_raw(
         segments = next(iter(blocks.values()))["segments"] if blocks else []
         pages.put(key, head, kept, bounds, live, segments, valid_until, ctx.now, content)
     meter.render_seconds.observe(time.perf_counter() - started)
-    return {**PERSONALIZED, **cors}, content
+    return ({**PERSONALIZED, **cors} if cors else PERSONALIZED), content
 
 
 _JSON_TYPE = (b"content-type", b"application/json")
+_PERSONALIZED_RAW = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in PERSONALIZED.items()]
 
 
 async def render_direct(scope: Scope, receive: Receive, send: Send) -> None:
@@ -307,7 +315,10 @@ async def render_direct(scope: Scope, receive: Receive, send: Send) -> None:
         await error_response(500, "internal_error", "internal error")(scope, receive, send)
         return
     raw_headers = [(b"content-length", str(len(content)).encode()), _JSON_TYPE]
-    raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out.items()]
+    if out is PERSONALIZED:  # no CORS header: the usual case, encoded once
+        raw_headers += _PERSONALIZED_RAW
+    else:
+        raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out.items()]
     await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
     await send({"type": "http.response.body", "body": content})
 

@@ -130,13 +130,10 @@ GC_THRESHOLD = 20_000
 
 def tune_gc() -> None:
     """A serving process allocates and drops many containers per request (a batch of 100 events
-    is about 1,000) and keeps large caches (profiles, states, blocks) that a full collection
-    walks each time: with Python's default threshold of 700 allocations, collections took about
+    is about 1,000): with Python's default threshold of 700 allocations, collections took about
     a fifth of the gateway's CPU under event ingestion (docs/performance.md). Collections of the
-    youngest generation every 20,000 allocations instead; what is alive once the app is built
-    is frozen out of all of them."""
-    gc.collect()
-    gc.freeze()
+    youngest generation every 20,000 allocations instead. What is alive once the app has started
+    is frozen out of all of them by the lifespan (`serving.runtime.settle_heap`)."""
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 

@@ -53,6 +53,18 @@ def _compare(op: str, a: Any, b: Any) -> bool:
         return False
 
 
+def _comparison(op: str, left: Node, right: Node) -> Fn:
+    """`left op right` as one function; `==` and `!=` against a literal (most rules) compare
+    with the constant directly, the same answer as `_compare`."""
+    lf, rf = left.fn, right.fn
+    if right.literal and op in ("==", "!="):
+        value = rf(None)  # type: ignore[arg-type]  # a literal reads nothing
+        if op == "==":
+            return lambda env: bool(lf(env) == value)
+        return lambda env: bool(lf(env) != value)
+    return lambda env: _compare(op, lf(env), rf(env))
+
+
 def _member(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return False
@@ -145,8 +157,7 @@ class _Parser:
             self.take()
             right = self.value()
             self._check_comparable(t.text, left, right, t.pos)
-            lf, rf, op = left.fn, right.fn, t.text
-            return Node(lambda env: _compare(op, lf(env), rf(env)), "bool", left.pos)
+            return Node(_comparison(t.text, left, right), "bool", left.pos)
         negate = False
         if t.kind == "kw" and t.text == "not" and self.toks[self.i + 1].text in {"in", "between"}:
             self.take()
@@ -295,6 +306,9 @@ class _Parser:
                 raise ExprError(f"'{dotted}' expects a {want} argument, got {value!r}", start)
         self.names_used.add(".".join(spec.pattern))
         resolver, wild_t, args_t = spec.resolver, wild, tuple(args)
+        getter = getattr(resolver, "context_getter", None)
+        if getter is not None:  # a plain context value: one call fewer on every read
+            return Node(lambda env: getter(env.ctx), spec.kind, start)
         return Node(lambda env: resolver(env, wild_t, args_t), spec.kind, start)
 
     def _segment_ref(self, args: list[Any], pos: int) -> Node:
@@ -328,7 +342,7 @@ def in_segment(env: Env, name: str) -> bool:
     env.memo[key] = (False, math.inf)  # a cycle reads false; config loading rejects cycles
     outer, env.boundary = env.boundary, math.inf
     try:
-        result = bool(env.runtime.segments[name].evaluate(env))
+        result = bool(env.runtime.segments[name].rule.fn(env))  # Segment.evaluate, two calls fewer
     finally:
         inner, env.boundary = env.boundary, outer
     env.memo[key] = (result, inner)

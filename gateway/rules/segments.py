@@ -26,7 +26,11 @@ class Segment:
 
 
 def _ctx(getter: Any) -> Any:
-    return lambda env, wild, args: getter(env.ctx)
+    def resolve(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> Any:
+        return getter(env.ctx)
+
+    resolve.context_getter = getter  # type: ignore[attr-defined]  # the parser calls it directly
+    return resolve
 
 
 def _hour(env: Env, wild: tuple[str, ...], args: tuple[Any, ...]) -> int:

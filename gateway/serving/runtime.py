@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +39,21 @@ class Runtime:
         return self.config.segments
 
 
+def settle_heap() -> None:
+    """Once the gateway has started: what is alive now (modules, configuration, catalog, models,
+    compiled templates, about 150,000 objects) leaves the collector's generations (`gc.freeze`).
+    A full collection walked all of them, about 80 ms on the render path every few seconds
+    while the caches fill, which set the p99 latency; now it walks what was made since.
+    `build_runtime` undoes it (`gc.unfreeze`), so the runtime a reload replaces is collected.
+    Garbage is collected first, so none of it is frozen."""
+    gc.collect()
+    gc.freeze()
+
+
 def build_runtime(config: Config, metrics: Metrics) -> Runtime:
+    # A reload: the frozen objects (the old runtime's among them) are the collector's again, or
+    # the old runtime's reference cycles (Jinja2's environment) would never be freed.
+    gc.unfreeze()
     cache = config.cache
     catalog = Catalog.load(
         config.catalog_path,
