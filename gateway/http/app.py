@@ -160,6 +160,9 @@ def create_app(
                 await app.state.retrain.close()
             if app.state.sync is not None:
                 await app.state.sync.close()
+            served = getattr(app.state, "served_counter", None)
+            if served is not None:  # its last second of counts, while the store is open
+                await served.close(app.state.services.store)
             await close_services(app.state.services)
             if getattr(app.state, "studio_store", None) is not None:
                 app.state.studio_store.close()

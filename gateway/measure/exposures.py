@@ -6,8 +6,9 @@ An exposure's `properties` carry `slot`, `variant`, and for experiments and band
 (`viewable`, the default, from client.js; `served` when the render itself was the exposure).
 `ServedCounter` counts served impressions per block in memory on the render path and writes
 them to the store in the background a second later, so a render never waits on a write (a
-crash loses at most that second of served counts; viewable impressions are events, never lost;
-a store outage keeps them in memory, bounded, until the next write succeeds).
+crash loses at most that second of served counts, a clean stop writes it first; viewable
+impressions are events, never lost; a store outage keeps them in memory, bounded, until the
+next write succeeds).
 """
 
 from __future__ import annotations
@@ -164,6 +165,17 @@ class ServedCounter:
             await self.flush(store)
         finally:
             self._task = self._wake = None
+
+    async def close(self, store: Any) -> None:
+        """On shutdown, before the store closes: the pending write now, not a second later
+        into a closed store (it was lost, with a warning, on every clean stop)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if store is not None:
+            await self.flush(store)
 
     def _counts(self, tally: dict[tuple[Any, ...], int]) -> dict[str, dict[tuple[str, str], float]]:
         from slotwise.gateway.measure.kpis import day_scope, kpi_key

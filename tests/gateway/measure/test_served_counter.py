@@ -97,3 +97,21 @@ def test_the_writers_cached_state_is_dropped_when_another_connection_writes(tmp_
     incremental, rebuilt = asyncio.run(go())
     assert incremental["B\x1fpurchase\x1fsum"] == 1.0
     assert {k: v for k, v in incremental.items() if v} == {k: v for k, v in rebuilt.items() if v}
+
+
+def test_closing_writes_what_waits_before_the_store_closes(tmp_path: Path) -> None:
+    async def go() -> tuple[bool, int]:
+        store = SQLiteStore(tmp_path / "s.db")
+        counter = ServedCounter()
+        try:
+            for i in range(5):
+                counter.add("shop", {"offer": block("B")}, store, f"v{i}", now=NOW)
+            waiting = counter._task is not None  # the write would come a second later
+            await counter.close(store)
+            return waiting, await store.count_events("shop")
+        finally:
+            await store.close()
+
+    waiting, events = asyncio.run(go())
+    assert waiting
+    assert events == 5  # written at once, none left for a store about to close
