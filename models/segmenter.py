@@ -14,11 +14,16 @@ together, which K-Means' spherical clusters cannot; with one covariance it stays
 stable on a few hundred visitors. The number of segments is the smallest k whose BIC gain
 reaches `bic_share` (90%) of the best gain over `k_range` and after which one more segment adds
 less than 6% of it: on noisy data the BIC keeps falling slowly past the true k (splits along
-integer counts), so its plain minimum over-splits.
+integer counts), so its plain minimum over-splits. Before that rule, a clear elbow wins: the
+smallest k below the BIC minimum whose gain reaches 80% of the best and whose own drop (from
+k - 1) is at least 4 times every later one. Well-separated groups give such an elbow even when
+the BIC goes on falling by uneven steps to the end of `k_range` (their share rule alone then
+depends on how far `k_range` reaches); gradual curves (close groups) have none.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +40,7 @@ LOG_FEATURES = ("recency_days", "purchases", "cart_size", "session_minutes", "se
 LIVE_SESSION_FEATURES = ("session_minutes", "session_item_views", "session_add_to_cart")
 OPSETS = {"": 17, "ai.onnx.ml": 3}
 BIC_SHARE, BIC_STEP = 0.9, 0.06
+ELBOW_SHARE, ELBOW_RATIO = 0.8, 4.0
 
 
 def columns(names: Sequence[str], wanted: Sequence[str]) -> tuple[int, ...]:
@@ -112,6 +118,13 @@ class Segmenter(BaseEstimator, ClusterMixin):  # type: ignore[misc]
         gain = first - best
         if gain <= 0:
             return min(bic)
+        ks = sorted(bic)
+        lowest = min(bic, key=lambda k: bic[k])
+        drops = {k: bic[a] - bic[k] for a, k in itertools.pairwise(ks)}  # drop into k from k - 1
+        for k in ks[1:]:
+            later = [d for j, d in drops.items() if j > k]
+            if k < lowest and first - bic[k] >= ELBOW_SHARE * gain and drops[k] >= ELBOW_RATIO * max(later):
+                return k
         for k, b in sorted(bic.items()):
             step = b - bic.get(k + 1, b)  # what one more segment would still add
             if first - b >= self.bic_share * gain and step < BIC_STEP * gain:

@@ -82,3 +82,23 @@ def test_bad_input_is_a_clear_error() -> None:
         est.predict(X[:, :4])
     with pytest.raises(ValueError, match="too few visitors"):
         Segmenter(k_range=(3, 5)).fit(X[:3])
+
+
+# BIC curves the segments bench recorded (bench/segments_bench.py, 1 400 visitors, k = 2..9):
+# the easy population's third seed keeps falling by uneven steps after its clear elbow at the
+# planted k = 4 (ARI 1.0 there, 0.79 at the k = 7 the share rule alone picked); the hard one
+# falls gradually to its planted k = 7 and has no such elbow.
+EASY_SEED3 = {2: 15218, 3: 4118, 4: -6224, 5: -6320, 6: -6753, 7: -7201, 8: -7826, 9: -9198}
+HARD_SEED1 = {2: 58690, 3: 56771, 4: 53103, 5: 50148, 6: 48915, 7: 47967, 8: 47283, 9: 47284}
+
+
+def test_a_clear_bic_elbow_is_chosen_when_the_bic_falls_on_past_it() -> None:
+    est = Segmenter()
+    assert est._choose_k({k: float(b) for k, b in EASY_SEED3.items()}) == 4
+    # the same curve cut at k = 8, where the share rule alone already found the elbow
+    assert est._choose_k({k: float(b) for k, b in EASY_SEED3.items() if k <= 8}) == 4
+
+
+def test_a_gradual_bic_curve_still_goes_to_the_share_rule() -> None:
+    est = Segmenter()
+    assert est._choose_k({k: float(b) for k, b in HARD_SEED1.items()}) == 7
