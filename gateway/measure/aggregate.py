@@ -3,9 +3,9 @@
 
 A visitor's contribution to the per-visitor counters is a function of their state alone, so
 the delta of a batch is `contribution(new state) − contribution(old state)` plus what each new
-event adds by itself; a batch that leaves the state as it was (`attribution.fold` says so) has
-no per-visitor delta and its contribution is not recomputed. Summed over visitors this equals `rebuild(all logged events)`, whatever
-order or batching the events came in.
+event adds by itself. Summed over visitors this equals `rebuild(all logged events)`, whatever
+order or batching the events came in. A batch that leaves the state as it was (`attribution.fold`
+says so) has no per-visitor delta, and its contribution is not recomputed.
 """
 
 from __future__ import annotations

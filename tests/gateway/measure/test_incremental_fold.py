@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ def _numbered(stream: list[dict[str, Any]], repeats: list[int]) -> list[dict[str
 
 def _batches(stream: list[dict[str, Any]], cuts: list[int]) -> list[list[dict[str, Any]]]:
     edges = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
-    return [stream[a:b] for a, b in zip(edges, edges[1:], strict=False) if b > a]
+    return [stream[a:b] for a, b in itertools.pairwise(edges) if b > a]
 
 
 def _close(a: Counts, b: Counts) -> None:
