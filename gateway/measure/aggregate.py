@@ -4,7 +4,8 @@
 A visitor's contribution to the per-visitor counters is a function of their state alone, so
 the delta of a batch is `contribution(new state) − contribution(old state)` plus what each new
 event adds by itself. Summed over visitors this equals `rebuild(all logged events)`, whatever
-order or batching the events came in.
+order or batching the events came in. A batch that leaves the state as it was (`attribution.fold`
+says so) has no per-visitor delta, and its contribution is not recomputed.
 """
 
 from __future__ import annotations
@@ -39,11 +40,16 @@ def fold_state(
 ) -> Counts:
     """Fold new events into a parsed `state` (in place) whose contribution is `before`; add the
     counter deltas to `deltas` and return the new contribution (a store may keep both, so that
-    the next batch of this visitor neither parses the state nor recomputes its contribution)."""
+    the next batch of this visitor neither parses the state nor recomputes its contribution).
+    When the events left the state as it was, the very object `before` is returned: a store
+    may then skip rewriting the state."""
     exposures = [exposure_of(e) for e in events]
+    changed = False
     for event, exposure in zip(events, exposures, strict=True):
-        attribution.fold(state, event, exposure)
+        changed = attribution.fold(state, event, exposure) or changed
     kpis.event_counts(events, deltas, exposures)
+    if not changed:
+        return before  # the same state, so the same contribution: nothing to recompute
     after = contribution(state, settings)
     for key, value in after.items():
         deltas[key] = deltas.get(key, 0.0) + value

@@ -66,24 +66,31 @@ def dumps(state: dict[str, Any]) -> str:
     return jsoncodec.dumps(state)
 
 
-def _insort_capped(items: list[Any], item: Any, cap: int) -> None:
-    """Keep the `cap` largest items, sorted: the same result whatever the insertion order."""
+def _insort_capped(items: list[Any], item: Any, cap: int) -> bool:
+    """Keep the `cap` largest items, sorted: the same result whatever the insertion order.
+    False when `items` is unchanged (the item was there, or falls below the cap)."""
     if item in items:
-        return
+        return False
     bisect.insort(items, item)
     if len(items) > cap:
-        del items[0]
+        return items.pop(0) is not item
+    return True
 
 
 _PARSE = object()
 
 
-def fold(state: dict[str, Any], event: dict[str, Any], exposure: Any = _PARSE) -> None:
-    """Add one (new, deduplicated) event to the state (`exposure`: `exposure_of(event)` if known)."""
+def fold(state: dict[str, Any], event: dict[str, Any], exposure: Any = _PARSE) -> bool:
+    """Add one (new, deduplicated) event to the state (`exposure`: `exposure_of(event)` if known).
+
+    Returns False only when the state is unchanged (most page views and item views of a known
+    visitor on a known day): its contribution to the counters is then unchanged too. True may
+    be conservative; False must never be."""
     ts = float(event["ts"])
     day = int(ts // DAY)
+    changed = False
     if not state["d"] or state["d"][-1] != day:
-        _insort_capped(state["d"], day, MAX_DAYS)
+        changed = _insort_capped(state["d"], day, MAX_DAYS)
     etype = event["type"]
     if exposure is _PARSE:
         exposure = exposure_of(event)
@@ -94,15 +101,20 @@ def fold(state: dict[str, Any], event: dict[str, Any], exposure: Any = _PARSE) -
             first = [ts, exposure.arm, exposure.slot, event["event_id"]]
             if (current is None and len(state["x"]) < MAX_EXPERIMENTS) or (current is not None and first < current):
                 state["x"][exposure.experiment] = first
+                changed = True
         if etype == "impression":
             key = f"{exposure.slot}\x1f{exposure.variant}"
             seen = state["s"].get(key)
             if seen is None and len(state["s"]) < MAX_KEYS:
                 seen = state["s"][key] = {"t": [], "g": []}
+                changed = True
             if seen is not None:
-                _insort_capped(seen["t"], ts, MAX_SEEN)
-                seen["g"] = sorted(set(seen["g"]) | set(exposure.segments))[:5]
+                changed = _insort_capped(seen["t"], ts, MAX_SEEN) or changed
+                segments = sorted(set(seen["g"]) | set(exposure.segments))[:5]
+                changed = changed or segments != seen["g"]
+                seen["g"] = segments
             if bandit and exposure.experiment is not None and exposure.kind == "viewable":
+                changed = True  # conservative: the view may be a repeat or fall below the cap
                 bandit_rewards.record(
                     state, ts, exposure.experiment, exposure.arm or "", exposure.bucket, event["event_id"]
                 )
@@ -110,11 +122,12 @@ def fold(state: dict[str, Any], event: dict[str, Any], exposure: Any = _PARSE) -
             record = [ts, "click", 0.0, exposure.experiment, exposure.slot, event["event_id"]]
             if bandit:
                 record.append(exposure.arm)  # a bandit's click belongs to a view of the same arm
-            _insort_capped(state["o"], record, MAX_OUTCOMES)
+            changed = _insort_capped(state["o"], record, MAX_OUTCOMES) or changed
     elif etype in OUTCOMES:
         value = number(event.get("value"), 0.0, 1e9) if etype == "purchase" else None
         record = [ts, etype, value or 0.0, None, None, event["event_id"]]
-        _insort_capped(state["o"], record, MAX_OUTCOMES)
+        changed = _insort_capped(state["o"], record, MAX_OUTCOMES) or changed
+    return changed
 
 
 def build(events: Iterable[dict[str, Any]]) -> dict[str, Any]:

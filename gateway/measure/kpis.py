@@ -54,8 +54,10 @@ def event_counts(
     """Counters that each event adds on its own, whoever the visitor is (`exposures`: parsed already)."""
     events = list(events)
     for event, exposure in zip(events, exposures or map(exposure_of, events), strict=True):
-        scope = day_scope(event["ts"])
         etype = event["type"]
+        if exposure is None and etype not in OUTCOMES and etype != "engagement":
+            continue  # page and item views, carts: nothing of their own (most events)
+        scope = day_scope(event["ts"])
         if exposure is not None:
             if etype == "impression" and exposure.kind == "served":
                 continue  # the render path counts served impressions itself

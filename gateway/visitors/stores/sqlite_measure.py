@@ -75,13 +75,19 @@ class SQLiteMeasure:
         rows = []
         for visitor, evs in fresh.items():
             hit = cached.get((site, visitor))
+            stored = True
             if hit is None:
                 body = bodies.get(visitor)
+                stored = body is not None
                 state = attribution.loads(body)
                 hit = (state, contribution(state, self.measure) if body else {})
             state, before = hit
-            cached.put((site, visitor), (state, fold_state(state, before, evs, self.measure, deltas)))
-            rows.append((site, visitor, attribution.dumps(state)))
+            after = fold_state(state, before, evs, self.measure, deltas)
+            cached.put((site, visitor), (state, after))
+            # `before` itself back: the state is unchanged, and its row (read from the table, or
+            # written by this writer: the cache is dropped whenever a transaction fails) holds it.
+            if after is not before or not stored:
+                rows.append((site, visitor, attribution.dumps(state)))
         conn.executemany(PUT_STATE, rows)
         # Counter deltas of every job in this group commit are merged and written once, just
         # before COMMIT (`_flush_measure`): concurrent sessions share most of their counters.
