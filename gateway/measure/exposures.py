@@ -168,13 +168,13 @@ class ServedCounter:
 
     async def close(self, store: Any) -> None:
         """On shutdown, before the store closes: the pending write now, not a second later
-        into a closed store (it was lost, with a warning, on every clean stop)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if store is not None:
+        into a closed store (it was lost, with a warning, on every clean stop). The waiting
+        task is woken, not cancelled: cancelled inside its write it would drop what it took."""
+        task, wake = self._task, self._wake
+        if task is not None and wake is not None:
+            wake.set()
+            await task
+        if store is not None and (self._tally or self._assignments):
             await self.flush(store)
 
     def _counts(self, tally: dict[tuple[Any, ...], int]) -> dict[str, dict[tuple[str, str], float]]:

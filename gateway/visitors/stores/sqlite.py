@@ -108,6 +108,12 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
                     self._jobs.put(None)
                     break
                 batch.append(nxt)
+            # A caller that gave up (its task cancelled: a timeout, a shutdown) cancelled its
+            # future; a job taken is marked running so it can no longer be, since setting the
+            # result of a cancelled future raises here and would end the writer thread.
+            batch = [(fn, fut) for fn, fut in batch if fut.set_running_or_notify_cancel()]
+            if not batch:
+                continue
             results: list[tuple[Future[Any], Any, BaseException | None]] = []
             try:
                 conn.execute("BEGIN IMMEDIATE")

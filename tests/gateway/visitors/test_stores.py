@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from pathlib import Path
 from typing import Any, TypeVar
 
 from slotwise.gateway.visitors.profiles import rebuild
 from slotwise.gateway.visitors.stores.base import Store
+from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
 from tests.gateway.store_backends import Backend
 
 T = TypeVar("T")
@@ -223,3 +226,25 @@ def test_the_writer_cache_drops_the_least_recently_put_entry() -> None:
     cache.put("c", 4)
     assert dict(cache) == {"a": 3, "c": 4}
     assert cache.get("b") is None and "a" in cache and cache.pop("a") == 3
+
+
+def test_a_caller_that_gives_up_does_not_stop_the_sqlite_writer(tmp_path: Path) -> None:
+    """A task cancelled while its write waits in the queue (a timeout, a shutdown): the writer
+    skips that job and keeps serving the others (it used to die setting the cancelled result,
+    and every later write waited for ever)."""
+
+    async def go() -> int:
+        store = SQLiteStore(tmp_path / "s.db")
+        try:
+            busy = asyncio.ensure_future(store._run(lambda conn: time.sleep(0.3)))
+            await asyncio.sleep(0.05)  # the writer is inside the slow job
+            given_up = asyncio.ensure_future(store._run(lambda conn: 1))
+            await asyncio.sleep(0.01)
+            given_up.cancel()
+            later = asyncio.ensure_future(store._run(lambda conn: 2))
+            await busy
+            return await asyncio.wait_for(later, 5)
+        finally:
+            await store.close()
+
+    assert asyncio.run(go()) == 2
