@@ -171,7 +171,8 @@ class ServedCounter:
         into a closed store (it was lost, with a warning, on every clean stop). The waiting
         task is woken, not cancelled: cancelled inside its write it would drop what it took."""
         task, wake = self._task, self._wake
-        if task is not None and wake is not None:
+        # Only a task of this loop: an app can outlive the loop of an earlier lifespan (tests).
+        if task is not None and wake is not None and task.get_loop() is asyncio.get_running_loop():
             wake.set()
             await task
         if store is not None and (self._tally or self._assignments):
