@@ -24,7 +24,13 @@ from slotwise.gateway.common.jsoncodec import dumps, loads
 from slotwise.gateway.measure.kpis import Counts
 from slotwise.gateway.visitors.profiles import Profile, rebuild
 from slotwise.gateway.visitors.stores.base import IngestResult, Lru, Store, group_by_visitor
-from slotwise.gateway.visitors.stores.sqlite_measure import IN_LIST, MEASURE_SCHEMA, PUT_PROFILE, SQLiteMeasure
+from slotwise.gateway.visitors.stores.sqlite_measure import (
+    IN_LIST,
+    MEASURE_SCHEMA,
+    PUT_PROFILE,
+    SQLiteMeasure,
+    insert_rows,
+)
 from slotwise.gateway.visitors.stores.sqlite_wal import SQLiteWal, connect
 
 T = TypeVar("T")
@@ -42,6 +48,7 @@ CREATE TABLE IF NOT EXISTS attributes (site TEXT NOT NULL, key TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS consent (site TEXT NOT NULL, visitor_id TEXT NOT NULL,
   level TEXT NOT NULL, PRIMARY KEY (site, visitor_id)) WITHOUT ROWID;
 """
+PUT_EVENT = "INSERT INTO events VALUES {rows}"
 
 
 class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
@@ -193,7 +200,7 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
                 fresh.setdefault(visitor, []).append(e)
         if not rows:
             return result
-        conn.executemany("INSERT INTO events VALUES (?,?,?,?,?)", rows)
+        insert_rows(conn, PUT_EVENT, rows)
         profiles = self._profiles(conn, site, list(fresh))
         out = []
         for visitor, new in fresh.items():
@@ -202,7 +209,7 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
                 profile.fold(e)
             out.append((site, visitor, profile.to_json()))
             self._cache.put((site, visitor), profile)
-        conn.executemany(PUT_PROFILE, out)
+        insert_rows(conn, PUT_PROFILE, out)
         if self.measure_enabled:
             self._measure(conn, site, fresh)
         return result
@@ -238,7 +245,7 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
             if profile is None:
                 conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
             else:
-                conn.execute(PUT_PROFILE, (site, visitor_id, profile.to_json()))
+                insert_rows(conn, PUT_PROFILE, [(site, visitor_id, profile.to_json())])
 
         await self._run(job)
 
@@ -252,7 +259,7 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
             if profile is None:
                 conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
             else:
-                conn.execute(PUT_PROFILE, (site, visitor_id, profile.to_json()))
+                insert_rows(conn, PUT_PROFILE, [(site, visitor_id, profile.to_json())])
             return profile
 
         return await self._run(job)

@@ -7,6 +7,7 @@ from those that are not (0: served impressions, visitors with consent `anonymous
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,6 +26,37 @@ T = TypeVar("T")
 # 10 MiB per connection, drifting with the batch sizes, and a churn of large allocations in the
 # writer thread's heap that it did not give back (issue 11).
 IN_LIST = "IN (SELECT value FROM json_each(?))"
+
+
+ROWS_PER_STATEMENT = 64
+
+
+@functools.lru_cache(maxsize=64)
+def _with_rows(template: str, width: int, size: int) -> str:
+    return template.replace("{rows}", ",".join(["(" + ",".join("?" * width) + ")"] * size))
+
+
+def insert_rows(conn: sqlite3.Connection, template: str, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """Rows as multi-row `VALUES` statements (`{rows}` in the template), in chunks of 64, 32, 16,
+    ... rows, and what they return. `executemany` steps once per row, and each step gives the
+    GIL up and back: while the event loop's thread is busy, every taking back waits up to the
+    interpreter's switch interval (5 ms), and the writer thread kept up with only a fraction
+    of a busy gateway's served exposures, which queued up to their bound (issue 11's memory
+    test: about 7 MB a window until 50,000 were queued). Chunk sizes are powers of two, so
+    each template makes at most seven statements for the connection's statement cache. (One
+    JSON array through `json_each` was one step too, but took 7 times as long as
+    `executemany` for rows of kilobyte profiles: SQLite parsed each row's JSON once per
+    column.)"""
+    out: list[Any] = []
+    i, n = 0, len(rows)
+    while i < n:
+        size = min(ROWS_PER_STATEMENT, 1 << ((n - i).bit_length() - 1))
+        chunk = rows[i : i + size]
+        out.extend(conn.execute(_with_rows(template, len(chunk[0]), size), [v for row in chunk for v in row]))
+        i += size
+    return out
+
+
 MEASURE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS measure_counters (site TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL,
   logged INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (site, scope, key, logged)) WITHOUT ROWID;
@@ -34,14 +66,14 @@ CREATE TABLE IF NOT EXISTS measure_ids (site TEXT NOT NULL, event_id TEXT NOT NU
   PRIMARY KEY (site, event_id)) WITHOUT ROWID;
 """
 # Upserts rewrite the row in place (INSERT OR REPLACE deletes it and inserts it again).
-PUT_PROFILE = "INSERT INTO profiles VALUES (?,?,?) ON CONFLICT (site, visitor_id) DO UPDATE SET body = excluded.body"
-PUT_STATE = (
-    "INSERT INTO measure_states VALUES (?,?,?) ON CONFLICT (site, visitor_id) DO UPDATE SET body = excluded.body"
-)
+# Templates for `insert_rows`.
+PUT_PROFILE = "INSERT INTO profiles VALUES {rows} ON CONFLICT (site, visitor_id) DO UPDATE SET body = excluded.body"
+PUT_STATE = "INSERT INTO measure_states VALUES {rows} ON CONFLICT (site, visitor_id) DO UPDATE SET body = excluded.body"
 ADD_COUNT = (
-    "INSERT INTO measure_counters VALUES (?,?,?,?,?) "
+    "INSERT INTO measure_counters VALUES {rows} "
     "ON CONFLICT (site, scope, key, logged) DO UPDATE SET value = value + excluded.value"
 )
+ADD_ANONYMOUS_ID = "INSERT OR IGNORE INTO measure_ids VALUES {rows} RETURNING event_id"
 
 
 class SQLiteMeasure:
@@ -88,7 +120,7 @@ class SQLiteMeasure:
             # written by this writer: the cache is dropped whenever a transaction fails) holds it.
             if after is not before or not stored:
                 rows.append((site, visitor, attribution.dumps(state)))
-        conn.executemany(PUT_STATE, rows)
+        insert_rows(conn, PUT_STATE, rows)
         # Counter deltas of every job in this group commit are merged and written once, just
         # before COMMIT (`_flush_measure`): concurrent sessions share most of their counters.
         pending = self._txn_counts.setdefault(site, {})
@@ -100,29 +132,31 @@ class SQLiteMeasure:
         pending, self._txn_counts = self._txn_counts, {}
         if ok:
             for site, deltas in pending.items():
-                conn.executemany(ADD_COUNT, [(site, scope, key, 1, value) for scope, key, value in nonzero(deltas)])
+                insert_rows(conn, ADD_COUNT, [(site, scope, key, 1, value) for scope, key, value in nonzero(deltas)])
 
     async def ingest_anonymous(self, site: str, events: list[dict[str, Any]]) -> IngestResult:
         def job(conn: sqlite3.Connection) -> IngestResult:
             result = IngestResult()
+            rows = [(site, e["event_id"], e["ts"]) for e in events]
+            fresh = {r[0] for r in insert_rows(conn, ADD_ANONYMOUS_ID, rows)}
             new = []
-            for e in events:
-                seen = conn.execute(
-                    "INSERT OR IGNORE INTO measure_ids VALUES (?,?,?)", (site, e["event_id"], e["ts"])
-                ).rowcount
-                (result.stored if seen else result.duplicates).append(e["event_id"])
-                if seen:
+            for e in events:  # a second copy in the batch is a duplicate of the first
+                if e["event_id"] in fresh:
+                    fresh.discard(e["event_id"])
+                    result.stored.append(e["event_id"])
                     new.append(e)
+                else:
+                    result.duplicates.append(e["event_id"])
             if self.measure_enabled:
-                rows = nonzero(anonymous_counts(new))
-                conn.executemany(ADD_COUNT, [(site, scope, key, 0, value) for scope, key, value in rows])
+                counts = nonzero(anonymous_counts(new))
+                insert_rows(conn, ADD_COUNT, [(site, scope, key, 0, value) for scope, key, value in counts])
             return result
 
         return await self._run(job)
 
     async def add_counts(self, site: str, counts: dict[tuple[str, str], float]) -> None:
         rows = [(site, scope, key, 0, value) for scope, key, value in nonzero(counts)]
-        await self._run(lambda conn: conn.executemany(ADD_COUNT, rows))
+        await self._run(lambda conn: insert_rows(conn, ADD_COUNT, rows))
 
     async def counters(self, site: str, scopes: list[str]) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
@@ -142,7 +176,7 @@ class SQLiteMeasure:
             self._states.clear()
             conn.execute("DELETE FROM measure_counters WHERE site=? AND logged=1", (site,))
             conn.execute("DELETE FROM measure_states WHERE site=?", (site,))
-            conn.executemany("INSERT INTO measure_states VALUES (?,?,?)", [(site, v, b) for v, b in states.items()])
-            conn.executemany(ADD_COUNT, [(site, scope, key, 1, value) for scope, key, value in nonzero(counts)])
+            insert_rows(conn, PUT_STATE, [(site, v, b) for v, b in states.items()])
+            insert_rows(conn, ADD_COUNT, [(site, scope, key, 1, value) for scope, key, value in nonzero(counts)])
 
         await self._run(job)

@@ -20,7 +20,11 @@ served exposures happened to be batched: the likely cause of the 3-6 MB per wind
 full case grew on some runs before.) Time zones the host does not know are refused before any
 look-up: each new one was a failed `tzdata` import, which pytest's import hook made intern a
 string, and every few ten thousand of them the interpreter rebuilt its table of interned strings
-(megabytes, often inside the measured window of the full case: the rest of what it grew.)
+(megabytes, often inside the measured window of the full case.) And the store's writer thread
+must keep up with the renders' served exposures: while it stepped once per row, each step waited
+for the busy loop's thread to hand the GIL back, it took only a fraction of them, and the queue of
+served exposures grew 5-7 MB a window up to its bound of 50,000 (`insert_rows` in the SQLite
+store: one statement per table and batch).
 """
 
 from __future__ import annotations
@@ -166,14 +170,7 @@ def measure(folder: Path, consent: str) -> tuple[float, dict[int, int]]:
     return grown, statuses
 
 
-FULL_GROWS = pytest.mark.xfail(
-    strict=False,
-    reason="open (issue 11): after the ingest passes were merged, the full-consent window grew "
-    "7.6-18.7 MB on a quiet machine (0.4-1.3 MB before them, under load); cause not found yet",
-)
-
-
-@pytest.mark.parametrize("consent", ["anonymous", pytest.param("full", marks=FULL_GROWS)])
+@pytest.mark.parametrize("consent", ["anonymous", "full"])
 def test_rss_stays_bounded_over_200k_requests_with_fresh_values(tmp_path: Path, consent: str) -> None:
     # A process of its own: the gateway's memory, not what a thousand earlier tests left in the
     # pytest process (their heap, its interned strings; a rebuild of either inside the window
