@@ -24,7 +24,7 @@ string, and every few ten thousand of them the interpreter rebuilt its table of 
 must keep up with the renders' served exposures: while it stepped once per row, each step waited
 for the busy loop's thread to hand the GIL back, it took only a fraction of them, and the queue of
 served exposures grew 5-7 MB a window up to its bound of 50,000 (`insert_rows` in the SQLite
-store: one statement per table and batch).
+store: multi-row statements of up to 64 rows).
 """
 
 from __future__ import annotations
