@@ -10,7 +10,6 @@ accept the same inputs and always produce valid UTF-8; `loads` reads them back e
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -38,15 +37,15 @@ if orjson is not None:
             return _std_dumps(value, sort_keys)
 
     _orjson_loads: Callable[[str | bytes], Any] = orjson.loads
-    _LONG_DIGITS = re.compile(r"\d{19}")
-    # Bytes: every digit to "0", the rest to " ", then one substring search (a regex search
-    # costs more than orjson's whole parse of a batch of events).
+    # Bytes: every ASCII digit to "0", the rest to " ", then one substring search. A regex
+    # search costs more than orjson's whole parse (`\d{19}` on a 400-character profile: 9 us,
+    # against 0.5 us for this on its UTF-8 bytes, whose multi-byte characters hold no digits).
     _DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
 
     def _long_digits(text: str | bytes) -> bool:
-        if isinstance(text, (bytes, bytearray)):
-            return b"0" * 19 in text.translate(_DIGITS_AS_ZERO)
-        return _LONG_DIGITS.search(text) is not None
+        if isinstance(text, str):
+            text = text.encode("utf-8", "surrogatepass")  # a lone surrogate is no digit either
+        return b"0" * 19 in text.translate(_DIGITS_AS_ZERO)
 
     def loads(text: str | bytes) -> Any:
         # orjson reads an integer beyond 64 bits as a float (a run of 19 digits sends the text

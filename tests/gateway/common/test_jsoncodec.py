@@ -52,3 +52,10 @@ def test_json_lines_numbers_lines_and_marks_bad_ones() -> None:
 def test_integer_keys_are_written_as_the_standard_library_writes_them() -> None:
     value = {"b": [{1: 2, -30: 4}, {}], "a": {10**30: 1}}
     assert dumps(value, int_keys=True) == json.dumps(value, separators=(",", ":"))
+
+
+def test_text_with_raw_surrogates_or_other_scripts_keeps_big_integers_exact() -> None:
+    # The digit check reads the text's UTF-8 bytes: neither a raw lone surrogate nor a
+    # multi-byte character may break it or hide a long run of ASCII digits.
+    assert loads('{"s": "\ud800", "n": 12345678901234567890123}') == {"s": "\ud800", "n": 12345678901234567890123}
+    assert loads('{"s": "é٣٣", "n": 98765432109876543210}') == {"s": "é٣٣", "n": 98765432109876543210}
