@@ -36,12 +36,7 @@ class HealthWindow:
         self.buckets: list[tuple[float, float]] = []
 
     def _read(self) -> tuple[dict[str, float], list[tuple[float, float]]]:
-        buckets = [
-            (float(s.labels["le"]), s.value)
-            for family in self.metrics.render_seconds.collect()
-            for s in family.samples
-            if s.name.endswith("_bucket")
-        ]
+        buckets = [(le, float(count)) for le, count in self.metrics.render_seconds.cumulative()]
         return dict(self.metrics.slot_outcomes), buckets
 
     def advance(self) -> None:

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -19,12 +21,8 @@ class Metrics:
         self.fallbacks = Counter(
             "slotwise_slot_fallbacks", "Slots that fell back to the default block", ["slot", "reason"], registry=r
         )
-        self.render_seconds = Histogram(
-            "slotwise_render_seconds",
-            "Time to render one page's slots",
-            registry=r,
-            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
-        )
+        self.render_seconds = RenderTimes((0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1))
+        r.register(self.render_seconds)
         self.config_reloads = Counter("slotwise_config_reloads", "Configuration reloads", ["result"], registry=r)
         self.alerts = Counter("slotwise_alerts", "Alerts raised (ops/alerts.py), by kind", ["kind"], registry=r)
         self.retrain_runs = Counter(
@@ -40,6 +38,35 @@ class Metrics:
 
     def export(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class RenderTimes:
+    """The render-time histogram (`slotwise_render_seconds`): plain per-bucket tallies bumped by
+    the event loop's thread alone, turned into a metric when scraped (prometheus_client's
+    Histogram takes a lock and walks its buckets in Python: about 2 us of a 50 us cached render)."""
+
+    def __init__(self, bounds: tuple[float, ...]):
+        self.bounds = bounds
+        self._counts = [0] * (len(bounds) + 1)  # the last one: beyond the largest bound
+        self._sum = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self._counts[bisect_left(self.bounds, seconds)] += 1  # a bound is inclusive (le)
+        self._sum += seconds
+
+    def cumulative(self) -> list[tuple[float, int]]:
+        """(upper bound, renders at most that long), the last bound infinite, as Prometheus counts."""
+        out, total = [], 0
+        for bound, count in zip([*self.bounds, float("inf")], self._counts, strict=True):
+            total += count
+            out.append((bound, total))
+        return out
+
+    def collect(self) -> Iterator[Metric]:
+        family = HistogramMetricFamily("slotwise_render_seconds", "Time to render one page's slots")
+        buckets = [(floatToGoString(bound), count) for bound, count in self.cumulative()]
+        family.add_metric([], buckets, self._sum)
+        yield family
 
 
 class _Tallies:

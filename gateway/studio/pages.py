@@ -95,11 +95,7 @@ def _slot_stats(request: Request) -> list[dict[str, Any]]:
 
 def _latency(request: Request) -> dict[str, Any]:
     """Render-time histogram and its p99 (upper bucket bound), from the app's metrics."""
-    buckets: list[tuple[float, float]] = []
-    for family in request.app.state.metrics.render_seconds.collect():
-        for sample in family.samples:
-            if sample.name.endswith("_bucket"):
-                buckets.append((float(sample.labels["le"]), sample.value))
+    buckets = request.app.state.metrics.render_seconds.cumulative()
     total = buckets[-1][1] if buckets else 0
     p99 = next((le for le, count in buckets if total and count >= 0.99 * total), None)
     finite = [b for b in buckets if b[0] != float("inf")]  # JSON has no Infinity
