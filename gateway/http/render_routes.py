@@ -221,8 +221,8 @@ def assign_visitor(raw: Any, ctx: RequestContext, site: SiteConfig | None = None
 
 
 async def render(request: Request) -> Response:
-    """POST /v1/render through the router (the app's middleware normally answers it first,
-    with `render_direct`): the same answer."""
+    """POST /v1/render through the router (the app normally answers it first, with
+    `render_direct`): the same answer."""
     raw = await read_body(request, request.app.state.runtime.config.gateway.max_body_bytes)
     headers, content = await render_raw(request.app.state, scope_headers(request.scope), peer_of(request), raw)
     return Response(content, media_type="application/json", headers=headers)
@@ -295,25 +295,25 @@ _JSON_TYPE = (b"content-type", b"application/json")
 _PERSONALIZED_RAW = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in PERSONALIZED.items()]
 
 
-async def render_direct(scope: Scope, receive: Receive, send: Send) -> None:
-    """POST /v1/render called straight from the app's first middleware, on the ASGI messages:
-    the router, the exception middlewares and Starlette's Request and Response have nothing to
-    do for it and cost about a fifth of a cached render. Errors get the same answers as through
-    the router."""
+async def render_direct(scope: Scope, receive: Receive, send: Send) -> int | None:
+    """POST /v1/render called straight from the app (`Gateway.__call__`), on the ASGI messages:
+    the router, the middlewares and Starlette's Request and Response have nothing to do for it
+    and cost about a fifth of a cached render. Errors get the same answers as through the
+    router. Returns the status answered (None when the client went away first)."""
     state = scope["app"].state
     headers = scope_headers(scope)
     try:
         raw = await receive_body(receive, headers.get("content-length"), state.runtime.config.gateway.max_body_bytes)
         out, content = await render_raw(state, headers, scope_peer(scope), raw)
     except ClientDisconnect:
-        return  # nobody to answer
+        return None  # nobody to answer
     except ApiError as exc:
         await exc.response()(scope, receive, send)
-        return
+        return exc.status
     except Exception:
         log.exception("unhandled error on /v1/render")
         await error_response(500, "internal_error", "internal error")(scope, receive, send)
-        return
+        return 500
     raw_headers = [(b"content-length", str(len(content)).encode()), _JSON_TYPE]
     if out is PERSONALIZED:  # no CORS header: the usual case, encoded once
         raw_headers += _PERSONALIZED_RAW
@@ -321,6 +321,7 @@ async def render_direct(scope: Scope, receive: Receive, send: Send) -> None:
         raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out.items()]
     await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
     await send({"type": "http.response.body", "body": content})
+    return 200
 
 
 def _query_context(query: Mapping[str, str]) -> dict[str, Any]:

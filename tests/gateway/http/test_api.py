@@ -360,11 +360,13 @@ def test_cached_blocks_never_leak_between_visitors_or_contexts(make_client: Call
 
 def test_metrics_count_requests_by_route_template_never_by_raw_path(demo_client: TestClient) -> None:
     render(demo_client, ["welcome"])
+    demo_client.post("/v1/render", json={"site": "demo", "slots": ["welcome"]})  # no key: 401
     demo_client.get("/v1/slots/welcome/fragment?site=demo&key=pk_demo")
     demo_client.get("/v1/slots/secret-visitor-123/fragment?site=demo&key=pk_demo")
     demo_client.get("/no/such/path")
     text = demo_client.get("/metrics").text
     assert 'slotwise_requests_total{route="/v1/render",status="200"} 1.0' in text
+    assert 'slotwise_requests_total{route="/v1/render",status="401"} 1.0' in text
     assert 'slotwise_requests_total{route="/v1/slots/{slot}/fragment",status="200"} 1.0' in text
     assert 'slotwise_requests_total{route="/v1/slots/{slot}/fragment",status="404"} 1.0' in text
     assert 'slotwise_requests_total{route="other",status="404"} 1.0' in text
