@@ -18,6 +18,7 @@ A page of holes only is not kept. The CORS headers are computed by the route, ou
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii  # json.dumps of a str, without its Python layers
 import math
 from array import array
 from collections.abc import Sequence
@@ -104,7 +105,8 @@ class CachedPage:
             # block_ttl, inline (four blocks per hit)
             ttl = max_ttl if isinf(boundary) else max(0, min(max_ttl, int(boundary - now)))
             out.append(f"{before}{ttl}{after}")
-        head = f"{self.head[0]}{json.dumps(visitor_id)}{self.head[1]}"
+        quoted = "null" if visitor_id is None else encode_basestring_ascii(visitor_id)
+        head = f"{self.head[0]}{quoted}{self.head[1]}"
         return f"{head}{','.join(out)}}}}}".encode("utf-8", "replace")
 
 

@@ -264,7 +264,7 @@ async def render_raw(
             if cached.live:
                 again = [s for s in slots if s.name in cached.live]
                 live = await render_page(env, site, again, visitor_id, meter, cached.segments)
-            count_served(state, site.name, {**cached.blocks, **live}, ctx, visitor_id)
+            count_served(state, site.name, {**cached.blocks, **live} if live else cached.blocks, ctx, visitor_id)
             meter.slot_outcomes["ok"] += len(cached.blocks)
             content = cached.encode(visitor_id, ctx.now, live)
             meter.render_seconds.observe(time.perf_counter() - started)
