@@ -18,11 +18,11 @@ A page of holes only is not kept. The CORS headers are computed by the route, ou
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring_ascii  # json.dumps of a str, without its Python layers
 import math
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii  # json.dumps of a str, without its Python layers
 from math import isinf
 from typing import Any
 

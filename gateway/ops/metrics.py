@@ -6,10 +6,10 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Iterator
+from math import inf
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.utils import floatToGoString
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -57,14 +57,14 @@ class RenderTimes:
     def cumulative(self) -> list[tuple[float, int]]:
         """(upper bound, renders at most that long), the last bound infinite, as Prometheus counts."""
         out, total = [], 0
-        for bound, count in zip([*self.bounds, float("inf")], self._counts, strict=True):
+        for bound, count in zip([*self.bounds, inf], self._counts, strict=True):
             total += count
             out.append((bound, total))
         return out
 
     def collect(self) -> Iterator[Metric]:
         family = HistogramMetricFamily("slotwise_render_seconds", "Time to render one page's slots")
-        buckets = [(floatToGoString(bound), count) for bound, count in self.cumulative()]
+        buckets = [("+Inf" if bound == inf else str(float(bound)), count) for bound, count in self.cumulative()]
         family.add_metric([], buckets, self._sum)
         yield family
 
