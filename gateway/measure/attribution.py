@@ -66,12 +66,21 @@ def dumps(state: dict[str, Any]) -> str:
     return jsoncodec.dumps(state)
 
 
+def _order(item: Any) -> Any:
+    """A sort key for a record (a list of numbers, strings and None) or a number: None sorts
+    before any value, so two clicks at the same second, one of an experiment and one not, compare
+    (Python cannot compare None with a string)."""
+    if isinstance(item, list):
+        return [(value is not None, value) for value in item]
+    return item
+
+
 def _insort_capped(items: list[Any], item: Any, cap: int) -> bool:
     """Keep the `cap` largest items, sorted: the same result whatever the insertion order.
     False when `items` is unchanged (the item was there, or falls below the cap)."""
     if item in items:
         return False
-    bisect.insort(items, item)
+    bisect.insort(items, item, key=_order)
     if len(items) > cap:
         return items.pop(0) is not item
     return True
@@ -99,7 +108,8 @@ def fold(state: dict[str, Any], event: dict[str, Any], exposure: Any = _PARSE) -
         if exposure.experiment is not None and not bandit:
             current = state["x"].get(exposure.experiment)
             first = [ts, exposure.arm, exposure.slot, event["event_id"]]
-            if (current is None and len(state["x"]) < MAX_EXPERIMENTS) or (current is not None and first < current):
+            earlier = current is not None and _order(first) < _order(current)
+            if (current is None and len(state["x"]) < MAX_EXPERIMENTS) or earlier:
                 state["x"][exposure.experiment] = first
                 changed = True
         if etype == "impression":

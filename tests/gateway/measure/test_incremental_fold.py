@@ -155,3 +155,18 @@ def test_sqlite_keeps_every_state_when_unchanged_ones_are_not_rewritten(
     assert states == rebuilt_states
     assert any(states.values())  # consent and defaults let the states be kept
     _close(incremental, rebuilt)
+
+
+def test_clicks_at_the_same_second_with_and_without_an_experiment_fold_in_either_order() -> None:
+    # Their records differ first in the experiment, a string against None: the fold raised a
+    # TypeError and the store failed the whole ingest job (found by the test above).
+    plain = {"event_id": "c1", "visitor_id": "v1", "type": "click", "ts": NOW, "properties": {"slot": "hero"}}
+    exp = {**plain, "event_id": "c2", "properties": {"slot": "hero", "variant": "x", "experiment": "exp1", "arm": "B"}}
+    plain["properties"]["variant"] = "x"
+    states = []
+    for order in ((plain, exp), (exp, plain)):
+        state = attribution.empty()
+        assert all([attribution.fold(state, e) for e in order])
+        states.append(state)
+    assert states[0] == states[1]
+    assert [r[3] for r in states[0]["o"]] == [None, "exp1"]
