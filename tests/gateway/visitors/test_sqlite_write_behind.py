@@ -131,3 +131,38 @@ def test_profiles_a_crash_left_unwritten_are_rebuilt_from_the_log(tmp_path: Path
     asyncio.run(reopened())
     for v, profile in expected.items():
         assert table_profile(path, v) == profile.state()
+
+
+def test_a_failed_job_leaves_its_events_out_of_the_unwritten_profile(tmp_path: Path) -> None:
+    """The job folds before it fails (here in the measurement step): its savepoint is rolled
+    back, and the writer folds the unwritten profiles again from the log."""
+
+    async def main() -> None:
+        store = SQLiteStore(tmp_path / "store.db")
+        measure = store._measure
+
+        def failing(conn: sqlite3.Connection, site: str, fresh: dict[str, list[dict[str, Any]]]) -> None:
+            if any(e["event_id"] == "e20" for evs in fresh.values() for e in evs):
+                raise RuntimeError("disk on fire")
+            measure(conn, site, fresh)
+
+        store._measure = failing  # type: ignore[method-assign]
+        try:
+            await store.ingest("shop", [ev(i) for i in range(10)])
+            try:
+                await store.ingest("shop", [ev(i) for i in range(20, 30)])
+            except RuntimeError:
+                pass
+            else:
+                raise AssertionError("the job should have failed")
+            assert ("shop", "v1") in store._dirty
+            profile = await store.profile("shop", "v1")
+            assert profile is not None and profile.state() == rebuild([ev(i) for i in range(10)]).state()
+            await store.ingest("shop", [ev(i) for i in range(30, 35)])
+            kept = [ev(i) for i in [*range(10), *range(30, 35)]]
+            profile = await store.profile("shop", "v1")
+            assert profile is not None and profile.state() == rebuild(kept).state()
+        finally:
+            await store.close()
+
+    asyncio.run(main())
