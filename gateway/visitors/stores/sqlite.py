@@ -5,7 +5,8 @@ Writes go through one writer thread that commits whatever jobs are waiting in on
 transaction (group commit): a request is answered only after the commit that holds its
 events, so an acknowledged event survives `kill -9` (WAL with synchronous=NORMAL is durable
 against a process crash; `synchronous: full` also against power loss). Reads use their own
-connection, which WAL never blocks.
+connection, which WAL never blocks. Profiles are written behind, rebuilt from the log after a
+crash (`sqlite_profiles`).
 """
 
 from __future__ import annotations
@@ -22,14 +23,19 @@ from typing import Any, TypeVar
 
 from slotwise.gateway.common.jsoncodec import dumps, loads
 from slotwise.gateway.measure.kpis import Counts
-from slotwise.gateway.visitors.profiles import Profile, rebuild
+from slotwise.gateway.visitors.profiles import Profile
 from slotwise.gateway.visitors.stores.base import IngestResult, Lru, Store, group_by_visitor
 from slotwise.gateway.visitors.stores.sqlite_measure import (
     IN_LIST,
     MEASURE_SCHEMA,
-    PUT_PROFILE,
     SQLiteMeasure,
     insert_rows,
+)
+from slotwise.gateway.visitors.stores.sqlite_profiles import (
+    MISSING,
+    PROFILE_FLUSH_MAX,
+    PROFILE_FLUSH_SECONDS,
+    SQLiteProfiles,
 )
 from slotwise.gateway.visitors.stores.sqlite_wal import SQLiteWal, connect
 
@@ -51,7 +57,7 @@ CREATE TABLE IF NOT EXISTS consent (site TEXT NOT NULL, visitor_id TEXT NOT NULL
 PUT_EVENT = "INSERT INTO events VALUES {rows}"
 
 
-class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
+class SQLiteStore(SQLiteWal, SQLiteMeasure, SQLiteProfiles, Store):
     def __init__(
         self,
         path: str | Path,
@@ -86,24 +92,28 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
         self._jobs: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Future[Any]] | None] = (
             queue.SimpleQueue()
         )
-        self._thread = threading.Thread(target=self._writer, name="slotwise-sqlite-writer", daemon=True)
-        self._thread.start()
-        self._checkpointer.start()
         self._closed = False
         # Profiles and measurement states the writer last wrote; dropped whenever another
         # connection has committed (PRAGMA data_version moves), e.g. a CLI rebuild.
-        self._cache: Lru[tuple[str, str], Profile] = Lru(5000)  # ~10 KiB each
+        self._cache: Lru[tuple[str, str], Profile] = Lru(PROFILE_FLUSH_MAX)  # ~10 KiB each
         self._states: Lru[tuple[str, str], tuple[dict[str, Any], Counts]] = Lru(5000)
-        self._data_version = -1
         self._txn_counts = {}
+        self._open_profiles(self._write)  # profiles are written behind (`sqlite_profiles`)
+        self._data_version = self._write.execute("PRAGMA data_version").fetchone()[0]
+        self._thread = threading.Thread(target=self._writer, name="slotwise-sqlite-writer", daemon=True)
+        self._thread.start()
+        self._checkpointer.start()
 
     # --- the writer thread: group commit -----------------------------------------------------
 
     def _writer(self) -> None:
-        conn = self._write
         while True:
-            job = self._jobs.get()
+            try:  # unwritten profiles are written a second later even when no job comes
+                job = self._jobs.get(timeout=PROFILE_FLUSH_SECONDS if self._dirty else None)
+            except queue.Empty:
+                job = (lambda conn: None, Future())
             if job is None:
+                self._commit([], final=True)
                 return
             batch = [job]
             while len(batch) < 256:
@@ -119,40 +129,57 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
             # future; a job taken is marked running so it can no longer be, since setting the
             # result of a cancelled future raises here and would end the writer thread.
             batch = [(fn, fut) for fn, fut in batch if fut.set_running_or_notify_cancel()]
-            if not batch:
-                continue
-            results: list[tuple[Future[Any], Any, BaseException | None]] = []
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                version = conn.execute("PRAGMA data_version").fetchone()[0]
-                if version != self._data_version:
-                    self._forget_all()
-                    self._data_version = version
-                for fn, fut in batch:
-                    conn.execute("SAVEPOINT job")
-                    try:
-                        results.append((fut, fn(conn), None))
-                        conn.execute("RELEASE job")
-                    except Exception as exc:  # one failing job must not undo the others
-                        self._forget_all()  # it may have folded into cached profiles
-                        conn.execute("ROLLBACK TO job")
-                        conn.execute("RELEASE job")
-                        results.append((fut, None, exc))
-                self._flush_measure(conn)
-                conn.execute("COMMIT")
-            except Exception as exc:
-                self._flush_measure(conn, ok=False)
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                results = [(fut, None, exc) for _, fut in batch]
+            if batch:
+                self._commit(batch)
+
+    def _commit(
+        self, batch: list[tuple[Callable[[sqlite3.Connection], Any], Future[Any]]], final: bool = False
+    ) -> None:
+        """One group commit: each job in a savepoint of its own, then the counters and (when due,
+        or `final`) the unwritten profiles, COMMIT, and only then the callers' answers."""
+        conn = self._write
+        results: list[tuple[Future[Any], Any, BaseException | None]] = []
+        written: list[tuple[Any, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if self._recover_pending:
+                self._recover(conn)
+            if version != self._data_version:  # another connection wrote (a CLI's rebuild, erasure)
                 self._forget_all()
-            for fut, value, error in results:
-                if error is not None:
-                    fut.set_exception(error)
-                else:
-                    fut.set_result(value)
-            if self.wal_size() > self.wal_limit_bytes:
-                self._truncate_wal(conn)
+                self._foreign_write(conn)
+                self._data_version = version
+            for fn, fut in batch:
+                conn.execute("SAVEPOINT job")
+                try:
+                    results.append((fut, fn(conn), None))
+                    conn.execute("RELEASE job")
+                except Exception as exc:  # one failing job must not undo the others
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    results.append((fut, None, exc))
+                    self._forget_all()  # it may have folded into cached profiles and states
+                    self._refold_dirty(conn)
+            self._flush_measure(conn)
+            written = self._flush_profiles(conn, force=final)
+            conn.execute("COMMIT")
+        except Exception as exc:
+            self._flush_measure(conn, ok=False)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            results = [(fut, None, exc) for _, fut in batch]
+            written = []
+            self._forget_all()
+            self._recover_pending = True  # the unwritten profiles may hold folds of what was undone
+        else:
+            self._flushed(written)
+        for fut, value, error in results:
+            if error is not None:
+                fut.set_exception(error)
+            else:
+                fut.set_result(value)
+        if self.wal_size() > self.wal_limit_bytes:
+            self._truncate_wal(conn)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:
@@ -202,34 +229,13 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
             return result
         insert_rows(conn, PUT_EVENT, rows)
         profiles = self._profiles(conn, site, list(fresh))
-        out = []
         for visitor, new in fresh.items():
             profile = profiles.get(visitor) or Profile()
-            for e in new:
-                profile.fold(e)
-            out.append((site, visitor, profile.to_json()))
+            self._folded(site, visitor, profile, new)  # written behind: `sqlite_profiles`
             self._cache.put((site, visitor), profile)
-        insert_rows(conn, PUT_PROFILE, out)
         if self.measure_enabled:
             self._measure(conn, site, fresh)
         return result
-
-    def _profiles(self, conn: sqlite3.Connection, site: str, visitors: list[str]) -> dict[str, Profile]:
-        """Profiles from the writer's cache, the rest from the table (one query)."""
-        found: dict[str, Profile] = {}
-        missing = []
-        for v in visitors:
-            hit = self._cache.get((site, v))
-            if hit is not None:
-                found[v] = hit
-            else:
-                missing.append(v)
-        if missing:
-            for v, body in conn.execute(
-                f"SELECT visitor_id, body FROM profiles WHERE site=? AND visitor_id {IN_LIST}", (site, dumps(missing))
-            ):
-                found[v] = Profile.from_json(body)
-        return found
 
     def _forget(self, site: str, visitor_id: str) -> None:
         self._cache.pop((site, visitor_id), None)
@@ -238,31 +244,6 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
     def _forget_all(self) -> None:
         self._cache.clear()
         self._states.clear()
-
-    async def replace_profile(self, site: str, visitor_id: str, profile: Profile | None) -> None:
-        def job(conn: sqlite3.Connection) -> None:
-            self._forget(site, visitor_id)
-            if profile is None:
-                conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
-            else:
-                insert_rows(conn, PUT_PROFILE, [(site, visitor_id, profile.to_json())])
-
-        await self._run(job)
-
-    async def rebuild_profile(self, site: str, visitor_id: str) -> Profile | None:
-        # Read and write in one writer job, so no event can slip in between.
-        def job(conn: sqlite3.Connection) -> Profile | None:
-            self._forget(site, visitor_id)
-            rows = conn.execute("SELECT body FROM events WHERE site=? AND visitor_id=?", (site, visitor_id))
-            events = [loads(r[0]) for r in rows]
-            profile = rebuild(events) if events else None
-            if profile is None:
-                conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
-            else:
-                insert_rows(conn, PUT_PROFILE, [(site, visitor_id, profile.to_json())])
-            return profile
-
-        return await self._run(job)
 
     async def put_attributes(self, site: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
         def job(conn: sqlite3.Connection) -> None:
@@ -281,20 +262,27 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
                 conn.execute("DELETE FROM events WHERE site=? AND visitor_id=?", (site, visitor_id))
                 conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
                 conn.execute("DELETE FROM measure_states WHERE site=? AND visitor_id=?", (site, visitor_id))
+                self._changed(site, visitor_id, None)
+                self._lower_mark(conn)
 
         await self._run(job)
 
     async def erase(self, site: str, visitor_id: str) -> int:
         def job(conn: sqlite3.Connection) -> int:
+            profile = self._dirty.get((site, visitor_id), MISSING)  # unwritten: newer than the table's
             self._forget(site, visitor_id)
-            row = conn.execute("SELECT body FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id)).fetchone()
-            email = Profile.from_json(row[0]).email_sha256 if row else None
+            if profile is MISSING:
+                row = conn.execute("SELECT body FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
+                profile = next((Profile.from_json(body) for (body,) in row), None)
+            email = profile.email_sha256 if profile is not None else None
             n = conn.execute("DELETE FROM events WHERE site=? AND visitor_id=?", (site, visitor_id)).rowcount
             conn.execute("DELETE FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
             conn.execute("DELETE FROM consent WHERE site=? AND visitor_id=?", (site, visitor_id))
             conn.execute("DELETE FROM measure_states WHERE site=? AND visitor_id=?", (site, visitor_id))
             keys = ["visitor:" + visitor_id] + ([f"email:{email}"] if email else [])
             conn.executemany("DELETE FROM attributes WHERE site=? AND key=?", [(site, k) for k in keys])
+            self._changed(site, visitor_id, None)
+            self._lower_mark(conn)
             return int(n)
 
         return await self._run(job)
@@ -306,6 +294,7 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
             touched = conn.execute("SELECT DISTINCT site, visitor_id FROM events WHERE ts < ?", (cutoff,)).fetchall()
             n = conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,)).rowcount
             conn.execute("DELETE FROM measure_ids WHERE ts < ?", (cutoff,))
+            self._lower_mark(conn)
             return int(n), touched
 
         n, touched = await self._run(job)
@@ -320,12 +309,20 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
         return row[0] if row else None
 
     async def profile(self, site: str, visitor_id: str) -> Profile | None:
+        unwritten = self._unflushed(site, visitor_id)
+        if unwritten is not MISSING:
+            return unwritten  # type: ignore[no-any-return]
         body = self._one("SELECT body FROM profiles WHERE site=? AND visitor_id=?", (site, visitor_id))
         return Profile.from_json(body) if body else None
 
     async def _load_for_render(self, site: str, visitor_id: str) -> tuple[Profile | None, dict[str, Any]]:
         """As the base class, in one statement for the common case (no e-mail link): a render's
         reads cost one round through SQLite, not two."""
+        # The unwritten profile first: once the writer drops it from there, the table holds it.
+        profile = self._unflushed(site, visitor_id)
+        if profile is not MISSING:
+            email = ["email:" + profile.email_sha256] if profile is not None and profile.email_sha256 else []
+            return profile, await self.attributes(site, [*email, "visitor:" + visitor_id])
         profile_body, attributes_body = self._read.execute(
             "SELECT (SELECT body FROM profiles WHERE site=?1 AND visitor_id=?2),"
             " (SELECT body FROM attributes WHERE site=?1 AND key=?3)",
@@ -370,6 +367,7 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, Store):
         self._closed = True
         self._jobs.put(None)
         await asyncio.to_thread(self._thread.join, 10)
+        self._close_profiles()
         self._stop.set()
         await asyncio.to_thread(self._checkpointer.join, 30)
         self._write.close()
