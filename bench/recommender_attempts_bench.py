@@ -5,7 +5,7 @@ trained in numpy (alone and blended with DLAE) and DLAE plus a non-linear residu
 to end. Same protocol as `movielens_bench.py` (stratified by item 0.75, seed 42, top 10, seen
 items removed), numpy scores (no bundle), one process.
 
-    python bench/issue18_bench.py [--quick] [--seed 42] [--data ../shared/data/ml-latest-small]
+    python bench/recommender_attempts_bench.py [--quick] [--seed 42] [--data ../shared/data/ml-latest-small]
 
 `--seed` is the outer (train/test) split's seed, 42 being the protocol's: other seeds tell a
 systematic difference from this split's noise.
