@@ -3,7 +3,7 @@
 writer keeps folding (`stores.sqlite_profiles`). About a quarter of `from_json(to_json())`.
 
 Every attribute of `Profile` must be named here: an unknown one raises, so a new field cannot be
-shared between the copy and the original by mistake (`tests/gateway/visitors/test_profile_copy.py`).
+shared between the copy and the original by mistake (`tests/gateway/visitors/test_sqlite_write_behind.py`).
 """
 
 from __future__ import annotations
