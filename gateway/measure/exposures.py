@@ -142,9 +142,8 @@ class ServedCounter:
         if store is not None and self._task is None:
             self._wake = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._later(store, self._wake))
-        if len(self._assignments) >= self.MAX_PENDING:
-            if self._wake is not None:
-                self._wake.set()
+        if len(self._assignments) >= self.MAX_PENDING and self._wake is not None:
+            self._wake.set()
             # Backpressure: the store's writer thread (SQLite) is behind, and while this loop
             # renders without a pause it gets the GIL only at the interpreter's forced switches,
             # a few statements a second: the queue grew to its bound on a quiet machine (issue
