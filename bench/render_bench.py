@@ -6,7 +6,7 @@ with 4 slots, over a population of 2,000 varied visitors (devices, time zones, c
 referrers, items; each with an id and no profile, so a quarter of them, home-market visitors,
 get the offer experiment's assignment and are rendered every time; the others hit the page
 cache). Servers: uvicorn (uvloop and httptools where installed) and granian (where installed),
-each for the gateway (`slotwise serve`, SQLite store) and the bare app; then 1 and 2 workers
+each for the gateway (`slotwise serve [--server granian]`, SQLite store) and the bare app; then 1 and 2 workers
 (`slotwise serve --workers`, Redis store; both cores for the server, wrk shares core 1)
 against the bare app with the same workers. Also the handler alone, in process (no server):
 over 5,000 calls, and the fastest of 30 batches of 200 per kind of request (page-cache hits, full
@@ -175,12 +175,12 @@ def uvicorn_bare(port: int, workers: int = 1) -> list[str]:
     ]
 
 
-def granian(target: str, port: int, factory: bool = False) -> list[str]:
+def granian_bare(port: int) -> list[str]:
+    """The bare app as `slotwise serve --server granian` runs the gateway (http/granian_server.py)."""
     return [
         *(sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)),
-        *("--workers", "1", "--no-ws", "--log-level", "warning", "--loop", "auto", "--no-access-log"),
-        *(["--factory"] if factory else []),
-        target,
+        *("--workers", "1", "--no-ws", "--http", "1", "--log-level", "warning", "--loop", "auto", "--no-access-log"),
+        "bench.bare_app:app",
     ]
 
 
@@ -191,8 +191,8 @@ def servers(config: Path, redis_config: Path | None) -> dict[str, tuple[Any, str
         "bare uvicorn": (uvicorn_bare, "0"),
     }
     if importlib.util.find_spec("granian"):
-        out["render granian"] = (lambda port: granian("bench.render_app:app", port, factory=True), "0")
-        out["bare granian"] = (lambda port: granian("bench.bare_app:app", port), "0")
+        out["render granian"] = (lambda port: [*serve_command(config, port), "--server", "granian"], "0")
+        out["bare granian"] = (granian_bare, "0")
     if redis_config is not None:
         for n in (1, 2):
             render = (lambda port, n=n: [*serve_command(redis_config, port), "--workers", str(n)], "0,1")

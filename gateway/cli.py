@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import shutil
 import socket
@@ -59,16 +60,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, check_files=True)
     workers = getattr(args, "workers", 1)
-    if workers == 1:
+    granian = getattr(args, "server", "uvicorn") == "granian"
+    if granian and importlib.util.find_spec("granian") is None:
+        print("--server granian needs granian: pip install 'slotwise[granian]'", file=sys.stderr)
+        return 2
+    if workers == 1 and not granian:
         _serve(create_app(config, args.config), args)
         return 0
-    if config.store is not None and config.store.enabled and config.store.backend == "sqlite":
+    if workers > 1 and config.store is not None and config.store.enabled and config.store.backend == "sqlite":
         print(
             "--workers needs a store every worker shares: SQLite is single-process; "
             "use `store: {backend: redis}` or one worker",
             file=sys.stderr,
         )
         return 2
+    if granian:
+        from slotwise.gateway.http.granian_server import serve_granian
+
+        return serve_granian(args.config, workers, _listen(args))
     from slotwise.gateway.http.server import serve_workers
 
     return serve_workers(lambda: create_app(config, args.config), workers, _listen(args))
@@ -166,7 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--header-timeout", type=float, default=10.0, help="seconds a client may take to send its request headers"
     )
-    serve.add_argument("--max-connections", type=int, default=2048, help="open connections beyond this are refused")
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=2048,
+        help="open connections beyond this are refused (granian: requests in progress per worker)",
+    )
+    serve.add_argument(
+        "--server",
+        choices=("uvicorn", "granian"),
+        default="uvicorn",
+        help="uvicorn (default) or granian: faster, for use behind nginx (docs/deployment.md)",
+    )
     serve.add_argument(
         "--workers",
         type=worker_count,

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""`slotwise serve` as a process: SIGHUP reloads, a bad file keeps serving, no IPs in the log."""
+"""`slotwise serve` as a process, under each server: SIGHUP reloads, a bad file keeps serving, no
+IPs in the log."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from tests.conftest import free_port
@@ -38,14 +40,26 @@ def wait_for(predicate, timeout: float = 20.0) -> bool:  # type: ignore[no-untyp
     return False
 
 
-def test_sighup_reload_and_privacy_of_logs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_sighup_reload_and_privacy_of_logs(tmp_path: Path, server: str) -> None:
     path = tmp_path / "slotwise.yaml"
     path.write_text(yaml.safe_dump(minimal_config()))
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(path), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "slotwise.gateway.cli",
+                "serve",
+                "--config",
+                str(path),
+                "--port",
+                str(port),
+                "--server",
+                server,
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
         )

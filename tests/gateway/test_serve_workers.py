@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""`slotwise serve --workers N`: N processes on one port with the Redis store; refused with SQLite."""
+"""`slotwise serve --workers N`, under each server: N processes on one port with the Redis store;
+refused with SQLite."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 import redis
 import yaml
 
@@ -20,9 +22,14 @@ from tests.procs import redis_up, serve_command, wait_ready
 REDIS = "redis://127.0.0.1:6379/0"
 
 
-def test_workers_are_refused_with_the_sqlite_store(tmp_path: Path) -> None:
+SERVERS = pytest.mark.parametrize("server", ["uvicorn", "granian"])
+
+
+@SERVERS
+def test_workers_are_refused_with_the_sqlite_store(tmp_path: Path, server: str) -> None:
     path = write_config(tmp_path, store={"backend": "sqlite", "path": "s.db"})
     command = [sys.executable, "-m", "slotwise.gateway.cli", "serve", "--config", str(path), "--workers", "2"]
+    command += ["--server", server]
     done = subprocess.run([*command, "--port", str(free_port())], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "SQLite is single-process" in done.stderr
@@ -34,7 +41,8 @@ def test_a_bad_worker_count_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2 and "from 1 to 64" in done.stderr
 
 
-def test_two_workers_serve_one_port_on_redis_and_stop_together(tmp_path: Path) -> None:
+@SERVERS
+def test_two_workers_serve_one_port_on_redis_and_stop_together(tmp_path: Path, server: str) -> None:
     need(redis_up(REDIS), "Redis on localhost:6379")
     prefix = f"workers-{uuid.uuid4().hex[:8]}:"
     path = tmp_path / "slotwise.yaml"
@@ -42,7 +50,10 @@ def test_two_workers_serve_one_port_on_redis_and_stop_together(tmp_path: Path) -
     port, log = free_port(), tmp_path / "serve.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [*serve_command(path, port), "--workers", "2"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+            [*serve_command(path, port), "--workers", "2", "--server", server],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         wait_ready(f"http://127.0.0.1:{port}/readyz", proc, log)

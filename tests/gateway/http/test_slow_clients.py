@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Slow and many connections against a real `slotwise serve` (hardening, defect 9): a client
-that trickles its headers is cut at the header deadline, connections past the cap are refused,
-and normal requests keep being served."""
+"""Slow and many connections against a real `slotwise serve` (hardening, defect 9), under each
+server: a client that trickles its headers, or sends nothing, is cut at the header deadline, and
+normal requests keep being served; under uvicorn connections past the cap are refused (granian
+has no connection cap: http/granian_server.py)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,22 @@ from tests.gateway.conftest import minimal_config
 KEY = {"X-Slotwise-Key": "pk_shop"}
 
 
-@pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[str]:
+def serve(tmp_path: Path, server: str) -> Iterator[str]:
     path = tmp_path / "slotwise.yaml"
     path.write_text(yaml.safe_dump(minimal_config()))
-    args = ["serve", "--config", str(path), "--header-timeout", "1.5", "--max-connections", "40"]
+    args = ["serve", "--config", str(path), "--header-timeout", "1.5", "--max-connections", "40", "--server", server]
     with running_gateway(args, free_port(), tmp_path / "serve.log") as base:
         yield base
+
+
+@pytest.fixture(params=["uvicorn", "granian"])
+def gateway(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from serve(tmp_path, request.param)
+
+
+@pytest.fixture
+def uvicorn_gateway(tmp_path: Path) -> Iterator[str]:
+    yield from serve(tmp_path, "uvicorn")
 
 
 def closed_by_peer(s: socket.socket) -> bool:
@@ -41,6 +51,17 @@ def closed_by_peer(s: socket.socket) -> bool:
         return True
     except TimeoutError:
         return False
+
+
+def hung_up(s: socket.socket) -> bool:
+    """Whether the gateway has closed `s`, found without sending it anything."""
+    s.setblocking(False)
+    try:
+        return s.recv(4096) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
 
 
 def render_ok(base: str) -> bool:
@@ -73,7 +94,22 @@ def test_trickled_headers_are_cut_at_the_deadline(gateway: str) -> None:
     assert_all_cut_then_served(gateway, slow)
 
 
-def test_connections_past_the_cap_are_refused_and_service_returns(gateway: str) -> None:
+def test_connections_that_send_nothing_are_cut_at_the_deadline(gateway: str) -> None:
+    port = int(gateway.rsplit(":", 1)[1])
+    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
+    time.sleep(0.5)
+    try:
+        assert not any(map(hung_up, silent))  # kept until the deadline (1.5 s)
+        time.sleep(2.0)
+        assert all(map(hung_up, silent))
+        assert render_ok(gateway)
+    finally:
+        for s in silent:
+            s.close()
+
+
+def test_connections_past_the_cap_are_refused_and_service_returns(uvicorn_gateway: str) -> None:
+    gateway = uvicorn_gateway
     port = int(gateway.rsplit(":", 1)[1])
     held = [socket.create_connection(("127.0.0.1", port)) for _ in range(80)]
     time.sleep(0.5)
