@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import field_validator, model_validator
 
 from slotwise.gateway.config.errors import fail
-from slotwise.gateway.config.fields import NAME_PATTERN, Strict, between
+from slotwise.gateway.config.fields import CheckedName, Strict, between, check_unique
 from slotwise.gateway.config.model import Arm, Bandit
 from slotwise.gateway.decisions.bandits import make_policy
 
@@ -39,21 +39,12 @@ MAX_ARMS = 100
 
 
 class BanditArmSchema(Strict):
-    name: str
+    name: CheckedName
     block: Any
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, name: str) -> str:
-        import re
-
-        if not re.fullmatch(NAME_PATTERN, name):
-            fail(f"must be 1-64 letters, digits, '_' or '-', got {name[:80]!r}")
-        return name
 
 
 class BanditSchema(Strict):
-    key: str | None = None
+    key: CheckedName | None = None
     """The name impressions carry as `properties.experiment`; the slot's name by default."""
     policy: str
     reward: Literal["click", "conversion", "revenue"] = "click"
@@ -72,15 +63,6 @@ class BanditSchema(Strict):
     shrinkage: float | None = None
     max_buckets: int | None = None
 
-    @field_validator("key")
-    @classmethod
-    def _key(cls, key: str | None) -> str | None:
-        import re
-
-        if key is not None and not re.fullmatch(NAME_PATTERN, key):
-            fail(f"must be 1-64 letters, digits, '_' or '-', got {key[:80]!r}")
-        return key
-
     @field_validator("policy")
     @classmethod
     def _policy(cls, name: str) -> str:
@@ -95,10 +77,7 @@ class BanditSchema(Strict):
             fail("needs at least one arm")
         if len(arms) > MAX_ARMS:
             fail(f"at most {MAX_ARMS} arms, got {len(arms)}")
-        names = [a.name for a in arms]
-        for name in names:
-            if names.count(name) > 1:
-                fail(f"duplicate arm name '{name}'")
+        check_unique([a.name for a in arms], "arm name")
         return arms
 
     @field_validator("keys")

@@ -35,6 +35,23 @@ def between(low: float, high: float, kind: type = float) -> Any:
     return Annotated[kind, AfterValidator(check)]
 
 
+def _check_name(value: str) -> str:
+    if not re.fullmatch(NAME_PATTERN, value):
+        fail(f"must be 1-64 letters, digits, '_' or '-', got {value[:80]!r}")
+    return value
+
+
+# A name as a field's value (an arm's, a bandit's key), refused with the loader's message.
+CheckedName = Annotated[str, AfterValidator(_check_name)]
+
+
+def check_unique(names: list[str], what: str) -> None:
+    """Refuse the first name that stands twice: `duplicate <what> '<name>'`."""
+    for name in names:
+        if names.count(name) > 1:
+            fail(f"duplicate {what} '{name}'")
+
+
 def expand_env(value: Any) -> Any:
     """${VAR} in strings replaced from the environment (unset ones are left for the checks)."""
     if isinstance(value, str):

@@ -17,7 +17,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from slotwise.gateway.blocks.renderer import validate_block
 from slotwise.gateway.config.bandits import BanditSchema
 from slotwise.gateway.config.errors import fail
-from slotwise.gateway.config.fields import NAME_PATTERN, Strict, between
+from slotwise.gateway.config.fields import NAME_PATTERN, Strict, between, check_unique
 from slotwise.gateway.config.model import Arm, Experiment, Slot, Variant
 from slotwise.gateway.rules.expr import Compiled, ExprError, compile_expr
 from slotwise.gateway.rules.segments import Segment
@@ -139,10 +139,7 @@ class ExperimentSchema(Strict):
     def _arms(cls, arms: list[ArmSchema]) -> list[ArmSchema]:
         if not arms:
             fail("needs at least one arm")
-        names = [a.name for a in arms]
-        for name in names:
-            if names.count(name) > 1:
-                fail(f"duplicate arm name '{name}'")
+        check_unique([a.name for a in arms], "arm name")
         if sum(a.weight for a in arms) <= 0:
             fail("weights must add up to more than 0")
         return arms
@@ -196,10 +193,7 @@ class SlotSchema(Strict):
     @field_validator("variants")
     @classmethod
     def _unique_experiments(cls, variants: list[VariantSchema]) -> list[VariantSchema]:
-        keys = [v.experiment.key for v in variants if v.experiment]
-        for key in keys:
-            if keys.count(key) > 1:
-                fail(f"duplicate experiment key '{key}'")
+        check_unique([v.experiment.key for v in variants if v.experiment], "experiment key")
         if sum(1 for v in variants if v.bandit and v.bandit.key is None) > 1:
             fail("several bandits in one slot need a 'key' each")
         return variants
