@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """Serving the app under granian: `slotwise serve --server granian` (`pip install slotwise[granian]`).
 
-Granian (Rust, hyper) serves renders about a tenth faster than uvicorn here, with a p99 under
-10 ms at 32 connections (docs/performance.md). It is not the default because of what it does
-not bound: a connection that never sends a byte is kept open for good (its header deadline starts
-with the first byte), and it has no cap on open connections, only on requests in progress
+Granian (Rust, hyper) serves renders at about uvicorn's rate with a shorter tail: a p99 of 8 ms
+against 9.8-11 ms at 32 connections on a quiet machine (docs/performance.md). It is not the
+default because it has no cap on open connections, only on requests in progress
 (`--max-connections` becomes its backpressure). Run it behind nginx (docs/deployment.md), which
-buffers slow clients and caps connections itself.
+caps connections per client and buffers slow ones. It is run in HTTP/1 mode: in its auto mode
+(HTTP/2 sniffing) the header deadline starts at the first byte, so a connection that never sends
+one was kept for good.
 
 Each worker is a process that builds its own app from the configuration file named by
 `SLOTWISE_CONFIG` (`app_from_environment`), so the same code serves 1 or N workers. SIGHUP is
