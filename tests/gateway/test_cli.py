@@ -39,6 +39,15 @@ def test_a_bad_port_or_log_level_is_a_usage_error_not_a_traceback(tmp_path: Path
         assert says in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
+def test_serve_with_granian_missing_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = prepare_data(tmp_path / "demo", 8080)
+    monkeypatch.setitem(sys.modules, "granian", None)  # as if not installed: find_spec answers None
+    assert main(["serve", "--config", str(config), "--server", "granian"]) == 2
+    assert "pip install 'slotwise[granian]'" in capsys.readouterr().err
+
+
 def test_demo_on_a_busy_port_fails_at_once(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
