@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """The production set-up of docs/deployment.md: the shipped nginx config in front of two
-gateways. Renders pass through, slow clients are cut by nginx, the visitor's address reaches the
+gateways (under uvicorn, and granian for the render). Renders pass through, slow clients are cut by nginx, the visitor's address reaches the
 gateway only through nginx's header, and a gateway killed under load costs no failed request."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from tests.conftest import free_port, running_gateway
@@ -30,15 +31,17 @@ def write_config(tmp: Path) -> Path:
     return path
 
 
-def test_render_through_nginx_and_slow_clients_cut(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_render_through_nginx_and_slow_clients_cut(tmp_path: Path, server: str) -> None:
     config = write_config(tmp_path)
     port = free_port()
     with (
-        running_gateway(["serve", "--config", str(config)], port, tmp_path / "gw.log"),
+        running_gateway(["serve", "--config", str(config), "--server", server], port, tmp_path / "gw.log"),
         running_nginx(tmp_path, [port]) as base,
     ):
         r = httpx.post(f"{base}/v1/render", json=BODY, headers=KEY, timeout=5)
         assert r.status_code == 200 and "Default" in r.json()["blocks"]["hero"]["html"]
+        assert r.headers["server"].startswith("nginx")  # granian's own `server: granian` is not passed on
         nginx_port = int(base.rsplit(":", 1)[1])
         slow = socket.create_connection(("127.0.0.1", nginx_port))
         slow.sendall(b"POST /v1/render HTTP/1.1\r\nHost: x\r\n")
