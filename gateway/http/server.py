@@ -3,9 +3,10 @@
 
 uvicorn bounds idle keep-alive connections but not the time a client may take to send its
 request headers, nor how many connections it holds open: 5,000 clients sending a byte a second
-were all kept. The protocol here closes a connection whose request headers are not complete
-`header_timeout` seconds after it opened (or after its previous response), and refuses
-connections beyond `max_connections`. In production put nginx in front as well
+were all kept. Nor, with httptools, their size: a 2 MB header was read and served. The protocol
+here closes a connection whose request headers are not complete `header_timeout` seconds after
+it opened (or after its previous response), answers 431 to a request line and headers over
+`MAX_HEADER_BYTES`, and refuses connections beyond `max_connections`. In production put nginx in front as well
 (docs/deployment.md): it buffers slow clients so that the gateway never sees them.
 """
 
@@ -28,6 +29,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 HEADER_TIMEOUT = 10.0
 MAX_CONNECTIONS = 2048
+MAX_HEADER_BYTES = 64 * 1024  # request line and headers; nginx's default allows 32 KiB
+TOO_LARGE = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
 def _base() -> type[Any]:
@@ -49,7 +52,8 @@ def bounded_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: in
     sweeping: set[int] = set()  # ids of the loops with a sweep scheduled
 
     class Bounded(base):  # type: ignore[misc, valid-type]
-        _deadline_at: float | None = None
+        _deadline_at: float | None = None  # set while a request's headers are awaited
+        _header_bytes = 0  # received while they were
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
@@ -60,6 +64,19 @@ def bounded_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: in
             if id(self.loop) not in sweeping:
                 sweeping.add(id(self.loop))
                 self.loop.call_later(period, _sweep, self.loop, self.connections)
+
+        def data_received(self, data: bytes) -> None:
+            if self._deadline_at is not None:  # a request's headers are awaited
+                size = self._header_bytes + len(data)
+                if size > MAX_HEADER_BYTES:  # rare: only then look for where the headers end
+                    end = data.find(b"\r\n\r\n")
+                    if end < 0 or self._header_bytes + end + 4 > MAX_HEADER_BYTES:
+                        self._deadline_at = None
+                        self.transport.write(TOO_LARGE)
+                        self.transport.close()
+                        return
+                self._header_bytes = size
+            super().data_received(data)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._deadline_at = None
@@ -79,6 +96,7 @@ def bounded_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: in
             super().on_response_complete()
             if not self.transport.is_closing():
                 self._deadline_at = self.loop.time() + header_timeout
+                self._header_bytes = 0
 
     def _sweep(loop: asyncio.AbstractEventLoop, connections: set[Any]) -> None:
         now = loop.time()

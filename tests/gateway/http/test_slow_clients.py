@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Slow and many connections against a real `slotwise serve` (hardening, defect 9), under each
-server: a client that trickles its headers, or sends nothing, is cut at the header deadline, and
-normal requests keep being served; under uvicorn connections past the cap are refused (granian
+"""Slow, large and many connections against a real `slotwise serve` (hardening, defect 9), under
+each server: a client that trickles its headers, or sends nothing, is cut at the header deadline,
+headers past the server's bound are refused with 431, and normal requests keep being served; under uvicorn connections past the cap are refused (granian
 has no connection cap: http/granian_server.py)."""
 
 from __future__ import annotations
@@ -125,3 +125,29 @@ def test_a_complete_request_with_keep_alive_is_not_cut(gateway: str) -> None:
             r = client.post("/v1/render", json={"site": "shop", "slots": ["hero"]})
             assert r.status_code == 200
             time.sleep(1.0)  # under the 1.5 s deadline between requests: same connection kept
+
+
+def status_of_request_with_header(gateway: str, size: int) -> int:
+    """The status answered to a render whose `X-Big` header holds `size` bytes (0: closed without one)."""
+    port = int(gateway.rsplit(":", 1)[1])
+    body = b'{"site": "shop", "slots": ["hero"]}'
+    head = b"POST /v1/render HTTP/1.1\r\nHost: x\r\nX-Slotwise-Key: pk_shop\r\nContent-Type: application/json\r\n"
+    request = head + b"X-Big: " + b"a" * size + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # refused before all was sent
+            s.sendall(request)
+        with contextlib.suppress(ConnectionResetError):
+            answer = s.recv(4096)
+            return int(answer.split(b" ", 2)[1]) if answer else 0
+    return 0
+
+
+def test_headers_past_the_bound_are_refused_with_431(gateway: str) -> None:
+    assert status_of_request_with_header(gateway, 40_000) == 200  # nginx's default allows 32 KiB
+    assert status_of_request_with_header(gateway, 2_000_000) == 431  # granian's buffer is 417 KiB
+    assert render_ok(gateway)
+
+
+def test_uvicorn_bounds_headers_at_64_kib(uvicorn_gateway: str) -> None:
+    assert status_of_request_with_header(uvicorn_gateway, 60_000) == 200
+    assert status_of_request_with_header(uvicorn_gateway, 70_000) == 431
