@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The production set-up of docs/deployment.md: the shipped nginx config in front of two
-gateways (under uvicorn, and granian for the render). Renders pass through, slow clients are cut by nginx, the visitor's address reaches the
-gateway only through nginx's header, and a gateway killed under load costs no failed request."""
+gateways (under uvicorn, and granian for the render). Renders pass through, slow clients are cut
+by nginx, the visitor's address reaches the gateway only through nginx's header, and a gateway
+killed under load costs no failed request."""
 
 from __future__ import annotations
 

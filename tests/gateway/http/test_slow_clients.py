@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Slow, large and many connections against a real `slotwise serve` (hardening, defect 9), under
 each server: a client that trickles its headers, or sends nothing, is cut at the header deadline,
-headers past the server's bound are refused with 431, and normal requests keep being served; under uvicorn connections past the cap are refused (granian
-has no connection cap: http/granian_server.py)."""
+headers past the server's bound are refused with 431, and normal requests keep being served;
+under uvicorn connections past the cap are refused (granian has no connection cap:
+http/granian_server.py)."""
 
 from __future__ import annotations
 
