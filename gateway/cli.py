@@ -173,7 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=port_number, default=8080)
     serve.add_argument("--log-level", default="info", choices=LOG_LEVELS, type=str.lower)
     serve.add_argument(
-        "--header-timeout", type=float, default=10.0, help="seconds a client may take to send its request headers"
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a client may take to send a request (headers and body)",
     )
     serve.add_argument(
         "--max-connections",

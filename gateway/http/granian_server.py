@@ -4,10 +4,10 @@
 Granian (Rust, hyper) serves renders at about uvicorn's rate with a shorter tail: a p99 of 8 ms
 against 9.8-11 ms at 32 connections on a quiet machine (docs/performance.md). It is not the
 default because it has no cap on open connections, only on requests in progress
-(`--max-connections` becomes its backpressure). Run it behind nginx (docs/deployment.md), which
-caps connections per client and buffers slow ones. It is run in HTTP/1 mode: in its auto mode
-(HTTP/2 sniffing) the header deadline starts at the first byte, so a connection that never sends
-one was kept for good.
+(`--max-connections` becomes its backpressure), and no deadline for a request's body. Run it
+behind nginx (docs/deployment.md), which caps connections per client and buffers slow ones.
+It is run in HTTP/1 mode: in its auto mode (HTTP/2 sniffing) the header deadline starts at the
+first byte, so a connection that never sends one was kept for good.
 
 Each worker is a process that builds its own app from the configuration file named by
 `SLOTWISE_CONFIG` (`app_from_environment`), so the same code serves 1 or N workers. SIGHUP is

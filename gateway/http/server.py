@@ -2,11 +2,12 @@
 """Running the app under uvicorn with bounded connections, in one process or several workers.
 
 uvicorn bounds idle keep-alive connections but not the time a client may take to send its
-request headers, nor how many connections it holds open: 5,000 clients sending a byte a second
-were all kept. Nor, with httptools, their size: a 2 MB header was read and served. The protocol
-here closes a connection whose request headers are not complete `header_timeout` seconds after
-it opened (or after its previous response), answers 431 to a request line and headers over
-`MAX_HEADER_BYTES`, and refuses connections beyond `max_connections`. In production put nginx in front as well
+request, nor how many connections it holds open: 5,000 clients sending a byte a second were all
+kept, and so was a body trickled a byte at a time. Nor, with httptools, the size of the headers:
+a 2 MB header was read and served. The protocol here closes a connection whose request (headers
+and body) is not complete `header_timeout` seconds after it opened (or after its previous
+response), answers 431 to a request line and headers over `MAX_HEADER_BYTES`, and refuses
+connections beyond `max_connections`. In production put nginx in front as well
 (docs/deployment.md): it buffers slow clients so that the gateway never sees them.
 """
 
@@ -42,7 +43,8 @@ def _base() -> type[Any]:
 
 
 def bounded_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> type[Any]:
-    """The fastest installed uvicorn HTTP protocol, with a header deadline and a connection cap.
+    """The fastest installed uvicorn HTTP protocol, with a request deadline, a bound on header
+    bytes and a connection cap.
 
     A connection only notes when its deadline passes (a float per request); one sweep per event
     loop, every quarter of the timeout (at most a second), closes those past it. A timer per
@@ -52,8 +54,8 @@ def bounded_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: in
     sweeping: set[int] = set()  # ids of the loops with a sweep scheduled
 
     class Bounded(base):  # type: ignore[misc, valid-type]
-        _deadline_at: float | None = None  # set while a request's headers are awaited
-        _header_bytes = 0  # received while they were
+        _deadline_at: float | None = None  # set while a request (headers, body) is awaited
+        _header_bytes: int | None = 0  # received while its headers are awaited; None once they are in
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
@@ -66,7 +68,7 @@ def bounded_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: in
                 self.loop.call_later(period, _sweep, self.loop, self.connections)
 
         def data_received(self, data: bytes) -> None:
-            if self._deadline_at is not None:  # a request's headers are awaited
+            if self._header_bytes is not None:  # a request's headers are awaited
                 size = self._header_bytes + len(data)
                 if size > MAX_HEADER_BYTES:  # rare: only then look for where the headers end
                     end = data.find(b"\r\n\r\n")
@@ -82,15 +84,23 @@ def bounded_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: in
             self._deadline_at = None
             super().connection_lost(exc)
 
-        # httptools calls this when a request's headers are in; h11 goes through handle_events.
+        # httptools calls these when a request's headers, then its body, are in; h11 goes
+        # through handle_events.
         def on_headers_complete(self) -> None:
-            self._deadline_at = None
+            self._header_bytes = None
             super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._deadline_at = None
+            super().on_message_complete()
 
         def handle_events(self) -> None:
             super().handle_events()
-            if self.conn.their_state is not h11.IDLE:
-                self._deadline_at = None
+            state = self.conn.their_state
+            if state is not h11.IDLE:
+                self._header_bytes = None
+                if state is not h11.SEND_BODY:
+                    self._deadline_at = None
 
         def on_response_complete(self) -> None:
             super().on_response_complete()

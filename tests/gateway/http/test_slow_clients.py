@@ -95,6 +95,22 @@ def test_trickled_headers_are_cut_at_the_deadline(gateway: str) -> None:
     assert_all_cut_then_served(gateway, slow)
 
 
+def test_a_trickled_body_is_cut_at_the_deadline(uvicorn_gateway: str) -> None:
+    port = int(uvicorn_gateway.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(
+            b"POST /v1/render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n"
+        )
+        started = time.monotonic()
+        while time.monotonic() - started < 6 and not hung_up(s):
+            with contextlib.suppress(OSError):
+                s.sendall(b" ")  # a byte of the body a beat: never complete
+            time.sleep(0.25)
+        assert hung_up(s)
+        assert time.monotonic() - started < 3.5  # the 1.5 s deadline and a sweep
+    assert render_ok(uvicorn_gateway)
+
+
 def test_connections_that_send_nothing_are_cut_at_the_deadline(gateway: str) -> None:
     port = int(gateway.rsplit(":", 1)[1])
     silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
