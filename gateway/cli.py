@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--server",
         choices=("uvicorn", "granian"),
         default="uvicorn",
-        help="uvicorn (default) or granian: faster, for use behind nginx (docs/deployment.md)",
+        help="uvicorn (default) or granian: a shorter latency tail, for use behind nginx only (docs/deployment.md)",
     )
     serve.add_argument(
         "--workers",
