@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import yaml
 
 from tests.conftest import free_port
 from tests.gateway.conftest import minimal_config
+from tests.procs import serve_command
 
 
 def hero_title(base: str) -> str:
@@ -48,18 +48,7 @@ def test_sighup_reload_and_privacy_of_logs(tmp_path: Path, server: str) -> None:
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "slotwise.gateway.cli",
-                "serve",
-                "--config",
-                str(path),
-                "--port",
-                str(port),
-                "--server",
-                server,
-            ],
+            [*serve_command(path, port, log_level="info"), "--server", server],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
