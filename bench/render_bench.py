@@ -6,10 +6,10 @@ with 4 slots, over a population of 2,000 varied visitors (devices, time zones, c
 referrers, items; each with an id and no profile, so a quarter of them, home-market visitors,
 get the offer experiment's assignment and are rendered every time; the others hit the page
 cache). Servers: uvicorn (uvloop and httptools where installed) and granian (where installed),
-each for the gateway (`slotwise serve [--server granian]`, SQLite store) and the bare app; then 1 and 2 workers
-(`slotwise serve --workers`, Redis store; both cores for the server, wrk shares core 1)
-against the bare app with the same workers. Also the handler alone, in process (no server):
-over 5,000 calls, and the fastest of 30 batches of 200 per kind of request (page-cache hits, full
+each for the gateway (`slotwise serve [--server granian]`, SQLite store) and the bare app; then
+1 and 2 workers (`slotwise serve --workers`, Redis store; both cores for the server, wrk shares
+core 1) against the bare app with the same workers. Also the handler alone, in process (no
+server): over 5,000 calls, and the fastest of 30 batches of 200 per kind of request (page-cache hits, full
 renders of visitors with a profile, all, bare), the steadier figure on a shared machine.
 Prints requests/s, p50/p99 latency, the ratios render/bare; the last line is JSON.
 

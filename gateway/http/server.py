@@ -76,7 +76,10 @@ class OneWrite:
         self.flush()
         self._transport.close()
 
-    def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, pause_reading, ...
+    def is_closing(self) -> bool:  # asked on every response: not through __getattr__'s slow path
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:  # get_extra_info, pause_reading, set_protocol, ...
         return getattr(self._transport, name)
 
 
