@@ -38,10 +38,22 @@ def config_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app_client(config_file: Path) -> Iterator[Callable[[], TestClient]]:
-    """A factory of clients (separate cookie jars) on one app."""
+    """A factory of clients (separate cookie jars) on one app, with one lifespan and one event
+    loop as a served app has: the first client's. A lifespan per client ran the app's background
+    tasks in several loops, and a lock taken in one of them failed in another."""
     app = create_app(load_config(config_file, check_files=True), config_file)
-    with ExitStack() as clients:
-        yield lambda: clients.enter_context(TestClient(app, base_url="http://127.0.0.1"))
+    with ExitStack() as stack:
+        first: list[TestClient] = []
+
+        def make() -> TestClient:
+            client = TestClient(app, base_url="http://127.0.0.1")
+            if first:
+                client.portal = first[0].portal  # its requests run in the first client's loop
+            else:
+                first.append(stack.enter_context(client))
+            return client
+
+        yield make
 
 
 def exposure_events(
