@@ -24,9 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from slotwise.connectors.base import Connector, ConnectorError, Cursor, Item, MalformedResponse
-from slotwise.gateway.common.text import plain_text
+from slotwise.gateway.common.text import item_text, plain_text
 
-TEXT_LIMIT = 2000
 # Vocabularies whose terms are tags; other vocabularies' terms become categories.
 TAG_VOCABULARIES = frozenset({"tags", "keywords", "labels"})
 
@@ -128,7 +127,7 @@ def map_node(
         "currency": currency,
         "categories": categories,
         "tags": tags,
-        "text": plain_text(attrs.get("body"))[:TEXT_LIMIT],
+        "text": item_text(attrs.get("body")),
         "updated_at": attrs.get("changed"),
         "type": str(node.get("type", "")).removeprefix("node--") or None,
         "uuid": node.get("id"),

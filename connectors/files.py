@@ -32,9 +32,8 @@ from slotwise.connectors.base import (
     MalformedResponse,
     http_date_to_rfc3339,
 )
-from slotwise.gateway.common.text import plain_text
+from slotwise.gateway.common.text import item_text, plain_text
 
-TEXT_LIMIT = 2000
 MAX_BYTES = 50 * 1024 * 1024
 ATOM = "{http://www.w3.org/2005/Atom}"
 MEDIA = "{http://search.yahoo.com/mrss/}"
@@ -119,7 +118,6 @@ def feed_items(root: ET.Element) -> Iterator[Item]:
                 ),
                 None,
             )
-            summary = entry.findtext(f"{ATOM}summary") or entry.findtext(f"{ATOM}content")
             yield {
                 "item_id": (entry.findtext(f"{ATOM}id") or link or "").strip(),
                 "title": plain_text(entry.findtext(f"{ATOM}title")),
@@ -127,7 +125,7 @@ def feed_items(root: ET.Element) -> Iterator[Item]:
                 "image": _media_image(entry),
                 "categories": [c.get("term") or "" for c in entry.findall(f"{ATOM}category")],
                 "tags": [],
-                "text": plain_text(summary)[:TEXT_LIMIT],
+                "text": item_text(entry.findtext(f"{ATOM}summary"), entry.findtext(f"{ATOM}content")),
                 "updated_at": _date(entry.findtext(f"{ATOM}updated") or entry.findtext(f"{ATOM}published")),
             }
         return
@@ -135,7 +133,6 @@ def feed_items(root: ET.Element) -> Iterator[Item]:
         raise MalformedResponse(f"expected an RSS or Atom document, got <{root.tag}>")
     for it in root.iter("item"):
         link = (it.findtext("link") or "").strip() or None
-        text = it.findtext("description") or it.findtext(f"{CONTENT}encoded")
         yield {
             "item_id": (it.findtext("guid") or link or "").strip(),
             "title": plain_text(it.findtext("title")),
@@ -143,7 +140,7 @@ def feed_items(root: ET.Element) -> Iterator[Item]:
             "image": _media_image(it),
             "categories": [plain_text(c.text) for c in it.findall("category")],
             "tags": [],
-            "text": plain_text(text)[:TEXT_LIMIT],
+            "text": item_text(it.findtext("description"), it.findtext(f"{CONTENT}encoded")),
             "updated_at": _date(it.findtext("pubDate")),
         }
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from slotwise.connectors.base import Cursor, Item, http_date_to_rfc3339, shift
-from slotwise.connectors.wordpress import OVERLAP_SECONDS, TEXT_LIMIT, RestConnector
-from slotwise.gateway.common.text import plain_text
+from slotwise.connectors.wordpress import OVERLAP_SECONDS, RestConnector
+from slotwise.gateway.common.text import item_text, plain_text
 
 
 def product_price(prices: Any) -> tuple[float | None, str | None]:
@@ -40,7 +40,6 @@ def map_product(product: Any) -> Item | None:
     images = product.get("images")
     image = images[0].get("src") if isinstance(images, list) and images and isinstance(images[0], dict) else None
     price, currency = product_price(product.get("prices"))
-    text = plain_text(product.get("short_description")) or plain_text(product.get("description"))
     return {
         "item_id": str(product["id"]),
         "title": plain_text(product.get("name")),
@@ -50,7 +49,7 @@ def map_product(product: Any) -> Item | None:
         "currency": currency,
         "categories": _names(product.get("categories")),
         "tags": _names(product.get("tags")),
-        "text": text[:TEXT_LIMIT],
+        "text": item_text(product.get("short_description"), product.get("description")),
         "updated_at": None,
         "type": "product",
         "sku": product.get("sku") or None,

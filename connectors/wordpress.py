@@ -18,14 +18,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from slotwise.connectors.base import Connector, ConnectorError, Cursor, Item, MalformedResponse, NotJSON, shift
-from slotwise.gateway.common.text import plain_text
+from slotwise.gateway.common.text import item_text, plain_text
 
 # Post types that are not content a visitor would be recommended.
 SKIP_TYPES = frozenset(
     {"attachment", "wp_block", "wp_template", "wp_template_part", "wp_navigation", "nav_menu_item", "wp_global_styles"}
 )
 OVERLAP_SECONDS = 3600.0
-TEXT_LIMIT = 2000
 
 
 def map_post(post: Any, post_type: str) -> Item | None:
@@ -45,7 +44,6 @@ def map_post(post: Any, post_type: str) -> Item | None:
                 continue
             name = plain_text(term["name"])
             (categories if term.get("taxonomy") in ("category", "product_cat") else tags).append(name)
-    text = plain_text(post.get("excerpt")) or plain_text(post.get("content"))
     return {
         "item_id": str(post["id"]),
         "title": plain_text(post.get("title")),
@@ -55,7 +53,7 @@ def map_post(post: Any, post_type: str) -> Item | None:
         "currency": None,
         "categories": categories,
         "tags": tags,
-        "text": text[:TEXT_LIMIT],
+        "text": item_text(post.get("excerpt"), post.get("content")),
         "updated_at": post.get("modified_gmt") or post.get("modified"),
         "type": post.get("type") or post_type,
         "published_at": post.get("date_gmt") or post.get("date"),

@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The one plain-text helper the connectors share."""
+"""The one plain-text helper the connectors share, and the text of a catalog item."""
 
 from __future__ import annotations
 
 import pytest
 
-from slotwise.gateway.common.text import plain_text
+from slotwise.gateway.common.text import ITEM_TEXT_LIMIT, item_text, plain_text
 
 
 @pytest.mark.parametrize(
@@ -23,3 +23,11 @@ from slotwise.gateway.common.text import plain_text
 )
 def test_plain_text(value: object, text: str) -> None:
     assert plain_text(value) == text
+
+
+def test_an_items_text_is_the_first_value_with_text_cut_at_the_limit() -> None:
+    assert item_text("<p>teaser</p>", "<p>body</p>") == "teaser"
+    assert item_text("<p> </p>", None, {"rendered": "<b>body</b>"}) == "body"  # markup only: the next one
+    assert item_text(None, 7) == ""
+    long = item_text("word " * 1000)
+    assert len(long) == ITEM_TEXT_LIMIT and long.startswith("word word")
