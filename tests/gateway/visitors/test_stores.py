@@ -76,6 +76,22 @@ def test_attributes_by_visitor_and_email_hash(backend: Backend) -> None:
     backend.run(body)
 
 
+def test_renders_loading_at_once_each_get_their_own_visitor(backend: Backend) -> None:
+    """Loads of one event-loop turn (Redis sends them as one MGET) answer each caller its own."""
+
+    async def body(s: Store) -> None:
+        await s.put_attributes("shop", [(f"visitor:v{i}", {"n": i}) for i in range(0, 20, 2)])
+        await s.ingest("shop", [ev(i, visitor=f"v{i}", etype="item_view", item_id=f"sku{i}") for i in range(1, 20, 3)])
+        loaded = await asyncio.gather(*(s.load_for_render("shop", f"v{i}") for i in range(20)))
+        for i, (profile, attrs) in enumerate(loaded):
+            assert attrs == ({"n": i} if i % 2 == 0 else {}), i
+            assert (profile is not None) == (i % 3 == 1), i
+            if profile is not None:
+                assert profile.recent_items == [f"sku{i}"], i
+
+    backend.run(body)
+
+
 def test_erasure_leaves_nothing(backend: Backend) -> None:
     async def body(s: Store) -> None:
         await s.ingest(
