@@ -37,7 +37,7 @@ from slotwise.gateway.visitors.stores.sqlite_profiles import (
     PROFILE_FLUSH_SECONDS,
     SQLiteProfiles,
 )
-from slotwise.gateway.visitors.stores.sqlite_wal import SQLiteWal, connect
+from slotwise.gateway.visitors.stores.sqlite_wal import SQLiteWal, TurnReader, connect
 
 T = TypeVar("T")
 log = logging.getLogger("slotwise.store")
@@ -88,7 +88,7 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, SQLiteProfiles, Store):
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, args=(synchronous,), name="slotwise-sqlite-checkpoint", daemon=True
         )
-        self._read = connect(self.path, synchronous)
+        self._reader = TurnReader(connect(self.path, synchronous))
         self._jobs: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Future[Any]] | None] = (
             queue.SimpleQueue()
         )
@@ -163,6 +163,7 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, SQLiteProfiles, Store):
             self._flush_measure(conn)
             written = self._flush_profiles(conn, force=final)
             conn.execute("COMMIT")
+            self._reader.commits += 1
         except Exception as exc:
             self._flush_measure(conn, ok=False)
             if conn.in_transaction:
@@ -302,10 +303,10 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, SQLiteProfiles, Store):
             await self.rebuild_profile(site, visitor)
         return n
 
-    # --- reads (own connection, never blocked by the writer in WAL mode) -------------------------
+    # --- reads (own connection, never blocked by the writer in WAL mode; `TurnReader`) ----------
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
-        row = self._read.execute(sql, args).fetchone()
+        row = self._reader.execute(sql, args).fetchone()
         return row[0] if row else None
 
     async def profile(self, site: str, visitor_id: str) -> Profile | None:
@@ -323,7 +324,7 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, SQLiteProfiles, Store):
         if profile is not MISSING:
             email = ["email:" + profile.email_sha256] if profile is not None and profile.email_sha256 else []
             return profile, await self.attributes(site, [*email, "visitor:" + visitor_id])
-        profile_body, attributes_body = self._read.execute(
+        profile_body, attributes_body = self._reader.execute(
             "SELECT (SELECT body FROM profiles WHERE site=?1 AND visitor_id=?2),"
             " (SELECT body FROM attributes WHERE site=?1 AND key=?3)",
             (site, visitor_id, "visitor:" + visitor_id),
@@ -334,7 +335,7 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, SQLiteProfiles, Store):
         return profile, loads(attributes_body) if attributes_body else {}
 
     async def events(self, site: str, visitor_id: str) -> list[dict[str, Any]]:
-        rows = self._read.execute(
+        rows = self._reader.execute(
             "SELECT body FROM events WHERE site=? AND visitor_id=? ORDER BY ts, event_id", (site, visitor_id)
         ).fetchall()
         return [loads(r[0]) for r in rows]
@@ -352,7 +353,7 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, SQLiteProfiles, Store):
         return str(value) if value else None
 
     async def visitors(self, site: str) -> list[str]:
-        rows = self._read.execute(
+        rows = self._reader.execute(
             "SELECT visitor_id FROM events WHERE site=? UNION SELECT visitor_id FROM profiles WHERE site=?",
             (site, site),
         ).fetchall()
@@ -371,7 +372,8 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, SQLiteProfiles, Store):
         self._stop.set()
         await asyncio.to_thread(self._checkpointer.join, 30)
         self._write.close()
-        self._read.close()
+        self._reader.end()
+        self._reader.conn.close()
 
     def ready(self) -> bool:
         return not self._closed and self._thread.is_alive()

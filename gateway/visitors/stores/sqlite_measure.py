@@ -18,6 +18,7 @@ from slotwise.gateway.measure.aggregate import anonymous_counts, contribution, f
 from slotwise.gateway.measure.attribution import MeasureSettings
 from slotwise.gateway.measure.kpis import Counts
 from slotwise.gateway.visitors.stores.base import IngestResult, Lru
+from slotwise.gateway.visitors.stores.sqlite_wal import TurnReader
 
 T = TypeVar("T")
 # A list of values as one parameter (a JSON array): one prepared statement whatever the list's
@@ -81,7 +82,7 @@ class SQLiteMeasure:
 
     measure: MeasureSettings
     measure_enabled: bool
-    _read: sqlite3.Connection
+    _reader: TurnReader
     _txn_counts: dict[str, Counts]  # deltas of the open transaction, by site
     _states: Lru[tuple[str, str], tuple[dict[str, Any], Counts]]  # the writer's, bounded
 
@@ -160,7 +161,7 @@ class SQLiteMeasure:
 
     async def counters(self, site: str, scopes: list[str]) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
-        for scope, key, value in self._read.execute(
+        for scope, key, value in self._reader.execute(
             f"SELECT scope, key, sum(value) FROM measure_counters WHERE site=? AND scope {IN_LIST} GROUP BY scope, key",
             (site, dumps(scopes)),
         ):

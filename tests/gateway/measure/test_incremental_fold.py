@@ -122,7 +122,7 @@ def test_batchwise_fold_equals_the_full_recomputation(
 
 
 def _counts(store: SQLiteStore) -> Counts:
-    rows = store._read.execute("SELECT scope, key, sum(value) FROM measure_counters GROUP BY scope, key")
+    rows = store._reader.conn.execute("SELECT scope, key, sum(value) FROM measure_counters GROUP BY scope, key")
     return {(scope, key): value for scope, key, value in rows}
 
 

@@ -30,6 +30,10 @@ class Recording:
         self._seen.add(sql)
         return self._conn.execute(sql, *args)
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
     def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:
         self._seen.add(sql)
         return self._conn.executemany(sql, *args)
@@ -61,7 +65,7 @@ def test_statements_do_not_depend_on_batch_sizes(tmp_path: Path) -> None:
         return await run(lambda conn: fn(Recording(conn, seen)))  # type: ignore[arg-type]
 
     store._run = recorded  # type: ignore[method-assign]
-    store._read = Recording(store._read, seen)  # type: ignore[assignment]
+    store._reader.conn = Recording(store._reader.conn, seen)  # type: ignore[assignment]
 
     async def batches(sizes: range) -> set[str]:
         seen.clear()
