@@ -319,10 +319,11 @@ def main() -> None:
             client = redis.Redis.from_url(REDIS_URL)
             for key in client.scan_iter(f"renderbench{os.getpid()}:*"):
                 client.delete(key)
+    pairs = {"uvicorn": "bare uvicorn", "granian": "bare granian", "redis 1w": "bare 1w", "redis 2w": "bare 2w"}
     ratios = {
-        f"render/bare {server}": round(best[f"render {server}"]["rps"] / best[f"bare {server}"]["rps"], 3)
-        for server in ("uvicorn", "granian", "redis 1w", "redis 2w")
-        if f"render {server}" in best and f"bare {server}" in best
+        f"render/bare {server}": round(best[f"render {server}"]["rps"] / best[bare]["rps"], 3)
+        for server, bare in pairs.items()
+        if f"render {server}" in best and bare in best
     }
     if "render redis 1w" in best and "render redis 2w" in best:
         ratios["render 2w/1w"] = round(best["render redis 2w"]["rps"] / best["render redis 1w"]["rps"], 3)
