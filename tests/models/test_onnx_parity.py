@@ -58,6 +58,7 @@ def test_recommender_graphs_match_numpy(half: bool) -> None:
     pop = Popularity().fit(X).scorer_
     for s in [
         ease,
+        EASE(50.0, dropout=0.25, min_count=1).fit(X).scorer_,  # DLAE: the default on MovieLens
         content,
         pop,
         ItemKNN(k=10, min_count=1).fit(X).scorer_,
