@@ -9,6 +9,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
+
+from slotwise.gateway.visitors.stores import sqlite_profiles
 from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
 
 
@@ -33,6 +36,34 @@ def test_a_commit_of_the_writer_during_a_turn_is_seen_by_the_next_read_of_that_t
             await store.close()
 
     assert asyncio.run(main()) == (0, 1)
+
+
+def test_a_profile_written_and_dropped_from_the_unwritten_ones_during_a_turn_is_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the commit count closes: a render's snapshot began before the writer committed a
+    profile and then dropped it from its unwritten ones; the next read finds it in neither."""
+    monkeypatch.setattr(sqlite_profiles, "PROFILE_FLUSH_SECONDS", 0.0)  # every commit writes them
+    store = SQLiteStore(tmp_path / "events.db")
+
+    def ingest_elsewhere() -> None:
+        asyncio.run(store.ingest("s", [view("v", 1)]))
+
+    async def main() -> tuple[object, object, object]:
+        try:
+            before, _ = await store.load_for_render("s", "v")  # begins the turn's snapshot
+            writer = threading.Thread(target=ingest_elsewhere)
+            writer.start()
+            writer.join(10)
+            unwritten = store._unflushed("s", "v")  # written, so no longer held back
+            after, _ = await store.load_for_render("s", "v")
+            return before, unwritten, after
+        finally:
+            await store.close()
+
+    before, unwritten, after = asyncio.run(main())
+    assert before is None and unwritten is sqlite_profiles.MISSING
+    assert after is not None and after.totals == {"item_view": 1}
 
 
 def test_another_process_commit_is_hidden_for_the_rest_of_the_turn_and_seen_on_the_next(tmp_path: Path) -> None:
