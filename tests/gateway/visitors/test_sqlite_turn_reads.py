@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from slotwise.gateway.visitors.profiles import Profile
 from slotwise.gateway.visitors.stores import sqlite_profiles
 from slotwise.gateway.visitors.stores.sqlite import SQLiteStore
 
@@ -49,7 +50,7 @@ def test_a_profile_written_and_dropped_from_the_unwritten_ones_during_a_turn_is_
     def ingest_elsewhere() -> None:
         asyncio.run(store.ingest("s", [view("v", 1)]))
 
-    async def main() -> tuple[object, object, object]:
+    async def main() -> tuple[Profile | None, object, Profile | None]:
         try:
             before, _ = await store.load_for_render("s", "v")  # begins the turn's snapshot
             writer = threading.Thread(target=ingest_elsewhere)
