@@ -14,7 +14,7 @@ from typing import Any
 
 from slotwise.gateway.blocks.page import HTML_JSON, render_page
 from slotwise.gateway.context.request import RequestContext, resolve_context
-from slotwise.gateway.http.render_routes import VISITOR_ID, assign_visitor, load_env
+from slotwise.gateway.http.render_routes import VISITOR_ID, assign_visitor, load_env, stored_visitor
 from slotwise.gateway.serving.runtime import Runtime
 
 log = logging.getLogger("slotwise.edge")
@@ -43,6 +43,7 @@ class Visit:
     ctx: RequestContext
     visitor_id: str | None
     set_cookie: str | None  # a Set-Cookie value, or None
+    stored_id: str | None = None  # the id to load a profile for: None when this visit minted it
 
 
 def prepare_visit(
@@ -70,7 +71,7 @@ def prepare_visit(
         set_cookie = f"{VISITOR_COOKIE}={visitor_id}; Max-Age={YEAR}{attrs}"
     elif known and not ctx.consent.identifier_allowed:
         set_cookie = f"{VISITOR_COOKIE}=; Max-Age=0{attrs}"
-    return Visit(ctx, visitor_id, set_cookie)
+    return Visit(ctx, visitor_id, set_cookie, stored_visitor(visitor_id, known))
 
 
 async def render_slots(
@@ -90,7 +91,7 @@ async def render_slots(
         ctx = dataclasses.replace(ctx, item_id=str(item_id)[:200])
     try:
         async with asyncio.timeout(budget):
-            env = await load_env(state.services, runtime, site, ctx, visit.visitor_id)
+            env = await load_env(state.services, runtime, site, ctx, visit.stored_id)
             blocks = await render_page(env, site, slots, visit.visitor_id, state.metrics)
     except TimeoutError:
         log.warning("edge render over its %.0f ms budget: fallbacks kept", budget * 1000)

@@ -206,6 +206,13 @@ async def load_env(
     return env
 
 
+def stored_visitor(assigned: str | None, sent: Any) -> str | None:
+    """The id to load a profile for: None when this request minted it (none was sent, or an
+    unsigned or forged one was replaced), since nothing is stored under a new id. A first visit
+    so skips the store's look-up."""
+    return assigned if assigned is not None and assigned == sent else None
+
+
 def assign_visitor(raw: Any, ctx: RequestContext, site: SiteConfig | None = None) -> str | None:
     """The request's visitor id, or a new one (signed when the site has `visitor_secrets`).
     Where `require_signed_visitor` is set, an unsigned or forged id is replaced by a new one:
@@ -252,7 +259,7 @@ async def render_raw(
         allow_simulation=site.allow_simulation or is_secret,
     )
     visitor_id = assign_visitor(body.visitor_id, ctx, site)
-    env = await load_env(state.services, runtime, site, ctx, visitor_id)
+    env = await load_env(state.services, runtime, site, ctx, stored_visitor(visitor_id, body.visitor_id))
     debug = body.debug and is_secret
     pages = runtime.page_cache
     key = None
@@ -353,7 +360,7 @@ async def fragment(request: Request) -> Response:
         allow_simulation=is_secret,
     )
     visitor_id = assign_visitor(query.get("visitor_id"), ctx, site)
-    env = await build_env(request, runtime, site, ctx, visitor_id)
+    env = await build_env(request, runtime, site, ctx, stored_visitor(visitor_id, query.get("visitor_id")))
     block = (await render_page(env, site, [slot], visitor_id, state.metrics))[slot.name]
     count_served(state, site.name, {slot.name: block}, ctx, visitor_id)
     block.pop(HTML_JSON, None)
