@@ -43,7 +43,7 @@ class Visit:
     ctx: RequestContext
     visitor_id: str | None
     set_cookie: str | None  # a Set-Cookie value, or None
-    stored_id: str | None = None  # the id to load a profile for: None when this visit minted it
+    stored_id: str | None  # the id to load a profile for: None when this visit minted it
 
 
 def prepare_visit(
