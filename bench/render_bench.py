@@ -11,9 +11,12 @@ each for the gateway (`slotwise serve [--server granian]`, SQLite store) and the
 core 1) against the bare app with the same workers. Also the handler alone, in process (no
 server): over 5,000 calls, and the fastest of 30 batches of 200 per kind of request (page-cache hits, full
 renders of visitors with a profile, all, bare), the steadier figure on a shared machine.
-Prints requests/s, p50/p99 latency, the ratios render/bare; the last line is JSON.
+Then the growth table: `bench/growth_bench.py --quick` in its own process (cost per render
+against slots, rules, profile size and catalog size; ingest against batch size and visitors;
+`--no-growth` skips it). Prints requests/s, p50/p99 latency, the ratios render/bare, the growth
+table; the last line is JSON.
 
-    python bench/render_bench.py [--quick] [--connections 32] [--duration 10] [--rounds 2]
+    python bench/render_bench.py [--quick] [--connections 32] [--duration 10] [--rounds 2] [--no-growth]
 """
 
 from __future__ import annotations
@@ -266,6 +269,34 @@ def handler_micros(config: Path, bodies: list[dict], n: int) -> dict[str, Any]:
     return asyncio.run(run())
 
 
+def growth() -> dict[str, Any]:
+    """The growth table: `bench/growth_bench.py --quick` in a process of its own (renders in
+    process, one at a time; see its docstring), its JSON line."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "growth_bench.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def print_growth(table: dict[str, Any]) -> None:
+    b = table["growth"]
+    print("growth (bench/growth_bench.py --quick; µs per render, in process; b: cost ∝ size^b, flagged above 1.1)")
+    rows = [("slots per page", table["slots_us"], b.get("slots per page"))]
+    rows += [("segment rules", table["rules_us"], b.get("segment rules"))]
+    rows += [("profile events", table["profile_events_us"], b.get("profile events"))]
+    rows += [(f"catalog, {name}", us, b.get(f"catalog: {name}")) for name, us in table["catalog_us"].items()]
+    for name, points, exponent in rows:
+        sizes = "  ".join(f"{int(size):,}: {us:,.0f}" for size, us in points.items())
+        print(f"  {name:18} {sizes}" + (f"   b {exponent}" if exponent is not None else ""))
+    for name, points in table["ingest"].items():
+        print(f"  ingest, {name.replace('_', ' ')}: " + "  ".join(f"{int(k):,}: {v:,}" for k, v in points.items()))
+    print(f"  faster than linear: {', '.join(table['faster_than_linear']) or 'none'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 s per server, one round")
@@ -279,6 +310,7 @@ def main() -> None:
         "(other load on a shared machine only ever slows a round down)",
     )
     parser.add_argument("--only", default="", help="comma-separated server names (default: all)")
+    parser.add_argument("--no-growth", action="store_true", help="skip the growth table (bench/growth_bench.py)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -343,6 +375,9 @@ def main() -> None:
     fastest = ", ".join(f"{name} {us} us" for name, us in micros["fastest_batch"].items())
     print(f"handler in process, fastest of 30 batches of 200 (thread CPU time): {fastest}")
     print("targets: render/bare >= 0.5 (stretch 0.7); render p99 < 10 ms at 32 connections")
+    table = {} if args.no_growth else growth()
+    if table:
+        print_growth(table)
     print(
         json.dumps(
             {
@@ -354,6 +389,8 @@ def main() -> None:
                 "servers": best,
                 "ratios": ratios,
                 "handler_us": micros,
+                "growth": table.get("growth", {}),
+                "faster_than_linear": table.get("faster_than_linear", []),
             }
         )
     )
