@@ -103,7 +103,7 @@ def movielens(tmp: Path, repeat: int) -> dict[str, Any] | None:
     data = ROOT.parent / "shared" / "data" / "ml-latest-small"
     if not data.exists():
         return None
-    from movielens_bench import load
+    from movielens_data import load
 
     inter, items = load(data)
     return recommender_case("ml-small", inter, items, tmp, repeat, 50)

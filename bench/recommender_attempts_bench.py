@@ -34,7 +34,8 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from movielens_bench import _user_ndcg, load, verify
+from movielens_bench import _user_ndcg
+from movielens_data import load, verify
 
 from slotwise.models.data import user_item_matrix
 from slotwise.models.splits import stratified_split

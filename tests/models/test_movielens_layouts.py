@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""bench/movielens_bench.py reads MovieLens in its three layouts to the same ratings, in file
+"""The movielens benches read MovieLens (`bench/movielens_data.py`) in its three layouts to the same ratings, in file
 order (the seeded split depends on it), and the same genres: ml-latest's CSV files, GroupLens'
 ml-100k (`u.data`, `u.item`, `u.genre`) and RecBole's atomic files of ml-100k."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.movielens_bench import load
+from bench.movielens_data import load
 
 RATINGS = [("196", "242", 3, 881250949), ("186", "302", 3, 891717742), ("196", "1", 5, 881250950)]
 MOVIES = [("1", "Toy Story", "1995", ["Animation", "Children's", "Comedy"]), ("242", "Kolya", "1996", ["Comedy"])]
