@@ -285,10 +285,12 @@ def growth() -> dict[str, Any]:
 def print_growth(table: dict[str, Any]) -> None:
     b = table["growth"]
     print("growth (bench/growth_bench.py --quick; µs per render, in process; b: cost ∝ size^b, flagged above 1.1)")
-    rows = [("slots per page", table["slots_us"], b.get("slots per page"))]
-    rows += [("segment rules", table["rules_us"], b.get("segment rules"))]
-    rows += [("profile events", table["profile_events_us"], b.get("profile events"))]
-    rows += [(f"catalog, {name}", us, b.get(f"catalog: {name}")) for name, us in table["catalog_us"].items()]
+    rows = [
+        ("slots per page", table["slots_us"], b.get("slots per page")),
+        ("segment rules", table["rules_us"], b.get("segment rules")),
+        ("profile events", table["profile_events_us"], b.get("profile events")),
+        *((f"catalog, {name}", us, b.get(f"catalog: {name}")) for name, us in table["catalog_us"].items()),
+    ]
     for name, points, exponent in rows:
         sizes = "  ".join(f"{int(size):,}: {us:,.0f}" for size, us in points.items())
         print(f"  {name:18} {sizes}" + (f"   b {exponent}" if exponent is not None else ""))
