@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from slotwise.gateway.measure.attribution import MeasureSettings
 from slotwise.gateway.ops.outage import Outage
 from slotwise.gateway.visitors.profiles import Profile
+from slotwise.gateway.visitors.stores.decoded_profiles import DecodedProfiles
 
 
 @dataclass
@@ -38,6 +39,14 @@ class Store(abc.ABC):
     measure: MeasureSettings = MeasureSettings()
     """Attribution windows; `ingest` aggregates exposures and KPIs unless `measure_enabled` is off."""
     measure_enabled: bool = True
+    _decoded: DecodedProfiles | None = None
+
+    @property
+    def decoded(self) -> DecodedProfiles:
+        """The profiles renders decoded, by visitor and stored text (`stores.decoded_profiles`)."""
+        if self._decoded is None:
+            self._decoded = DecodedProfiles()
+        return self._decoded
 
     @property
     def outage(self) -> Outage:

@@ -260,7 +260,7 @@ class RedisStore(Store):
         # in one MGET with the other renders of this turn of the loop (`redis_reads`).
         keys = self._k("pr", site, visitor_id), self._k("at", site, "visitor:" + visitor_id)
         body, attrs = await self._reads.mget(*keys)
-        profile = Profile.from_json(body) if body else None
+        profile = self.decoded.decode(site, visitor_id, body) if body else None
         out: dict[str, Any] = {}
         if profile is not None and profile.email_sha256:
             linked = await self.r.get(self._k("at", site, "email:" + profile.email_sha256))
@@ -293,10 +293,8 @@ class RedisStore(Store):
 
     async def _wipe(self, site: str, visitor_id: str, level: str | None) -> int:
         """Drop the visitor's events and profile (and, for erasure, everything else) atomically.
-
         WATCH on the events and profile keys makes a concurrent ingest restart this, so no
-        event id or ts entry of the visitor can be left behind.
-        """
+        event id or ts entry of the visitor can be left behind."""
         ev, pr = self._k("ev", site, visitor_id), self._k("pr", site, visitor_id)
         async with self.r.pipeline(transaction=True) as pipe:
             while True:
@@ -318,6 +316,7 @@ class RedisStore(Store):
                         if email:
                             pipe.delete(self._k("at", site, "email:" + email))
                     await pipe.execute()
+                    self.decoded.forget(site, visitor_id)
                     return len(ids)
                 except WatchError:
                     continue

@@ -267,6 +267,8 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, SQLiteProfiles, Store):
                 self._lower_mark(conn)
 
         await self._run(job)
+        if level != "full":
+            self.decoded.forget(site, visitor_id)
 
     async def erase(self, site: str, visitor_id: str) -> int:
         def job(conn: sqlite3.Connection) -> int:
@@ -286,7 +288,9 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, SQLiteProfiles, Store):
             self._lower_mark(conn)
             return int(n)
 
-        return await self._run(job)
+        erased: int = await self._run(job)
+        self.decoded.forget(site, visitor_id)
+        return erased
 
     async def expire(self, now: float) -> int:
         cutoff = now - self.retention_days * 86400
@@ -329,7 +333,7 @@ class SQLiteStore(SQLiteWal, SQLiteMeasure, SQLiteProfiles, Store):
             " (SELECT body FROM attributes WHERE site=?1 AND key=?3)",
             (site, visitor_id, "visitor:" + visitor_id),
         ).fetchone()
-        profile = Profile.from_json(profile_body) if profile_body else None
+        profile = self.decoded.decode(site, visitor_id, profile_body) if profile_body else None
         if profile is not None and profile.email_sha256:
             return profile, await self.attributes(site, ["email:" + profile.email_sha256, "visitor:" + visitor_id])
         return profile, loads(attributes_body) if attributes_body else {}
