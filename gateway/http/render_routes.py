@@ -241,7 +241,7 @@ async def render_raw(
     """A render: the response headers and JSON body for the request body `raw`; `headers` are
     the request's by lower-case name. Raises `ApiError` for the client's mistakes."""
     runtime: Runtime = state.runtime
-    meter = state.metrics  # Starlette's State answers each attribute in Python: read once
+    meter = state.metrics
     started = time.perf_counter()
     try:
         body = parse_body(RenderRequest, raw, RENDER_ORDER)
