@@ -272,13 +272,8 @@ def handler_micros(config: Path, bodies: list[dict], n: int) -> dict[str, Any]:
 def growth() -> dict[str, Any]:
     """The growth table: `bench/growth_bench.py --quick` in a process of its own (renders in
     process, one at a time; see its docstring), its JSON line."""
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "growth_bench.py"), "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    command = [sys.executable, str(ROOT / "bench" / "growth_bench.py"), "--quick"]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
