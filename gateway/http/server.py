@@ -28,6 +28,8 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from slotwise.gateway.http.turn_writes import HeldTransport
+
 HEADER_TIMEOUT = 10.0
 MAX_CONNECTIONS = 2048
 MAX_HEADER_BYTES = 64 * 1024  # request line and headers; nginx's default allows 32 KiB
@@ -40,47 +42,6 @@ def _base() -> type[Any]:
 
         return HttpToolsProtocol
     return H11Protocol
-
-
-class OneWrite:
-    """A connection's transport whose writes in one turn of the loop go out as one.
-
-    uvicorn writes a response's status line and headers when the app starts it and the body
-    when the app sends it: two writes, two system calls. A gateway killed between them (a
-    replica lost under load) left nginx with headers and no body, too late to retry elsewhere.
-    Here the first write waits; the next one in the same turn (the body) goes out with it, else
-    the loop's next turn sends it alone."""
-
-    __slots__ = ("_held", "_loop", "_transport")
-
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
-        self._transport = transport
-        self._loop = loop
-        self._held: bytes | None = None
-
-    def write(self, data: bytes) -> None:
-        if self._held is None:
-            self._held = bytes(data)
-            self._loop.call_soon(self.flush)
-        else:
-            held, self._held = self._held, None
-            self._transport.write(held + data)
-
-    def flush(self) -> None:
-        if self._held is not None:
-            held, self._held = self._held, None
-            if not self._transport.is_closing():
-                self._transport.write(held)
-
-    def close(self) -> None:
-        self.flush()
-        self._transport.close()
-
-    def is_closing(self) -> bool:  # asked on every response: not through __getattr__'s slow path
-        return self._transport.is_closing()
-
-    def __getattr__(self, name: str) -> Any:  # get_extra_info, pause_reading, set_protocol, ...
-        return getattr(self._transport, name)
 
 
 def bounded_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> type[Any]:
@@ -103,7 +64,7 @@ def bounded_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: in
             if len(self.connections) > max_connections:
                 transport.close()  # cheaper than a 503 for each request of a flood
                 return
-            self.transport = OneWrite(transport, self.loop)
+            self.transport = HeldTransport(transport, self.loop)
             self._deadline_at = self.loop.time() + header_timeout
             if id(self.loop) not in sweeping:
                 sweeping.add(id(self.loop))
