@@ -1,9 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Baseline for bench/render_bench.py: a bare Starlette app that reads a JSON body and answers small JSON."""
+"""Baseline for bench/render_bench.py: a bare Starlette app that reads a JSON body and answers small JSON.
+
+`python -m bench.bare_app PORT` serves it under the gateway's own uvicorn protocol (`slotwise
+serve`'s, `http/server.py`); the bench runs it under stock uvicorn too."""
 
 from __future__ import annotations
 
 import json
+import sys
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,3 +21,9 @@ async def render(request: Request) -> JSONResponse:
 
 
 app = Starlette(routes=[Route("/v1/render", render, methods=["POST"])])
+
+
+if __name__ == "__main__":
+    from slotwise.gateway.http.server import Listen, serve
+
+    serve(app, Listen("127.0.0.1", int(sys.argv[1]), log_level="warning"))

@@ -6,11 +6,13 @@ with 4 slots, over a population of 2,000 varied visitors (devices, time zones, c
 referrers, items; each with an id and no profile, so a quarter of them, home-market visitors,
 get the offer experiment's assignment and are rendered every time; the others hit the page
 cache). Servers: uvicorn (uvloop and httptools where installed) and granian (where installed),
-each for the gateway (`slotwise serve [--server granian]`, SQLite store) and the bare app; then
+each for the gateway (`slotwise serve [--server granian]`, SQLite store) and the bare app, and
+the bare app under the gateway's own uvicorn protocol (`bare protocol`, `bench/bare_app.py`); then
 1 and 2 workers (`slotwise serve --workers`, Redis store; both cores for the server, wrk shares
 core 1) against the bare app with the same workers. Also the handler alone, in process (no
-server): over 5,000 calls, and the fastest of 30 batches of 200 per kind of request (page-cache hits, full
-renders of visitors with a profile, all, bare), the steadier figure on a shared machine.
+server, `bench/render_handler.py`): over 5,000 calls, and the fastest of 30 batches of 200 per
+kind of request (page-cache hits, full renders of visitors with a profile, all, bare), the
+steadier figure on a shared machine.
 Then the growth table: `bench/growth_bench.py --quick` in its own process (cost per render
 against slots, rules, profile size and catalog size; ingest against batch size and visitors;
 `--no-growth` skips it). Prints requests/s, p50/p99 latency, the ratios render/bare, the growth
@@ -22,7 +24,6 @@ table; the last line is JSON.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib.util
 import json
 import os
@@ -42,6 +43,7 @@ import httpx
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `tests` is not installed
+from bench.render_handler import handler_micros
 from tests.procs import redis_up, serve_command
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -178,6 +180,12 @@ def uvicorn_bare(port: int, workers: int = 1) -> list[str]:
     ]
 
 
+def protocol_bare(port: int) -> list[str]:
+    """The bare app under the gateway's own uvicorn protocol (`http/server.py`: bounds, a turn's
+    writes sent together), to tell what the server layer gives from what the handler costs."""
+    return [sys.executable, "-m", "bench.bare_app", str(port)]
+
+
 def granian_bare(port: int) -> list[str]:
     """The bare app as `slotwise serve --server granian` runs the gateway (http/granian_server.py)."""
     return [
@@ -192,6 +200,7 @@ def servers(config: Path, redis_config: Path | None) -> dict[str, tuple[Any, str
     out: dict[str, tuple[Any, str]] = {
         "render uvicorn": (lambda port: serve_command(config, port), "0"),
         "bare uvicorn": (uvicorn_bare, "0"),
+        "bare protocol": (protocol_bare, "0"),
     }
     if importlib.util.find_spec("granian"):
         out["render granian"] = (lambda port: [*serve_command(config, port), "--server", "granian"], "0")
@@ -202,71 +211,6 @@ def servers(config: Path, redis_config: Path | None) -> dict[str, tuple[Any, str
             out[f"render redis {n}w"] = render
             out[f"bare {n}w"] = (lambda port, n=n: uvicorn_bare(port, n), "0,1")
     return out
-
-
-def handler_micros(config: Path, bodies: list[dict], n: int) -> dict[str, Any]:
-    """CPU microseconds per request of each app called in process (ASGI, no server, no sockets):
-    `render` and `bare` over `n` calls (process CPU time, the store's threads included); then
-    `fastest_batch`: the fastest of 30 batches of 200 calls (this thread's CPU time; another
-    process taking the core only ever slows a batch down) per kind of request, `hit` (visitors
-    without a profile, from the page cache), `profile` (full renders of those with one), `all`
-    (the population in order) and `bare`, the kinds alternating batch by batch."""
-    from bench.bare_app import app as bare_app
-    from slotwise.gateway.config.loader import load_config
-    from slotwise.gateway.http.app import create_app
-
-    render_app = create_app(load_config(config), config)
-    raw = [json.dumps(b).encode() for b in bodies]
-
-    async def call(app: Any, body: bytes) -> None:
-        async def receive() -> dict:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict) -> None:
-            pass
-
-        headers = [(b"content-type", b"application/json"), (b"x-slotwise-key", b"pk_demo")]
-        scope = {
-            **{"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http"},
-            **{"path": "/v1/render", "raw_path": b"/v1/render", "query_string": b"", "root_path": ""},
-            **{"headers": [*headers, (b"content-length", str(len(body)).encode())], "client": ("127.0.0.1", 5000)},
-            **{"server": ("127.0.0.1", 80)},
-        }
-        await app(scope, receive, send)
-
-    async def kinds(store: Any) -> dict[str, list[bytes]]:
-        await asyncio.sleep(1.5)  # the served exposures written: the experiment's visitors have profiles
-        out: dict[str, list[bytes]] = {"hit": [], "profile": []}
-        for person, body in zip(bodies, raw, strict=True):
-            profile, attributes = await store.load_for_render(person["site"], person["visitor_id"])
-            out["profile" if profile is not None or attributes else "hit"].append(body)
-        return {**{k: v for k, v in out.items() if v}, "all": raw}
-
-    async def run() -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        async with render_app.router.lifespan_context(render_app):
-            for name, app in (("render", render_app), ("bare", bare_app)):
-                for body in raw:  # warm: every body once (user agents parsed, pages cached)
-                    await call(app, body)
-                started = time.process_time()  # CPU time: waiting for a core on a busy machine is not counted
-                for i in range(n):
-                    await call(app, raw[i % len(raw)])
-                out[name] = round((time.process_time() - started) / n * 1e6, 1)
-            groups = {**(await kinds(render_app.state.services.store)), "bare": raw}
-            for body in raw:  # the pages of visitors without a profile kept (a page is kept on its second miss)
-                await call(render_app, body)
-            fastest = dict.fromkeys(groups, float("inf"))
-            for batch in range(30):
-                for name, group in groups.items():
-                    app = bare_app if name == "bare" else render_app
-                    started = time.thread_time()
-                    for i in range(200):
-                        await call(app, group[(batch * 200 + i) % len(group)])
-                    fastest[name] = min(fastest[name], (time.thread_time() - started) / 200 * 1e6)
-            out["fastest_batch"] = {name: round(us, 1) for name, us in fastest.items()}
-        return out
-
-    return asyncio.run(run())
 
 
 def growth() -> dict[str, Any]:
@@ -348,10 +292,16 @@ def main() -> None:
             client = redis.Redis.from_url(REDIS_URL)
             for key in client.scan_iter(f"renderbench{os.getpid()}:*"):
                 client.delete(key)
-    pairs = {"uvicorn": "bare uvicorn", "granian": "bare granian", "redis 1w": "bare 1w", "redis 2w": "bare 2w"}
+    pairs = {
+        "uvicorn": ("uvicorn", "bare uvicorn"),
+        "uvicorn, same protocol": ("uvicorn", "bare protocol"),
+        "granian": ("granian", "bare granian"),
+        "redis 1w": ("redis 1w", "bare 1w"),
+        "redis 2w": ("redis 2w", "bare 2w"),
+    }
     ratios = {
-        f"render/bare {server}": round(best[f"render {server}"]["rps"] / best[bare]["rps"], 3)
-        for server, bare in pairs.items()
+        f"render/bare {name}": round(best[f"render {server}"]["rps"] / best[bare]["rps"], 3)
+        for name, (server, bare) in pairs.items()
         if f"render {server}" in best and bare in best
     }
     if "render redis 1w" in best and "render redis 2w" in best:
