@@ -292,17 +292,13 @@ def main() -> None:
             client = redis.Redis.from_url(REDIS_URL)
             for key in client.scan_iter(f"renderbench{os.getpid()}:*"):
                 client.delete(key)
-    pairs = {
-        "uvicorn": ("uvicorn", "bare uvicorn"),
-        "uvicorn, same protocol": ("uvicorn", "bare protocol"),
-        "granian": ("granian", "bare granian"),
-        "redis 1w": ("redis 1w", "bare 1w"),
-        "redis 2w": ("redis 2w", "bare 2w"),
-    }
+    # ratio name -> (render row, bare row), the rows without their "render "/"bare " prefix
+    pairs = {"uvicorn": ("uvicorn", "uvicorn"), "uvicorn, same protocol": ("uvicorn", "protocol")}
+    pairs |= {server: (server, server.removeprefix("redis ")) for server in ("granian", "redis 1w", "redis 2w")}
     ratios = {
-        f"render/bare {name}": round(best[f"render {server}"]["rps"] / best[bare]["rps"], 3)
+        f"render/bare {name}": round(best[f"render {server}"]["rps"] / best[f"bare {bare}"]["rps"], 3)
         for name, (server, bare) in pairs.items()
-        if f"render {server}" in best and bare in best
+        if f"render {server}" in best and f"bare {bare}" in best
     }
     if "render redis 1w" in best and "render redis 2w" in best:
         ratios["render 2w/1w"] = round(best["render redis 2w"]["rps"] / best["render redis 1w"]["rps"], 3)
