@@ -9,8 +9,8 @@ bytes in one write, every connection's one after another (`TurnWrites`, as Redis
 replies before it waits for more). Sending the turn's responses back to back wakes the client
 (nginx, a load generator) once for all of them instead of once a response: on a 2-core VM,
 waking the other core from idle was half the kernel's time per render, and the render's
-throughput rose by 25 to 100 % a round (docs/performance.md). A turn is the loop's ready callbacks, so a
-response waits at most for the renders that were already ready beside it.
+throughput rose by 25 to 100 % a round (docs/performance.md). A turn is the loop's ready
+callbacks, so a response waits at most for the renders that were already ready beside it.
 """
 
 from __future__ import annotations
